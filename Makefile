@@ -1,0 +1,48 @@
+# jsync — all Go commands need the duckdb_arrow build tag (DuckDB's Arrow interface).
+GO      ?= go
+TAGS    := duckdb_arrow
+GOFLAGS_TAGS := -tags=$(TAGS)
+BIN     := bin
+
+.PHONY: all build demo test test-short test-long race vet fmt bench fuzz docs clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_TAGS) -o $(BIN)/jsync ./cmd/jsync
+	$(GO) build $(GOFLAGS_TAGS) -o $(BIN)/jirasim ./cmd/jirasim
+
+demo: build
+	cd examples && ../$(BIN)/jsync apply -auto-approve -force -config=quickstart.hcl
+	$(BIN)/jsync query examples/jira.duckdb
+
+test: vet
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 60m ./...
+
+test-short:
+	$(GO) test $(GOFLAGS_TAGS) -short ./...
+
+test-long:
+	JSYNC_LONG=1 $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 120m ./...
+
+race:
+	$(GO) test $(GOFLAGS_TAGS) -race -short ./engine/... ./resources/... ./dest/...
+
+vet:
+	$(GO) vet $(GOFLAGS_TAGS) ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+docs:
+	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsync tables -markdown > docs/tables.md
+
+bench: build
+	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsyncbench -out BENCHMARKS.md
+
+fuzz:
+	./scripts/fuzz.sh 30s
+
+clean:
+	rm -rf $(BIN)

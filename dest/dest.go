@@ -1,0 +1,96 @@
+// Package dest defines what the engine needs from a destination. The
+// implementations live in subpackages (dest/duckdb, dest/parquet) and all pass
+// the shared conformance suite in dest/desttest.
+package dest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// Namespace groups the tables of one source (the DuckDB schema, the Parquet
+// directory). By default it is the source name.
+type Namespace = string
+
+// Batch is one unit of work for Write: a record batch to upsert, and the
+// state to commit atomically with it. Either may be nil.
+type Batch struct {
+	Record arrow.RecordBatch
+	// State, if set, is committed in the same transaction as Record.
+	State *state.TableState
+}
+
+// MigrateOptions controls Migrate.
+type MigrateOptions struct {
+	// AllowIncompatible permits IncompatibleColumn changes (the column is
+	// recreated and existing values are cast or lost).
+	AllowIncompatible bool
+}
+
+// WriteStats counts what a write did.
+type WriteStats struct {
+	Inserted int64
+	Updated  int64
+	Deleted  int64
+}
+
+// LockInfo names a lock holder.
+type LockInfo struct {
+	PID   int       `json:"pid"`
+	Host  string    `json:"host"`
+	Since time.Time `json:"since"`
+	Op    string    `json:"op"`
+}
+
+func (l LockInfo) String() string {
+	return fmt.Sprintf("pid %d on %s since %s (%s)", l.PID, l.Host, l.Since.Format(time.RFC3339), l.Op)
+}
+
+// ErrLocked is returned by Lock when another process holds the lock.
+type ErrLocked struct {
+	Holder LockInfo
+	Path   string
+}
+
+func (e *ErrLocked) Error() string {
+	return fmt.Sprintf("destination %s is locked by %s", e.Path, e.Holder)
+}
+
+// Destination is everything the engine needs from a place that stores data.
+// Every method that does I/O takes ctx first. Implementations must be safe
+// for concurrent Write/Replace calls on different tables.
+type Destination interface {
+	// PlanMigrations reports the schema changes needed to make the
+	// destination match tables. It changes nothing.
+	PlanMigrations(ctx context.Context, ns Namespace, tables []*schema.Table) ([]schema.TableChange, error)
+	// Migrate applies changes from PlanMigrations. Incompatible changes fail
+	// unless opts.AllowIncompatible.
+	Migrate(ctx context.Context, ns Namespace, changes []schema.TableChange, opts MigrateOptions) error
+	// Write upserts every batch by primary key until batches is closed. Each
+	// batch's record and state commit together, or not at all.
+	Write(ctx context.Context, ns Namespace, t *schema.Table, batches <-chan Batch) (WriteStats, error)
+	// Replace replaces the table's whole content with the batches, atomically:
+	// readers see either the old or the new content. The final state is
+	// committed with the new content.
+	Replace(ctx context.Context, ns Namespace, t *schema.Table, batches <-chan Batch) (WriteStats, error)
+	// MarkDeleted sets ColDeletedAt=at on rows whose primary key is in keys
+	// (a record with the primary-key columns) and commits st with it.
+	MarkDeleted(ctx context.Context, ns Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error)
+	// State reads the committed state.
+	State(ctx context.Context) (*state.Snapshot, error)
+	// CommitState commits table states (without data) and increments the
+	// serial.
+	CommitState(ctx context.Context, states ...*state.TableState) error
+	// RecordRun appends a run to the run log (_jsync.runs).
+	RecordRun(ctx context.Context, run state.Run) error
+	// Lock takes the destination's exclusive apply lock, waiting up to
+	// timeout. It returns *ErrLocked when another holder keeps it.
+	Lock(ctx context.Context, info LockInfo, timeout time.Duration) (unlock func() error, err error)
+	Close() error
+}

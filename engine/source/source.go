@@ -1,0 +1,93 @@
+// Package source defines what the engine needs from a data source (the Jira
+// resource in resources/jira implements it). It is a leaf package.
+package source
+
+import (
+	"context"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// Source is a configured, connected data source.
+type Source interface {
+	// Tables is the static catalogue: every table the source offers, with
+	// the columns known without connecting (custom-field columns are added
+	// by Discover). Used by `jsync tables`, validation and docs.
+	Tables() []*schema.Table
+	// Discover connects (serverInfo, myself, field catalogue) and returns the
+	// tables with their dynamic columns. pinned maps table → field id →
+	// column name already used in the destination, so renamed custom fields
+	// keep their columns.
+	Discover(ctx context.Context, pinned map[string]map[string]string) (*Discovery, error)
+	// Estimate returns the approximate number of rows a sync of table from
+	// st would fetch, or -1 when unknown. Used by plan only.
+	Estimate(ctx context.Context, table string, st state.TableState) (int64, error)
+	// Sync fetches the requested tables and streams them into their sinks.
+	// It returns when every requested table is done or the first fatal
+	// error. Errors for one table should not stop unrelated tables: the
+	// returned error joins per-table errors (see TableError).
+	Sync(ctx context.Context, req *SyncRequest) error
+	// Requests reports the number of HTTP requests made so far, by table.
+	Requests() map[string]int64
+	Close() error
+}
+
+// Discovery is what a source learned by connecting.
+type Discovery struct {
+	Tables []*schema.Table
+	// Info holds facts for the plan header, e.g. "deployment": "Cloud",
+	// "version", "user", "time_zone".
+	Info map[string]string
+	// Warnings are shown by plan and apply (for example forbidden projects).
+	Warnings []string
+}
+
+// SyncRequest lists what to fetch.
+type SyncRequest struct {
+	// Tables by name. A table whose Write is false is fetched only because a
+	// selected child needs it; its rows are not written.
+	Tables map[string]*TableRequest
+	// Now is the run's reference time (for start_date defaults and
+	// _jsync_synced_at).
+	Now time.Time
+	// Barrier blocks until everything sent to every sink of this sync has
+	// been committed by the destination. Sources call it before
+	// checkpointing a parent cursor that covers children rows.
+	Barrier func(ctx context.Context) error
+}
+
+// TableRequest is one table to fetch.
+type TableRequest struct {
+	Table *schema.Table // possibly projected to the selected columns
+	Write bool
+	State state.TableState
+	// Full forces a full fetch, ignoring the cursor.
+	Full bool
+	Sink Sink
+}
+
+// Sink receives one table's data. Send blocks when the destination is
+// behind (backpressure). Sinks take ownership of records and release them.
+type Sink interface {
+	// Send queues a record batch for upsert (incremental tables) or for the
+	// replacement content (full-table tables).
+	Send(ctx context.Context, rec arrow.RecordBatch) error
+	// Delete marks the rows with these primary keys as deleted at `at`.
+	Delete(ctx context.Context, keys arrow.RecordBatch, at time.Time) error
+	// Checkpoint commits st after everything sent before it on this sink,
+	// atomically with the last batch where the destination allows.
+	Checkpoint(ctx context.Context, st state.TableState) error
+}
+
+// TableError attributes an error to a table.
+type TableError struct {
+	Table string
+	Err   error
+}
+
+func (e *TableError) Error() string { return e.Table + ": " + e.Err.Error() }
+func (e *TableError) Unwrap() error { return e.Err }
