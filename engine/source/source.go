@@ -58,6 +58,23 @@ type SyncRequest struct {
 	// been committed by the destination. Sources call it before
 	// checkpointing a parent cursor that covers children rows.
 	Barrier func(ctx context.Context) error
+	// Parallelism bounds the number of concurrent requests the source
+	// makes for this request (jsync apply -parallelism). 0 means the
+	// source's default.
+	Parallelism int
+	// Rejects receives rows the source could not decode (see Reject). It is
+	// never nil.
+	Rejects func(ctx context.Context, r Reject) error
+}
+
+// Reject is a row the source received but could not turn into a typed row.
+// It is kept in the destination's _jsync_rejects table with its raw payload,
+// never dropped silently.
+type Reject struct {
+	Table  string
+	Key    string
+	Reason string
+	Raw    []byte
 }
 
 // TableRequest is one table to fetch.
