@@ -1,0 +1,609 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/dag"
+	"github.com/jsync-dev/jsync/engine/plan"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// ApplyOptions controls Apply.
+type ApplyOptions struct {
+	// Parallelism bounds concurrent table fetches and, through the source,
+	// concurrent requests. Default 8.
+	Parallelism int
+	// LockTimeout is how long to wait for another apply's lock; 0 fails at
+	// once.
+	LockTimeout time.Duration
+	// AllowIncompatible permits incompatible column changes.
+	AllowIncompatible bool
+	// ProgressEvery is the period of progress events (default 2s).
+	ProgressEvery time.Duration
+}
+
+// ProgressEvent reports a table's progress.
+type ProgressEvent struct {
+	Sync, Table string
+	Rows        int64
+	Estimate    int64
+	Done        bool
+	Err         error
+}
+
+// TableResult is the outcome of one table.
+type TableResult struct {
+	Sync, Table string
+	Written     bool
+	Rows        int64
+	Inserted    int64
+	Updated     int64
+	Deleted     int64
+	Requests    int64
+	Duration    time.Duration
+	Err         error
+}
+
+// Result is the outcome of an apply.
+type Result struct {
+	Tables  []*TableResult
+	Skipped []*plan.Sync // syncs that were not due
+	Rejects int64
+}
+
+// Err joins the root causes: table errors that are not merely "a
+// dependency failed".
+func (r *Result) Err() error {
+	var errs []error
+	for _, t := range r.Tables {
+		if t.Err != nil && !errors.Is(t.Err, dag.ErrUpstreamFailed) {
+			errs = append(errs, fmt.Errorf("sync.%s.%s: %w", t.Sync, t.Table, t.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncRun holds one sync's execution state.
+type syncRun struct {
+	sp       *plan.Sync
+	d        dest.Destination
+	src      source.Source
+	snap     *state.Snapshot
+	tables   map[string]selected
+	order    []string
+	mode     map[string]*plan.Table
+	mu       sync.Mutex
+	results  map[string]*TableResult
+	rejects  *rejectWriter
+	startReq map[string]int64
+}
+
+// Apply executes p. The plan must come from this configuration: a plan whose
+// config digest or destination serials no longer match is refused as stale.
+func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = 8
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 2 * time.Second
+	}
+	res := &Result{}
+	var due []*plan.Sync
+	for _, sp := range p.Syncs {
+		if sp.Due {
+			due = append(due, sp)
+		} else {
+			res.Skipped = append(res.Skipped, sp)
+		}
+	}
+	if p.ConfigDigest != e.cfg.Digest {
+		return nil, p.CheckFresh(e.cfg.Digest, nil)
+	}
+	if len(due) == 0 {
+		return res, nil
+	}
+	// Lock every destination (sorted, so two applies never deadlock), then
+	// check that nobody changed their state since the plan was made.
+	destNames := map[string]bool{}
+	for _, sp := range due {
+		destNames[sp.Destination] = true
+	}
+	host, _ := os.Hostname()
+	info := dest.LockInfo{PID: os.Getpid(), Host: host, Since: e.Now().UTC(), Op: "apply"}
+	serials := map[string]int64{}
+	for _, dn := range sortedKeys(destNames) {
+		sc := e.syncByDest(dn)
+		d, err := e.destination(ctx, sc.Destination)
+		if err != nil {
+			return nil, err
+		}
+		unlock, err := d.Lock(ctx, info, opts.LockTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", dn, err)
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				e.Log.Warn("unlock failed", "destination", dn, "err", err)
+			}
+		}()
+		snap, err := d.State(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read state of %s: %w", dn, err)
+		}
+		serials[dn] = snap.Serial
+	}
+	if err := p.CheckFresh(e.cfg.Digest, serials); err != nil {
+		return nil, err
+	}
+
+	runs := map[string]*syncRun{}
+	g := dag.New()
+	for _, sp := range due {
+		r := &syncRun{sp: sp, mode: map[string]*plan.Table{}, results: map[string]*TableResult{}}
+		runs[sp.Name] = r
+		g.Add("sync." + sp.Name)
+		for _, pt := range sp.Tables {
+			r.mode[pt.Name] = pt
+		}
+		r.mode[RejectsTable] = &plan.Table{Name: RejectsTable, Write: true, Mode: "incremental"}
+		for _, pt := range append(sp.Tables, r.mode[RejectsTable]) {
+			n := "sync." + sp.Name + "." + pt.Name
+			g.Connect(n, "sync."+sp.Name)
+			if pt.Parent != "" && r.mode[pt.Parent] != nil {
+				g.Connect(n, "sync."+sp.Name+"."+pt.Parent)
+			}
+		}
+		for _, other := range e.cfg.Syncs[sp.Name].DependsOn {
+			if e.inPlan(due, other) {
+				for _, pt := range e.planOf(due, other).Tables {
+					g.Connect("sync."+sp.Name, "sync."+other+"."+pt.Name)
+				}
+			}
+		}
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("build graph: %w", err)
+	}
+
+	stopProgress := e.startProgress(runs, opts.ProgressEvery)
+	results, err := g.Walk(ctx, opts.Parallelism, func(ctx context.Context, v string) error {
+		parts := strings.SplitN(strings.TrimPrefix(v, "sync."), ".", 2)
+		r := runs[parts[0]]
+		if len(parts) == 1 {
+			return e.prepareSync(ctx, r, opts)
+		}
+		return e.runTable(ctx, r, parts[1], opts)
+	})
+	stopProgress()
+	if err != nil {
+		return nil, err
+	}
+
+	// Collect results, commit each fully successful sync's run time.
+	for _, sp := range due {
+		r := runs[sp.Name]
+		allOK := results["sync."+sp.Name] == nil
+		for _, name := range append(tableNames(sp.Tables), RejectsTable) {
+			tr := r.results[name]
+			if tr == nil {
+				tr = &TableResult{Sync: sp.Name, Table: name, Written: r.mode[name].Write}
+			}
+			if verr := results["sync."+sp.Name+"."+name]; verr != nil && tr.Err == nil {
+				tr.Err = verr
+			}
+			if prep := results["sync."+sp.Name]; prep != nil && tr.Err == nil {
+				tr.Err = fmt.Errorf("%w (sync.%s)", dag.ErrUpstreamFailed, sp.Name)
+			}
+			if tr.Err != nil {
+				allOK = false
+			}
+			if name == RejectsTable {
+				if r.rejects != nil {
+					res.Rejects += r.rejects.n
+				}
+				if tr.Err == nil {
+					continue
+				}
+			}
+			res.Tables = append(res.Tables, tr)
+		}
+		if prep := results["sync."+sp.Name]; prep != nil {
+			res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: "(prepare)", Err: prep})
+		}
+		if allOK && r.d != nil {
+			st := r.snap.Get(sp.Name, SyncStateTable)
+			st.LastSuccess = e.Now().UTC()
+			if err := r.d.CommitState(ctx, &st); err != nil {
+				res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: SyncStateTable, Err: fmt.Errorf("commit sync state: %w", err)})
+			}
+		}
+	}
+	return res, nil
+}
+
+func tableNames(ts []*plan.Table) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func (e *Engine) inPlan(due []*plan.Sync, name string) bool { return e.planOf(due, name) != nil }
+
+func (e *Engine) planOf(due []*plan.Sync, name string) *plan.Sync {
+	for _, sp := range due {
+		if sp.Name == name {
+			return sp
+		}
+	}
+	return nil
+}
+
+func (e *Engine) syncByDest(addr string) *config.Sync {
+	for _, name := range sortedKeys(e.cfg.Syncs) {
+		sc := e.cfg.Syncs[name]
+		if destinationAddr(sc.Destination) == addr {
+			return sc
+		}
+	}
+	return nil
+}
+
+// prepareSync opens the source, re-discovers its tables, checks them against
+// the plan and migrates the destination.
+func (e *Engine) prepareSync(ctx context.Context, r *syncRun, opts ApplyOptions) error {
+	sc := e.cfg.Syncs[r.sp.Name]
+	d, err := e.destination(ctx, sc.Destination)
+	if err != nil {
+		return err
+	}
+	r.d = d
+	if r.snap, err = d.State(ctx); err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	if r.src, err = e.source(ctx, sc.Source); err != nil {
+		return err
+	}
+	disc, err := e.discover(ctx, r.sp.Name, r.src, r.snap)
+	if err != nil {
+		return err
+	}
+	sel, err := selectTables(sc, disc.Tables)
+	if err != nil {
+		return err
+	}
+	r.tables = map[string]selected{}
+	for _, s := range sel {
+		r.tables[s.t.Name] = s
+		r.order = append(r.order, s.t.Name)
+	}
+	for _, w := range disc.Warnings {
+		e.Log.Warn(w, "sync", r.sp.Name)
+	}
+	changes, err := d.PlanMigrations(ctx, r.sp.Namespace, writtenTables(sel))
+	if err != nil {
+		return fmt.Errorf("plan migrations: %w", err)
+	}
+	if diff := diffChanges(r.sp.Changes, changes); diff != "" {
+		return &plan.StaleError{Reasons: []string{"the source's schema changed since the plan was made (" + diff + ")"}}
+	}
+	for _, c := range changes {
+		if c.Kind == schema.IncompatibleColumn && !opts.AllowIncompatible {
+			return fmt.Errorf("%s; re-run with -allow-incompatible to recreate the column (existing values are cast where possible)", c)
+		}
+	}
+	if err := d.Migrate(ctx, r.sp.Namespace, changes, dest.MigrateOptions{AllowIncompatible: opts.AllowIncompatible}); err != nil {
+		return fmt.Errorf("migrate %s: %w", r.sp.Destination, err)
+	}
+	r.startReq = r.src.Requests()
+	return nil
+}
+
+func diffChanges(planned []*plan.Change, now []schema.TableChange) string {
+	key := func(c *plan.Change) string { return string(c.Action) + " " + c.Table + "." + c.Column + " " + c.Type }
+	a, b := map[string]bool{}, map[string]bool{}
+	for _, c := range planned {
+		a[key(c)] = true
+	}
+	for _, c := range now {
+		b[key(toPlanChange(c))] = true
+	}
+	var diffs []string
+	for k := range b {
+		if !a[k] {
+			diffs = append(diffs, "new: "+k)
+		}
+	}
+	for k := range a {
+		if !b[k] {
+			diffs = append(diffs, "gone: "+k)
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, ", ")
+}
+
+// runTable runs a table's node. The node of a group's root table (a table
+// whose parent is not fetched) runs the source for the root and all its
+// descendants, streaming into one sink per table; descendants' nodes then
+// report what the group recorded for them.
+func (e *Engine) runTable(ctx context.Context, r *syncRun, name string, opts ApplyOptions) error {
+	r.mu.Lock()
+	if tr, ok := r.results[name]; ok {
+		r.mu.Unlock()
+		return tr.Err
+	}
+	r.mu.Unlock()
+	if name == RejectsTable {
+		return nil // written by the groups; its result is set below
+	}
+	group := r.group(name)
+	return e.runGroup(ctx, r, group, opts)
+}
+
+// group returns root and its fetched descendants, in dependency order.
+func (r *syncRun) group(root string) []string {
+	in := map[string]bool{root: true}
+	var out []string
+	for _, n := range r.order {
+		t := r.tables[n].t
+		if n == root || (t.Parent != "" && in[t.Parent]) {
+			in[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts ApplyOptions) error {
+	start := e.Now()
+	now := start.UTC()
+	sinks := map[string]*tableSink{}
+	req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: now, Parallelism: opts.Parallelism}
+	for _, n := range group {
+		sel := r.tables[n]
+		pt := r.mode[n]
+		s := newTableSink(r.d, r.sp.Namespace, sel.t, sel.write)
+		go s.run(ctx)
+		sinks[n] = s
+		st := r.snap.Get(r.sp.Name, n)
+		full := pt == nil || pt.Mode == "full"
+		if full {
+			st.Cursor = ""
+		}
+		req.Tables[n] = &source.TableRequest{Table: sel.t, Write: sel.write, State: st, Full: full, Sink: s}
+	}
+	rejSink := newTableSink(r.d, r.sp.Namespace, RejectsSchema(), true)
+	go rejSink.run(ctx)
+	rw := &rejectWriter{sink: rejSink, source: r.sp.Namespace, now: now}
+	r.mu.Lock()
+	if r.rejects == nil {
+		r.rejects = rw
+	}
+	r.mu.Unlock()
+	req.Rejects = rw.add
+	req.Barrier = func(ctx context.Context) error {
+		for _, n := range group {
+			if err := sinks[n].Flush(ctx); err != nil {
+				return fmt.Errorf("flush %s: %w", n, err)
+			}
+		}
+		return rejSink.Flush(ctx)
+	}
+	r.mu.Lock()
+	for _, n := range group {
+		r.results[n] = nil
+	}
+	r.mu.Unlock()
+	e.registerSinks(r, sinks)
+
+	syncErr := r.src.Sync(ctx, req)
+	for _, s := range sinks {
+		s.Close()
+	}
+	rejSink.Close()
+	perTable := map[string]error{}
+	var unattributed error
+	for _, err := range flattenJoin(syncErr) {
+		var te *source.TableError
+		if errors.As(err, &te) && sinks[te.Table] != nil {
+			perTable[te.Table] = errors.Join(perTable[te.Table], te.Err)
+		} else {
+			unattributed = errors.Join(unattributed, err)
+		}
+	}
+	if err := rejSink.Wait(); err != nil {
+		unattributed = errors.Join(unattributed, fmt.Errorf("write %s: %w", RejectsTable, err))
+	}
+	reqs := r.src.Requests()
+	failed := map[string]bool{}
+	var finals []*state.TableState
+	results := map[string]*TableResult{}
+	for _, n := range group {
+		s := sinks[n]
+		werr := s.Wait()
+		err := perTable[n]
+		if werr != nil && !errors.Is(werr, errSinkClosed) {
+			err = errors.Join(err, werr)
+		}
+		if err == nil && unattributed != nil {
+			err = unattributed
+		}
+		t := r.tables[n].t
+		if err == nil && (failed[t.Parent]) {
+			err = fmt.Errorf("%w (%s)", dag.ErrUpstreamFailed, t.Parent)
+		}
+		if err != nil {
+			failed[n] = true
+		}
+		tr := &TableResult{
+			Sync: r.sp.Name, Table: n, Written: s.write, Rows: s.rows.Load(),
+			Inserted: s.stats.Inserted, Updated: s.stats.Updated, Deleted: s.stats.Deleted,
+			Requests: reqs[n] - r.startReq[n], Duration: e.Now().Sub(start), Err: err,
+		}
+		results[n] = tr
+		if err == nil {
+			st := r.snap.Get(r.sp.Name, n)
+			if s.lastState != nil {
+				st = *s.lastState
+			}
+			st.Sync, st.Table = r.sp.Name, n
+			st.LastSuccess = now
+			st.PinnedColumns = pinnedColumns(t, st.PinnedColumns)
+			finals = append(finals, &st)
+		}
+	}
+	if len(finals) > 0 {
+		if err := r.d.CommitState(ctx, finals...); err != nil {
+			for _, st := range finals {
+				results[st.Table].Err = fmt.Errorf("commit state: %w", err)
+			}
+		}
+	}
+	for _, n := range group {
+		tr := results[n]
+		status := "success"
+		errText := ""
+		if tr.Err != nil {
+			status, errText = "failed", tr.Err.Error()
+			if errors.Is(tr.Err, context.Canceled) {
+				status = "cancelled"
+			}
+		}
+		if tr.Written {
+			run := state.Run{
+				ID: fmt.Sprintf("%s-%s-%d", r.sp.Name, n, start.UnixNano()), Sync: r.sp.Name, Table: n,
+				Status: status, Error: errText, StartedAt: start.UTC(), FinishedAt: e.Now().UTC(),
+				Inserted: tr.Inserted, Updated: tr.Updated, Deleted: tr.Deleted, Requests: tr.Requests,
+			}
+			if err := r.d.RecordRun(ctx, run); err != nil {
+				e.Log.Warn("record run failed", "table", n, "err", err)
+			}
+		}
+		if e.Progress != nil {
+			e.Progress(ProgressEvent{Sync: r.sp.Name, Table: n, Rows: tr.Rows, Done: true, Err: tr.Err, Estimate: r.estimate(n)})
+		}
+	}
+	e.unregisterSinks(r, group)
+	r.mu.Lock()
+	for n, tr := range results {
+		r.results[n] = tr
+	}
+	r.mu.Unlock()
+	return results[group[0]].Err
+}
+
+func (r *syncRun) estimate(n string) int64 {
+	if pt := r.mode[n]; pt != nil {
+		return pt.Estimate
+	}
+	return -1
+}
+
+func pinnedColumns(t *schema.Table, old map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range old {
+		out[k] = v
+	}
+	for _, c := range t.Columns {
+		if c.FieldID != "" {
+			if _, ok := out[c.FieldID]; !ok {
+				out[c.FieldID] = c.Name
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func flattenJoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flattenJoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// progress tracking
+
+type liveSink struct {
+	sync, table string
+	s           *tableSink
+	est         int64
+}
+
+var (
+	liveMu sync.Mutex
+)
+
+func (e *Engine) registerSinks(r *syncRun, sinks map[string]*tableSink) {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	if e.live == nil {
+		e.live = map[string]liveSink{}
+	}
+	for n, s := range sinks {
+		if s.write {
+			e.live[r.sp.Name+"."+n] = liveSink{sync: r.sp.Name, table: n, s: s, est: r.estimate(n)}
+		}
+	}
+}
+
+func (e *Engine) unregisterSinks(r *syncRun, group []string) {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	for _, n := range group {
+		delete(e.live, r.sp.Name+"."+n)
+	}
+}
+
+func (e *Engine) startProgress(runs map[string]*syncRun, every time.Duration) func() {
+	if e.Progress == nil {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				liveMu.Lock()
+				var evs []ProgressEvent
+				for _, k := range sortedKeys(e.live) {
+					l := e.live[k]
+					evs = append(evs, ProgressEvent{Sync: l.sync, Table: l.table, Rows: l.s.rows.Load(), Estimate: l.est})
+				}
+				liveMu.Unlock()
+				for _, ev := range evs {
+					e.Progress(ev)
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}

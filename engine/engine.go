@@ -1,0 +1,450 @@
+// Package engine turns a configuration into a plan and applies it: it opens
+// sources and destinations, computes schema changes and what each table will
+// fetch, and runs the (sync, table) dependency graph with bounded
+// parallelism, streaming Arrow batches from fetchers into destination writers.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/plan"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// SyncStateTable is the pseudo-table under which a sync's own last
+// successful run is kept in state.
+const SyncStateTable = "_sync"
+
+// Version is jsync's version, recorded in plan files.
+var Version = "dev"
+
+// Opener opens the concrete sources and destinations; cmd/jsync wires it.
+type Opener struct {
+	Source      func(ctx context.Context, s *config.Source) (source.Source, error)
+	Destination func(ctx context.Context, d *config.Destination) (dest.Destination, error)
+}
+
+// Engine plans and applies one configuration.
+type Engine struct {
+	cfg  *config.Config
+	open Opener
+	// Now is the clock (tests override it).
+	Now func() time.Time
+	// Log receives progress and warnings. Never secrets.
+	Log *slog.Logger
+	// Progress, if set, is called periodically while tables are written
+	// and once more when each table finished.
+	Progress func(ev ProgressEvent)
+
+	mu          sync.Mutex
+	sources     map[string]source.Source
+	dests       map[string]dest.Destination
+	discoveries map[string]*source.Discovery // by sync name
+	live        map[string]liveSink
+}
+
+// New returns an engine for cfg.
+func New(cfg *config.Config, open Opener) *Engine {
+	return &Engine{
+		cfg: cfg, open: open, Now: time.Now,
+		Log:         slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		sources:     map[string]source.Source{},
+		dests:       map[string]dest.Destination{},
+		discoveries: map[string]*source.Discovery{},
+	}
+}
+
+// Close closes every opened source and destination.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var errs []error
+	for _, k := range sortedKeys(e.sources) {
+		if err := e.sources[k].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", k, err))
+		}
+	}
+	for _, k := range sortedKeys(e.dests) {
+		if err := e.dests[k].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", k, err))
+		}
+	}
+	e.sources, e.dests = map[string]source.Source{}, map[string]dest.Destination{}
+	return errors.Join(errs...)
+}
+
+func sourceAddr(s *config.Source) string           { return "source." + s.Type + "." + s.Name }
+func destinationAddr(d *config.Destination) string { return "destination." + d.Type + "." + d.Name }
+
+func (e *Engine) source(ctx context.Context, s *config.Source) (source.Source, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := sourceAddr(s)
+	if src, ok := e.sources[k]; ok {
+		return src, nil
+	}
+	src, err := e.open.Source(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", k, err)
+	}
+	e.sources[k] = src
+	return src, nil
+}
+
+func (e *Engine) destination(ctx context.Context, d *config.Destination) (dest.Destination, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := destinationAddr(d)
+	if dst, ok := e.dests[k]; ok {
+		return dst, nil
+	}
+	dst, err := e.open.Destination(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", k, err)
+	}
+	e.dests[k] = dst
+	return dst, nil
+}
+
+// PlanOptions controls Plan.
+type PlanOptions struct {
+	// Targets limits the plan to these syncs ("sync.NAME" or "NAME").
+	Targets []string
+	// Force plans every sync, due or not.
+	Force bool
+	// FullRefresh ignores cursors: every table is fetched in full.
+	FullRefresh bool
+}
+
+// Syncs returns the names of the syncs selected by targets, sorted, with an
+// error naming unknown targets.
+func (e *Engine) Syncs(targets []string) ([]string, error) {
+	if len(targets) == 0 {
+		return sortedKeys(e.cfg.Syncs), nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		name := strings.TrimPrefix(t, "sync.")
+		if _, ok := e.cfg.Syncs[name]; !ok {
+			return nil, fmt.Errorf("-target=%s: no sync %q in the configuration (have: %s)", t, name, strings.Join(sortedKeys(e.cfg.Syncs), ", "))
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Plan computes the plan. It changes nothing: it only reads destination
+// state and calls the sources' discovery endpoints.
+func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error) {
+	names, err := e.Syncs(opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	now := e.Now().UTC()
+	p := &plan.Plan{
+		Version: plan.FormatVersion, JsyncVersion: Version, CreatedAt: now,
+		ConfigDigest: e.cfg.Digest, Serials: map[string]int64{},
+		Force: opts.Force, Targets: opts.Targets,
+	}
+	var errs []error
+	for _, name := range names {
+		sp, err := e.planSync(ctx, name, now, opts, p.Serials)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plan sync.%s: %w", name, err))
+			continue
+		}
+		p.Syncs = append(p.Syncs, sp)
+	}
+	return p, errors.Join(errs...)
+}
+
+func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts PlanOptions, serials map[string]int64) (*plan.Sync, error) {
+	sc := e.cfg.Syncs[name]
+	d, err := e.destination(ctx, sc.Destination)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := d.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", destinationAddr(sc.Destination), err)
+	}
+	serials[destinationAddr(sc.Destination)] = snap.Serial
+	sp := &plan.Sync{
+		Name: name, Source: sourceAddr(sc.Source), Destination: destinationAddr(sc.Destination),
+		Namespace: sc.Source.Name, Schedule: sc.Schedule.String(),
+	}
+	last := snap.Get(name, SyncStateTable).LastSuccess
+	switch {
+	case opts.Force:
+		sp.Due, sp.Reason = true, "forced (-force)"
+	case last.IsZero():
+		sp.Due, sp.Reason = true, "never run"
+	case sc.Schedule.Due(last, now):
+		sp.Due, sp.Reason = true, fmt.Sprintf("last run %s, schedule %s", last.UTC().Format(time.RFC3339), sc.Schedule)
+	default:
+		sp.NextDue = sc.Schedule.Next(last).UTC()
+		sp.Reason = fmt.Sprintf("not due until %s (schedule %s)", sp.NextDue.Format(time.RFC3339), sc.Schedule)
+		return sp, nil
+	}
+	src, err := e.source(ctx, sc.Source)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := e.discover(ctx, name, src, snap)
+	if err != nil {
+		return nil, err
+	}
+	sp.SourceInfo, sp.Warnings = disc.Info, disc.Warnings
+	sel, err := selectTables(sc, disc.Tables)
+	if err != nil {
+		return nil, err
+	}
+	written := writtenTables(sel)
+	changes, err := d.PlanMigrations(ctx, sp.Namespace, written)
+	if err != nil {
+		return nil, fmt.Errorf("plan migrations in %s: %w", destinationAddr(sc.Destination), err)
+	}
+	created := map[string]bool{}
+	for _, c := range changes {
+		sp.Changes = append(sp.Changes, toPlanChange(c))
+		if c.Kind == schema.CreateTable {
+			created[c.Table.Name] = true
+		}
+	}
+	for _, st := range sel {
+		if st.t.Name == RejectsTable {
+			continue
+		}
+		ts := snap.Get(name, st.t.Name)
+		pt := &plan.Table{
+			Name: st.t.Name, Write: st.write, Replication: st.t.Replication.String(),
+			Parent: st.t.Parent, Columns: st.t.ColumnNames(), Estimate: -1,
+		}
+		switch {
+		case st.t.Replication == schema.FullTable:
+			pt.Mode = "full"
+		case opts.FullRefresh || ts.Cursor == "" || (st.write && created[st.t.Name]):
+			pt.Mode = "full"
+		default:
+			pt.Mode, pt.Since = "incremental", ts.Cursor
+		}
+		if pt.Mode == "full" {
+			ts.Cursor = ""
+		}
+		if n, err := src.Estimate(ctx, st.t.Name, ts); err == nil {
+			pt.Estimate = n
+		} else {
+			e.Log.Warn("estimate failed", "table", st.t.Name, "err", err)
+		}
+		sp.Tables = append(sp.Tables, pt)
+	}
+	return sp, nil
+}
+
+func (e *Engine) discover(ctx context.Context, syncName string, src source.Source, snap *state.Snapshot) (*source.Discovery, error) {
+	e.mu.Lock()
+	if d, ok := e.discoveries[syncName]; ok {
+		e.mu.Unlock()
+		return d, nil
+	}
+	e.mu.Unlock()
+	pinned := map[string]map[string]string{}
+	if snap != nil {
+		for _, ts := range snap.Tables {
+			if ts.Sync == syncName && len(ts.PinnedColumns) > 0 {
+				pinned[ts.Table] = ts.PinnedColumns
+			}
+		}
+	}
+	disc, err := src.Discover(ctx, pinned)
+	if err != nil {
+		return nil, fmt.Errorf("discover %s: %w", sourceAddr(e.cfg.Syncs[syncName].Source), err)
+	}
+	disc.Tables = append(disc.Tables, RejectsSchema())
+	e.mu.Lock()
+	e.discoveries[syncName] = disc
+	e.mu.Unlock()
+	return disc, nil
+}
+
+func toPlanChange(c schema.TableChange) *plan.Change {
+	pc := &plan.Change{Table: c.Table.Name, Type: c.NewType, OldType: c.OldType}
+	if c.Column != nil {
+		pc.Column = c.Column.Name
+	}
+	switch c.Kind {
+	case schema.CreateTable:
+		pc.Action, pc.Columns = plan.ActCreate, len(c.Table.Columns)
+	case schema.AddColumn, schema.WidenColumn:
+		pc.Action = plan.ActAlter
+	case schema.IncompatibleColumn:
+		pc.Action = plan.ActIncompatible
+	case schema.ExtraColumn:
+		pc.Action = plan.ActKeep
+	}
+	return pc
+}
+
+// selected is one table of a sync's fetch.
+type selected struct {
+	t     *schema.Table
+	write bool
+}
+
+// selectTables resolves a sync's table and column selection against the
+// discovered tables: selected tables are written, their ancestors fetched
+// without being written. The result is in dependency order.
+func selectTables(sc *config.Sync, all []*schema.Table) ([]selected, error) {
+	byName := map[string]*schema.Table{}
+	for _, t := range all {
+		byName[t.Name] = t
+	}
+	want := map[string]bool{}
+	if len(sc.Tables) == 0 {
+		for _, t := range all {
+			want[t.Name] = true
+		}
+	}
+	for _, n := range sc.Tables {
+		if byName[n] == nil {
+			return nil, fmt.Errorf("sync.%s: the source offers no table %q", sc.Name, n)
+		}
+		want[n] = true
+	}
+	want[RejectsTable] = true
+	need := map[string]bool{}
+	var addAncestors func(n string)
+	addAncestors = func(n string) {
+		t := byName[n]
+		if t == nil || need[n] {
+			return
+		}
+		need[n] = true
+		if t.Parent != "" {
+			addAncestors(t.Parent)
+		}
+		for _, d := range t.DependsOn {
+			addAncestors(d)
+		}
+	}
+	for n := range want {
+		addAncestors(n)
+	}
+	var errs []error
+	var out []selected
+	for _, t := range orderTables(all, need) {
+		pt := t
+		if cols, ok := sc.Columns[t.Name]; ok {
+			for _, c := range cols {
+				if t.Column(c) == nil {
+					errs = append(errs, fmt.Errorf("sync.%s: table %s has no column %q%s", sc.Name, t.Name, c, didYouMean(c, t.ColumnNames())))
+				}
+			}
+			pt = t.Project(cols)
+		}
+		out = append(out, selected{t: pt, write: want[t.Name]})
+	}
+	return out, errors.Join(errs...)
+}
+
+// orderTables returns the needed tables with parents before children, in
+// catalogue order otherwise.
+func orderTables(all []*schema.Table, need map[string]bool) []*schema.Table {
+	byName := map[string]*schema.Table{}
+	for _, t := range all {
+		byName[t.Name] = t
+	}
+	var out []*schema.Table
+	done := map[string]bool{}
+	var visit func(t *schema.Table)
+	visit = func(t *schema.Table) {
+		if done[t.Name] {
+			return
+		}
+		done[t.Name] = true
+		if p := byName[t.Parent]; p != nil {
+			visit(p)
+		}
+		for _, d := range t.DependsOn {
+			if p := byName[d]; p != nil {
+				visit(p)
+			}
+		}
+		out = append(out, t)
+	}
+	for _, t := range all {
+		if need[t.Name] {
+			visit(t)
+		}
+	}
+	return out
+}
+
+func writtenTables(sel []selected) []*schema.Table {
+	var out []*schema.Table
+	for _, s := range sel {
+		if s.write {
+			out = append(out, s.t)
+		}
+	}
+	return out
+}
+
+func didYouMean(s string, options []string) string {
+	best, bestD := "", 4
+	for _, o := range options {
+		if d := levenshtein(s, o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

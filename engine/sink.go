@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// tableSink connects one table's stream from a source to a destination
+// writer goroutine. Records flow through a small buffered channel, so a slow
+// destination slows the source down (backpressure) and memory stays bounded.
+type tableSink struct {
+	d       dest.Destination
+	ns      string
+	t       *schema.Table
+	write   bool // false: fetched only for children; rows are discarded
+	replace bool // full-table: one atomic Replace
+	items   chan sinkItem
+	done    chan struct{}
+
+	mu        sync.Mutex
+	err       error
+	stats     dest.WriteStats
+	lastState *state.TableState
+	rows      atomic.Int64
+}
+
+type sinkItem struct {
+	rec   arrow.RecordBatch
+	st    *state.TableState
+	del   *deleteItem
+	flush chan error
+}
+
+type deleteItem struct {
+	keys arrow.RecordBatch
+	at   time.Time
+}
+
+var _ source.Sink = (*tableSink)(nil)
+
+func newTableSink(d dest.Destination, ns string, t *schema.Table, write bool) *tableSink {
+	return &tableSink{
+		d: d, ns: ns, t: t, write: write,
+		replace: t.Replication == schema.FullTable,
+		items:   make(chan sinkItem, 2),
+		done:    make(chan struct{}),
+	}
+}
+
+// errSinkClosed is returned when a source sends after the sink failed.
+var errSinkClosed = errors.New("table writer stopped")
+
+func (s *tableSink) send(ctx context.Context, it sinkItem) error {
+	select {
+	case s.items <- it:
+		return nil
+	case <-s.done:
+		if it.rec != nil {
+			it.rec.Release()
+		}
+		if it.del != nil {
+			it.del.keys.Release()
+		}
+		if err := s.Err(); err != nil {
+			return fmt.Errorf("write %s: %w", s.t.Name, err)
+		}
+		return errSinkClosed
+	case <-ctx.Done():
+		if it.rec != nil {
+			it.rec.Release()
+		}
+		if it.del != nil {
+			it.del.keys.Release()
+		}
+		return ctx.Err()
+	}
+}
+
+func (s *tableSink) Send(ctx context.Context, rec arrow.RecordBatch) error {
+	s.rows.Add(rec.NumRows())
+	return s.send(ctx, sinkItem{rec: rec})
+}
+
+func (s *tableSink) Delete(ctx context.Context, keys arrow.RecordBatch, at time.Time) error {
+	return s.send(ctx, sinkItem{del: &deleteItem{keys: keys, at: at}})
+}
+
+func (s *tableSink) Checkpoint(ctx context.Context, st state.TableState) error {
+	return s.send(ctx, sinkItem{st: &st})
+}
+
+// Flush waits until everything sent before is committed.
+func (s *tableSink) Flush(ctx context.Context) error {
+	ch := make(chan error, 1)
+	if err := s.send(ctx, sinkItem{flush: ch}); err != nil {
+		return err
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close ends the stream; Wait then returns the result.
+func (s *tableSink) Close() { close(s.items) }
+
+// Wait blocks until the writer finished and returns its error.
+func (s *tableSink) Wait() error {
+	<-s.done
+	return s.Err()
+}
+
+func (s *tableSink) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *tableSink) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+}
+
+func (s *tableSink) addStats(w dest.WriteStats) {
+	s.mu.Lock()
+	s.stats.Inserted += w.Inserted
+	s.stats.Updated += w.Updated
+	s.stats.Deleted += w.Deleted
+	s.mu.Unlock()
+}
+
+type writeResult struct {
+	stats dest.WriteStats
+	err   error
+}
+
+// run is the writer goroutine. It must drain items until Close.
+func (s *tableSink) run(ctx context.Context) {
+	defer close(s.done)
+	var (
+		wch   chan dest.Batch
+		wdone chan writeResult
+	)
+	start := func() {
+		wch = make(chan dest.Batch)
+		wdone = make(chan writeResult, 1)
+		ch, done := wch, wdone
+		go func() {
+			var r writeResult
+			if s.replace {
+				r.stats, r.err = s.d.Replace(ctx, s.ns, s.t, ch)
+			} else {
+				r.stats, r.err = s.d.Write(ctx, s.ns, s.t, ch)
+			}
+			// Drain whatever the writer did not consume so senders never block.
+			for b := range ch {
+				if b.Record != nil {
+					b.Record.Release()
+				}
+			}
+			done <- r
+		}()
+	}
+	stop := func() error {
+		if wch == nil {
+			return nil
+		}
+		close(wch)
+		r := <-wdone
+		wch, wdone = nil, nil
+		s.addStats(r.stats)
+		return r.err
+	}
+	push := func(b dest.Batch) error {
+		if wch == nil {
+			start()
+		}
+		select {
+		case wch <- b:
+			return nil
+		case r := <-wdone:
+			// The writer returned early (an error): no more batches.
+			if b.Record != nil {
+				b.Record.Release()
+			}
+			wch, wdone = nil, nil
+			s.addStats(r.stats)
+			if r.err == nil {
+				r.err = errors.New("destination writer stopped early")
+			}
+			return r.err
+		}
+	}
+	for it := range s.items {
+		if s.Err() != nil {
+			release(it)
+			if it.flush != nil {
+				it.flush <- s.Err()
+			}
+			continue
+		}
+		var err error
+		switch {
+		case it.rec != nil:
+			if !s.write {
+				it.rec.Release()
+				continue
+			}
+			err = push(dest.Batch{Record: it.rec})
+		case it.st != nil:
+			s.mu.Lock()
+			st := *it.st
+			s.lastState = &st
+			s.mu.Unlock()
+			if !s.write {
+				err = s.d.CommitState(ctx, &st)
+			} else {
+				err = push(dest.Batch{State: &st})
+			}
+		case it.del != nil:
+			if !s.write {
+				it.del.keys.Release()
+				continue
+			}
+			if s.replace {
+				it.del.keys.Release()
+				err = fmt.Errorf("delete on full-table table %s", s.t.Name)
+				break
+			}
+			if err = stop(); err != nil {
+				it.del.keys.Release()
+				break
+			}
+			var n int64
+			n, err = s.d.MarkDeleted(ctx, s.ns, s.t, it.del.keys, it.del.at, nil)
+			it.del.keys.Release()
+			s.addStats(dest.WriteStats{Deleted: n})
+		case it.flush != nil:
+			if !s.replace {
+				err = stop()
+			}
+			it.flush <- err
+		}
+		if err != nil {
+			s.fail(err)
+		}
+	}
+	if s.write {
+		if s.replace && wch == nil && s.Err() == nil {
+			// A full table with no rows at all still replaces: it is empty now.
+			start()
+		}
+		if err := stop(); err != nil {
+			s.fail(err)
+		}
+	}
+}
+
+func release(it sinkItem) {
+	if it.rec != nil {
+		it.rec.Release()
+	}
+	if it.del != nil {
+		it.del.keys.Release()
+	}
+}
