@@ -1,0 +1,197 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// maxErrorBody is how much of an error response body HTTPError keeps.
+const maxErrorBody = 512
+
+// HTTPError is a non-2xx answer from Jira, after any retries. Body is trimmed
+// and never contains the credentials. Error() gives the user advice.
+type HTTPError struct {
+	Method   string
+	Endpoint string // path without query, e.g. /rest/api/3/issue/ABC-1/comment
+	Table    string // the table being synced, when the caller set one with WithTable
+	Status   int
+	Messages []string // errorMessages, errors{field: msg}, message, detail ... from the body
+	Body     string   // trimmed, secret-free
+	Reason   string   // RateLimit-Reason header on 429
+	Attempts int      // requests sent, including retries
+}
+
+func (e *HTTPError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "jira: %s %s: HTTP %d %s", e.Method, e.Endpoint, e.Status, http.StatusText(e.Status))
+	if e.Table != "" {
+		fmt.Fprintf(&b, " (table %s)", e.Table)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	if len(e.Messages) > 0 {
+		fmt.Fprintf(&b, ": %s", strings.Join(e.Messages, "; "))
+	}
+	if advice := e.Advice(); advice != "" {
+		fmt.Fprintf(&b, " — %s", advice)
+	}
+	return b.String()
+}
+
+// Advice is the user-facing hint for this status.
+func (e *HTTPError) Advice() string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return "authentication failed: check the email and API token, or the PAT (Data Center); a scoped API token needs cloud_id"
+	case http.StatusForbidden:
+		what := "this data"
+		if e.Table != "" {
+			what = "table " + e.Table
+		}
+		return fmt.Sprintf("permission denied: the user needs the %q permission to read %s", Permission(e.Endpoint), what)
+	case http.StatusNotFound:
+		return "not found, or not visible to this user (Jira answers 404 for both)"
+	case http.StatusGone:
+		return "endpoint removed by Atlassian (CHANGE-2046); this jsync version uses an API that no longer exists"
+	case http.StatusTooManyRequests:
+		if e.Reason != "" {
+			return "rate limited by Jira (" + e.Reason + "); lower rate_limit or retry later"
+		}
+		return "rate limited by Jira; lower rate_limit or retry later"
+	case http.StatusBadRequest:
+		return "Jira rejected the request"
+	}
+	if e.Status >= 500 {
+		return "Jira server error; retry later"
+	}
+	return ""
+}
+
+// Permission names the Jira permission an endpoint needs, for 403 advice.
+func Permission(endpoint string) string {
+	p := strings.ToLower(endpoint)
+	switch {
+	case strings.Contains(p, "/user"), strings.Contains(p, "/group"):
+		return "Browse users and groups"
+	case strings.Contains(p, "/role"):
+		return "Administer Jira or Administer projects"
+	case strings.Contains(p, "/worklog"):
+		return "Browse projects (and worklog visibility)"
+	case strings.Contains(p, "/rest/agile/"):
+		return "Browse projects (on the board's filter projects)"
+	case strings.Contains(p, "/field"), strings.Contains(p, "/status"), strings.Contains(p, "/priority"),
+		strings.Contains(p, "/resolution"), strings.Contains(p, "/issuetype"), strings.Contains(p, "/projectcategory"):
+		return "Browse projects (any project)"
+	}
+	return "Browse projects"
+}
+
+// errorMessages extracts human messages from the many error body shapes Jira
+// uses: ErrorCollection, {message,status-code}, problem+json, XML status and
+// plain text. HTML pages yield nothing (their text is noise).
+func errorMessages(body []byte, contentType string) []string {
+	trimmed := strings.TrimSpace(string(body))
+	if trimmed == "" {
+		return nil
+	}
+	var env struct {
+		ErrorMessages   []string          `json:"errorMessages"`
+		Errors          map[string]string `json:"errors"`
+		WarningMessages []string          `json:"warningMessages"`
+		Message         string            `json:"message"`
+		Title           string            `json:"title"`
+		Detail          string            `json:"detail"`
+	}
+	if json.Unmarshal(body, &env) == nil {
+		var out []string
+		out = append(out, env.ErrorMessages...)
+		keys := make([]string, 0, len(env.Errors))
+		for k := range env.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out = append(out, k+": "+env.Errors[k])
+		}
+		if env.Message != "" {
+			out = append(out, env.Message)
+		}
+		if env.Detail != "" {
+			out = append(out, env.Detail)
+		} else if env.Title != "" {
+			out = append(out, env.Title)
+		}
+		return nonEmpty(out)
+	}
+	if strings.HasPrefix(trimmed, "<?xml") || strings.HasPrefix(trimmed, "<status") {
+		var st struct {
+			Message string `xml:"message"`
+		}
+		if xml.Unmarshal(body, &st) == nil && st.Message != "" {
+			return []string{st.Message}
+		}
+		return nil
+	}
+	if strings.HasPrefix(trimmed, "<") || strings.Contains(contentType, "html") {
+		return nil
+	}
+	if strings.HasPrefix(contentType, "text/plain") || contentType == "" {
+		line, _, _ := strings.Cut(trimmed, "\n")
+		return []string{truncate(line, 300)}
+	}
+	return nil
+}
+
+func nonEmpty(in []string) []string {
+	out := in[:0]
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// redact replaces every secret in s.
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	return s
+}
+
+type tableKey struct{}
+
+// WithTable records the table being synced in ctx; errors from requests made
+// with that ctx name it (HTTPError.Table) and log lines carry it.
+func WithTable(ctx context.Context, table string) context.Context {
+	return context.WithValue(ctx, tableKey{}, table)
+}
+
+// TableFrom returns the table set by WithTable, or "".
+func TableFrom(ctx context.Context) string {
+	t, _ := ctx.Value(tableKey{}).(string)
+	return t
+}
