@@ -13,7 +13,7 @@ build:
 	$(GO) build $(GOFLAGS_TAGS) -o $(BIN)/jirasim ./cmd/jirasim
 
 demo: build
-	cd examples && ../$(BIN)/jsync apply -auto-approve -force -config=quickstart.hcl
+	$(BIN)/jsync -chdir=examples apply -auto-approve -force -config=quickstart.hcl
 	$(BIN)/jsync query examples/jira.duckdb
 
 test: vet

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/plan"
+)
+
+// planFlags are shared by plan and apply.
+type planFlags struct {
+	configFlags
+	targets     multiFlag
+	force       bool
+	fullRefresh bool
+}
+
+func runPlan(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "plan", "plan [options]")
+	var pf planFlags
+	pf.configFlags.register(fs)
+	fs.Var(&pf.targets, "target", "limit the plan to a sync: -target=sync.NAME (repeatable)")
+	fs.BoolVar(&pf.force, "force", false, "plan every sync, whether its schedule makes it due or not")
+	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
+	out := fs.String("out", "", "write the plan to this file, for `jsync apply FILE`")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 0 when there is nothing to do, 1 on error, 2 when there is work to do")
+	asJSON := fs.Bool("json", false, "print the plan as JSON (see README: plan JSON)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		return env.errorf("plan takes no arguments, got %q; did you mean -target=sync.%s?", fs.Arg(0), fs.Arg(0))
+	}
+	cfg, ok := env.loadConfig(&pf.configFlags)
+	if !ok {
+		return exitError
+	}
+	logger := newLogger(env.stderr)
+	eng := engine.New(cfg, env.opener(logger))
+	eng.Log = logger
+	defer eng.Close()
+	p, err := eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh})
+	if err != nil {
+		return env.fail(err)
+	}
+	if *asJSON {
+		if err := writePlanJSON(env.stdout, p); err != nil {
+			return env.fail(err)
+		}
+	} else {
+		renderPlan(env.stdout, p)
+	}
+	if *out != "" {
+		if err := p.WriteFile(env.path(*out)); err != nil {
+			return env.fail(err)
+		}
+		if !*asJSON {
+			fmt.Fprintf(env.stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n  jsync apply %s\n", *out, *out)
+		}
+	}
+	if *detailed && p.HasWork() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+func runApply(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "apply", "apply [options] [PLANFILE]")
+	var pf planFlags
+	pf.configFlags.register(fs)
+	fs.Var(&pf.targets, "target", "limit the run to a sync: -target=sync.NAME (repeatable)")
+	fs.BoolVar(&pf.force, "force", false, "run every sync, whether its schedule makes it due or not")
+	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
+	autoApprove := fs.Bool("auto-approve", false, "do not ask for confirmation")
+	parallelism := fs.Int("parallelism", 8, "maximum concurrent table fetches and requests")
+	lockTimeout := fs.Duration("lock-timeout", 0, "wait this long for another apply's lock (default: fail at once)")
+	allowIncompatible := fs.Bool("allow-incompatible", false, "allow incompatible column type changes (the column is recreated)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile to this file at the end")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() > 1 {
+		return env.errorf("apply takes at most one plan file, got %d arguments", fs.NArg())
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(env.path(*cpuprofile))
+		if err != nil {
+			return env.fail(fmt.Errorf("create CPU profile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return env.fail(fmt.Errorf("start CPU profile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memprofile != "" {
+		defer func() {
+			f, err := os.Create(env.path(*memprofile))
+			if err != nil {
+				env.fail(fmt.Errorf("create heap profile: %w", err))
+				return
+			}
+			defer f.Close()
+			runtime.GC()
+			_ = pprof.WriteHeapProfile(f)
+		}()
+	}
+	cfg, ok := env.loadConfig(&pf.configFlags)
+	if !ok {
+		return exitError
+	}
+	logger := newLogger(env.stderr)
+	eng := engine.New(cfg, env.opener(logger))
+	eng.Log = logger
+	defer eng.Close()
+
+	var p *plan.Plan
+	if fs.NArg() == 1 {
+		if pf.force || len(pf.targets) > 0 || pf.fullRefresh {
+			return env.errorf("-force, -target and -full-refresh belong to `jsync plan` when applying a saved plan")
+		}
+		var err error
+		if p, err = plan.ReadFile(env.path(fs.Arg(0))); err != nil {
+			return env.fail(err)
+		}
+	} else {
+		var err error
+		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh})
+		if err != nil {
+			return env.fail(err)
+		}
+		renderPlan(env.stdout, p)
+		if !p.HasWork() {
+			return exitOK
+		}
+		if !*autoApprove {
+			if !env.isTTY {
+				return env.errorf("apply needs confirmation, but the input is not a terminal.\n\nRe-run with -auto-approve, or save a plan and apply it:\n  jsync plan -out=jsync.plan\n  jsync apply jsync.plan")
+			}
+			fmt.Fprint(env.stdout, "\nDo you want to apply this plan? Only 'yes' will be accepted: ")
+			line, _ := bufio.NewReader(env.stdin).ReadString('\n')
+			if strings.TrimSpace(line) != "yes" {
+				fmt.Fprintln(env.stdout, "Apply cancelled.")
+				return exitError
+			}
+		}
+	}
+	eng.Progress = progressPrinter(env)
+	start := time.Now()
+	res, err := eng.Apply(ctx, p, engine.ApplyOptions{Parallelism: *parallelism, LockTimeout: *lockTimeout, AllowIncompatible: *allowIncompatible})
+	if err != nil {
+		var le *dest.ErrLocked
+		if errors.As(err, &le) {
+			return env.errorf("%v\nAnother jsync apply is running against this destination. Wait for it, or pass -lock-timeout=10m to wait.", err)
+		}
+		return env.fail(err)
+	}
+	renderSummary(env.stdout, res, time.Since(start))
+	if err := res.Err(); err != nil {
+		fmt.Fprintln(env.stderr)
+		return env.fail(err)
+	}
+	if ctx.Err() != nil {
+		return env.errorf("interrupted: committed batches are kept; the next apply continues from there")
+	}
+	return exitOK
+}
+
+// progressPrinter prints a line per table every few seconds: plain lines
+// that read well in CI logs.
+func progressPrinter(env *cliEnv) func(engine.ProgressEvent) {
+	return func(ev engine.ProgressEvent) {
+		name := ev.Sync + "." + ev.Table
+		switch {
+		case ev.Done && ev.Err != nil:
+			fmt.Fprintf(env.stderr, "%s: failed after %s rows\n", name, thousands(ev.Rows))
+		case ev.Done:
+			fmt.Fprintf(env.stderr, "%s: done, %s rows\n", name, thousands(ev.Rows))
+		case ev.Estimate > 0:
+			fmt.Fprintf(env.stderr, "%s: %s rows (~%d%%)\n", name, thousands(ev.Rows), min(99, ev.Rows*100/ev.Estimate))
+		default:
+			fmt.Fprintf(env.stderr, "%s: %s rows\n", name, thousands(ev.Rows))
+		}
+	}
+}
+
+func runValidate(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "validate", "validate [options]")
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	cfg, ok := env.loadConfig(&cf)
+	if !ok {
+		return exitError
+	}
+	fmt.Fprintf(env.stdout, "Success! The configuration is valid: %d sources, %d destinations, %d syncs.\n",
+		len(cfg.Sources), len(cfg.Destinations), len(cfg.Syncs))
+	return exitOK
+}
+
+func runVersion(ctx context.Context, env *cliEnv, args []string) int {
+	fmt.Fprintf(env.stdout, "jsync %s (%s, %s/%s)\n", engine.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
+
+// syncConfig returns the named sync or an error listing the known ones.
+func syncConfig(cfg *config.Config, name string) (*config.Sync, error) {
+	if sc, ok := cfg.Syncs[strings.TrimPrefix(name, "sync.")]; ok {
+		return sc, nil
+	}
+	var names []string
+	for n := range cfg.Syncs {
+		names = append(names, "sync."+n)
+	}
+	return nil, fmt.Errorf("no sync %q in the configuration (have: %s)", name, strings.Join(names, ", "))
+}

@@ -1,0 +1,166 @@
+// Command jsync syncs Jira into DuckDB or Parquet, Terraform-style:
+// `jsync plan` shows what would happen, `jsync apply` does it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan -detailed-exitcode: there is work to do
+)
+
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, env *cliEnv, args []string) int
+}
+
+var commands = []command{
+	{"plan", "Show what apply would do: tables to create or alter, what each table fetches, which syncs are due", runPlan},
+	{"apply", "Sync: apply a saved plan file, or plan and apply after confirmation", runApply},
+	{"validate", "Check the configuration without connecting to anything", runValidate},
+	{"graph", "Print the dependency graph of (sync, table) fetches in DOT", runGraph},
+	{"tables", "List every table the Jira source offers, with columns, types and keys", runTables},
+	{"state", "Inspect or reset sync state: state list | state show ADDR | state rm ADDR", runState},
+	{"serve", "Run forever, applying each sync when its schedule makes it due", runServe},
+	{"query", "Run SQL against a DuckDB file (or show a few rows of each table)", runQuery},
+	{"version", "Print the jsync version", runVersion},
+}
+
+// cliEnv is what every command gets: streams, the working directory and a
+// redactor for secrets.
+type cliEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	dir            string
+	getenv         func(string) (string, bool)
+	isTTY          bool
+	redact         *redactor
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: jsync [-chdir=DIR] <command> [options]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run `jsync <command> -h` for a command's options.")
+}
+
+func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	red := newRedactor()
+	env := &cliEnv{
+		stdin: stdin, stdout: red.wrap(stdout), stderr: red.wrap(stderr),
+		dir: ".", getenv: os.LookupEnv, isTTY: isTerminal(stdin) && isTerminal(stdout), redact: red,
+	}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		switch {
+		case strings.HasPrefix(a, "-chdir="), strings.HasPrefix(a, "--chdir="):
+			env.dir = a[strings.Index(a, "=")+1:]
+			args = args[1:]
+		case a == "-h", a == "-help", a == "--help":
+			usage(env.stdout)
+			return exitOK
+		case a == "-v", a == "-version", a == "--version":
+			args = append([]string{"version"}, args[1:]...)
+		default:
+			fmt.Fprintf(env.stderr, "Error: unknown global option %s\n\n", a)
+			usage(env.stderr)
+			return exitError
+		}
+	}
+	if len(args) == 0 {
+		usage(env.stderr)
+		return exitError
+	}
+	if st, err := os.Stat(env.dir); err != nil || !st.IsDir() {
+		fmt.Fprintf(env.stderr, "Error: -chdir=%s: not a directory\n", env.dir)
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	sort.Strings(names)
+	fmt.Fprintf(env.stderr, "Error: unknown command %q%s\n\n", args[0], suggestion(args[0], names))
+	usage(env.stderr)
+	return exitError
+}
+
+func suggestion(s string, options []string) string {
+	best, bestD := "", 3
+	for _, o := range options {
+		if d := editDistance(s, o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// errorf prints a one-line error.
+func (env *cliEnv) errorf(format string, args ...any) int {
+	fmt.Fprintf(env.stderr, "Error: "+format+"\n", args...)
+	return exitError
+}
+
+// fail prints err (each joined cause on its own line).
+func (env *cliEnv) fail(err error) int {
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) && len(j.Unwrap()) > 1 {
+		for _, e := range j.Unwrap() {
+			fmt.Fprintf(env.stderr, "Error: %v\n", e)
+		}
+		return exitError
+	}
+	fmt.Fprintf(env.stderr, "Error: %v\n", err)
+	return exitError
+}

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // database/sql driver "duckdb"
+
+	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/dag"
+	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/resources/jira"
+)
+
+func runGraph(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "graph", "graph [options]")
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	cfg, ok := env.loadConfig(&cf)
+	if !ok {
+		return exitError
+	}
+	byName := map[string]*struct{ parent string }{}
+	for _, t := range jira.Tables() {
+		p := t.Parent
+		if p == "" && len(t.DependsOn) > 0 {
+			p = t.DependsOn[0]
+		}
+		byName[t.Name] = &struct{ parent string }{p}
+	}
+	g := dag.New()
+	for _, name := range sortedNames(cfg.Syncs) {
+		sc := cfg.Syncs[name]
+		srcAddr := "source." + sc.Source.Type + "." + sc.Source.Name
+		dstAddr := "destination." + sc.Destination.Type + "." + sc.Destination.Name
+		need := map[string]bool{}
+		var add func(t string)
+		add = func(t string) {
+			if need[t] || byName[t] == nil {
+				return
+			}
+			need[t] = true
+			if p := byName[t].parent; p != "" {
+				add(p)
+			}
+		}
+		if len(sc.Tables) == 0 {
+			for t := range byName {
+				add(t)
+			}
+		}
+		for _, t := range sc.Tables {
+			add(t)
+		}
+		for t := range need {
+			n := "sync." + name + "." + t
+			g.Connect(n, srcAddr)
+			g.Connect(n, dstAddr)
+			if p := byName[t].parent; p != "" {
+				g.Connect(n, "sync."+name+"."+p)
+			}
+		}
+		for _, other := range sc.DependsOn {
+			for _, v := range g.Vertices() {
+				if strings.HasPrefix(v, "sync."+other+".") {
+					for t := range need {
+						g.Connect("sync."+name+"."+t, v)
+					}
+				}
+			}
+		}
+	}
+	fmt.Fprint(env.stdout, g.DOT("jsync", func(v string) string {
+		if parts := strings.Split(v, "."); parts[0] == "sync" && len(parts) == 3 && !cfg.Syncs[parts[1]].Selects(parts[2]) {
+			return v + " (read only)"
+		}
+		return v
+	}))
+	return exitOK
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func runTables(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "tables", "tables [-markdown] [TABLE]")
+	md := fs.Bool("markdown", false, "print the reference as Markdown (docs/tables.md)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if *md {
+		fmt.Fprint(env.stdout, jira.TablesMarkdown())
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	found := false
+	for _, t := range jira.Tables() {
+		if fs.NArg() > 0 && fs.Arg(0) != t.Name {
+			continue
+		}
+		found = true
+		parent := ""
+		if t.Parent != "" {
+			parent = ", child of " + t.Parent
+		}
+		fmt.Fprintf(tw, "%s\t%s, primary key (%s)%s\n", t.Name, t.Replication, strings.Join(t.PrimaryKey(), ", "), parent)
+		if fs.NArg() > 0 {
+			for _, c := range t.Columns {
+				pk := ""
+				if c.PrimaryKey {
+					pk = "PK"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, c.Type, pk, c.Description)
+			}
+		}
+	}
+	if !found {
+		tw.Flush()
+		var names []string
+		for _, t := range jira.Tables() {
+			names = append(names, t.Name)
+		}
+		return env.errorf("no table %q%s", fs.Arg(0), suggestion(fs.Arg(0), names))
+	}
+	return exitOK
+}
+
+func runState(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "state", "state list | state show sync.NAME.TABLE | state rm sync.NAME[.TABLE]")
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitError
+	}
+	sub, rest := fs.Arg(0), fs.Args()[1:]
+	cfg, ok := env.loadConfig(&cf)
+	if !ok {
+		return exitError
+	}
+	logger := newLogger(env.stderr)
+	eng := engine.New(cfg, env.opener(logger))
+	defer eng.Close()
+	switch sub {
+	case "list":
+		rows, err := eng.StateList(ctx)
+		if err != nil {
+			return env.fail(err)
+		}
+		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ADDRESS\tCURSOR\tLAST SUCCESS")
+		for _, r := range rows {
+			last := "never"
+			if !r.LastSuccess.IsZero() {
+				last = r.LastSuccess.UTC().Format(time.RFC3339)
+			}
+			cur := r.Cursor
+			if cur == "" {
+				cur = "-"
+			}
+			fmt.Fprintf(tw, "sync.%s.%s\t%s\t%s\n", r.Sync, r.Table, cur, last)
+		}
+		tw.Flush()
+		return exitOK
+	case "show":
+		if len(rest) != 1 {
+			return env.errorf("usage: jsync state show sync.NAME.TABLE")
+		}
+		st, err := eng.StateShow(ctx, rest[0])
+		if err != nil {
+			return env.fail(err)
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+		return exitOK
+	case "rm":
+		if len(rest) != 1 {
+			return env.errorf("usage: jsync state rm sync.NAME.TABLE (or sync.NAME for all its tables)")
+		}
+		n, err := eng.StateRemove(ctx, rest[0])
+		if err != nil {
+			return env.fail(err)
+		}
+		fmt.Fprintf(env.stdout, "Reset %d table states under %s: the next apply fetches them in full.\n", n, rest[0])
+		return exitOK
+	}
+	return env.errorf("unknown state subcommand %q; use list, show or rm", sub)
+}
+
+func runServe(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "serve", "serve [options]")
+	var cf configFlags
+	cf.register(fs)
+	parallelism := fs.Int("parallelism", 8, "maximum concurrent table fetches and requests")
+	poll := fs.Duration("poll", time.Minute, "how often to check for due syncs at most")
+	once := fs.Bool("once", false, "run due syncs once and exit (for tests)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	cfg, ok := env.loadConfig(&cf)
+	if !ok {
+		return exitError
+	}
+	logger := newLogger(env.stderr)
+	fmt.Fprintf(env.stdout, "jsync serve: %d syncs; Ctrl-C to stop.\n", len(cfg.Syncs))
+	for {
+		eng := engine.New(cfg, env.opener(logger))
+		eng.Log = logger
+		eng.Progress = progressPrinter(env)
+		p, err := eng.Plan(ctx, engine.PlanOptions{})
+		next := time.Now().Add(*poll)
+		if err != nil {
+			logger.Error("plan failed", "err", err)
+		} else {
+			for _, sp := range p.Syncs {
+				if !sp.Due && !sp.NextDue.IsZero() && sp.NextDue.Before(next) {
+					next = sp.NextDue
+				}
+			}
+			if p.HasWork() {
+				start := time.Now()
+				res, err := eng.Apply(ctx, p, engine.ApplyOptions{Parallelism: *parallelism})
+				if err != nil {
+					logger.Error("apply failed", "err", err)
+				} else {
+					renderSummary(env.stdout, res, time.Since(start))
+				}
+			}
+		}
+		eng.Close()
+		if *once || ctx.Err() != nil {
+			return exitOK
+		}
+		wait := time.Until(next)
+		if wait < time.Second {
+			wait = time.Second
+		}
+		logger.Info("waiting for the next due sync", "until", next.UTC().Format(time.RFC3339))
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-time.After(wait):
+		}
+	}
+}
+
+func runQuery(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "query", "query DBFILE [SQL]")
+	limit := fs.Int("rows", 3, "rows to show per table when no SQL is given")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return exitError
+	}
+	path := env.path(fs.Arg(0))
+	if !fileExists(path) {
+		return env.errorf("%s does not exist; run `jsync apply` first", fs.Arg(0))
+	}
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		return env.fail(fmt.Errorf("open %s: %w", fs.Arg(0), err))
+	}
+	defer db.Close()
+	if fs.NArg() > 1 {
+		if err := printQuery(ctx, env, db, strings.Join(fs.Args()[1:], " ")); err != nil {
+			return env.fail(err)
+		}
+		return exitOK
+	}
+	rows, err := db.QueryContext(ctx, `SELECT table_schema, table_name FROM information_schema.tables
+		WHERE table_schema NOT IN ('_jsync', 'information_schema', 'pg_catalog') AND table_type = 'BASE TABLE'
+		ORDER BY 1, 2`)
+	if err != nil {
+		return env.fail(err)
+	}
+	var tables [][2]string
+	for rows.Next() {
+		var s, t string
+		if err := rows.Scan(&s, &t); err != nil {
+			return env.fail(err)
+		}
+		tables = append(tables, [2]string{s, t})
+	}
+	rows.Close()
+	for _, t := range tables {
+		q := fmt.Sprintf(`"%s"."%s"`, t[0], t[1])
+		var n int64
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+q).Scan(&n); err != nil {
+			return env.fail(err)
+		}
+		fmt.Fprintf(env.stdout, "\n== %s.%s (%s rows)\n", t[0], t[1], thousands(n))
+		if err := printQuery(ctx, env, db, fmt.Sprintf("SELECT * EXCLUDE (COLUMNS('.*_adf$|^fields$|^_jsync_.*')) FROM %s LIMIT %d", q, *limit)); err != nil {
+			if err := printQuery(ctx, env, db, fmt.Sprintf("SELECT * FROM %s LIMIT %d", q, *limit)); err != nil {
+				return env.fail(err)
+			}
+		}
+	}
+	return exitOK
+}
+
+func printQuery(ctx context.Context, env *cliEnv, db *sql.DB, q string) error {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	const maxCols, maxWidth = 8, 40
+	show := min(len(cols), maxCols)
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(cols[:show], "\t"))
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		cells := make([]string, show)
+		for i := 0; i < show; i++ {
+			s := formatCell(vals[i])
+			if len([]rune(s)) > maxWidth {
+				s = string([]rune(s)[:maxWidth-1]) + "…"
+			}
+			cells[i] = strings.NewReplacer("\n", " ", "\t", " ").Replace(s)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	return rows.Err()
+}
+
+func formatCell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+var _ = os.Stdout
+var _ state.TableState

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/jsync-dev/jsync/resources/jira/jirasim"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"jsync": func() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScript runs testdata/script/*.txtar. Custom commands:
+//
+//	sim start [-flavor cloud|datacenter] [-issues N] [-seed S] [-caps c=20,h=40,w=20] [-tz ZONE] [-faults P]
+//	    starts a simulated Jira site in-process over HTTPS; sets $SIM_URL,
+//	    $SIM_EMAIL, $SIM_TOKEN, $SIM_PAT and writes its CA to $WORK/sim-ca.pem.
+//	sim mutate JSON          POST /_sim/mutate
+//	sim expected TABLE       prints the expected row count of TABLE
+//	sim stats                prints request counts as JSON
+//	duckq FILE SQL           runs SQL against a DuckDB file, prints rows as tab-separated lines
+//	parquetq DIR SQL         runs SQL in DuckDB with $P replaced by DIR (for read_parquet)
+//	grepfiles DIR TEXT       fails if TEXT occurs in any file under DIR (! grepfiles: must not occur)
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: false,
+		Setup: func(env *testscript.Env) error {
+			root, err := filepath.Abs(filepath.Join("..", ".."))
+			if err != nil {
+				return err
+			}
+			env.Setenv("REPO", root)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sim":       cmdSim,
+			"duckq":     cmdDuckQ,
+			"parquetq":  cmdParquetQ,
+			"grepfiles": cmdGrepFiles,
+		},
+	})
+}
+
+func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: sim start|mutate|expected|stats")
+	}
+	switch args[0] {
+	case "start":
+		opts := jirasim.Options{Issues: 60, Seed: 1, Flavor: "cloud", Rate: -1,
+			Email: "ci@example.com", Token: "tok-SECRET-1234567890", PAT: "pat-SECRET-0987654321"}
+		for i := 1; i < len(args); i++ {
+			if i+1 >= len(args) {
+				ts.Fatalf("sim start: %s needs a value", args[i])
+			}
+			v := args[i+1]
+			switch args[i] {
+			case "-flavor":
+				opts.Flavor = v
+			case "-issues":
+				fmt.Sscan(v, &opts.Issues)
+			case "-seed":
+				fmt.Sscan(v, &opts.Seed)
+			case "-tz":
+				opts.TZ = v
+			case "-faults":
+				fmt.Sscan(v, &opts.Faults)
+			case "-caps":
+				for _, kv := range strings.Split(v, ",") {
+					k, val, _ := strings.Cut(kv, "=")
+					var n int
+					fmt.Sscan(val, &n)
+					switch k {
+					case "comments":
+						opts.Caps.Comments = n
+					case "histories":
+						opts.Caps.Histories = n
+					case "worklogs":
+						opts.Caps.Worklogs = n
+					}
+				}
+			default:
+				ts.Fatalf("sim start: unknown option %s", args[i])
+			}
+			i++
+		}
+		srv, err := jirasim.Start(opts)
+		ts.Check(err)
+		ts.Defer(srv.Close)
+		ts.Check(os.WriteFile(ts.MkAbs("sim-ca.pem"), srv.CACertPEM(), 0o644))
+		ts.Setenv("SIM_URL", srv.URL())
+		ts.Setenv("SIM_EMAIL", opts.Email)
+		ts.Setenv("SIM_TOKEN", opts.Token)
+		ts.Setenv("SIM_PAT", opts.PAT)
+	case "mutate", "expected", "stats":
+		base := ts.Getenv("SIM_URL")
+		if base == "" {
+			ts.Fatalf("sim %s: no simulator; run `sim start` first", args[0])
+		}
+		pool := readCA(ts)
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: pool}}
+		var resp *http.Response
+		var err error
+		switch args[0] {
+		case "mutate":
+			resp, err = client.Post(base+"/_sim/mutate", "application/json", strings.NewReader(strings.Join(args[1:], " ")))
+		case "expected":
+			resp, err = client.Get(base + "/_sim/expected")
+		default:
+			resp, err = client.Get(base + "/_sim/stats")
+		}
+		ts.Check(err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			ts.Fatalf("sim %s: %s: %s", args[0], resp.Status, body)
+		}
+		if args[0] == "expected" && len(args) > 1 {
+			var exp struct {
+				Tables map[string]int64 `json:"tables"`
+			}
+			ts.Check(json.Unmarshal(body, &exp))
+			n, ok := exp.Tables[args[1]]
+			if !ok {
+				ts.Fatalf("sim expected: no table %s in %s", args[1], body)
+			}
+			fmt.Fprintln(ts.Stdout(), n)
+			return
+		}
+		ts.Stdout().Write(body)
+		fmt.Fprintln(ts.Stdout())
+	default:
+		ts.Fatalf("sim: unknown subcommand %s", args[0])
+	}
+}
+
+func cmdDuckQ(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: duckq FILE SQL")
+	}
+	queryDuck(ts, neg, ts.MkAbs(args[0])+"?access_mode=read_only", strings.Join(args[1:], " "))
+}
+
+func cmdParquetQ(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: parquetq DIR SQL")
+	}
+	q := strings.ReplaceAll(strings.Join(args[1:], " "), "$P", ts.MkAbs(args[0]))
+	queryDuck(ts, neg, "", q)
+}
+
+func queryDuck(ts *testscript.TestScript, neg bool, dsn, q string) {
+	db, err := sql.Open("duckdb", dsn)
+	ts.Check(err)
+	defer db.Close()
+	rows, err := db.Query(q)
+	if neg {
+		if err == nil {
+			rows.Close()
+			ts.Fatalf("query succeeded unexpectedly")
+		}
+		return
+	}
+	ts.Check(err)
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var buf bytes.Buffer
+	for rows.Next() {
+		ts.Check(rows.Scan(ptrs...))
+		cells := make([]string, len(cols))
+		for i, v := range vals {
+			cells[i] = formatCell(v)
+		}
+		buf.WriteString(strings.Join(cells, "\t") + "\n")
+	}
+	ts.Check(rows.Err())
+	ts.Stdout().Write(buf.Bytes())
+}
+
+func cmdGrepFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: grepfiles DIR TEXT")
+	}
+	var hits []string
+	err := filepath.Walk(ts.MkAbs(args[0]), func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(args[1])) {
+			hits = append(hits, p)
+		}
+		return nil
+	})
+	ts.Check(err)
+	if neg && len(hits) > 0 {
+		ts.Fatalf("%q found in %v", args[1], hits)
+	}
+	if !neg && len(hits) == 0 {
+		ts.Fatalf("%q not found under %s", args[1], args[0])
+	}
+}
+
+func readCA(ts *testscript.TestScript) *tls.Config {
+	pem, err := os.ReadFile(ts.MkAbs("sim-ca.pem"))
+	ts.Check(err)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		ts.Fatalf("sim-ca.pem holds no certificate")
+	}
+	return &tls.Config{RootCAs: pool}
+}

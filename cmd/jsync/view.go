@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/plan"
+)
+
+// renderPlan prints the plan the way Terraform prints one: a marker, an
+// action and its object on each line, then a summary line.
+func renderPlan(w io.Writer, p *plan.Plan) {
+	for _, sp := range p.Syncs {
+		if !sp.Due {
+			fmt.Fprintf(w, "- skip sync.%s: %s\n", sp.Name, sp.Reason)
+			continue
+		}
+		fmt.Fprintf(w, "sync.%s: %s → %s (%s)\n", sp.Name, sp.Source, sp.Destination, sp.Reason)
+		if info := sp.SourceInfo; len(info) > 0 {
+			var parts []string
+			for _, k := range []string{"deployment", "version", "user", "time_zone"} {
+				if v := info[k]; v != "" {
+					parts = append(parts, k+"="+v)
+				}
+			}
+			if len(parts) > 0 {
+				fmt.Fprintf(w, "  source: %s\n", strings.Join(parts, " "))
+			}
+		}
+		for _, warn := range sp.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", warn)
+		}
+		for _, c := range sp.Changes {
+			tbl := sp.Namespace + "." + c.Table
+			switch c.Action {
+			case plan.ActCreate:
+				fmt.Fprintf(w, "  + create table %s (%d columns)\n", tbl, c.Columns)
+			case plan.ActAlter:
+				if c.OldType != "" {
+					fmt.Fprintf(w, "  ~ alter table %s: widen column %s %s → %s\n", tbl, c.Column, c.OldType, c.Type)
+				} else {
+					fmt.Fprintf(w, "  ~ alter table %s: add column %s %s\n", tbl, c.Column, c.Type)
+				}
+			case plan.ActIncompatible:
+				fmt.Fprintf(w, "  ! alter table %s: incompatible change of column %s %s → %s (needs -allow-incompatible)\n", tbl, c.Column, c.OldType, c.Type)
+			case plan.ActKeep:
+				fmt.Fprintf(w, "  = keep column %s.%s %s: no longer produced, never dropped\n", tbl, c.Column, c.OldType)
+			}
+		}
+		for _, t := range sp.Tables {
+			tbl := sp.Namespace + "." + t.Name
+			est := ""
+			if t.Estimate >= 0 {
+				est = fmt.Sprintf(" (~%s rows)", thousands(t.Estimate))
+			}
+			how := "full"
+			if t.Mode == "incremental" {
+				how = "incremental since " + t.Since
+			} else if t.Replication == "FULL_TABLE" {
+				how = "full table, replaced"
+			}
+			if !t.Write {
+				fmt.Fprintf(w, "  <= read %s: %s%s, not written (needed by selected tables)\n", tbl, how, est)
+				continue
+			}
+			fmt.Fprintf(w, "  <= sync %s: %s%s\n", tbl, how, est)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, planSummary(p))
+}
+
+func planSummary(p *plan.Plan) string {
+	c := p.Count()
+	if !p.HasWork() {
+		return "No changes. Every sync is up to date with its schedule (use -force to sync anyway)."
+	}
+	s := fmt.Sprintf("Plan: %d to create, %d to alter, %d tables to sync", c.Create, c.Alter, c.Sync)
+	if c.Incompatible > 0 {
+		s += fmt.Sprintf(", %d incompatible changes", c.Incompatible)
+	}
+	if c.Skip > 0 {
+		s += fmt.Sprintf(", %d syncs not due", c.Skip)
+	}
+	return s + "."
+}
+
+// planJSON is the stable machine-readable shape of `jsync plan -json`,
+// documented in the README.
+type planJSON struct {
+	FormatVersion int        `json:"format_version"`
+	HasChanges    bool       `json:"has_changes"`
+	Summary       planCounts `json:"summary"`
+	Plan          *plan.Plan `json:"plan"`
+}
+
+type planCounts struct {
+	Create       int `json:"create"`
+	Alter        int `json:"alter"`
+	Incompatible int `json:"incompatible"`
+	Sync         int `json:"sync"`
+	NotDue       int `json:"not_due"`
+}
+
+func writePlanJSON(w io.Writer, p *plan.Plan) error {
+	c := p.Count()
+	out := planJSON{FormatVersion: 1, HasChanges: p.HasWork(), Plan: p,
+		Summary: planCounts{Create: c.Create, Alter: c.Alter, Incompatible: c.Incompatible, Sync: c.Sync, NotDue: c.Skip}}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// renderSummary prints the per-table outcome of an apply.
+func renderSummary(w io.Writer, res *engine.Result, took time.Duration) {
+	if len(res.Tables) > 0 {
+		fmt.Fprintf(w, "\n%-40s %10s %10s %10s %9s %9s  %s\n", "TABLE", "INSERTED", "UPDATED", "DELETED", "REQUESTS", "TIME", "STATUS")
+	}
+	var ok, failed int
+	for _, t := range res.Tables {
+		status := "ok"
+		if t.Err != nil {
+			status, failed = "FAILED", failed+1
+		} else {
+			ok++
+		}
+		if !t.Written && t.Err == nil {
+			status = "read only (parent of selected tables)"
+		}
+		fmt.Fprintf(w, "%-40s %10s %10s %10s %9s %9s  %s\n", t.Sync+"."+t.Table,
+			thousands(t.Inserted), thousands(t.Updated), thousands(t.Deleted), thousands(t.Requests),
+			t.Duration.Round(100*time.Millisecond), status)
+	}
+	for _, sp := range res.Skipped {
+		fmt.Fprintf(w, "- skipped sync.%s: %s\n", sp.Name, sp.Reason)
+	}
+	if res.Rejects > 0 {
+		fmt.Fprintf(w, "\n%d rows could not be typed and were kept in _jsync_rejects with their raw payload.\n", res.Rejects)
+	}
+	fmt.Fprintf(w, "\nApply complete in %s: %d tables synced, %d failed.\n", took.Round(100*time.Millisecond), ok, failed)
+}
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/dest/duckdb"
+	"github.com/jsync-dev/jsync/dest/parquet"
+	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/resources/jira"
+	"github.com/jsync-dev/jsync/resources/jira/jirasim"
+)
+
+// configFlags are the flags every config-reading command takes.
+type configFlags struct {
+	vars     multiFlag
+	varFiles multiFlag
+	files    multiFlag
+}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	fs.Var(&c.vars, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(&c.varFiles, "var-file", "read variables from an HCL file (repeatable)")
+	fs.Var(&c.files, "config", "load only this .hcl file instead of every *.hcl in the directory (repeatable)")
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// catalogue is the static table catalogue of every source type.
+func catalogue() config.Catalogue {
+	return config.NewStaticCatalogue("jira", jira.Tables(), func(t *schema.Table) bool { return t.Name == jira.TableIssues })
+}
+
+// loadConfig loads and validates the configuration, printing diagnostics.
+// It registers every secret with the redactor before anything is printed.
+func (env *cliEnv) loadConfig(cf *configFlags) (*config.Config, bool) {
+	vars := map[string]string{}
+	for _, v := range cf.vars {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			env.errorf("-var %q: expected name=value", v)
+			return nil, false
+		}
+		vars[k] = val
+		// A -var value may be secret; it is registered below if its
+		// variable is sensitive.
+	}
+	opts := config.LoadOptions{Vars: vars, Getenv: env.getenv, Catalogue: catalogue()}
+	for _, f := range cf.varFiles {
+		opts.VarFiles = append(opts.VarFiles, env.path(f))
+	}
+	var (
+		cfg   *config.Config
+		diags hcl.Diagnostics
+	)
+	if len(cf.files) > 0 {
+		var paths []string
+		for _, f := range cf.files {
+			paths = append(paths, env.path(f))
+		}
+		cfg, diags = config.LoadFiles(paths, opts)
+	} else {
+		cfg, diags = config.LoadDir(env.dir, opts)
+	}
+	if cfg != nil {
+		env.redact.add(cfg.Sensitive...)
+	}
+	if len(diags) > 0 {
+		files := map[string]*hcl.File{}
+		var sens []string
+		if cfg != nil {
+			files, sens = cfg.Files, cfg.Sensitive
+		}
+		_ = config.WriteDiagnostics(env.stderr, files, sens, diags, 100, false)
+	}
+	if diags.HasErrors() || cfg == nil {
+		return nil, false
+	}
+	if len(cfg.Syncs) == 0 {
+		env.errorf("no sync blocks in %s; add one, for example:\n\n  sync \"main\" {\n    source      = source.jira.mysite\n    destination = destination.duckdb.warehouse\n  }", env.dir)
+		return nil, false
+	}
+	return cfg, true
+}
+
+func (env *cliEnv) path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(env.dir, p)
+}
+
+// opener wires the concrete sources and destinations into the engine.
+func (env *cliEnv) opener(logger *slog.Logger) engine.Opener {
+	return engine.Opener{
+		Source: func(ctx context.Context, s *config.Source) (source.Source, error) {
+			return openSource(ctx, s, logger)
+		},
+		Destination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
+			switch d.Type {
+			case "duckdb":
+				return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema})
+			case "parquet":
+				return parquet.Open(ctx, parquet.Options{Path: d.Path, PartitionBy: d.PartitionBy, Compression: d.Compression})
+			}
+			return nil, fmt.Errorf("unknown destination type %q", d.Type)
+		},
+	}
+}
+
+// simulatorCredentials are the built-in simulated site's account. They are
+// not secrets: the site exists only inside this process.
+const (
+	simEmail = "demo@jsync.invalid"
+	simToken = "jsync-simulator-token"
+)
+
+func openSource(ctx context.Context, s *config.Source, logger *slog.Logger) (source.Source, error) {
+	cfg := jira.Config{
+		Name: s.Name, BaseURL: s.BaseURL, CloudID: s.CloudID,
+		Email: s.Email, APIToken: s.APIToken, PAT: s.PAT, Username: s.Username, Password: s.Password,
+		CAFile: s.CAFile, StartDate: s.StartDate, Projects: s.Projects,
+		RateLimit: s.RateLimit, Concurrency: s.Concurrency, DeleteSweepInterval: s.DeleteSweepInterval,
+		Logger: logger,
+	}
+	if s.Simulator == nil {
+		return jira.New(cfg)
+	}
+	sim := s.Simulator
+	opts := jirasim.Options{Issues: sim.Issues, Seed: sim.Seed, Flavor: sim.Flavor, TZ: sim.TZ, Rate: -1}
+	if opts.Flavor == "" {
+		opts.Flavor = "cloud"
+	}
+	if opts.Flavor == "datacenter" {
+		opts.PAT = simToken
+		cfg.PAT = simToken
+	} else {
+		opts.Email, opts.Token = simEmail, simToken
+		cfg.Email, cfg.APIToken = simEmail, simToken
+	}
+	opts.Caps = jirasim.Caps{Comments: sim.Caps["comments"], Histories: sim.Caps["histories"], Worklogs: sim.Caps["worklogs"]}
+	srv, err := jirasim.Start(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start the simulated Jira site: %w", err)
+	}
+	cfg.BaseURL, cfg.CACertPEM = srv.URL(), srv.CACertPEM()
+	src, err := jira.New(cfg)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &simSource{Source: src, srv: srv}, nil
+}
+
+// simSource closes the in-process simulator with the source.
+type simSource struct {
+	*jira.Source
+	srv *jirasim.Server
+}
+
+func (s *simSource) Close() error {
+	err := s.Source.Close()
+	s.srv.Close()
+	return err
+}
+
+// newLogger returns the logger for warnings and progress: plain lines on
+// stderr, secrets redacted by the writer.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.String("time", a.Value.Time().UTC().Format(time.TimeOnly))
+			}
+			return a
+		},
+	}))
+}
+
+func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: jsync %s\n\nOptions:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

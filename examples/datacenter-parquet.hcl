@@ -1,0 +1,21 @@
+# Jira Data Center into Parquet files, with a personal access token and a private CA.
+#
+#   export JIRA_PAT=...
+#   jsync apply -config=datacenter-parquet.hcl
+
+source "jira" "onprem" {
+  base_url              = "https://jira.internal.example.com"
+  personal_access_token = env("JIRA_PAT")
+  ca_file               = "internal-ca.pem"
+}
+
+destination "parquet" "lake" {
+  path         = "lake"
+  partition_by = { issues = "project_key" }
+}
+
+sync "onprem" {
+  source      = source.jira.onprem
+  destination = destination.parquet.lake
+  schedule    = "0 */2 * * *" # every two hours, on the hour
+}
