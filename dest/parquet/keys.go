@@ -1,0 +1,139 @@
+package parquet
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// hiveNull is the directory value Hive, Spark and DuckDB use for a NULL
+// partition value.
+const hiveNull = "__HIVE_DEFAULT_PARTITION__"
+
+// keyer encodes the primary key of a row as a byte string that is equal
+// for equal keys and different for different keys.
+type keyer struct {
+	cols []arrow.Array
+	buf  []byte
+}
+
+// newKeyer returns a keyer over the named columns of rec.
+func newKeyer(rec arrow.RecordBatch, names []string) (*keyer, error) {
+	k := &keyer{}
+	for _, n := range names {
+		idx := rec.Schema().FieldIndices(n)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("primary-key column %q missing from record", n)
+		}
+		k.cols = append(k.cols, rec.Column(idx[0]))
+	}
+	return k, nil
+}
+
+// key returns the encoded key of row i. The result is valid until the next
+// call; convert it with string() to keep it.
+func (k *keyer) key(i int) []byte {
+	b := k.buf[:0]
+	for _, c := range k.cols {
+		if c.IsNull(i) {
+			b = append(b, 0)
+			continue
+		}
+		b = append(b, 1)
+		switch a := c.(type) {
+		case *array.Int64:
+			b = binary.BigEndian.AppendUint64(b, uint64(a.Value(i)))
+		case *array.Int32:
+			b = binary.BigEndian.AppendUint64(b, uint64(int64(a.Value(i))))
+		case *array.String:
+			b = appendBytes(b, a.Value(i))
+		case *array.LargeString:
+			b = appendBytes(b, a.Value(i))
+		default:
+			b = appendBytes(b, c.ValueStr(i))
+		}
+	}
+	k.buf = b
+	return b
+}
+
+func appendBytes(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// hashKey is a stable 64-bit hash of an encoded key (FNV-1a: the same in
+// every process and version, unlike maphash).
+func hashKey(key []byte) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write(key)
+	return h.Sum64()
+}
+
+// bucketOf maps a key hash to one of n buckets.
+func bucketOf(h uint64, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return int(h % uint64(n))
+}
+
+// partitionDir returns the Hive directory name "col=value" of row i of
+// arr. Values are escaped like Hive does (%XX for anything outside a safe
+// set), so that no value can produce "..", a slash or a hidden name.
+func partitionDir(col string, arr arrow.Array, i int) string {
+	if arr.IsNull(i) {
+		return col + "=" + hiveNull
+	}
+	var v string
+	switch a := arr.(type) {
+	case *array.String:
+		v = a.Value(i)
+	case *array.LargeString:
+		v = a.Value(i)
+	default:
+		v = arr.ValueStr(i)
+	}
+	return col + "=" + escapePartitionValue(v)
+}
+
+func escapePartitionValue(v string) string {
+	if v == "" {
+		return hiveNull
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		safe := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || (c == '.' && i > 0)
+		if safe {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// keySet is the set of key hashes of one file, sorted for binary search.
+type keySet []uint64
+
+func (s keySet) has(h uint64) bool {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch {
+		case s[m] < h:
+			lo = m + 1
+		case s[m] > h:
+			hi = m
+		default:
+			return true
+		}
+	}
+	return false
+}
+

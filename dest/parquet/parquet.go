@@ -1,0 +1,410 @@
+package parquet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+var _ dest.Destination = (*Destination)(nil)
+
+// Options configures a Parquet destination.
+type Options struct {
+	// Path is the root directory. It is created if missing.
+	Path string
+	// PartitionBy maps a table name to its Hive partition column, for
+	// example {"issues": "project_key"}. The column stays in the files too.
+	PartitionBy map[string]string
+	// Compression is the Parquet codec: "zstd" (default), "snappy", "gzip",
+	// "lz4" or "none".
+	Compression string
+	// Buckets is the number of primary-key hash buckets (files) of an
+	// unpartitioned incremental table. Zero means DefaultBuckets. It is
+	// fixed when the table is created.
+	Buckets int
+	// Allocator is used for Arrow memory; nil means the Go allocator.
+	Allocator memory.Allocator
+}
+
+// DefaultBuckets is the bucket count of unpartitioned incremental tables.
+// An upsert rewrites only the buckets its keys hash to; see
+// BenchmarkUpsertBuckets for the measurement behind the value.
+const DefaultBuckets = 8
+
+// Destination is a directory of Parquet files plus a manifest and state in
+// <path>/_jsync. It implements dest.Destination.
+type Destination struct {
+	root  string
+	opts  Options
+	codec compress.Compression
+	mem   memory.Allocator
+
+	mu  sync.Mutex // guards man and every commit
+	man *manifest
+
+	tableMu sync.Map // tableKey → *sync.Mutex: one writer per table at a time
+
+	keysMu sync.Mutex
+	keys   map[string]keySet // file ID → key hashes (files are immutable)
+
+	unlock func() error // set between Lock and unlock
+
+	// beforeCommit, when set by tests, runs after the data files are
+	// written and before the manifest swap; an error aborts the commit.
+	beforeCommit func() error
+}
+
+func (d *Destination) metaDir() string      { return filepath.Join(d.root, "_jsync") }
+func (d *Destination) tmpDir() string       { return filepath.Join(d.metaDir(), "tmp") }
+func (d *Destination) manifestPath() string { return filepath.Join(d.metaDir(), "manifest.json") }
+func (d *Destination) statePath() string    { return filepath.Join(d.metaDir(), "state.json") }
+func (d *Destination) lockPath() string     { return filepath.Join(d.metaDir(), "lock") }
+func (d *Destination) runsPath() string     { return filepath.Join(d.metaDir(), "runs.jsonl") }
+
+// Open opens or creates the destination at opts.Path. It finishes the
+// renames of a commit interrupted by a crash; removing garbage left by a
+// crash waits for Lock, because another process may be writing.
+func Open(ctx context.Context, opts Options) (*Destination, error) {
+	if opts.Path == "" {
+		return nil, errors.New("parquet destination: path is empty")
+	}
+	codec, err := parseCompression(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Buckets < 0 {
+		return nil, fmt.Errorf("parquet destination: buckets must be >= 0, got %d", opts.Buckets)
+	}
+	root, err := filepath.Abs(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("parquet destination %s: %w", opts.Path, err)
+	}
+	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]keySet{}}
+	if d.mem == nil {
+		d.mem = memory.DefaultAllocator
+	}
+	if err := os.MkdirAll(d.tmpDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("parquet destination %s is not writable: %w", root, err)
+	}
+	if err := checkWritable(d.tmpDir()); err != nil {
+		return nil, fmt.Errorf("parquet destination %s is not writable: %w", root, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := readManifest(d.manifestPath())
+	if err != nil {
+		return nil, fmt.Errorf("parquet destination %s: %w", root, err)
+	}
+	d.man = m
+	// Without the lock only the renames are safe to finish: a removal could
+	// race with a newer commit of another process that reuses the path.
+	if err := d.rollForward(m, false); err != nil {
+		return nil, fmt.Errorf("parquet destination %s: finish interrupted commit: %w", root, err)
+	}
+	return d, nil
+}
+
+func parseCompression(s string) (compress.Compression, error) {
+	switch strings.ToLower(s) {
+	case "", "zstd":
+		return compress.Codecs.Zstd, nil
+	case "snappy":
+		return compress.Codecs.Snappy, nil
+	case "gzip":
+		return compress.Codecs.Gzip, nil
+	case "lz4", "lz4_raw":
+		return compress.Codecs.Lz4Raw, nil
+	case "none", "uncompressed":
+		return compress.Codecs.Uncompressed, nil
+	}
+	return 0, fmt.Errorf("parquet destination: unknown compression %q (want zstd, snappy, gzip, lz4 or none)", s)
+}
+
+// Close releases the lock if it is still held.
+func (d *Destination) Close() error {
+	d.mu.Lock()
+	unlock := d.unlock
+	d.mu.Unlock()
+	if unlock != nil {
+		return unlock()
+	}
+	return nil
+}
+
+func (d *Destination) tableLock(key string) func() {
+	v, _ := d.tableMu.LoadOrStore(key, &sync.Mutex{})
+	m := v.(*sync.Mutex)
+	m.Lock()
+	return m.Unlock
+}
+
+// State returns the committed state.
+func (d *Destination) State(ctx context.Context) (*state.Snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	snap := d.man.clone().State
+	return &snap, nil
+}
+
+// CommitState commits table states without data.
+func (d *Destination) CommitState(ctx context.Context, states ...*state.TableState) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.commit(ctx, commitReq{states: states})
+}
+
+// RecordRun appends run to <path>/_jsync/runs.jsonl.
+func (d *Destination) RecordRun(ctx context.Context, run state.Run) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(run)
+	if err != nil {
+		return fmt.Errorf("encode run %s: %w", run.ID, err)
+	}
+	f, err := os.OpenFile(d.runsPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open run log: %w", err)
+	}
+	defer func() { err = errors.Join(err, f.Close()) }()
+	if _, err := f.Write(append(raw, '\n')); err != nil {
+		return fmt.Errorf("append run %s: %w", run.ID, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync run log: %w", err)
+	}
+	return nil
+}
+
+// Lock takes <path>/_jsync/lock (dest.LockFile: flock plus JSON holder
+// info). After taking it, Lock reloads the manifest (another process may
+// have committed), finishes an interrupted commit and removes the garbage a
+// crash left behind.
+func (d *Destination) Lock(ctx context.Context, info dest.LockInfo, timeout time.Duration) (func() error, error) {
+	release, err := dest.LockFile(ctx, d.lockPath(), info, timeout)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m, err := readManifest(d.manifestPath())
+	if err == nil {
+		d.man = m
+		err = d.rollForward(m, true)
+	}
+	if err == nil {
+		err = d.collectGarbage(m)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("parquet destination %s: recover after lock: %w", d.root, err), release())
+	}
+	var once sync.Once
+	unlock := func() error {
+		var err error
+		once.Do(func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.unlock = nil
+			err = release()
+		})
+		return err
+	}
+	d.unlock = unlock
+	return unlock, nil
+}
+
+// rollForward finishes the renames and, if removals, the removals of the
+// last commit. It is idempotent: a rename whose source is gone was already
+// done.
+func (d *Destination) rollForward(m *manifest, removals bool) error {
+	dirs := map[string]bool{}
+	for _, r := range m.Pending {
+		from, to := relPath(d.root, r.From), relPath(d.root, r.To)
+		if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(to), err)
+		}
+		if err := os.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("move %s into place: %w", r.To, err)
+		}
+		dirs[filepath.Dir(to)] = true
+	}
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	if !removals {
+		return nil
+	}
+	for _, rel := range m.Remove {
+		p := relPath(d.root, rel)
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove superseded %s: %w", rel, err)
+		}
+		removeEmptyDir(filepath.Dir(p))
+	}
+	return nil
+}
+
+// collectGarbage removes what a crash left behind: temporary files, and
+// part files in table directories that the manifest does not list. It must
+// run under the lock, after rollForward.
+func (d *Destination) collectGarbage(m *manifest) error {
+	entries, err := os.ReadDir(d.tmpDir())
+	if err != nil {
+		return fmt.Errorf("list %s: %w", d.tmpDir(), err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(d.tmpDir(), e.Name())); err != nil {
+			return fmt.Errorf("remove temporary %s: %w", e.Name(), err)
+		}
+	}
+	for _, t := range m.Tables {
+		live := map[string]bool{}
+		for _, f := range t.Files {
+			live[f.Path] = true
+		}
+		dir := relPath(d.root, path.Join(t.Namespace, t.Name))
+		err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if e.IsDir() || !isPartFile(e.Name()) {
+				return nil
+			}
+			rel, err := filepath.Rel(d.root, p)
+			if err != nil {
+				return err
+			}
+			if !live[filepath.ToSlash(rel)] {
+				if err := os.Remove(p); err != nil {
+					return fmt.Errorf("remove orphan %s: %w", rel, err)
+				}
+				removeEmptyDir(filepath.Dir(p))
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("clean table %s.%s: %w", t.Namespace, t.Name, err)
+		}
+	}
+	return nil
+}
+
+func isPartFile(name string) bool {
+	return strings.HasPrefix(name, "part-") && strings.HasSuffix(name, ".parquet")
+}
+
+// removeEmptyDir removes dir if it is an empty Hive partition directory.
+func removeEmptyDir(dir string) {
+	if strings.Contains(filepath.Base(dir), "=") {
+		_ = os.Remove(dir) // fails harmlessly when not empty
+	}
+}
+
+// commitReq is one atomic change: new table entries (with their new files
+// already durable in _jsync/tmp) and states.
+type commitReq struct {
+	tables  []*tableEntry // replace these entries (by namespace/name)
+	renames []rename      // tmp → final for new file contents
+	remove  []string      // files no longer live
+	states  []*state.TableState
+}
+
+// commit swaps in a new manifest holding req, then moves the new files into
+// place and removes superseded ones. The manifest swap is the commit point:
+// a crash before it leaves the previous dataset, a crash after it is
+// finished by the next Open or Lock.
+func (d *Destination) commit(ctx context.Context, req commitReq) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.beforeCommit != nil {
+		if err := d.beforeCommit(); err != nil {
+			return err
+		}
+	}
+	m := d.man.clone()
+	m.Version++
+	for _, t := range req.tables {
+		m.Tables[tableKey(t.Namespace, t.Name)] = t
+	}
+	if len(req.states) > 0 {
+		m.State.Serial++
+		for _, s := range req.states {
+			if s == nil {
+				continue
+			}
+			c := *s
+			m.State.Tables[c.Key()] = &c
+		}
+	}
+	m.Pending = req.renames
+	m.Remove = req.remove
+	sort.Slice(m.Pending, func(i, j int) bool { return m.Pending[i].To < m.Pending[j].To })
+	if err := writeManifest(d.manifestPath(), m); err != nil {
+		return err
+	}
+	d.man = m
+	if err := d.rollForward(m, true); err != nil {
+		return fmt.Errorf("after commit %d (the next open finishes it): %w", m.Version, err)
+	}
+	if len(req.states) > 0 {
+		if err := d.writeStateMirror(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeStateMirror writes state.json, a readable copy of the committed
+// state. manifest.json is authoritative; the mirror may lag it by one
+// commit after a crash.
+func (d *Destination) writeStateMirror(m *manifest) error {
+	raw, err := json.MarshalIndent(m.State, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if err := writeFileAtomic(d.statePath(), raw); err != nil {
+		return fmt.Errorf("write state mirror: %w", err)
+	}
+	return nil
+}
+
+// table returns a copy of the committed entry of (ns, name), or nil.
+func (d *Destination) table(ns, name string) *tableEntry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.man.Tables[tableKey(ns, name)]; ok {
+		return e.clone()
+	}
+	return nil
+}

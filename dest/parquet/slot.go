@@ -1,0 +1,382 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// rowGroupRows is the maximum number of rows per Parquet row group.
+//
+// Measured with BenchmarkRowGroupRows (a 40-column issues-like table,
+// 200k rows, zstd, 2 cores): see the comment there for the numbers. Small
+// row groups cost write throughput and compression; beyond 64k rows the
+// gain is marginal while the writer buffers a whole row group per open
+// file in memory.
+const rowGroupRows = 64 * 1024
+
+// readBatchRows is the batch size used to stream an existing file during a
+// rewrite; it bounds the memory of a merge.
+const readBatchRows = 16 * 1024
+
+// slot is one (partition, bucket) cell of a table. Each slot has at most
+// one live file, at a stable path.
+type slot struct {
+	partition string // Hive directory "col=value", or ""
+	bucket    int
+}
+
+func (s slot) less(o slot) bool {
+	if s.partition != o.partition {
+		return s.partition < o.partition
+	}
+	return s.bucket < o.bucket
+}
+
+func (e *tableEntry) slotPath(s slot) string {
+	name := fmt.Sprintf("part-%05d.parquet", s.bucket)
+	if s.partition == "" {
+		return path.Join(e.Namespace, e.Name, name)
+	}
+	return path.Join(e.Namespace, e.Name, s.partition, name)
+}
+
+func (e *tableEntry) fileFor(s slot) (fileEntry, bool) {
+	for _, f := range e.Files {
+		if f.Partition == s.partition && f.Bucket == s.bucket {
+			return f, true
+		}
+	}
+	return fileEntry{}, false
+}
+
+func slotOf(f fileEntry) slot { return slot{partition: f.Partition, bucket: f.Bucket} }
+
+func (d *Destination) writerProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(d.codec),
+		parquet.WithMaxRowGroupLength(rowGroupRows),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithStats(true),
+		parquet.WithAllocator(d.mem),
+		parquet.WithCreatedBy("jsync"),
+	)
+	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(d.mem))
+}
+
+// slotWriter writes the new content of one slot to a file in _jsync/tmp.
+type slotWriter struct {
+	d      *Destination
+	entry  *tableEntry
+	slot   slot
+	tmpRel string
+	f      *os.File
+	w      *pqarrow.FileWriter
+	rows   int64
+	hashes []uint64 // key hashes of the written rows, when tracked
+	track  bool
+	keyer  []string
+}
+
+// nopCloser keeps pqarrow from closing the file, so that the slot writer
+// can fsync it first.
+type nopCloser struct{ io.Writer }
+
+func (d *Destination) newSlotWriter(e *tableEntry, s slot) (*slotWriter, error) {
+	id := newID()
+	rel := path.Join("_jsync", "tmp", id+".parquet")
+	f, err := os.OpenFile(relPath(d.root, rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create temporary file for %s: %w", e.slotPath(s), err)
+	}
+	props, aprops := d.writerProps()
+	w, err := pqarrow.NewFileWriter(e.schema, nopCloser{f}, props, aprops)
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, fmt.Errorf("start parquet file for %s: %w", e.slotPath(s), err)
+	}
+	sw := &slotWriter{d: d, entry: e, slot: s, tmpRel: rel, f: f, w: w}
+	if e.PartitionBy != "" && len(e.PrimaryKey) > 0 {
+		sw.track, sw.keyer = true, e.PrimaryKey
+	}
+	return sw, nil
+}
+
+// write appends rec, which must have the entry's schema.
+func (w *slotWriter) write(rec arrow.RecordBatch) error {
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	if w.track {
+		k, err := newKeyer(rec, w.keyer)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			w.hashes = append(w.hashes, hashKey(k.key(i)))
+		}
+	}
+	if err := w.w.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("write %s: %w", w.entry.slotPath(w.slot), err)
+	}
+	w.rows += rec.NumRows()
+	return nil
+}
+
+// finish closes and fsyncs the file and returns its manifest entry and the
+// rename that moves it into place.
+func (w *slotWriter) finish() (fileEntry, rename, error) {
+	err := w.w.Close()
+	if err == nil {
+		err = w.f.Sync()
+	}
+	err = errors.Join(err, w.f.Close())
+	if err != nil {
+		_ = os.Remove(w.f.Name())
+		return fileEntry{}, rename{}, fmt.Errorf("finish %s: %w", w.entry.slotPath(w.slot), err)
+	}
+	st, err := os.Stat(w.f.Name())
+	if err != nil {
+		return fileEntry{}, rename{}, fmt.Errorf("stat %s: %w", w.f.Name(), err)
+	}
+	fe := fileEntry{
+		Path:      w.entry.slotPath(w.slot),
+		Partition: w.slot.partition,
+		Bucket:    w.slot.bucket,
+		Rows:      w.rows,
+		Bytes:     st.Size(),
+		ID:        newID(),
+	}
+	if w.track {
+		ks := keySet(w.hashes)
+		slices.Sort(ks)
+		w.d.cacheKeys(fe.ID, ks)
+	}
+	return fe, rename{From: w.tmpRel, To: fe.Path}, nil
+}
+
+// abort discards the file.
+func (w *slotWriter) abort() {
+	_ = w.w.Close()
+	_ = w.f.Close()
+	_ = os.Remove(w.f.Name())
+}
+
+// readFile streams the records of a live file, conformed to the entry's
+// schema, to fn. fn does not own the record.
+func (d *Destination) readFile(ctx context.Context, e *tableEntry, f fileEntry, fn func(arrow.RecordBatch) error) error {
+	return d.readFileAs(ctx, e, f, false, fn)
+}
+
+// readFileAs is readFile; lossy allows casts that lose values (see
+// conformAs), for migrations with AllowIncompatible.
+func (d *Destination) readFileAs(ctx context.Context, e *tableEntry, f fileEntry, lossy bool, fn func(arrow.RecordBatch) error) (err error) {
+	rdr, err := file.OpenParquetFile(relPath(d.root, f.Path), false)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", f.Path, err)
+	}
+	defer func() { err = errors.Join(err, rdr.Close()) }()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, d.mem)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec, err := conformAs(ctx, d.mem, rr.RecordBatch(), e.schema, lossy)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", f.Path, err)
+		}
+		err = fn(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// fileKeys returns the key hashes of a live file, reading only its
+// primary-key columns the first time.
+func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry) (keySet, error) {
+	d.keysMu.Lock()
+	ks, ok := d.keys[f.ID]
+	d.keysMu.Unlock()
+	if ok {
+		return ks, nil
+	}
+	rdr, err := file.OpenParquetFile(relPath(d.root, f.Path), false)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", f.Path, err)
+	}
+	defer rdr.Close()
+	var cols []int
+	for _, pk := range e.PrimaryKey {
+		idx := rdr.MetaData().Schema.ColumnIndexByName(pk)
+		if idx < 0 {
+			return nil, fmt.Errorf("read keys of %s: no column %s", f.Path, pk)
+		}
+		cols = append(cols, idx)
+	}
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, d.mem)
+	if err != nil {
+		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, cols, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
+	}
+	defer rr.Release()
+	ks = make(keySet, 0, f.Rows)
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		k, err := newKeyer(rec, e.PrimaryKey)
+		if err != nil {
+			return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			ks = append(ks, hashKey(k.key(i)))
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
+	}
+	slices.Sort(ks)
+	d.cacheKeys(f.ID, ks)
+	return ks, nil
+}
+
+func (d *Destination) cacheKeys(id string, ks keySet) {
+	d.keysMu.Lock()
+	d.keys[id] = ks
+	d.keysMu.Unlock()
+}
+
+// conform returns rec with exactly the columns of target, matched by name:
+// missing columns are NULL, compatible types are cast. A column unknown to
+// target is an error (the table needs a migration first).
+func conform(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, target *arrow.Schema) (arrow.RecordBatch, error) {
+	return conformAs(ctx, mem, rec, target, false)
+}
+
+// conformAs is conform; with lossy, a column that cannot be cast safely is
+// cast unsafely (truncating), and failing that becomes NULL.
+func conformAs(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, target *arrow.Schema, lossy bool) (out arrow.RecordBatch, err error) {
+	if rec.Schema() == target {
+		rec.Retain()
+		return rec, nil
+	}
+	for _, f := range rec.Schema().Fields() {
+		if len(target.FieldIndices(f.Name)) == 0 {
+			return nil, fmt.Errorf("column %q is not in the destination table (run a migration first)", f.Name)
+		}
+	}
+	n := int(rec.NumRows())
+	cols := make([]arrow.Array, 0, target.NumFields())
+	defer func() {
+		if err != nil {
+			for _, c := range cols {
+				c.Release()
+			}
+		}
+	}()
+	cctx := compute.WithAllocator(ctx, mem)
+	for _, f := range target.Fields() {
+		idx := rec.Schema().FieldIndices(f.Name)
+		if len(idx) == 0 {
+			cols = append(cols, array.MakeArrayOfNull(mem, f.Type, n))
+			continue
+		}
+		c := rec.Column(idx[0])
+		if arrow.TypeEqual(c.DataType(), f.Type) {
+			c.Retain()
+			cols = append(cols, c)
+			continue
+		}
+		cast, err := compute.CastArray(cctx, c, compute.SafeCastOptions(f.Type))
+		if err != nil && lossy {
+			if cast, err = compute.CastArray(cctx, c, compute.UnsafeCastOptions(f.Type)); err != nil {
+				cast, err = array.MakeArrayOfNull(mem, f.Type, n), nil
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cast column %s from %s to %s: %w", f.Name, c.DataType(), f.Type, err)
+		}
+		cols = append(cols, cast)
+	}
+	out = array.NewRecordBatch(target, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	cols = nil
+	return out, nil
+}
+
+// takeRows returns the rows of rec at idx (in that order).
+func takeRows(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, idx []int64) (arrow.RecordBatch, error) {
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.AppendValues(idx, nil)
+	ia := b.NewInt64Array()
+	defer ia.Release()
+	out, err := compute.Take(compute.WithAllocator(ctx, mem), *compute.DefaultTakeOptions(), compute.NewDatumWithoutOwning(rec), compute.NewDatumWithoutOwning(ia))
+	if err != nil {
+		return nil, fmt.Errorf("select rows: %w", err)
+	}
+	defer out.Release()
+	rd, ok := out.(*compute.RecordDatum)
+	if !ok {
+		return nil, fmt.Errorf("select rows: unexpected result %s", out.Kind())
+	}
+	r := rd.Value
+	r.Retain()
+	return r, nil
+}
+
+// writeRuns writes the rows of rec where keep is true, as zero-copy slices
+// of contiguous runs.
+func writeRuns(w *slotWriter, rec arrow.RecordBatch, keep []bool) error {
+	n := len(keep)
+	for i := 0; i < n; {
+		if !keep[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < n && keep[j] {
+			j++
+		}
+		var err error
+		if i == 0 && j == n {
+			err = w.write(rec)
+		} else {
+			s := rec.NewSlice(int64(i), int64(j))
+			err = w.write(s)
+			s.Release()
+		}
+		if err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}

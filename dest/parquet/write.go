@@ -1,0 +1,713 @@
+package parquet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// groupRows is how many rows Write buffers before it commits without a
+// state. A batch that carries a state always commits at once (with every
+// row before it), so this only bounds memory and rewrite amplification.
+const groupRows = 128 * 1024
+
+// Write upserts the batches by primary key. Rows accumulate until a batch
+// carries a state (or groupRows are buffered); then the slots their keys
+// touch are rewritten and committed with the state in one manifest swap.
+// Write owns the records it receives and releases them.
+func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (stats dest.WriteStats, err error) {
+	defer d.tableLock(tableKey(ns, t.Name))()
+	var (
+		pending []arrow.RecordBatch
+		rows    int64
+	)
+	release := func() {
+		for _, r := range pending {
+			r.Release()
+		}
+		pending, rows = nil, 0
+	}
+	defer release()
+	flush := func(st *state.TableState) error {
+		if len(pending) == 0 && st == nil {
+			return nil
+		}
+		s, err := d.upsert(ctx, ns, t, pending, st)
+		release()
+		stats.Inserted += s.Inserted
+		stats.Updated += s.Updated
+		return err
+	}
+	for {
+		var (
+			b  dest.Batch
+			ok bool
+		)
+		select {
+		case <-ctx.Done():
+			return stats, ctx.Err()
+		case b, ok = <-batches:
+		}
+		if !ok {
+			return stats, flush(nil)
+		}
+		if b.Record != nil {
+			if err := dest.CheckRecord(t, b.Record); err != nil {
+				b.Record.Release()
+				return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+			}
+			pending = append(pending, b.Record)
+			rows += b.Record.NumRows()
+		}
+		if b.State != nil || rows >= groupRows {
+			if err := flush(b.State); err != nil {
+				return stats, err
+			}
+		}
+	}
+}
+
+// ensureTable returns the table's entry, creating the table (with an empty
+// placeholder file, so that a glob reader sees its schema) when it is new.
+func (d *Destination) ensureTable(ctx context.Context, ns string, t *schema.Table) (*tableEntry, error) {
+	if e := d.table(ns, t.Name); e != nil {
+		return e, nil
+	}
+	e, err := d.newEntry(ns, t)
+	if err != nil {
+		return nil, err
+	}
+	req := commitReq{tables: []*tableEntry{e}}
+	if err := d.placeholder(e, &req); err != nil {
+		return nil, err
+	}
+	if err := d.commit(ctx, req); err != nil {
+		return nil, fmt.Errorf("create table %s.%s: %w", ns, t.Name, err)
+	}
+	return d.table(ns, t.Name), nil
+}
+
+func (d *Destination) newEntry(ns string, t *schema.Table) (*tableEntry, error) {
+	e := &tableEntry{Namespace: ns, Name: t.Name, PrimaryKey: t.PrimaryKey(), PartitionBy: d.opts.PartitionBy[t.Name], Buckets: 1}
+	if e.PartitionBy != "" && t.Column(e.PartitionBy) == nil {
+		return nil, fmt.Errorf("table %s: partition column %q does not exist", t.Name, e.PartitionBy)
+	}
+	if e.PartitionBy == "" && t.Replication == schema.Incremental && len(e.PrimaryKey) > 0 {
+		e.Buckets = d.opts.Buckets
+		if e.Buckets == 0 {
+			e.Buckets = DefaultBuckets
+		}
+	}
+	if err := e.setSchema(t.ArrowSchema()); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// placeholder adds an empty file to a table that has none, so that
+// read_parquet on its glob finds the schema instead of "no files found".
+func (d *Destination) placeholder(e *tableEntry, req *commitReq) error {
+	if len(e.Files) > 0 {
+		return nil
+	}
+	w, err := d.newSlotWriter(e, slot{})
+	if err != nil {
+		return err
+	}
+	fe, rn, err := w.finish()
+	if err != nil {
+		return err
+	}
+	e.Files = append(e.Files, fe)
+	req.renames = append(req.renames, rn)
+	return nil
+}
+
+// rowRef points at one row of one of the records of a group.
+type rowRef struct {
+	rec  int
+	row  int
+	slot slot
+}
+
+// keyedRows is a deduplicated group of rows: the last row per key wins.
+type keyedRows struct {
+	recs   []arrow.RecordBatch // conformed to the entry schema
+	last   map[string]rowRef   // by encoded key; nil for tables without key
+	hashes map[uint64]bool     // hashes of the keys
+	bySlot map[slot][]rowRef   // winning rows per target slot, in order
+}
+
+func (k *keyedRows) release() {
+	for _, r := range k.recs {
+		r.Release()
+	}
+}
+
+// keyRows conforms recs to the entry schema and assigns each row its slot.
+func (d *Destination) keyRows(ctx context.Context, e *tableEntry, recs []arrow.RecordBatch) (*keyedRows, error) {
+	k := &keyedRows{hashes: map[uint64]bool{}, bySlot: map[slot][]rowRef{}}
+	if len(e.PrimaryKey) > 0 {
+		k.last = map[string]rowRef{}
+	}
+	var order []rowRef // rows of keyless tables, in order
+	for ri, r := range recs {
+		c, err := conform(ctx, d.mem, r, e.schema)
+		if err != nil {
+			k.release()
+			return nil, err
+		}
+		k.recs = append(k.recs, c)
+		var part arrow.Array
+		if e.PartitionBy != "" {
+			part = c.Column(e.schema.FieldIndices(e.PartitionBy)[0])
+		}
+		var kr *keyer
+		if k.last != nil {
+			if kr, err = newKeyer(c, e.PrimaryKey); err != nil {
+				k.release()
+				return nil, err
+			}
+		}
+		for i := 0; i < int(c.NumRows()); i++ {
+			ref := rowRef{rec: ri, row: i}
+			if part != nil {
+				ref.slot.partition = partitionDir(e.PartitionBy, part, i)
+			}
+			if kr == nil {
+				order = append(order, ref)
+				continue
+			}
+			key := kr.key(i)
+			h := hashKey(key)
+			ref.slot.bucket = bucketOf(h, e.Buckets)
+			k.last[string(key)] = ref
+			k.hashes[h] = true
+		}
+	}
+	if k.last != nil {
+		for _, ref := range k.last {
+			order = append(order, ref)
+		}
+		sort.Slice(order, func(i, j int) bool {
+			if order[i].rec != order[j].rec {
+				return order[i].rec < order[j].rec
+			}
+			return order[i].row < order[j].row
+		})
+	}
+	for _, ref := range order {
+		k.bySlot[ref.slot] = append(k.bySlot[ref.slot], ref)
+	}
+	return k, nil
+}
+
+// writeNewRows appends the group's rows for one slot to w.
+func (d *Destination) writeNewRows(ctx context.Context, w *slotWriter, k *keyedRows, refs []rowRef) error {
+	for i := 0; i < len(refs); {
+		j := i
+		var idx []int64
+		for j < len(refs) && refs[j].rec == refs[i].rec {
+			idx = append(idx, int64(refs[j].row))
+			j++
+		}
+		rec := k.recs[refs[i].rec]
+		var err error
+		if len(idx) == int(rec.NumRows()) {
+			err = w.write(rec)
+		} else {
+			var sel arrow.RecordBatch
+			if sel, err = takeRows(ctx, d.mem, rec, idx); err == nil {
+				err = w.write(sel)
+				sel.Release()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// upsert merges recs into the table and commits them with st.
+func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, recs []arrow.RecordBatch, st *state.TableState) (stats dest.WriteStats, err error) {
+	e, err := d.ensureTable(ctx, ns, t)
+	if err != nil {
+		return stats, err
+	}
+	k, err := d.keyRows(ctx, e, recs)
+	if err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
+	defer k.release()
+
+	// Slots to rewrite: those receiving rows, plus (partitioned tables)
+	// those holding a key that moved to another partition.
+	touched := map[slot]bool{}
+	for s := range k.bySlot {
+		touched[s] = true
+	}
+	if e.PartitionBy != "" && k.last != nil {
+		for _, f := range e.Files {
+			if touched[slotOf(f)] || f.Rows == 0 {
+				continue
+			}
+			ks, err := d.fileKeys(ctx, e, f)
+			if err != nil {
+				return stats, err
+			}
+			for h := range k.hashes {
+				if ks.has(h) {
+					touched[slotOf(f)] = true
+					break
+				}
+			}
+		}
+	}
+	slots := make([]slot, 0, len(touched))
+	for s := range touched {
+		slots = append(slots, s)
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].less(slots[j]) })
+
+	req := commitReq{states: []*state.TableState{st}}
+	if st == nil {
+		req.states = nil
+	}
+	var writers []*slotWriter
+	defer func() {
+		if err != nil {
+			for _, w := range writers {
+				w.abort()
+			}
+			for _, r := range req.renames {
+				_ = os.Remove(relPath(d.root, r.From))
+			}
+		}
+	}()
+	newFiles := map[slot]fileEntry{}
+	var updated int64
+	for _, s := range slots {
+		w, err := d.newSlotWriter(e, s)
+		if err != nil {
+			return stats, err
+		}
+		writers = append(writers, w)
+		if old, ok := e.fileFor(s); ok && old.Rows > 0 {
+			err := d.readFile(ctx, e, old, func(rec arrow.RecordBatch) error {
+				keep := make([]bool, rec.NumRows())
+				if k.last == nil {
+					for i := range keep {
+						keep[i] = true
+					}
+					return w.write(rec)
+				}
+				kr, err := newKeyer(rec, e.PrimaryKey)
+				if err != nil {
+					return err
+				}
+				for i := range keep {
+					_, replaced := k.last[string(kr.key(i))]
+					keep[i] = !replaced
+					if replaced {
+						updated++
+					}
+				}
+				return writeRuns(w, rec, keep)
+			})
+			if err != nil {
+				return stats, fmt.Errorf("write %s.%s: rewrite %s: %w", ns, t.Name, old.Path, err)
+			}
+		}
+		if err := d.writeNewRows(ctx, w, k, k.bySlot[s]); err != nil {
+			return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+		}
+		writers = writers[:len(writers)-1]
+		if w.rows == 0 {
+			w.abort()
+			continue
+		}
+		fe, rn, err := w.finish()
+		if err != nil {
+			return stats, err
+		}
+		newFiles[s] = fe
+		req.renames = append(req.renames, rn)
+	}
+	next := e.clone()
+	next.Files = next.Files[:0]
+	for _, f := range e.Files {
+		s := slotOf(f)
+		if !touched[s] {
+			next.Files = append(next.Files, f)
+		} else if _, ok := newFiles[s]; !ok {
+			req.remove = append(req.remove, f.Path) // emptied: its rows moved away
+		}
+	}
+	for _, f := range newFiles {
+		next.Files = append(next.Files, f)
+	}
+	d.dropPlaceholder(next, &req)
+	if err := d.placeholder(next, &req); err != nil {
+		return stats, err
+	}
+	sortFiles(next.Files)
+	req.tables = []*tableEntry{next}
+	if err := d.commit(ctx, req); err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
+	rowsOut := int64(0)
+	for _, refs := range k.bySlot {
+		rowsOut += int64(len(refs))
+	}
+	stats.Updated = updated
+	stats.Inserted = rowsOut - updated
+	return stats, nil
+}
+
+// dropPlaceholder removes the empty root file of a partitioned table once
+// it has real partitions, so the glob sees only Hive directories.
+func (d *Destination) dropPlaceholder(e *tableEntry, req *commitReq) {
+	if e.PartitionBy == "" || len(e.Files) < 2 {
+		return
+	}
+	kept := e.Files[:0]
+	for _, f := range e.Files {
+		if f.Partition == "" && f.Rows == 0 {
+			req.remove = append(req.remove, f.Path)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	e.Files = kept
+}
+
+func sortFiles(fs []fileEntry) {
+	sort.Slice(fs, func(i, j int) bool { return slotOf(fs[i]).less(slotOf(fs[j])) })
+}
+
+// Replace writes the batches as the table's new content and swaps it in
+// with one manifest commit; files of slots that no longer exist are removed
+// after the commit. Duplicate keys among the batches keep the last row.
+func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (stats dest.WriteStats, err error) {
+	defer d.tableLock(tableKey(ns, t.Name))()
+	e, err := d.ensureTable(ctx, ns, t)
+	if err != nil {
+		return stats, err
+	}
+	type pos struct {
+		slot slot
+		row  int64
+	}
+	var (
+		writers = map[slot]*slotWriter{}
+		last    = map[string]pos{}
+		dirty   = map[slot]bool{}
+		st      *state.TableState
+	)
+	defer func() {
+		for _, w := range writers {
+			w.abort()
+		}
+	}()
+	consume := func(rec arrow.RecordBatch) error {
+		defer rec.Release()
+		if err := dest.CheckRecord(t, rec); err != nil {
+			return err
+		}
+		k, err := d.keyRows(ctx, e, []arrow.RecordBatch{rec})
+		if err != nil {
+			return err
+		}
+		defer k.release()
+		for s, refs := range k.bySlot {
+			w := writers[s]
+			if w == nil {
+				if w, err = d.newSlotWriter(e, s); err != nil {
+					return err
+				}
+				writers[s] = w
+			}
+			if k.last != nil {
+				kr, err := newKeyer(k.recs[0], e.PrimaryKey)
+				if err != nil {
+					return err
+				}
+				for j, ref := range refs {
+					key := string(kr.key(ref.row))
+					if p, ok := last[key]; ok {
+						dirty[p.slot] = true
+					}
+					last[key] = pos{slot: s, row: w.rows + int64(j)}
+				}
+			}
+			if err := d.writeNewRows(ctx, w, k, refs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			return stats, ctx.Err()
+		case b, ok := <-batches:
+			if !ok {
+				done = true
+				break
+			}
+			if b.State != nil {
+				st = b.State
+			}
+			if b.Record != nil {
+				if err := consume(b.Record); err != nil {
+					return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+				}
+			}
+		}
+	}
+
+	req := commitReq{}
+	if st != nil {
+		req.states = []*state.TableState{st}
+	}
+	defer func() {
+		if err != nil {
+			for _, r := range req.renames {
+				_ = os.Remove(relPath(d.root, r.From))
+			}
+		}
+	}()
+	next := e.clone()
+	next.Files = nil
+	live := map[string]bool{}
+	slots := make([]slot, 0, len(writers))
+	for s := range writers {
+		slots = append(slots, s)
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].less(slots[j]) })
+	for _, s := range slots {
+		w := writers[s]
+		delete(writers, s)
+		fe, rn, err := w.finish()
+		if err != nil {
+			return stats, err
+		}
+		if dirty[s] {
+			// Drop rows that a later batch replaced.
+			if fe, rn, err = d.dedupe(ctx, e, fe, rn, func(key string, row int64) bool {
+				p := last[key]
+				return p.slot == s && p.row == row
+			}); err != nil {
+				return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+			}
+		}
+		next.Files = append(next.Files, fe)
+		req.renames = append(req.renames, rn)
+		live[fe.Path] = true
+		stats.Inserted += fe.Rows
+	}
+	for _, f := range e.Files {
+		if !live[f.Path] {
+			req.remove = append(req.remove, f.Path)
+		}
+	}
+	d.dropPlaceholder(next, &req)
+	if err := d.placeholder(next, &req); err != nil {
+		return stats, err
+	}
+	sortFiles(next.Files)
+	req.tables = []*tableEntry{next}
+	if err := d.commit(ctx, req); err != nil {
+		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+	}
+	return stats, nil
+}
+
+// dedupe rewrites a finished temporary file keeping only rows for which
+// keep(key, row) is true.
+func (d *Destination) dedupe(ctx context.Context, e *tableEntry, fe fileEntry, rn rename, keep func(key string, row int64) bool) (fileEntry, rename, error) {
+	w, err := d.newSlotWriter(e, slotOf(fe))
+	if err != nil {
+		return fe, rn, err
+	}
+	src := fileEntry{Path: rn.From, Rows: fe.Rows}
+	var row int64
+	err = d.readFile(ctx, e, src, func(rec arrow.RecordBatch) error {
+		kr, err := newKeyer(rec, e.PrimaryKey)
+		if err != nil {
+			return err
+		}
+		mask := make([]bool, rec.NumRows())
+		for i := range mask {
+			mask[i] = keep(string(kr.key(i)), row)
+			row++
+		}
+		return writeRuns(w, rec, mask)
+	})
+	_ = os.Remove(relPath(d.root, rn.From))
+	if err != nil {
+		w.abort()
+		return fe, rn, err
+	}
+	return w.finish()
+}
+
+// MarkDeleted sets ColDeletedAt=at on the rows whose key is in keys,
+// rewriting only the slots that hold them, and commits st with them.
+// keys stays owned by the caller.
+func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (n int64, err error) {
+	defer d.tableLock(tableKey(ns, t.Name))()
+	e, err := d.ensureTable(ctx, ns, t)
+	if err != nil {
+		return 0, err
+	}
+	if len(e.PrimaryKey) == 0 {
+		return 0, fmt.Errorf("mark deleted in %s.%s: table has no primary key", ns, t.Name)
+	}
+	delIdx := e.schema.FieldIndices(schema.ColDeletedAt)
+	if len(delIdx) != 1 {
+		return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColDeletedAt)
+	}
+	delType, ok := e.schema.Field(delIdx[0]).Type.(*arrow.TimestampType)
+	if !ok {
+		return 0, fmt.Errorf("mark deleted in %s.%s: %s is %s, not a timestamp", ns, t.Name, schema.ColDeletedAt, e.schema.Field(delIdx[0]).Type)
+	}
+	stamp, err := arrow.TimestampFromTime(at.UTC(), delType.Unit)
+	if err != nil {
+		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+	}
+	kr, err := newKeyer(keys, e.PrimaryKey)
+	if err != nil {
+		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+	}
+	want := map[string]bool{}
+	hashes := map[uint64]bool{}
+	buckets := map[int]bool{}
+	for i := 0; i < int(keys.NumRows()); i++ {
+		key := kr.key(i)
+		h := hashKey(key)
+		want[string(key)] = true
+		hashes[h] = true
+		buckets[bucketOf(h, e.Buckets)] = true
+	}
+
+	req := commitReq{}
+	if st != nil {
+		req.states = []*state.TableState{st}
+	}
+	defer func() {
+		if err != nil {
+			for _, r := range req.renames {
+				_ = os.Remove(relPath(d.root, r.From))
+			}
+		}
+	}()
+	next := e.clone()
+	for fi, f := range e.Files {
+		if f.Rows == 0 || !buckets[f.Bucket] {
+			continue
+		}
+		if e.PartitionBy != "" {
+			ks, err := d.fileKeys(ctx, e, f)
+			if err != nil {
+				return 0, err
+			}
+			hit := false
+			for h := range hashes {
+				if ks.has(h) {
+					hit = true
+					break
+				}
+			}
+			if !hit {
+				continue
+			}
+		}
+		w, err := d.newSlotWriter(e, slotOf(f))
+		if err != nil {
+			return 0, err
+		}
+		var marked int64
+		err = d.readFile(ctx, e, f, func(rec arrow.RecordBatch) error {
+			rk, err := newKeyer(rec, e.PrimaryKey)
+			if err != nil {
+				return err
+			}
+			var match []bool
+			for i := 0; i < int(rec.NumRows()); i++ {
+				if want[string(rk.key(i))] {
+					if match == nil {
+						match = make([]bool, rec.NumRows())
+					}
+					match[i] = true
+					marked++
+				}
+			}
+			if match == nil {
+				return w.write(rec)
+			}
+			out := withDeletedAt(d, rec, delIdx[0], match, stamp)
+			defer out.Release()
+			return w.write(out)
+		})
+		if err != nil {
+			w.abort()
+			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+		}
+		if marked == 0 {
+			w.abort()
+			continue
+		}
+		fe, rn, err := w.finish()
+		if err != nil {
+			return 0, err
+		}
+		next.Files[fi] = fe
+		req.renames = append(req.renames, rn)
+		n += marked
+	}
+	if len(req.renames) == 0 && st == nil {
+		return 0, nil
+	}
+	req.tables = []*tableEntry{next}
+	if err := d.commit(ctx, req); err != nil {
+		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+	}
+	return n, nil
+}
+
+// withDeletedAt returns rec with column col set to stamp where match.
+func withDeletedAt(d *Destination, rec arrow.RecordBatch, col int, match []bool, stamp arrow.Timestamp) arrow.RecordBatch {
+	old := rec.Column(col).(*array.Timestamp)
+	b := array.NewTimestampBuilder(d.mem, old.DataType().(*arrow.TimestampType))
+	defer b.Release()
+	b.Reserve(old.Len())
+	for i := 0; i < old.Len(); i++ {
+		switch {
+		case match[i]:
+			b.Append(stamp)
+		case old.IsNull(i):
+			b.AppendNull()
+		default:
+			b.Append(old.Value(i))
+		}
+	}
+	arr := b.NewArray()
+	defer arr.Release()
+	cols := make([]arrow.Array, rec.NumCols())
+	copy(cols, rec.Columns())
+	cols[col] = arr
+	return array.NewRecordBatch(rec.Schema(), cols, rec.NumRows())
+}
+
