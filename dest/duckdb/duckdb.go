@@ -1,0 +1,301 @@
+//go:build duckdb_arrow
+
+// Package duckdb is the embedded DuckDB destination. Every namespace (source)
+// is a DuckDB schema, every table a DuckDB table with a primary key, and
+// jsync's own bookkeeping lives in the _jsync schema:
+//
+//	_jsync.state    one row per (sync, table): cursor, extra cursors (JSON),
+//	                last success, pinned custom-field column names (JSON)
+//	_jsync.commits  one row per committed state change; the state serial is
+//	                its row count (append-only, so concurrent table writers
+//	                never conflict on a shared serial row)
+//	_jsync.runs     one row per run of a table: status, error, timings, counts
+//
+// Record batches enter DuckDB through its Arrow C interface (duckdb-go's
+// RegisterView, build tag duckdb_arrow) and are merged with
+// INSERT … ON CONFLICT (pk) DO UPDATE. A batch's rows and its state commit in
+// one transaction. Replace builds a staging table and swaps it in within one
+// transaction, so readers see the old or the new content, never a mix.
+//
+// # Type mapping
+//
+//	Arrow                        DuckDB
+//	bool                         BOOLEAN
+//	int8/16/32/64                TINYINT/SMALLINT/INTEGER/BIGINT
+//	uint8/16/32/64               UTINYINT/USMALLINT/UINTEGER/UBIGINT
+//	float32/float64              FLOAT/DOUBLE
+//	string, large_string         VARCHAR, or JSON when schema.Column.JSON
+//	binary, large_binary         BLOB
+//	date32, date64               DATE
+//	timestamp (unit, tz != "")   TIMESTAMP WITH TIME ZONE (µs)
+//	timestamp (unit, no tz)      TIMESTAMP (µs)
+//	time32, time64               TIME
+//	decimal128(p, s)             DECIMAL(p, s)
+//	duration                     INTERVAL
+//	list<T>, large_list<T>       T[]
+//	fixed_size_list<T, n>        T[n]
+//	struct<a: T, …>              STRUCT(a T, …)
+//	map<K, V>                    MAP(K, V)
+//
+// JSON columns are DuckDB's JSON type: the text is stored as written, and a
+// value that is not valid JSON fails its batch rather than being stored.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	duckdbdrv "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
+)
+
+// MetaSchema is the DuckDB schema of jsync's own tables.
+const MetaSchema = "_jsync"
+
+// Options configures a DuckDB destination.
+type Options struct {
+	// Path is the database file. Its directory is created if missing.
+	Path string
+	// Schema, if set, is the DuckDB schema for every namespace. Empty means
+	// each namespace (source) gets the schema of its own name.
+	Schema string
+	// ReadOnly opens the file read-only (for plan). Nothing is created, and
+	// State reports an empty snapshot for a file jsync never wrote.
+	ReadOnly bool
+}
+
+// Destination writes to one DuckDB database file. It is safe for concurrent
+// use; writes to different tables run in parallel transactions.
+type Destination struct {
+	db       *sql.DB
+	path     string
+	schema   string
+	readOnly bool
+
+	// beforeCommit, when set (tests only), runs inside every write
+	// transaction after its statements and before COMMIT; an error aborts
+	// the transaction as a crash at that point would.
+	beforeCommit func(table string) error
+}
+
+var _ dest.Destination = (*Destination)(nil)
+
+// InUseError reports that another process holds the database file.
+type InUseError struct {
+	Path string
+	// PID is the holding process as DuckDB reported it, 0 if unknown.
+	PID int
+	// Holder is the jsync apply-lock holder recorded next to the file, if
+	// any.
+	Holder *dest.LockInfo
+	Err    error
+}
+
+func (e *InUseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "database file %s is in use by another process", e.Path)
+	switch {
+	case e.Holder != nil:
+		fmt.Fprintf(&b, " (jsync %s)", e.Holder)
+	case e.PID != 0:
+		fmt.Fprintf(&b, " (pid %d)", e.PID)
+	}
+	b.WriteString("; DuckDB allows one writing process at a time: wait for it to finish or stop it")
+	return b.String()
+}
+
+func (e *InUseError) Unwrap() error { return e.Err }
+
+var lockPIDPattern = regexp.MustCompile(`\(PID (\d+)\)`)
+
+// Open opens (creating if needed) the database file and jsync's _jsync
+// tables. It returns *InUseError when another process holds the file, and a
+// clear error for a corrupt or unwritable file.
+func Open(ctx context.Context, opts Options) (*Destination, error) {
+	if opts.Path == "" {
+		return nil, errors.New("open duckdb destination: empty path")
+	}
+	path, err := filepath.Abs(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb destination %s: %w", opts.Path, err)
+	}
+	dsn := path
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open database file %s read-only: %w", path, err)
+		}
+		dsn += "?access_mode=read_only"
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the directory of database file %s: %w", path, err)
+	}
+	connector, err := duckdbdrv.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	db := sql.OpenDB(connector)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(openError(path, err), db.Close())
+	}
+	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly}
+	if !opts.ReadOnly {
+		if err := d.bootstrap(ctx); err != nil {
+			return nil, errors.Join(openError(path, err), db.Close())
+		}
+	}
+	return d, nil
+}
+
+// openError turns DuckDB's open failures into messages a user can act on.
+func openError(path string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Could not set lock on file") || strings.Contains(msg, "Conflicting lock"):
+		e := &InUseError{Path: path, Err: err}
+		if m := lockPIDPattern.FindStringSubmatch(msg); m != nil {
+			e.PID, _ = strconv.Atoi(m[1])
+		}
+		if h, ok := dest.ReadLockFile(path + ".lock"); ok {
+			e.Holder = &h
+		}
+		return e
+	case strings.Contains(msg, "not a valid DuckDB database file"),
+		strings.Contains(msg, "Serialization Error"),
+		strings.Contains(msg, "Corrupt"),
+		strings.Contains(msg, "database file version"),
+		strings.Contains(msg, "INTERNAL Error"):
+		return fmt.Errorf("database file %s is corrupt or not a DuckDB database (move it away to start afresh): %w", path, err)
+	case strings.Contains(msg, "Permission denied"),
+		strings.Contains(msg, "Read-only file system"),
+		strings.Contains(msg, "Not a directory"),
+		strings.Contains(msg, "No such file or directory"),
+		strings.Contains(msg, "Is a directory"):
+		return fmt.Errorf("cannot open database file %s for writing: %w", path, err)
+	}
+	return fmt.Errorf("open database file %s: %w", path, err)
+}
+
+// Path is the absolute path of the database file.
+func (d *Destination) Path() string { return d.path }
+
+// DB is the database handle, for queries over the synced tables (jsync
+// query, tests). Callers must not write to jsync's tables through it.
+func (d *Destination) DB() *sql.DB { return d.db }
+
+// SchemaName is the DuckDB schema that holds namespace ns.
+func (d *Destination) SchemaName(ns dest.Namespace) string {
+	if d.schema != "" {
+		return d.schema
+	}
+	return ns
+}
+
+// TableName is the quoted, schema-qualified name of table in namespace ns,
+// ready for SQL.
+func (d *Destination) TableName(ns dest.Namespace, table string) string {
+	return quoteIdent(d.SchemaName(ns)) + "." + quoteIdent(table)
+}
+
+// Close closes the database. Uncommitted work is rolled back.
+func (d *Destination) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("close database file %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Lock takes the apply lock: an OS file lock on <path>.lock holding info as
+// JSON. It is released when unlock is called or the process exits.
+func (d *Destination) Lock(ctx context.Context, info dest.LockInfo, timeout time.Duration) (func() error, error) {
+	unlock, err := dest.LockFile(ctx, d.path+".lock", info, timeout)
+	if le, ok := errors.AsType[*dest.ErrLocked](err); ok {
+		le.Path = d.path
+		return nil, le
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock database file %s: %w", d.path, err)
+	}
+	return unlock, nil
+}
+
+// withTx runs fn in a transaction on a dedicated connection. fn's error, or a
+// beforeCommit hook error, rolls back. A connection whose rollback failed is
+// discarded rather than returned to the pool with a transaction open.
+func (d *Destination) withTx(ctx context.Context, table string, fn func(conn *sql.Conn) error) (err error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer func() { err = errors.Join(err, conn.Close()) }()
+	return d.txOn(ctx, conn, table, func() error { return fn(conn) })
+}
+
+func (d *Destination) txOn(ctx context.Context, conn *sql.Conn, table string, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	err := fn()
+	if err == nil && d.beforeCommit != nil {
+		err = d.beforeCommit(table)
+	}
+	if err == nil {
+		if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr == nil {
+			return nil
+		} else {
+			err = fmt.Errorf("commit: %w", cerr)
+		}
+	}
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+		discard(conn)
+	}
+	return err
+}
+
+// discard makes database/sql drop conn instead of pooling it.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
+
+var viewSeq atomic.Uint64
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quoteIdent(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// timestampLiteral renders t as a TIMESTAMPTZ literal with µs precision.
+func timestampLiteral(t time.Time) string {
+	return "TIMESTAMPTZ " + quoteString(t.UTC().Format("2006-01-02 15:04:05.999999Z07:00"))
+}
+
+func checkTable(ns dest.Namespace, t *schema.Table) error {
+	if ns == "" {
+		return errors.New("empty namespace")
+	}
+	if t == nil || t.Name == "" {
+		return errors.New("table without a name")
+	}
+	if ns == MetaSchema {
+		return fmt.Errorf("namespace %s is reserved for jsync", MetaSchema)
+	}
+	return nil
+}
+
