@@ -1,0 +1,173 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Redacted replaces secret values in diagnostics and rendered output.
+const Redacted = "(sensitive)"
+
+// minRedactLen is the shortest secret that redaction replaces in free text:
+// replacing one- to three-character strings would garble every message,
+// and such values are not real secrets. Diagnostics never quote sensitive
+// values in the first place.
+const minRedactLen = 4
+
+// sensitiveMark marks cty values that come from secrets, so values derived
+// from them (local.auth = "Bearer ${var.token}") stay secret too, and HCL's
+// diagnostic writer does not print them.
+const sensitiveMark = "sensitive"
+
+func errorf(subject *hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  subject,
+	}
+}
+
+func warnf(subject *hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	d := errorf(subject, summary, format, args...)
+	d.Severity = hcl.DiagWarning
+	return d
+}
+
+// didYouMean returns ` Did you mean "x"?` for the closest candidate, or "".
+func didYouMean(given string, candidates []string) string {
+	if s := suggest(given, candidates); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return ""
+}
+
+// suggest returns the candidate closest to given when it is close enough to
+// be a likely typo, else "".
+func suggest(given string, candidates []string) string {
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		d := levenshtein.Distance(given, c, nil)
+		limit := 3
+		if len(c) < 6 {
+			limit = 2
+		}
+		if d <= limit && (best == "" || d < bestDist || d == bestDist && c < best) {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// sortedKeys returns the map's keys sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Redact replaces every secret value in s with "(sensitive)".
+func (c *Config) Redact(s string) string { return redact(s, c.Sensitive) }
+
+func redact(s string, secrets []string) string {
+	for _, secret := range secrets {
+		if len(secret) >= minRedactLen {
+			s = strings.ReplaceAll(s, secret, Redacted)
+		}
+	}
+	return s
+}
+
+// WriteDiagnostics renders diagnostics in HCL's form (file.hcl:12,3-9:
+// Summary; detail, with the source snippet) and replaces every secret value
+// in the output, snippets included, with "(sensitive)". width 0 disables
+// wrapping.
+func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, sensitive []string, diags hcl.Diagnostics, width uint, color bool) error {
+	var buf strings.Builder
+	wr := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
+	if err := wr.WriteDiagnostics(diags); err != nil {
+		return fmt.Errorf("render diagnostics: %w", err)
+	}
+	if _, err := io.WriteString(w, redact(buf.String(), sensitive)); err != nil {
+		return fmt.Errorf("write diagnostics: %w", err)
+	}
+	return nil
+}
+
+// WriteDiagnostics renders diags with the config's files and secrets; see the
+// package-level WriteDiagnostics. c may be nil.
+func (c *Config) WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, width uint, color bool) error {
+	if c == nil {
+		return WriteDiagnostics(w, nil, nil, diags, width, color)
+	}
+	return WriteDiagnostics(w, c.Files, c.Sensitive, diags, width, color)
+}
+
+// scrubDiagnostics removes secrets from diagnostics in place: text is
+// redacted and any EvalContext is replaced by a copy whose secret values
+// read "(sensitive)".
+func scrubDiagnostics(diags hcl.Diagnostics, secrets []string) {
+	scrubbed := map[*hcl.EvalContext]*hcl.EvalContext{}
+	for _, d := range diags {
+		d.Summary = redact(d.Summary, secrets)
+		d.Detail = redact(d.Detail, secrets)
+		if d.EvalContext != nil {
+			ctx, ok := scrubbed[d.EvalContext]
+			if !ok {
+				ctx = scrubEvalContext(d.EvalContext, secrets)
+				scrubbed[d.EvalContext] = ctx
+			}
+			d.EvalContext = ctx
+		}
+	}
+}
+
+func scrubEvalContext(ctx *hcl.EvalContext, secrets []string) *hcl.EvalContext {
+	out := &hcl.EvalContext{Functions: ctx.Functions, Variables: map[string]cty.Value{}}
+	for name, v := range ctx.Variables {
+		out.Variables[name] = scrubValue(v, secrets)
+	}
+	return out
+}
+
+// scrubValue replaces marked values, and strings containing a secret, with
+// "(sensitive)".
+func scrubValue(v cty.Value, secrets []string) cty.Value {
+	out, err := cty.Transform(v, func(_ cty.Path, v cty.Value) (cty.Value, error) {
+		if v.HasMark(sensitiveMark) {
+			return cty.StringVal(Redacted), nil
+		}
+		if v.Type() == cty.String && v.IsKnown() && !v.IsNull() && !v.IsMarked() {
+			if s := v.AsString(); redact(s, secrets) != s {
+				return cty.StringVal(Redacted), nil
+			}
+		}
+		return v, nil
+	})
+	if err != nil {
+		return cty.DynamicVal
+	}
+	return out
+}
+
+// secretStrings returns every string inside v (unmarked).
+func secretStrings(v cty.Value) []string {
+	var out []string
+	v, _ = v.UnmarkDeep()
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if v.Type() == cty.String && v.IsKnown() && !v.IsNull() && v.AsString() != "" {
+			out = append(out, v.AsString())
+		}
+		return true, nil
+	})
+	return out
+}

@@ -1,0 +1,125 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Schedule says how often a sync runs: every fixed interval, or on a cron
+// expression (five fields, or a descriptor such as @daily; evaluated in UTC
+// unless it starts with CRON_TZ=<zone>).
+type Schedule struct {
+	// Every is the interval of an interval schedule.
+	Every time.Duration
+	// Cron is the expression of a cron schedule.
+	Cron string
+	// Source is the schedule as written in the configuration.
+	Source string
+
+	cron cron.Schedule // parsed Cron; nil until needed
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a duration ("1h", "30m", "1d") or a 5-field cron
+// expression ("0 * * * *", "@daily").
+func ParseSchedule(s string) (Schedule, error) {
+	src := strings.TrimSpace(s)
+	if src == "" {
+		return Schedule{}, errors.New("the schedule is empty")
+	}
+	if looksLikeDuration(src) {
+		d, err := parseDuration(src)
+		if err != nil {
+			return Schedule{}, err
+		}
+		if d <= 0 {
+			return Schedule{}, fmt.Errorf("the interval %q must be positive", src)
+		}
+		return Schedule{Every: d, Source: src}, nil
+	}
+	sched, err := cronParser.Parse(src)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("%q is neither a duration nor a valid cron expression: %w", src, err)
+	}
+	return Schedule{Cron: src, Source: src, cron: sched}, nil
+}
+
+// looksLikeDuration reports whether s is meant as a duration (a number
+// followed by a unit) rather than a cron expression.
+func looksLikeDuration(s string) bool {
+	if strings.ContainsAny(s, " \t*@/,?") {
+		return false
+	}
+	return len(s) > 1 && (s[0] >= '0' && s[0] <= '9' || s[0] == '-' || s[0] == '+' || s[0] == '.')
+}
+
+// parseDuration is time.ParseDuration plus a "d" (24h) unit: "1d", "1d12h".
+func parseDuration(s string) (time.Duration, error) {
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		days, err := strconv.ParseFloat(s[:i], 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		var rest time.Duration
+		if s[i+1:] != "" {
+			if rest, err = time.ParseDuration(s[i+1:]); err != nil {
+				return 0, fmt.Errorf("invalid duration %q", s)
+			}
+		}
+		if days > 1e5 || days < -1e5 {
+			return 0, fmt.Errorf("duration %q is out of range", s)
+		}
+		return time.Duration(days*float64(24*time.Hour)) + rest, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	return d, nil
+}
+
+// Next returns when a sync that last succeeded at last is next due. A zero
+// last (never ran) returns the zero time: due immediately.
+func (s Schedule) Next(last time.Time) time.Time {
+	if last.IsZero() {
+		return time.Time{}
+	}
+	switch {
+	case s.Every > 0:
+		return last.Add(s.Every)
+	case s.Cron != "":
+		sched := s.cron
+		if sched == nil {
+			var err error
+			if sched, err = cronParser.Parse(s.Cron); err != nil {
+				// Unparseable schedules never come out of Load; treat as
+				// always due rather than never running.
+				return last
+			}
+		}
+		return sched.Next(last.UTC())
+	}
+	return last // the zero Schedule: always due
+}
+
+// Due reports whether a sync that last succeeded at last should run at now.
+func (s Schedule) Due(last, now time.Time) bool {
+	return !now.Before(s.Next(last))
+}
+
+// String returns the schedule as written, or a canonical form.
+func (s Schedule) String() string {
+	switch {
+	case s.Source != "":
+		return s.Source
+	case s.Every > 0:
+		return s.Every.String()
+	}
+	return s.Cron
+}

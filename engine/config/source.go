@@ -1,0 +1,366 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"net/url"
+	"strings"
+	"time"
+	_ "time/tzdata" // validate simulator tz without depending on the host's zoneinfo
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// SourceTypes lists the supported source types.
+var SourceTypes = []string{"jira"}
+
+// SimulatorFlavors lists the simulated deployments.
+var SimulatorFlavors = []string{"cloud", "datacenter"}
+
+// syncOnlyArgs are sync arguments people put in the wrong block; the schemas
+// accept them so the loader can say where they belong.
+var syncOnlyArgs = []string{"tables", "columns", "schedule", "depends_on"}
+
+var jiraSourceSchema = &hcl.BodySchema{
+	Attributes: withMisplaced([]hcl.AttributeSchema{
+		{Name: "base_url"},
+		{Name: "cloud_id"},
+		{Name: "email"},
+		{Name: "api_token"},
+		{Name: "personal_access_token"},
+		{Name: "username"},
+		{Name: "password"},
+		{Name: "ca_file"},
+		{Name: "start_date"},
+		{Name: "projects"},
+		{Name: "rate_limit"},
+		{Name: "concurrency"},
+		{Name: "delete_sweep_interval"},
+	}),
+	Blocks: []hcl.BlockHeaderSchema{{Type: "simulator"}},
+}
+
+var simulatorSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "issues"},
+		{Name: "seed"},
+		{Name: "flavor"},
+		{Name: "caps"},
+		{Name: "tz"},
+	},
+}
+
+func withMisplaced(attrs []hcl.AttributeSchema) []hcl.AttributeSchema {
+	for _, n := range syncOnlyArgs {
+		attrs = append(attrs, hcl.AttributeSchema{Name: n})
+	}
+	return attrs
+}
+
+// reportMisplaced reports sync-only arguments found in another block.
+func (l *loader) reportMisplaced(attrs hcl.Attributes, blockKind string) {
+	for _, n := range syncOnlyArgs {
+		if a := attrs[n]; a != nil {
+			l.diags = append(l.diags, errorf(a.NameRange.Ptr(), "Misplaced argument",
+				"%q is an argument of a sync block, not of a %s block. Move it into the sync block that uses this %s.", n, blockKind, blockKind))
+		}
+	}
+}
+
+func (l *loader) decodeSources() {
+	for _, b := range l.blocks["source"] {
+		typ, name := b.Labels[0], b.Labels[1]
+		if !contains(SourceTypes, typ) {
+			l.diags = append(l.diags, errorf(b.LabelRanges[0].Ptr(), "Unsupported source type",
+				"There is no source type %q.%s The supported source types are: %s.", typ, didYouMean(typ, SourceTypes), strings.Join(SourceTypes, ", ")))
+			continue
+		}
+		if !l.checkName(b, 1, "source") {
+			continue
+		}
+		key := typ + "." + name
+		if prev, ok := l.cfg.Sources[key]; ok {
+			l.diags = append(l.diags, errorf(b.DefRange.Ptr(), "Duplicate source",
+				"A source %q %q was already declared at %s. Source names must be unique per type; rename or remove one of them.", typ, name, prev.DeclRange))
+			continue
+		}
+		s := &Source{Type: typ, Name: name, DeclRange: b.DefRange}
+		l.cfg.Sources[key] = s
+		l.decodeJiraSource(b, s)
+	}
+}
+
+func (l *loader) decodeJiraSource(b *hcl.Block, s *Source) {
+	content, diags := b.Body.Content(jiraSourceSchema)
+	l.diags = append(l.diags, diags...)
+	attrs := content.Attributes
+	l.reportMisplaced(attrs, "source")
+
+	for i, sb := range content.Blocks {
+		if i > 0 {
+			l.diags = append(l.diags, errorf(sb.DefRange.Ptr(), "Duplicate simulator block",
+				"A source can have only one simulator block; the first is at %s.", content.Blocks[0].DefRange))
+			continue
+		}
+		s.Simulator = l.decodeSimulator(sb)
+	}
+
+	strField := func(name string, dst *string) {
+		if v, ok := l.str(attrs[name]); ok {
+			*dst = v
+		}
+	}
+	strField("base_url", &s.BaseURL)
+	strField("cloud_id", &s.CloudID)
+	strField("email", &s.Email)
+	strField("api_token", &s.APIToken)
+	strField("personal_access_token", &s.PAT)
+	strField("username", &s.Username)
+	strField("password", &s.Password)
+	l.addSecret(s.APIToken, s.PAT, s.Password)
+	if v, ok := l.str(attrs["ca_file"]); ok {
+		s.CAFile = l.resolvePath(attrs["ca_file"].Range, v)
+	}
+	if a := attrs["start_date"]; a != nil {
+		if v, ok := l.str(a); ok {
+			t, err := parseStartDate(v)
+			if err != nil {
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid start_date",
+					"%s. Use a date such as \"2025-11-29\" or an RFC 3339 timestamp such as \"2025-11-29T00:00:00Z\".", err))
+			} else {
+				s.StartDate = t
+			}
+		}
+	}
+	if a := attrs["projects"]; a != nil {
+		if projects, ranges, ok := l.strList(a); ok {
+			for i, p := range projects {
+				if strings.TrimSpace(p) == "" || strings.ContainsAny(p, " \t\",()") {
+					l.diags = append(l.diags, errorf(ranges[i].Ptr(), "Invalid project key",
+						"%q is not a Jira project key. Use keys such as \"ENG\".", p))
+				}
+			}
+			s.Projects = projects
+		}
+	}
+	if a := attrs["rate_limit"]; a != nil {
+		if f, ok := l.number(a); ok {
+			v, _ := f.Float64()
+			if v <= 0 || math.IsInf(v, 0) {
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid rate_limit",
+					"rate_limit is the maximum number of requests per second and must be positive. Remove it to use the default."))
+			} else {
+				s.RateLimit = v
+			}
+		}
+	}
+	if a := attrs["concurrency"]; a != nil {
+		if v, ok := l.integer(a, 1, 64); ok {
+			s.Concurrency = int(v)
+		}
+	}
+	if a := attrs["delete_sweep_interval"]; a != nil {
+		if v, ok := l.str(a); ok {
+			d, err := parseDuration(v)
+			switch {
+			case err != nil:
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid delete_sweep_interval",
+					"%s. Use a duration such as \"24h\" or \"7d\".", capitalize(err.Error())))
+			case d <= 0:
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid delete_sweep_interval",
+					"delete_sweep_interval must be positive. Remove it to use the default."))
+			default:
+				s.DeleteSweepInterval = d
+			}
+		}
+	}
+
+	l.checkBaseURL(b, attrs, s)
+	l.checkCredentials(b, attrs, s)
+}
+
+func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
+	a := attrs["base_url"]
+	if a == nil {
+		if s.Simulator == nil {
+			l.diags = append(l.diags, errorf(b.DefRange.Ptr(), "Missing base_url",
+				"A Jira source needs base_url = \"https://your-site.atlassian.net\", or a simulator block for the built-in simulated site."))
+		}
+		return
+	}
+	if s.BaseURL == "" {
+		return // evaluation failed (reported) or empty; an empty value is caught below
+	}
+	u, err := url.Parse(s.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid base_url",
+			"base_url must be an absolute URL such as \"https://acme.atlassian.net\"."))
+		return
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			l.addSecret(p)
+		}
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Credentials in base_url",
+			"base_url must not contain credentials. Use email + api_token, personal_access_token, or username + password instead."))
+	}
+	if u.Scheme == "http" && s.Simulator == nil {
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Insecure base_url",
+			"HTTPS is required: Jira credentials would travel unencrypted over http://. Use an https:// URL. Only the built-in simulator (a source with a simulator block) may use http://."))
+	}
+}
+
+// credential modes, in the order they are described to users.
+var credentialModes = []struct {
+	name string
+	args []string
+	help string
+}{
+	{"cloud", []string{"email", "api_token"}, "email + api_token (Jira Cloud)"},
+	{"pat", []string{"personal_access_token"}, "personal_access_token (Data Center)"},
+	{"basic", []string{"username", "password"}, "username + password (Data Center)"},
+}
+
+const credentialHelp = "Set exactly one of: email + api_token (Jira Cloud), personal_access_token (Data Center), or username + password (Data Center). Keep secrets out of files: use var.<name> with sensitive = true, or env(\"NAME\")."
+
+func (l *loader) checkCredentials(b *hcl.Block, attrs hcl.Attributes, s *Source) {
+	var used []int
+	for i, m := range credentialModes {
+		for _, arg := range m.args {
+			if attrs[arg] != nil {
+				used = append(used, i)
+				break
+			}
+		}
+	}
+	if len(used) == 0 {
+		if s.Simulator == nil {
+			l.diags = append(l.diags, errorf(b.DefRange.Ptr(), "Missing credentials",
+				"The source %s has no credentials. %s", s.Addr(), credentialHelp))
+		}
+		return
+	}
+	if len(used) > 1 {
+		var names []string
+		for _, i := range used {
+			names = append(names, credentialModes[i].help)
+		}
+		second := credentialModes[used[1]]
+		var subject *hcl.Range
+		for _, arg := range second.args {
+			if a := attrs[arg]; a != nil {
+				subject = a.NameRange.Ptr()
+				break
+			}
+		}
+		l.diags = append(l.diags, errorf(subject, "Conflicting credentials",
+			"The source %s sets more than one credential mode: %s. %s", s.Addr(), strings.Join(names, " and "), credentialHelp))
+		return
+	}
+	m := credentialModes[used[0]]
+	values := map[string]string{"email": s.Email, "api_token": s.APIToken, "personal_access_token": s.PAT, "username": s.Username, "password": s.Password}
+	for _, arg := range m.args {
+		a := attrs[arg]
+		if a == nil {
+			var present *hcl.Attribute
+			for _, other := range m.args {
+				if attrs[other] != nil {
+					present = attrs[other]
+				}
+			}
+			l.diags = append(l.diags, errorf(present.NameRange.Ptr(), "Missing credentials",
+				"%s is set, so %s is needed too: the credential mode is %s.", present.Name, arg, m.help))
+			continue
+		}
+		if values[arg] == "" && l.evaluatedEmpty(a) {
+			l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Missing credentials",
+				"%s is empty. Set it to a non-empty value (check the variable or environment variable it comes from).", arg))
+		}
+	}
+}
+
+// evaluatedEmpty reports whether an attribute evaluates, without errors, to
+// the empty string. It re-evaluates quietly: errors were reported already.
+func (l *loader) evaluatedEmpty(a *hcl.Attribute) bool {
+	saved := len(l.diags)
+	v, ok := l.evalRaw(a)
+	l.diags = l.diags[:saved]
+	if !ok || !v.IsWhollyKnown() || v.IsNull() {
+		return false
+	}
+	v, _ = v.UnmarkDeep()
+	return v.Type() == cty.String && v.AsString() == ""
+}
+
+func (l *loader) decodeSimulator(b *hcl.Block) *Simulator {
+	sim := &Simulator{}
+	content, diags := b.Body.Content(simulatorSchema)
+	l.diags = append(l.diags, diags...)
+	attrs := content.Attributes
+	if v, ok := l.integer(attrs["issues"], 0, 10_000_000); ok {
+		sim.Issues = int(v)
+	}
+	if v, ok := l.integer(attrs["seed"], math.MinInt64, math.MaxInt64); ok {
+		sim.Seed = v
+	}
+	if a := attrs["flavor"]; a != nil {
+		if v, ok := l.str(a); ok {
+			if !contains(SimulatorFlavors, v) {
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid simulator flavor",
+					"There is no simulator flavor %q.%s Use one of: %s.", v, didYouMean(v, SimulatorFlavors), strings.Join(SimulatorFlavors, ", ")))
+			} else {
+				sim.Flavor = v
+			}
+		}
+	}
+	if a := attrs["caps"]; a != nil {
+		if v, ok := l.eval(a, cty.Map(cty.Number)); ok {
+			sim.Caps = map[string]int{}
+			keys := keyRanges(a.Expr)
+			for k, n := range v.AsValueMap() {
+				subject := a.Expr.Range().Ptr()
+				if e, ok := keys[k]; ok {
+					subject = e[1].Range().Ptr()
+				}
+				i, acc := n.AsBigFloat().Int64()
+				if acc != big.Exact || i < 0 || i > math.MaxInt32 {
+					l.diags = append(l.diags, errorf(subject, "Invalid simulator cap",
+						"The cap %q must be a whole number of at least 0.", k))
+					continue
+				}
+				sim.Caps[k] = int(i)
+			}
+		}
+	}
+	if a := attrs["tz"]; a != nil {
+		if v, ok := l.str(a); ok {
+			if _, err := time.LoadLocation(v); err != nil || v == "" {
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid time zone",
+					"%q is not an IANA time zone name. Use one such as \"UTC\" or \"Europe/Berlin\".", v))
+			} else {
+				sim.TZ = v
+			}
+		}
+	}
+	return sim
+}
+
+// parseStartDate accepts YYYY-MM-DD (midnight UTC) or RFC 3339.
+func parseStartDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a valid date", s)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
