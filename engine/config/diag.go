@@ -87,15 +87,38 @@ func redact(s string, secrets []string) string {
 	return s
 }
 
-// WriteDiagnostics renders diagnostics in HCL's form (file.hcl:12,3-9:
-// Summary; detail, with the source snippet) and replaces every secret value
-// in the output, snippets included, with "(sensitive)". width 0 disables
-// wrapping.
-func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, sensitive []string, diags hcl.Diagnostics, width uint, color bool) error {
+// WriteDiagnostics renders each diagnostic as one line in HCL's compact
+// form, "Error: file.hcl:12,3-9: Summary; detail", followed by the source
+// line with the subject underlined. Every secret value in the output,
+// snippets included, is replaced with "(sensitive)". files may be nil (no
+// snippets).
+func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, sensitive []string, diags hcl.Diagnostics, color bool) error {
 	var buf strings.Builder
-	wr := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
-	if err := wr.WriteDiagnostics(diags); err != nil {
-		return fmt.Errorf("render diagnostics: %w", err)
+	for _, d := range diags {
+		label, start, end := "Error", "", ""
+		if d.Severity == hcl.DiagWarning {
+			label = "Warning"
+		}
+		if color {
+			start, end = "\x1b[1;31m", "\x1b[0m"
+			if d.Severity == hcl.DiagWarning {
+				start = "\x1b[1;33m"
+			}
+		}
+		buf.WriteString(start + label + ":" + end + " ")
+		if d.Subject != nil {
+			buf.WriteString(d.Subject.String() + ": ")
+		}
+		buf.WriteString(d.Summary)
+		if d.Detail != "" {
+			buf.WriteString("; " + d.Detail)
+		}
+		buf.WriteString("\n")
+		if d.Subject != nil {
+			if f := files[d.Subject.Filename]; f != nil {
+				writeSnippet(&buf, f.Bytes, *d.Subject)
+			}
+		}
 	}
 	if _, err := io.WriteString(w, redact(buf.String(), sensitive)); err != nil {
 		return fmt.Errorf("write diagnostics: %w", err)
@@ -103,13 +126,39 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, sensitive []strin
 	return nil
 }
 
+// writeSnippet writes the subject's first line, numbered, with the subject
+// underlined (to the end of the line when it spans several).
+func writeSnippet(buf *strings.Builder, src []byte, r hcl.Range) {
+	lines := strings.Split(string(src), "\n")
+	if r.Start.Line < 1 || r.Start.Line > len(lines) {
+		return
+	}
+	line := strings.TrimRight(lines[r.Start.Line-1], "\r")
+	prefix := fmt.Sprintf("%5d: ", r.Start.Line)
+	buf.WriteString(prefix + line + "\n")
+	runes := []rune(line)
+	from := min(max(r.Start.Column-1, 0), len(runes))
+	to := len(runes)
+	if r.End.Line == r.Start.Line {
+		to = min(max(r.End.Column-1, from+1), len(runes))
+	}
+	pad := make([]rune, from)
+	for i := range pad {
+		pad[i] = ' '
+		if runes[i] == '\t' {
+			pad[i] = '\t'
+		}
+	}
+	buf.WriteString(strings.Repeat(" ", len(prefix)) + string(pad) + strings.Repeat("^", max(to-from, 1)) + "\n")
+}
+
 // WriteDiagnostics renders diags with the config's files and secrets; see the
 // package-level WriteDiagnostics. c may be nil.
-func (c *Config) WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, width uint, color bool) error {
+func (c *Config) WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, color bool) error {
 	if c == nil {
-		return WriteDiagnostics(w, nil, nil, diags, width, color)
+		return WriteDiagnostics(w, nil, nil, diags, color)
 	}
-	return WriteDiagnostics(w, c.Files, c.Sensitive, diags, width, color)
+	return WriteDiagnostics(w, c.Files, c.Sensitive, diags, color)
 }
 
 // scrubDiagnostics removes secrets from diagnostics in place: text is

@@ -73,7 +73,7 @@ func loadString(t *testing.T, src string, edit func(*LoadOptions)) (*Config, hcl
 func render(t *testing.T, cfg *Config, diags hcl.Diagnostics) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := cfg.WriteDiagnostics(&buf, diags, 0, false); err != nil {
+	if err := cfg.WriteDiagnostics(&buf, diags, false); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

@@ -131,6 +131,7 @@ func load(srcs []fileSource, opts LoadOptions) (cfg *Config, diags hcl.Diagnosti
 	defer func() {
 		l.cfg.Sensitive = l.sensitiveList()
 		scrubDiagnostics(l.diags, l.cfg.Sensitive)
+		sortDiagnostics(l.diags)
 		cfg, diags = l.cfg, l.diags
 	}()
 
@@ -291,4 +292,22 @@ func (l *loader) resolvePath(r hcl.Range, p string) string {
 		return p
 	}
 	return filepath.Join(l.fileDir(r), p)
+}
+
+// sortDiagnostics orders diagnostics by position; ones without a subject
+// (command-line problems) come first. The sort is stable, so diagnostics at
+// the same position keep the order they were found in.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		case a.Start.Line != b.Start.Line:
+			return a.Start.Line < b.Start.Line
+		}
+		return a.Start.Column < b.Start.Column
+	})
 }

@@ -65,6 +65,7 @@ func (l *loader) declareVariables() {
 				if err != nil {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid default value for variable",
 						"The default value of variable %q does not match its type %s: %s.", name, typeexpr.TypeString(v.Type), err))
+					v.Default = cty.DynamicVal // reported; no follow-on "no value" error
 				} else {
 					v.Default = conv
 				}

@@ -1,0 +1,180 @@
+package config
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// expectation is one `# ERROR: <line>:<col> <summary substring>` (or
+// `# WARNING: ...`) annotation in an error fixture. A line may carry
+// several annotations; they usually trail the line they point at.
+type expectation struct {
+	severity  hcl.DiagnosticSeverity
+	line, col int
+	summary   string
+}
+
+func (e expectation) String() string {
+	sev := "ERROR"
+	if e.severity == hcl.DiagWarning {
+		sev = "WARNING"
+	}
+	return fmt.Sprintf("%s %d:%d %s", sev, e.line, e.col, e.summary)
+}
+
+var annotationRE = regexp.MustCompile(`#\s*(ERROR|WARNING):\s*(\d+):(\d+)\s+([^#]+)`)
+
+func readExpectations(t *testing.T, path string) []expectation {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []expectation
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		for _, m := range annotationRE.FindAllStringSubmatch(sc.Text(), -1) {
+			line, _ := strconv.Atoi(m[2])
+			col, _ := strconv.Atoi(m[3])
+			sev := hcl.DiagError
+			if m[1] == "WARNING" {
+				sev = hcl.DiagWarning
+			}
+			out = append(out, expectation{severity: sev, line: line, col: col, summary: strings.TrimSpace(m[4])})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (e expectation) matches(d *hcl.Diagnostic) bool {
+	return d.Severity == e.severity && d.Subject != nil &&
+		d.Subject.Start.Line == e.line && d.Subject.Start.Column == e.col &&
+		strings.Contains(d.Summary, e.summary)
+}
+
+// TestErrorFixtures loads each testdata/error-files/*.hcl on its own and
+// checks that the diagnostics are exactly the annotated ones: every
+// annotation matched, and no unannotated error or warning.
+func TestErrorFixtures(t *testing.T) {
+	paths, err := filepath.Glob("testdata/error-files/*.hcl")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no error fixtures: %v", err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want := readExpectations(t, path)
+			if len(want) == 0 {
+				t.Fatal("fixture has no # ERROR: annotations")
+			}
+			cfg, diags := LoadFiles([]string{path}, testOptions())
+			matched := make([]bool, len(diags))
+			for _, w := range want {
+				found := false
+				for i, d := range diags {
+					if !matched[i] && w.matches(d) {
+						matched[i], found = true, true
+						break
+					}
+				}
+				if !found {
+					t.Errorf("missing diagnostic %s", w)
+				}
+			}
+			for i, d := range diags {
+				if !matched[i] {
+					t.Errorf("unexpected diagnostic %s", describe(d))
+				}
+			}
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("diagnostic without a subject: %s", describe(d))
+				}
+				if d.Summary == "" || d.Summary[:1] != strings.ToUpper(d.Summary[:1]) || strings.HasSuffix(d.Summary, ".") {
+					t.Errorf("summary is not sentence case: %q", d.Summary)
+				}
+			}
+			out := render(t, cfg, diags)
+			for _, d := range diags {
+				if d.Severity != hcl.DiagError || d.Subject == nil {
+					continue
+				}
+				loc := fmt.Sprintf("%s:%d,%d-", path, d.Subject.Start.Line, d.Subject.Start.Column)
+				if !strings.Contains(out, loc) {
+					t.Errorf("rendered output lacks %q:\n%s", loc, out)
+				}
+			}
+			if t.Failed() {
+				t.Logf("all diagnostics:%s", summaries(diags))
+			}
+		})
+	}
+}
+
+func describe(d *hcl.Diagnostic) string {
+	sev := "ERROR"
+	if d.Severity == hcl.DiagWarning {
+		sev = "WARNING"
+	}
+	loc := "?:?"
+	if d.Subject != nil {
+		loc = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
+	}
+	return fmt.Sprintf("%s %s %s (%s)", sev, loc, d.Summary, d.Detail)
+}
+
+// TestErrorFixturesCoverage checks that the fixtures exercise every
+// diagnostic the configuration language promises.
+func TestErrorFixturesCoverage(t *testing.T) {
+	required := []string{
+		"Unsupported block type", "Unsupported argument", "Misplaced simulator block", "Misplaced argument",
+		"Incorrect attribute value type",
+		"Unknown table", "Unknown column", "Columns for an unselected table",
+		"Invalid reference", "Reference to undeclared source", "Reference to undeclared destination",
+		"Reference to undeclared sync", "Reference to undeclared input variable", "Reference to undeclared local value",
+		"Unknown variable",
+		"Cycle in sync dependencies", "Cycle in local values",
+		"Duplicate source", "Duplicate destination", "Duplicate sync", "Duplicate variable", "Duplicate local value",
+		"Missing credentials", "Conflicting credentials", "Missing base_url",
+		"Missing environment variable",
+		"Insecure base_url", "Invalid base_url",
+		"Invalid schedule", "Invalid start_date",
+		"Unsupported source type", "Unsupported destination type",
+		"No value for required variable", "Missing required argument",
+	}
+	paths, _ := filepath.Glob("testdata/error-files/*.hcl")
+	seen := map[string]bool{}
+	for _, p := range paths {
+		for _, e := range readExpectations(t, p) {
+			seen[e.summary] = true
+		}
+	}
+	var missing []string
+	for _, r := range required {
+		found := false
+		for s := range seen {
+			if strings.Contains(s, r) || strings.Contains(r, s) && len(s) > len(r)/2 {
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, r)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("no error fixture covers: %s", strings.Join(missing, "; "))
+	}
+}

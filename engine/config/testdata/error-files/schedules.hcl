@@ -1,0 +1,39 @@
+# Invalid schedules and start dates.
+source "jira" "demo" {
+  start_date = "2025-13-01"  # ERROR: 3:16 Invalid start_date
+  simulator {}
+}
+
+source "jira" "demo2" {
+  start_date            = "yesterday"  # ERROR: 8:27 Invalid start_date
+  delete_sweep_interval = "soon"  # ERROR: 9:27 Invalid delete_sweep_interval
+  simulator {}
+}
+
+destination "duckdb" "w" {
+  path = "w.duckdb"
+}
+
+sync "a" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  schedule    = "every hour"  # ERROR: 20:17 Invalid schedule
+}
+
+sync "b" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  schedule    = "61 * * * *"  # ERROR: 26:17 Invalid schedule
+}
+
+sync "c" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  schedule    = "-1h"  # ERROR: 32:17 Invalid schedule
+}
+
+sync "d" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  schedule    = "*/15 * * * *"
+}

@@ -1,0 +1,21 @@
+# Unknown tables and columns.
+source "jira" "demo" {
+  simulator {}
+}
+
+destination "duckdb" "w" {
+  path = "w.duckdb"
+}
+
+sync "demo" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  tables      = ["isues", "issues", "issue_comments", "projects", "sprints", "projects"]  # ERROR: 13:18 Unknown table  # ERROR: 13:67 Unknown table  # WARNING: 13:78 Duplicate table
+  columns = {
+    issues         = ["id", "story_points", "Story Points"]  # ERROR: 15:45 Unknown column
+    issue_comments = ["id", "bdy", "boddy_text_long"]  # ERROR: 16:29 Unknown column  # ERROR: 16:36 Unknown column
+    projects       = ["key", "name", "key"]  # WARNING: 17:38 Duplicate column
+    users          = ["account_id"]  # ERROR: 18:5 Columns for an unselected table
+    workflow       = ["id"]  # ERROR: 19:5 Unknown table
+  }
+}

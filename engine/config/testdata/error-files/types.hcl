@@ -1,0 +1,33 @@
+# Wrong types.
+source "jira" "acme" {
+  base_url    = "https://acme.atlassian.net"
+  email       = "a@acme.example"
+  api_token   = ["not", "a", "string"]  # ERROR: 5:17 Incorrect attribute value type
+  projects    = "ENG"  # ERROR: 6:17 Incorrect attribute value type
+  concurrency = "four"  # ERROR: 7:17 Incorrect attribute value type
+  rate_limit  = 0  # ERROR: 8:17 Invalid rate_limit
+  simulator {
+    issues = 1.5  # ERROR: 10:14 Incorrect attribute value type
+    caps   = { comments = -1 }  # ERROR: 11:27 Invalid simulator cap
+    flavor = "clowd"  # ERROR: 12:14 Invalid simulator flavor
+    tz     = "Mars/Olympus"  # ERROR: 13:14 Invalid time zone
+  }
+  simulator {}  # ERROR: 15:3 Duplicate simulator block
+}
+
+destination "duckdb" "w" {
+  path   = "w.duckdb"
+  schema = "not valid"  # ERROR: 20:12 Invalid schema name
+}
+
+destination "parquet" "p" {
+  path        = 42
+  compression = "zip"  # ERROR: 25:17 Unsupported compression
+}
+
+sync "acme" {
+  source      = source.jira.acme
+  destination = destination.duckdb.w
+  tables      = "issues"  # ERROR: 31:17 Incorrect attribute value type
+  columns     = ["id"]  # ERROR: 32:17 Incorrect attribute value type
+}
