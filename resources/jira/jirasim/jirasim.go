@@ -1,0 +1,227 @@
+// Package jirasim is an in-process simulator of the Jira Cloud and Data Center
+// REST APIs (platform v2/v3 and Agile 1.0), built for tests, demos and
+// benchmarks. Shapes follow the official OpenAPI documents and real captured
+// payloads; the dataset is deterministic from a seed and generated lazily so
+// that hundreds of thousands of issues stay cheap.
+package jirasim
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Flavours.
+const (
+	FlavorCloud      = "cloud"
+	FlavorDataCenter = "datacenter"
+)
+
+// Default credentials, used when Options leaves them empty.
+const (
+	DefaultEmail = "admin@example.com"
+	DefaultToken = "sim-api-token"
+	DefaultPAT   = "sim-personal-access-token"
+)
+
+// The restricted user sees only some projects (ALPHA, OPS and DATA). Use these
+// credentials to test "replicate only what the user can access".
+const (
+	RestrictedEmail = "restricted@example.com"
+	RestrictedToken = "restricted-api-token"
+	RestrictedPAT   = "restricted-personal-access-token"
+)
+
+// Options configures a simulator. The zero value is a Cloud site with 1000
+// issues, seed 1, default credentials, TLS and the default limits.
+type Options struct {
+	Addr    string // listen address; "" = 127.0.0.1:0
+	Issues  int    // number of issues; 0 = 1000
+	Seed    int64
+	Flavor  string // "cloud" (default) | "datacenter"
+	Email   string // Cloud basic auth user; "" = DefaultEmail
+	Token   string // Cloud API token; "" = DefaultToken
+	PAT     string // Data Center personal access token; "" = DefaultPAT
+	HTTP    bool   // plain HTTP instead of TLS
+	Latency time.Duration
+	Rate    float64 // GET (and POST) requests per second per endpoint; 0 = 100; < 0 = unlimited
+	Faults  float64 // probability of an injected fault per request
+	Caps    Caps
+	TZ      string           // the users' time zone; "" = UTC
+	Now     func() time.Time // nil = time.Now
+}
+
+// Caps are the embedded-collection caps. Zero fields take Jira Cloud's
+// observed defaults (comments 20 and histories 40 in search, worklogs 20).
+type Caps struct {
+	Comments, Histories, Worklogs int
+}
+
+// Server is a running simulator.
+type Server struct {
+	opts   Options
+	loc    *time.Location
+	now    func() time.Time
+	ln     net.Listener
+	srv    *http.Server
+	url    string
+	caPEM  []byte
+	client *http.Client
+	mux    *http.ServeMux
+
+	mu   sync.RWMutex // guards data
+	data *dataset
+
+	cacheMu  sync.Mutex
+	searches map[string]*searchResult
+	wlIndex  []worklogRef
+	wlVer    uint64
+
+	stats   statsRecorder
+	limiter *limiter
+	reqNo   atomic.Uint64
+	wg      sync.WaitGroup
+}
+
+// Start generates the dataset and starts serving.
+func Start(opts Options) (*Server, error) {
+	if opts.Issues == 0 {
+		opts.Issues = 1000
+	}
+	if opts.Issues < 0 {
+		return nil, fmt.Errorf("start simulator: issues must be >= 0, got %d", opts.Issues)
+	}
+	if opts.Flavor == "" {
+		opts.Flavor = FlavorCloud
+	}
+	if opts.Flavor != FlavorCloud && opts.Flavor != FlavorDataCenter {
+		return nil, fmt.Errorf("start simulator: unknown flavor %q (want cloud or datacenter)", opts.Flavor)
+	}
+	if opts.Email == "" {
+		opts.Email = DefaultEmail
+	}
+	if opts.Token == "" {
+		opts.Token = DefaultToken
+	}
+	if opts.PAT == "" {
+		opts.PAT = DefaultPAT
+	}
+	if opts.Rate == 0 {
+		opts.Rate = 100
+	}
+	if opts.Faults < 0 || opts.Faults > 1 {
+		return nil, fmt.Errorf("start simulator: faults must be a probability in [0,1], got %v", opts.Faults)
+	}
+	if opts.Caps.Comments <= 0 {
+		opts.Caps.Comments = 20
+	}
+	if opts.Caps.Histories <= 0 {
+		opts.Caps.Histories = 40
+	}
+	if opts.Caps.Worklogs <= 0 {
+		opts.Caps.Worklogs = 20
+	}
+	if opts.TZ == "" {
+		opts.TZ = "UTC"
+	}
+	loc, err := time.LoadLocation(opts.TZ)
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: load time zone %q: %w", opts.TZ, err)
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	s := &Server{opts: opts, loc: loc, now: opts.Now, searches: map[string]*searchResult{}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	anchor := s.now().Truncate(time.Minute)
+	cat := newCatalogue(opts.Seed, opts.Flavor, anchor, opts.Email)
+	s.data = newDataset(opts.Seed, opts.Issues, cat, anchor)
+	s.limiter = newLimiter(opts.Rate)
+	s.stats.counts = map[string]map[int]int64{}
+	s.routes()
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: listen on %s: %w", opts.Addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		// HTTP/1.1 only, so that connection-reset faults can hijack.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	scheme := "http"
+	transport := &http.Transport{}
+	if !opts.HTTP {
+		ca, err := newCA(ln.Addr())
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("start simulator: %w", err)
+		}
+		s.caPEM = ca.certPEM
+		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{ca.leaf}, MinVersion: tls.VersionTLS12}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(ca.certPEM)
+		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+		ln = tls.NewListener(ln, s.srv.TLSConfig)
+	}
+	s.client = &http.Client{Transport: transport, Timeout: 60 * time.Second}
+	s.url = scheme + "://" + s.ln.Addr().String()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			// The listener failed after start; nothing to report to but the
+			// clients, which see connection errors.
+			_ = err
+		}
+	}()
+	return s, nil
+}
+
+// URL is the base URL, e.g. https://127.0.0.1:41234.
+func (s *Server) URL() string { return s.url }
+
+// CACertPEM is the PEM of the CA that signed the server certificate (nil with HTTP).
+func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+
+// Client returns an HTTP client that trusts the simulator's CA.
+func (s *Server) Client() *http.Client { return s.client }
+
+// Close stops the server and closes idle client connections.
+func (s *Server) Close() {
+	_ = s.srv.Close()
+	s.wg.Wait()
+	if t, ok := s.client.Transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}
+
+// Flavor reports the configured flavour.
+func (s *Server) Flavor() string { return s.opts.Flavor }
+
+// Credentials returns the configured user's credentials: email and token on
+// Cloud, or the PAT (in token) on Data Center.
+func (s *Server) Credentials() (email, token string) {
+	if s.opts.Flavor == FlavorDataCenter {
+		return "", s.opts.PAT
+	}
+	return s.opts.Email, s.opts.Token
+}
+
+// AuthHeader is the Authorization header value for the configured user.
+func (s *Server) AuthHeader() string {
+	return authHeader(s.opts.Flavor, s.opts.Email, s.opts.Token, s.opts.PAT)
+}
+
+// RestrictedAuthHeader is the Authorization header value for the restricted user.
+func (s *Server) RestrictedAuthHeader() string {
+	return authHeader(s.opts.Flavor, RestrictedEmail, RestrictedToken, RestrictedPAT)
+}

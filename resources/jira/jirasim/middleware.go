@@ -1,0 +1,339 @@
+package jirasim
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ServeHTTP is the front door: /_sim endpoints bypass everything; Jira
+// endpoints go through latency, auth, rate limiting and fault injection, and
+// are counted in Stats.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		h.ServeHTTP(w, r)
+		return
+	}
+	label := pattern
+	if label == "" {
+		label = "unmatched"
+	}
+	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() { s.stats.add(label, rec.status) }()
+	if s.opts.Latency > 0 {
+		select {
+		case <-time.After(s.opts.Latency):
+		case <-r.Context().Done():
+			rec.status = 499
+			return
+		}
+	}
+	restricted, ok := s.authenticate(r)
+	if !ok {
+		writeUnauthorized(rec, r, s.opts.Flavor)
+		return
+	}
+	if pattern != "" && !s.limiter.allow(rec, label, s.opts.Flavor) {
+		return
+	}
+	r = r.WithContext(withUser(r.Context(), restricted))
+	if s.opts.Faults > 0 && s.injectFault(rec, r, h) {
+		return
+	}
+	h.ServeHTTP(rec, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// --- auth ---
+
+func authHeader(flavor, email, token, pat string) string {
+	if flavor == FlavorDataCenter {
+		return "Bearer " + pat
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
+}
+
+// authenticate returns whether the caller is the restricted user, and false
+// in ok for missing or wrong credentials.
+func (s *Server) authenticate(r *http.Request) (restricted, ok bool) {
+	got := r.Header.Get("Authorization")
+	switch got {
+	case "":
+		return false, false
+	case s.AuthHeader():
+		return false, true
+	case s.RestrictedAuthHeader():
+		return true, true
+	}
+	return false, false
+}
+
+// writeUnauthorized answers with the bodies seen in the wild: JSON normally,
+// XML when the client did not negotiate JSON.
+func writeUnauthorized(w http.ResponseWriter, r *http.Request, flavor string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="protected-area"`)
+	if flavor == FlavorDataCenter {
+		w.Header().Set("WWW-Authenticate", `OAuth realm="jira"`)
+	}
+	accept := r.Header.Get("Accept")
+	if strings.Contains(accept, "xml") && !strings.Contains(accept, "json") {
+		w.Header().Set("Content-Type", "application/xml;charset=UTF-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><status><status-code>401</status-code><message>Client must be authenticated to access this resource.</message></status>`)
+		return
+	}
+	writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Client must be authenticated to access this resource.", "status-code": 401})
+}
+
+// --- rate limiting ---
+
+// limiter is a per-endpoint token bucket (capacity = one second of rate),
+// like Jira Cloud's burst limit, shared by all callers.
+type limiter struct {
+	rate    float64
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	now     func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64) *limiter {
+	return &limiter{rate: rate, buckets: map[string]*bucket{}, now: time.Now}
+}
+
+func (l *limiter) capacity() float64 { return math.Max(1, l.rate) }
+
+// allow takes a token, setting X-RateLimit-* headers, or writes the 429.
+func (l *limiter) allow(w http.ResponseWriter, endpoint, flavor string) bool {
+	if l.rate < 0 {
+		return true
+	}
+	l.mu.Lock()
+	now := l.now()
+	b := l.buckets[endpoint]
+	if b == nil {
+		b = &bucket{tokens: l.capacity(), last: now}
+		l.buckets[endpoint] = b
+	}
+	b.tokens = math.Min(l.capacity(), b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	ok := b.tokens >= 1
+	if ok {
+		b.tokens--
+	}
+	remaining := int(b.tokens)
+	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	l.mu.Unlock()
+
+	limit := strconv.Itoa(int(math.Ceil(l.rate)))
+	w.Header().Set("X-RateLimit-Limit", limit)
+	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	if flavor == FlavorDataCenter {
+		w.Header().Set("X-RateLimit-FillRate", limit)
+		w.Header().Set("X-RateLimit-Interval-Seconds", "1")
+	}
+	if ok {
+		return true
+	}
+	retry := int(math.Ceil(wait.Seconds()))
+	if retry < 1 {
+		retry = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	w.Header().Set("X-RateLimit-Reset", now.Add(wait).UTC().Format("2006-01-02T15:04:05Z"))
+	w.Header().Set("RateLimit-Reason", "jira-burst-based")
+	writeRateLimited(w, flavor)
+	return false
+}
+
+func writeRateLimited(w http.ResponseWriter, flavor string) {
+	if flavor == FlavorDataCenter {
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `<!doctype html><html lang="en"><head><title>HTTP Status 429 – Too Many Requests</title></head><body><h1>HTTP Status 429 – Too Many Requests</h1><hr class="line" /><p><b>Type</b> Status Report</p><p><b>Message</b> Rate limit exceeded.</p><p><b>Description</b> The user has sent too many requests in a given amount of time ("rate limiting").</p></body></html>`)
+		return
+	}
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"errorMessages": []string{"The request has been rate-limited. Please try again later."}, "errors": map[string]any{}, "status": 429})
+}
+
+// --- faults ---
+
+// Fault kinds, chosen deterministically from (seed, request number).
+var faultKinds = []string{"500", "502", "503", "504", "reset", "slow", "truncated", "malformed", "429-no-retry-after"}
+
+// SlowFaultDelay is how long a "slow" fault stalls before answering normally.
+var SlowFaultDelay = 2 * time.Second
+
+func (s *Server) injectFault(w *statusWriter, r *http.Request, h http.Handler) bool {
+	n := s.reqNo.Add(1)
+	rr := newRnd(s.opts.Seed, tagFault, n)
+	if !rr.chance(s.opts.Faults) {
+		return false
+	}
+	kind := faultKinds[rr.intn(len(faultKinds))]
+	w.Header().Set("X-Jirasim-Fault", kind)
+	switch kind {
+	case "500", "502", "503", "504":
+		code, _ := strconv.Atoi(kind)
+		if code == 503 {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeJSON(w, code, map[string]any{"errorMessages": []string{"Internal server error"}, "errors": map[string]any{}})
+	case "429-no-retry-after":
+		// The 2026-04-22 gateway incident: no Retry-After.
+		w.Header().Set("X-Failure-Category", "FAILURE CLIENT RATE LIMITED")
+		writeRateLimited(w, s.opts.Flavor)
+	case "reset":
+		hj, ok := w.ResponseWriter.(http.Hijacker)
+		if !ok {
+			writeJSON(w, 502, map[string]any{"errorMessages": []string{"Bad gateway"}, "errors": map[string]any{}})
+			return true
+		}
+		conn, _, err := hj.Hijack()
+		if err == nil {
+			if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
+				_ = tc.SetLinger(0)
+			}
+			_ = conn.Close()
+		}
+		w.status = 0 // connection reset, no status
+	case "slow":
+		select {
+		case <-time.After(SlowFaultDelay):
+		case <-r.Context().Done():
+			return true
+		}
+		return false
+	case "truncated", "malformed":
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if kind == "truncated" {
+			body = body[:len(body)/2]
+		} else {
+			body = append([]byte("{\"errorMessages\":[\"oops\""), bytes.TrimPrefix(body, []byte("{"))...)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	}
+	return true
+}
+
+// --- stats ---
+
+type statsRecorder struct {
+	mu     sync.Mutex
+	counts map[string]map[int]int64
+}
+
+func (st *statsRecorder) add(endpoint string, status int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m := st.counts[endpoint]
+	if m == nil {
+		m = map[int]int64{}
+		st.counts[endpoint] = m
+	}
+	m[status]++
+}
+
+// Stats are request counts by endpoint pattern (e.g. "GET
+// /rest/api/3/search/jql") and HTTP status. Status 0 is a connection reset.
+type Stats struct {
+	Endpoints map[string]map[string]int64 `json:"endpoints"`
+	Total     int64                       `json:"total"`
+}
+
+// Stats returns the request counts so far (GET /_sim/stats).
+func (s *Server) Stats() Stats {
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	out := Stats{Endpoints: map[string]map[string]int64{}}
+	for ep, m := range s.stats.counts {
+		o := map[string]int64{}
+		for code, n := range m {
+			o[strconv.Itoa(code)] = n
+			out.Total += n
+		}
+		out.Endpoints[ep] = o
+	}
+	return out
+}
+
+// String renders stats as sorted lines "endpoint status count".
+func (st Stats) String() string {
+	var lines []string
+	for ep, m := range st.Endpoints {
+		for code, n := range m {
+			lines = append(lines, fmt.Sprintf("%-60s %s %d", ep, code, n))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// --- JSON and errors ---
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
+	if msgs == nil {
+		msgs = []string{}
+	}
+	writeJSON(w, status, map[string]any{"errorMessages": msgs, "errors": map[string]any{}})
+}
+
+func writeProblem(w http.ResponseWriter, status int, title, detail, instance string) {
+	b, _ := json.Marshal(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+const msgIssueNotFound = "Issue does not exist or you do not have permission to see it."
