@@ -140,7 +140,7 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the directory of database file %s: %w", path, err)
 	}
-	connector, err := duckdbdrv.NewConnector(dsn, nil)
+	connector, err := duckdbdrv.NewConnector(dsn, initConn)
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -155,6 +155,16 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 		}
 	}
 	return d, nil
+}
+
+// initConn sets every connection's time zone to UTC, so TIMESTAMP WITH TIME
+// ZONE values render, and convert to and from TIMESTAMP, in UTC whatever the
+// host's zone.
+func initConn(execer driver.ExecerContext) error {
+	if _, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil); err != nil {
+		return fmt.Errorf("set time zone: %w", err)
+	}
+	return nil
 }
 
 // openError turns DuckDB's open failures into messages a user can act on.
@@ -298,4 +308,3 @@ func checkTable(ns dest.Namespace, t *schema.Table) error {
 	}
 	return nil
 }
-
