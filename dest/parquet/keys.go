@@ -136,4 +136,3 @@ func (s keySet) has(h uint64) bool {
 	}
 	return false
 }
-

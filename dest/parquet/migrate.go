@@ -3,7 +3,6 @@ package parquet
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -124,13 +123,7 @@ func (d *Destination) Migrate(ctx context.Context, ns dest.Namespace, changes []
 		defer d.tableLock(tableKey(ns, name))()
 	}
 	req := commitReq{}
-	defer func() {
-		if err != nil {
-			for _, r := range req.renames {
-				_ = os.Remove(relPath(d.root, r.From))
-			}
-		}
-	}()
+	defer d.discard(&req)
 	for _, name := range names {
 		cs := byTable[name]
 		e := d.table(ns, name)
@@ -164,7 +157,7 @@ func (d *Destination) Migrate(ctx context.Context, ns dest.Namespace, changes []
 	if len(req.tables) == 0 {
 		return nil
 	}
-	if err := d.commit(ctx, req); err != nil {
+	if err := d.commit(ctx, &req); err != nil {
 		return fmt.Errorf("migrate %s: %w", ns, err)
 	}
 	return nil

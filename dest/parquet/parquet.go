@@ -64,9 +64,12 @@ type Destination struct {
 
 	unlock func() error // set between Lock and unlock
 
-	// beforeCommit, when set by tests, runs after the data files are
-	// written and before the manifest swap; an error aborts the commit.
-	beforeCommit func() error
+	// Test hooks. beforeCommit runs after the data files are durable and
+	// before the manifest swap; an error aborts the commit (a crash before
+	// the commit point). afterManifest runs right after the swap; an error
+	// stops before the renames (a crash after the commit point).
+	beforeCommit  func() error
+	afterManifest func() error
 }
 
 func (d *Destination) metaDir() string      { return filepath.Join(d.root, "_jsync") }
@@ -170,7 +173,7 @@ func (d *Destination) CommitState(ctx context.Context, states ...*state.TableSta
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return d.commit(ctx, commitReq{states: states})
+	return d.commit(ctx, &commitReq{states: states})
 }
 
 // RecordRun appends run to <path>/_jsync/runs.jsonl.
@@ -335,13 +338,28 @@ type commitReq struct {
 	renames []rename      // tmp → final for new file contents
 	remove  []string      // files no longer live
 	states  []*state.TableState
+
+	// committed is set once the manifest swap succeeded. From then on the
+	// temporary files belong to the committed manifest and must not be
+	// cleaned up, even if a later step fails.
+	committed bool
+}
+
+// discard removes the temporary files of a request that did not commit.
+func (d *Destination) discard(req *commitReq) {
+	if req.committed {
+		return
+	}
+	for _, r := range req.renames {
+		_ = os.Remove(relPath(d.root, r.From))
+	}
 }
 
 // commit swaps in a new manifest holding req, then moves the new files into
 // place and removes superseded ones. The manifest swap is the commit point:
 // a crash before it leaves the previous dataset, a crash after it is
 // finished by the next Open or Lock.
-func (d *Destination) commit(ctx context.Context, req commitReq) error {
+func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -368,12 +386,27 @@ func (d *Destination) commit(ctx context.Context, req commitReq) error {
 		}
 	}
 	m.Pending = req.renames
-	m.Remove = req.remove
+	// A path that gets new content by rename must not be removed after it.
+	target := map[string]bool{}
+	for _, r := range req.renames {
+		target[r.To] = true
+	}
+	for _, p := range req.remove {
+		if !target[p] {
+			m.Remove = append(m.Remove, p)
+		}
+	}
 	sort.Slice(m.Pending, func(i, j int) bool { return m.Pending[i].To < m.Pending[j].To })
 	if err := writeManifest(d.manifestPath(), m); err != nil {
 		return err
 	}
 	d.man = m
+	req.committed = true
+	if d.afterManifest != nil {
+		if err := d.afterManifest(); err != nil {
+			return err
+		}
+	}
 	if err := d.rollForward(m, true); err != nil {
 		return fmt.Errorf("after commit %d (the next open finishes it): %w", m.Version, err)
 	}

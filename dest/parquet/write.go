@@ -87,10 +87,11 @@ func (d *Destination) ensureTable(ctx context.Context, ns string, t *schema.Tabl
 		return nil, err
 	}
 	req := commitReq{tables: []*tableEntry{e}}
+	defer d.discard(&req)
 	if err := d.placeholder(e, &req); err != nil {
 		return nil, err
 	}
-	if err := d.commit(ctx, req); err != nil {
+	if err := d.commit(ctx, &req); err != nil {
 		return nil, fmt.Errorf("create table %s.%s: %w", ns, t.Name, err)
 	}
 	return d.table(ns, t.Name), nil
@@ -286,14 +287,10 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 	}
 	var writers []*slotWriter
 	defer func() {
-		if err != nil {
-			for _, w := range writers {
-				w.abort()
-			}
-			for _, r := range req.renames {
-				_ = os.Remove(relPath(d.root, r.From))
-			}
+		for _, w := range writers {
+			w.abort()
 		}
+		d.discard(&req)
 	}()
 	newFiles := map[slot]fileEntry{}
 	var updated int64
@@ -363,7 +360,7 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 	}
 	sortFiles(next.Files)
 	req.tables = []*tableEntry{next}
-	if err := d.commit(ctx, req); err != nil {
+	if err := d.commit(ctx, &req); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 	rowsOut := int64(0)
@@ -481,13 +478,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if st != nil {
 		req.states = []*state.TableState{st}
 	}
-	defer func() {
-		if err != nil {
-			for _, r := range req.renames {
-				_ = os.Remove(relPath(d.root, r.From))
-			}
-		}
-	}()
+	defer d.discard(&req)
 	next := e.clone()
 	next.Files = nil
 	live := map[string]bool{}
@@ -528,7 +519,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	}
 	sortFiles(next.Files)
 	req.tables = []*tableEntry{next}
-	if err := d.commit(ctx, req); err != nil {
+	if err := d.commit(ctx, &req); err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
 	return stats, nil
@@ -606,13 +597,7 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	if st != nil {
 		req.states = []*state.TableState{st}
 	}
-	defer func() {
-		if err != nil {
-			for _, r := range req.renames {
-				_ = os.Remove(relPath(d.root, r.From))
-			}
-		}
-	}()
+	defer d.discard(&req)
 	next := e.clone()
 	for fi, f := range e.Files {
 		if f.Rows == 0 || !buckets[f.Bucket] {
@@ -681,7 +666,7 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 		return 0, nil
 	}
 	req.tables = []*tableEntry{next}
-	if err := d.commit(ctx, req); err != nil {
+	if err := d.commit(ctx, &req); err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 	}
 	return n, nil
@@ -710,4 +695,3 @@ func withDeletedAt(d *Destination, rec arrow.RecordBatch, col int, match []bool,
 	cols[col] = arr
 	return array.NewRecordBatch(rec.Schema(), cols, rec.NumRows())
 }
-
