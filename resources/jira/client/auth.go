@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,4 +135,19 @@ func (a Auth) LogValue() slog.Value {
 		attrs = append(attrs, slog.String("pat", redacted))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON redacts, so that encoding a struct holding an Auth (a config
+// dump, a JSON log handler) cannot leak it.
+func (a Auth) MarshalJSON() ([]byte, error) {
+	m := map[string]string{"mode": a.Mode()}
+	switch a.Mode() {
+	case "api-token":
+		m["email"], m["api_token"] = a.Email, redacted
+	case "basic":
+		m["username"], m["password"] = a.Username, redacted
+	case "pat":
+		m["pat"] = redacted
+	}
+	return json.Marshal(m)
 }
