@@ -1,0 +1,433 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// memDest is an in-memory destination that records what the engine did.
+type memDest struct {
+	mu      sync.Mutex
+	tables  map[string]map[string]bool // ns.table → ids
+	created map[string]bool
+	snap    state.Snapshot
+	runs    []state.Run
+	locked  bool
+	failOn  string // table whose Write fails
+}
+
+func newMemDest() *memDest {
+	return &memDest{tables: map[string]map[string]bool{}, created: map[string]bool{}, snap: state.Snapshot{Tables: map[string]*state.TableState{}}}
+}
+
+func (m *memDest) PlanMigrations(ctx context.Context, ns string, tables []*schema.Table) ([]schema.TableChange, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []schema.TableChange
+	for _, t := range tables {
+		if !m.created[ns+"."+t.Name] {
+			out = append(out, schema.TableChange{Kind: schema.CreateTable, Table: t})
+		}
+	}
+	return out, nil
+}
+
+func (m *memDest) Migrate(ctx context.Context, ns string, changes []schema.TableChange, opts dest.MigrateOptions) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range changes {
+		m.created[ns+"."+c.Table.Name] = true
+		m.tables[ns+"."+c.Table.Name] = map[string]bool{}
+	}
+	return nil
+}
+
+func (m *memDest) consume(ns string, t *schema.Table, batches <-chan dest.Batch, replace bool) (dest.WriteStats, error) {
+	var st dest.WriteStats
+	fresh := map[string]bool{}
+	var last *state.TableState
+	for b := range batches {
+		if b.Record != nil {
+			if t.Name == m.failOn {
+				b.Record.Release()
+				return st, errors.New("disk full")
+			}
+			ids := b.Record.Column(0).(*array.String)
+			m.mu.Lock()
+			for i := 0; i < ids.Len(); i++ {
+				if replace {
+					fresh[ids.Value(i)] = true
+				} else {
+					if m.tables[ns+"."+t.Name][ids.Value(i)] {
+						st.Updated++
+					} else {
+						st.Inserted++
+					}
+					m.tables[ns+"."+t.Name][ids.Value(i)] = true
+				}
+			}
+			m.mu.Unlock()
+			b.Record.Release()
+		}
+		if b.State != nil {
+			if replace {
+				last = b.State
+			} else {
+				m.commit(b.State)
+			}
+		}
+	}
+	if replace {
+		m.mu.Lock()
+		m.tables[ns+"."+t.Name] = fresh
+		st.Inserted = int64(len(fresh))
+		m.mu.Unlock()
+		if last != nil {
+			m.commit(last)
+		}
+	}
+	return st, nil
+}
+
+func (m *memDest) commit(sts ...*state.TableState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range sts {
+		c := *s
+		m.snap.Tables[s.Key()] = &c
+	}
+	m.snap.Serial++
+}
+
+func (m *memDest) Write(ctx context.Context, ns string, t *schema.Table, b <-chan dest.Batch) (dest.WriteStats, error) {
+	return m.consume(ns, t, b, false)
+}
+func (m *memDest) Replace(ctx context.Context, ns string, t *schema.Table, b <-chan dest.Batch) (dest.WriteStats, error) {
+	return m.consume(ns, t, b, true)
+}
+func (m *memDest) MarkDeleted(ctx context.Context, ns string, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error) {
+	return keys.NumRows(), nil
+}
+func (m *memDest) State(ctx context.Context) (*state.Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := state.Snapshot{Serial: m.snap.Serial, Tables: map[string]*state.TableState{}}
+	for k, v := range m.snap.Tables {
+		x := *v
+		c.Tables[k] = &x
+	}
+	return &c, nil
+}
+func (m *memDest) CommitState(ctx context.Context, sts ...*state.TableState) error {
+	m.commit(sts...)
+	return nil
+}
+func (m *memDest) RecordRun(ctx context.Context, r state.Run) error {
+	m.mu.Lock()
+	m.runs = append(m.runs, r)
+	m.mu.Unlock()
+	return nil
+}
+func (m *memDest) Lock(ctx context.Context, info dest.LockInfo, timeout time.Duration) (func() error, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locked {
+		return nil, &dest.ErrLocked{Holder: info, Path: "mem"}
+	}
+	m.locked = true
+	return func() error { m.mu.Lock(); m.locked = false; m.mu.Unlock(); return nil }, nil
+}
+func (m *memDest) Close() error { return nil }
+
+// fakeSource serves "projects" (full table), "issues" (incremental, cursor =
+// number of issues) and its child "comments".
+type fakeSource struct {
+	mu       sync.Mutex
+	issues   int
+	failWith error
+	syncs    int
+	sawFull  map[string]bool
+}
+
+func tbl(name string, rep schema.Replication, parent string) *schema.Table {
+	return &schema.Table{Name: name, Replication: rep, Parent: parent, Columns: []schema.Column{
+		{Name: "id", Type: arrow.BinaryTypes.String, PrimaryKey: true},
+		{Name: "title", Type: arrow.BinaryTypes.String},
+	}}
+}
+
+func (f *fakeSource) Tables() []*schema.Table {
+	return []*schema.Table{tbl("projects", schema.FullTable, ""), tbl("issues", schema.Incremental, ""), tbl("comments", schema.Incremental, "issues")}
+}
+func (f *fakeSource) Discover(ctx context.Context, pinned map[string]map[string]string) (*source.Discovery, error) {
+	return &source.Discovery{Tables: f.Tables(), Info: map[string]string{"deployment": "Fake"}}, nil
+}
+func (f *fakeSource) Estimate(ctx context.Context, table string, st state.TableState) (int64, error) {
+	return int64(f.issues), nil
+}
+func (f *fakeSource) Requests() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return map[string]int64{"issues": int64(f.syncs)}
+}
+func (f *fakeSource) Close() error               { return nil }
+
+func rec(t *schema.Table, ids ...string) arrow.RecordBatch {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
+	defer b.Release()
+	for _, id := range ids {
+		b.Field(0).(*array.StringBuilder).Append(id)
+		b.Field(1).(*array.StringBuilder).Append("t-" + id)
+	}
+	return b.NewRecordBatch()
+}
+
+func (f *fakeSource) Sync(ctx context.Context, req *source.SyncRequest) error {
+	f.mu.Lock()
+	f.syncs++
+	if f.sawFull == nil {
+		f.sawFull = map[string]bool{}
+	}
+	for name, tr := range req.Tables {
+		f.sawFull[name] = tr.Full
+	}
+	f.mu.Unlock()
+	var errs []error
+	for name, tr := range req.Tables {
+		switch name {
+		case "projects":
+			if err := tr.Sink.Send(ctx, rec(tr.Table, "P1", "P2")); err != nil {
+				return err
+			}
+		case "issues":
+			if f.failWith != nil {
+				errs = append(errs, &source.TableError{Table: "issues", Err: f.failWith})
+				continue
+			}
+			for i := 0; i < f.issues; i++ {
+				id := fmt.Sprint(i)
+				if c := req.Tables["comments"]; c != nil {
+					if err := c.Sink.Send(ctx, rec(c.Table, id+"-c1", id+"-c2")); err != nil {
+						return err
+					}
+				}
+				if err := tr.Sink.Send(ctx, rec(tr.Table, id)); err != nil {
+					return err
+				}
+			}
+			if err := req.Barrier(ctx); err != nil {
+				return err
+			}
+			st := tr.State
+			st.Cursor = fmt.Sprint(f.issues)
+			if err := tr.Sink.Checkpoint(ctx, st); err != nil {
+				return err
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func testConfig(t *testing.T, tables ...string) *config.Config {
+	sched, err := config.ParseSchedule("1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &config.Source{Type: "jira", Name: "acme"}
+	dst := &config.Destination{Type: "duckdb", Name: "w"}
+	return &config.Config{
+		Digest:       "sha256:test",
+		Sources:      map[string]*config.Source{"jira.acme": src},
+		Destinations: map[string]*config.Destination{"duckdb.w": dst},
+		Syncs:        map[string]*config.Sync{"acme": {Name: "acme", Source: src, Destination: dst, Tables: tables, Schedule: sched}},
+	}
+}
+
+func newTestEngine(t *testing.T, cfg *config.Config, src *fakeSource, d *memDest, now *time.Time) *Engine {
+	e := New(cfg, Opener{
+		Source:      func(ctx context.Context, s *config.Source) (source.Source, error) { return src, nil },
+		Destination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) { return d, nil },
+	})
+	e.Now = func() time.Time { return *now }
+	return e
+}
+
+func TestPlanApplyScheduleAndIncremental(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 5}
+	cfg := testConfig(t)
+	e := newTestEngine(t, cfg, src, d, &now)
+
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasWork() || p.Syncs[0].Reason != "never run" {
+		t.Fatalf("first plan should be due: %+v", p.Syncs[0])
+	}
+	if c := p.Count(); c.Create != 4 || c.Sync != 3 { // 3 tables + rejects created
+		t.Fatalf("counts %+v", c)
+	}
+	res, err := e.Apply(ctx, p, ApplyOptions{Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(d.tables["acme.comments"]); got != 10 {
+		t.Fatalf("comments written: %d", got)
+	}
+	if got := d.snap.Get("acme", "issues").Cursor; got != "5" {
+		t.Fatalf("issues cursor %q", got)
+	}
+	if len(d.runs) != 3 {
+		t.Fatalf("runs recorded: %d", len(d.runs))
+	}
+
+	// Thirty minutes later nothing is due; with -force it is, incrementally.
+	now = now.Add(30 * time.Minute)
+	e2 := newTestEngine(t, cfg, src, d, &now)
+	p, err = e2.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasWork() || !strings.Contains(p.Syncs[0].Reason, "not due until 2026-11-29T11:00:00Z") {
+		t.Fatalf("should not be due: %+v", p.Syncs[0])
+	}
+	p, _ = e2.Plan(ctx, PlanOptions{Force: true})
+	for _, pt := range p.Syncs[0].Tables {
+		if pt.Name == "issues" && (pt.Mode != "incremental" || pt.Since != "5") {
+			t.Fatalf("issues should be incremental since 5: %+v", pt)
+		}
+	}
+	if _, err := e2.Apply(ctx, p, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if src.sawFull["issues"] || !src.sawFull["projects"] {
+		t.Fatalf("modes passed to the source: %v", src.sawFull)
+	}
+}
+
+func TestApplyRefusesStalePlan(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 1}
+	e := newTestEngine(t, testConfig(t), src, d, &now)
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.commit(&state.TableState{Sync: "other", Table: "x"}) // another apply ran
+	_, err = e.Apply(ctx, p, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "another apply ran") {
+		t.Fatalf("want stale error, got %v", err)
+	}
+	cfg2 := testConfig(t)
+	cfg2.Digest = "sha256:changed"
+	e2 := newTestEngine(t, cfg2, src, d, &now)
+	if _, err := e2.Apply(ctx, p, ApplyOptions{}); err == nil || !strings.Contains(err.Error(), "configuration") {
+		t.Fatalf("want config-changed error, got %v", err)
+	}
+}
+
+func TestFailedTableKeepsCursorOthersCommit(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 3, failWith: errors.New("HTTP 500 from /rest/api/3/search/jql")}
+	e := newTestEngine(t, testConfig(t), src, d, &now)
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Apply(ctx, p, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rerr := res.Err()
+	if rerr == nil || !strings.Contains(rerr.Error(), "sync.acme.issues") || !strings.Contains(rerr.Error(), "HTTP 500") {
+		t.Fatalf("want root cause naming the table, got %v", rerr)
+	}
+	if strings.Contains(rerr.Error(), "comments") {
+		t.Fatalf("dependents must not be reported as root causes: %v", rerr)
+	}
+	if c := d.snap.Get("acme", "issues").Cursor; c != "" {
+		t.Fatalf("failed table advanced its cursor to %q", c)
+	}
+	if d.snap.Get("acme", "projects").LastSuccess.IsZero() {
+		t.Fatal("unrelated table did not commit")
+	}
+	if !d.snap.Get("acme", SyncStateTable).LastSuccess.IsZero() {
+		t.Fatal("a sync with a failed table must stay due")
+	}
+}
+
+func TestChildSelectionReadsParentWithoutWriting(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 2}
+	e := newTestEngine(t, testConfig(t, "comments"), src, d, &now)
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issues *struct{ write bool }
+	for _, pt := range p.Syncs[0].Tables {
+		if pt.Name == "issues" {
+			issues = &struct{ write bool }{pt.Write}
+		}
+		if pt.Name == "projects" {
+			t.Fatal("projects was not selected and is not needed")
+		}
+	}
+	if issues == nil || issues.write {
+		t.Fatalf("issues must be read but not written: %+v", p.Syncs[0].Tables)
+	}
+	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.tables["acme.issues"]; ok {
+		t.Fatal("issues table was created although not selected")
+	}
+	if len(d.tables["acme.comments"]) != 4 {
+		t.Fatalf("comments: %d", len(d.tables["acme.comments"]))
+	}
+	if d.snap.Get("acme", "issues").Cursor != "2" {
+		t.Fatal("the parent's fetch cursor should still be kept for incremental child syncs")
+	}
+}
+
+func TestDestinationFailureIsReported(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 50}
+	d.failOn = "comments"
+	e := newTestEngine(t, testConfig(t), src, d, &now)
+	p, _ := e.Plan(ctx, PlanOptions{})
+	res, err := e.Apply(ctx, p, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rerr := res.Err(); rerr == nil || !strings.Contains(rerr.Error(), "disk full") {
+		t.Fatalf("want disk full, got %v", rerr)
+	}
+	if d.snap.Get("acme", "issues").Cursor != "" {
+		t.Fatal("issues cursor advanced although its children failed to write")
+	}
+}
