@@ -19,7 +19,10 @@ import (
 // endpoints go through latency, auth, rate limiting and fault injection, and
 // are counted in Stats.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
+	// mux.Handler only reports the pattern; serving through the mux sets
+	// the path values.
+	_, pattern := s.mux.Handler(r)
+	h := s.mux
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		h.ServeHTTP(w, r)
 		return
