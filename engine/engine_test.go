@@ -185,7 +185,7 @@ func (f *fakeSource) Requests() map[string]int64 {
 	defer f.mu.Unlock()
 	return map[string]int64{"issues": int64(f.syncs)}
 }
-func (f *fakeSource) Close() error               { return nil }
+func (f *fakeSource) Close() error { return nil }
 
 func rec(t *schema.Table, ids ...string) arrow.RecordBatch {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, t.ArrowSchema())
