@@ -224,7 +224,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		if allOK && r.d != nil {
 			st := r.snap.Get(sp.Name, SyncStateTable)
 			st.LastSuccess = e.Now().UTC()
-			if err := r.d.CommitState(ctx, &st); err != nil {
+			if err := r.d.CommitState(context.WithoutCancel(ctx), &st); err != nil {
 				res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: SyncStateTable, Err: fmt.Errorf("commit sync state: %w", err)})
 			}
 		}
@@ -370,13 +370,16 @@ func (r *syncRun) group(root string) []string {
 func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts ApplyOptions) error {
 	start := e.Now()
 	now := start.UTC()
+	// Writers and state commits do not stop when ctx is cancelled (SIGINT):
+	// the batch in flight commits, then the run ends cleanly.
+	wctx := context.WithoutCancel(ctx)
 	sinks := map[string]*tableSink{}
 	req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: now, Parallelism: opts.Parallelism}
 	for _, n := range group {
 		sel := r.tables[n]
 		pt := r.mode[n]
 		s := newTableSink(r.d, r.sp.Namespace, sel.t, sel.write)
-		go s.run(ctx)
+		go s.run(wctx)
 		sinks[n] = s
 		st := r.snap.Get(r.sp.Name, n)
 		full := pt == nil || pt.Mode == "full"
@@ -386,7 +389,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 		req.Tables[n] = &source.TableRequest{Table: sel.t, Write: sel.write, State: st, Full: full, Sink: s}
 	}
 	rejSink := newTableSink(r.d, r.sp.Namespace, RejectsSchema(), true)
-	go rejSink.run(ctx)
+	go rejSink.run(wctx)
 	rw := &rejectWriter{sink: rejSink, source: r.sp.Namespace, now: now}
 	r.mu.Lock()
 	if r.rejects == nil {
@@ -466,7 +469,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 		}
 	}
 	if len(finals) > 0 {
-		if err := r.d.CommitState(ctx, finals...); err != nil {
+		if err := r.d.CommitState(wctx, finals...); err != nil {
 			for _, st := range finals {
 				results[st.Table].Err = fmt.Errorf("commit state: %w", err)
 			}
@@ -488,7 +491,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 				Status: status, Error: errText, StartedAt: start.UTC(), FinishedAt: e.Now().UTC(),
 				Inserted: tr.Inserted, Updated: tr.Updated, Deleted: tr.Deleted, Requests: tr.Requests,
 			}
-			if err := r.d.RecordRun(ctx, run); err != nil {
+			if err := r.d.RecordRun(wctx, run); err != nil {
 				e.Log.Warn("record run failed", "table", n, "err", err)
 			}
 		}

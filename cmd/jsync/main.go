@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -96,8 +97,26 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(env.stderr, "Error: -chdir=%s: not a directory\n", env.dir)
 		return exitError
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		fmt.Fprintln(env.stderr, "\nInterrupt received: finishing the batches in flight, then stopping. Press Ctrl-C again to abort at once.")
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(env.stderr, "Aborted. Committed batches are kept; the next apply continues from the last committed cursor.")
+			os.Exit(130)
+		case <-time.After(time.Hour):
+		}
+	}()
 	for _, c := range commands {
 		if c.name == args[0] {
 			return c.run(ctx, env, args[1:])
