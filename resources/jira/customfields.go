@@ -107,18 +107,39 @@ const (
 	pluginCascade = pluginPrefix + "cascadingselect"
 )
 
+// pluginKinds maps the standard custom field types to kinds. They win over
+// schema.type, which old servers report loosely (radio buttons as "string").
+var pluginKinds = map[string]ValueKind{
+	pluginSprint:                      KindSprints,
+	pluginEpic:                        KindString,
+	pluginRank:                        KindString,
+	pluginURL:                         KindString,
+	pluginTextara:                     KindRichText,
+	pluginCascade:                     KindCascade,
+	pluginPrefix + "textfield":        KindString,
+	pluginPrefix + "readonlyfield":    KindString,
+	pluginPrefix + "float":            KindNumber,
+	pluginPrefix + "datepicker":       KindDate,
+	pluginPrefix + "datetime":         KindDateTime,
+	pluginPrefix + "select":           KindOption,
+	pluginPrefix + "radiobuttons":     KindOption,
+	pluginPrefix + "multiselect":      KindOptions,
+	pluginPrefix + "multicheckboxes":  KindOptions,
+	pluginPrefix + "userpicker":       KindUser,
+	pluginPrefix + "multiuserpicker":  KindUsers,
+	pluginPrefix + "grouppicker":      KindGroup,
+	pluginPrefix + "multigrouppicker": KindGroups,
+	pluginPrefix + "version":          KindVersion,
+	pluginPrefix + "multiversion":     KindVersions,
+	pluginPrefix + "project":          KindProject,
+	pluginPrefix + "labels":           KindStrings,
+}
+
 // KindOf maps a field schema to a value kind. Anything not recognised is
 // kept as JSON, so no value is ever lost.
 func KindOf(s FieldSchema) ValueKind {
-	switch s.Custom {
-	case pluginSprint:
-		return KindSprints
-	case pluginEpic, pluginRank, pluginURL:
-		return KindString
-	case pluginTextara:
-		return KindRichText
-	case pluginCascade:
-		return KindCascade
+	if k, ok := pluginKinds[s.Custom]; ok {
+		return k
 	}
 	switch s.Type {
 	case "string":

@@ -1,0 +1,1126 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// tableOut is one table's output during a sync: a row writer whose batches
+// go to send once they reach batchRows rows.
+type tableOut struct {
+	name      string
+	w         *rowWriter
+	send      func(context.Context, arrow.RecordBatch) error
+	batchRows int
+}
+
+// flush sends the pending rows, if any.
+func (t *tableOut) flush(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
+	rec := t.w.flush()
+	if rec == nil {
+		return nil
+	}
+	if err := t.send(ctx, rec); err != nil {
+		return fmt.Errorf("send %s batch: %w", t.name, err)
+	}
+	return nil
+}
+
+// env is the decoding context of one sync: where rejects go, the custom
+// field mapping, and the first error met while sending batches.
+type env struct {
+	ctx         context.Context
+	rejects     RejectSink
+	custom      []CustomColumn
+	sprintField string
+	err         error
+}
+
+func newEnv(ctx context.Context, rejects RejectSink, custom []CustomColumn) *env {
+	if rejects == nil {
+		rejects = LogRejects{}
+	}
+	return &env{ctx: ctx, rejects: rejects, custom: custom, sprintField: sprintFieldID(custom)}
+}
+
+func (e *env) reject(table, key, column, reason string, raw json.RawMessage) {
+	e.rejects.Reject(e.ctx, Reject{Table: table, Key: key, Column: column, Reason: reason, Raw: string(raw)})
+}
+
+// key reads a primary-key value; a missing or unreadable key rejects the
+// whole row.
+func (e *env) key(out *tableOut, row json.RawMessage, field string, raw json.RawMessage) (string, bool) {
+	if out == nil {
+		return "", false
+	}
+	s, ok, err := asString(raw)
+	if err != nil || !ok || s == "" {
+		reason := "missing primary key " + field
+		if err != nil {
+			reason = "primary key " + field + ": " + err.Error()
+		}
+		e.reject(out.name, "", "", reason, row)
+		return "", false
+	}
+	return s, true
+}
+
+// object parses a row; a row that is not an object is rejected.
+func (e *env) object(table string, raw json.RawMessage) obj {
+	o, err := parseObj(raw)
+	if err != nil || o == nil {
+		reason := "row is null"
+		if err != nil {
+			reason = "row: " + err.Error()
+		}
+		e.reject(table, "", "", reason, raw)
+		return nil
+	}
+	return o
+}
+
+// row is one row being written. Its setters parse a raw JSON value for a
+// column; a value that does not fit is rejected and the column left NULL.
+// Columns the (projected) table does not have are skipped without work.
+// All methods are no-ops on a nil row, so decoders need not check whether a
+// table was requested.
+type row struct {
+	e   *env
+	out *tableOut
+	key string
+}
+
+func (e *env) begin(out *tableOut, key string) *row {
+	if out == nil {
+		return nil
+	}
+	out.w.begin()
+	return &row{e: e, out: out, key: key}
+}
+
+func (r *row) end() {
+	if r == nil {
+		return
+	}
+	r.out.w.end()
+	if r.out.w.Len() >= r.out.batchRows {
+		if err := r.out.flush(r.e.ctx); err != nil && r.e.err == nil {
+			r.e.err = err
+		}
+	}
+}
+
+func (r *row) want(col string) bool { return r != nil && r.out.w.has(col) }
+
+func (r *row) reject(col string, err error, raw json.RawMessage) {
+	r.e.reject(r.out.name, r.key, col, err.Error(), raw)
+}
+
+// set puts a Go value.
+func (r *row) set(col string, v any) {
+	if !r.want(col) {
+		return
+	}
+	if err := r.out.w.put(col, v); err != nil {
+		r.reject(col, err, nil)
+	}
+}
+
+func (r *row) setOK(col string, v any, ok bool, err error, raw json.RawMessage) {
+	if err != nil {
+		r.reject(col, err, raw)
+		return
+	}
+	if ok {
+		r.set(col, v)
+	}
+}
+
+func (r *row) str(col string, raw json.RawMessage) {
+	if r.want(col) {
+		s, ok, err := asString(raw)
+		r.setOK(col, s, ok, err, raw)
+	}
+}
+
+func (r *row) int(col string, raw json.RawMessage) {
+	if r.want(col) {
+		n, ok, err := asInt(raw)
+		r.setOK(col, n, ok, err, raw)
+	}
+}
+
+func (r *row) float(col string, raw json.RawMessage) {
+	if r.want(col) {
+		f, ok, err := asFloat(raw)
+		r.setOK(col, f, ok, err, raw)
+	}
+}
+
+func (r *row) bool(col string, raw json.RawMessage) {
+	if r.want(col) {
+		b, ok, err := asBool(raw)
+		r.setOK(col, b, ok, err, raw)
+	}
+}
+
+func (r *row) strs(col string, raw json.RawMessage) {
+	if r.want(col) {
+		ss, ok, err := asStrings(raw)
+		r.setOK(col, ss, ok, err, raw)
+	}
+}
+
+func (r *row) json(col string, raw json.RawMessage) {
+	if r.want(col) {
+		s, ok, err := compactJSON(raw)
+		r.setOK(col, s, ok, err, raw)
+	}
+}
+
+// time reads a Jira datetime string. With epoch, numbers are accepted as
+// epoch seconds or milliseconds (changelog/bulkfetch).
+func (r *row) time(col string, raw json.RawMessage, epoch bool) {
+	if r.want(col) {
+		t, ok, err := asTime(raw, epoch)
+		r.setOK(col, t, ok, err, raw)
+	}
+}
+
+func asTime(raw json.RawMessage, epoch bool) (time.Time, bool, error) {
+	switch k := kindOf(raw); k {
+	case 0, 'n':
+		return time.Time{}, false, nil
+	case '"':
+		s, _, err := asString(raw)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if s == "" {
+			return time.Time{}, false, nil
+		}
+		t, err := ParseDateTime(s)
+		return t, err == nil, err
+	case '{', '[', 't', 'f':
+		return time.Time{}, false, fmt.Errorf("want datetime, got %s", kindName(k))
+	default:
+		if !epoch {
+			return time.Time{}, false, fmt.Errorf("want datetime string, got number %s", truncate(string(raw)))
+		}
+		f, _, err := asFloat(raw)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		t, err := ParseEpoch(f)
+		return t, err == nil, err
+	}
+}
+
+func (r *row) date(col string, raw json.RawMessage) {
+	if r.want(col) {
+		s, ok, err := asString(raw)
+		if err != nil || !ok || s == "" {
+			r.setOK(col, nil, false, err, raw)
+			return
+		}
+		t, err := ParseDate(s)
+		r.setOK(col, t, err == nil, err, raw)
+	}
+}
+
+// text reads a rich-text value: ADF (an object) becomes plain text in col
+// and the document in adfCol; a string (wiki markup) goes to col verbatim.
+func (r *row) text(col, adfCol string, raw json.RawMessage) {
+	if !r.want(col) && !r.want(adfCol) {
+		return
+	}
+	switch kindOf(raw) {
+	case 0, 'n':
+		return
+	case '{':
+		r.json(adfCol, raw)
+		if r.want(col) {
+			s, err := adfToText(raw)
+			r.setOK(col, s, err == nil, err, raw)
+		}
+	default:
+		r.str(col, raw)
+	}
+}
+
+// user reads a user object into its reference (see userRef).
+func (r *row) user(col string, raw json.RawMessage) {
+	if !r.want(col) || isNull(raw) {
+		return
+	}
+	o, err := parseObj(raw)
+	if err != nil {
+		r.reject(col, err, raw)
+		return
+	}
+	if ref, ok := userRef(o); ok {
+		r.set(col, ref)
+	}
+}
+
+// userRef is how every table refers to a user: the accountId on Cloud, the
+// user key on Data Center (which has no accountId), or the user name when an
+// old server sends neither.
+func userRef(o obj) (string, bool) {
+	for _, k := range []string{"accountId", "key", "name"} {
+		if s, ok, _ := asString(o[k]); ok && s != "" {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// sub returns a nested object; a value that is not an object is rejected
+// (reported under col) and yields nil.
+func (r *row) sub(col string, raw json.RawMessage) obj {
+	if r == nil {
+		return nil
+	}
+	o, err := parseObj(raw)
+	if err != nil {
+		r.reject(col, err, raw)
+		return nil
+	}
+	return o
+}
+
+// ids reads the "id" of each object of an array (components, versions).
+func (r *row) ids(col string, raw json.RawMessage) {
+	r.listOf(col, raw, "id")
+}
+
+// listOf reads one string member of each object of an array.
+func (r *row) listOf(col string, raw json.RawMessage, member string) {
+	if !r.want(col) || isNull(raw) {
+		return
+	}
+	items, err := parseArray(raw)
+	if err != nil {
+		r.reject(col, err, raw)
+		return
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		o, err := parseObj(it)
+		if err != nil || o == nil {
+			r.reject(col, fmt.Errorf("item is not an object"), raw)
+			return
+		}
+		s, ok, err := asString(o[member])
+		if err != nil {
+			r.reject(col, err, raw)
+			return
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	r.set(col, out)
+}
+
+// ---- catalogue tables ----
+
+func (e *env) decodeProject(out *tableOut, raw json.RawMessage) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	for col, k := range map[string]string{"key": "key", "name": "name", "url": "url", "email": "email",
+		"project_type_key": "projectTypeKey", "style": "style", "assignee_type": "assigneeType", "self": "self"} {
+		r.str(col, o[k])
+	}
+	r.text("description", "", o["description"])
+	r.bool("simplified", o["simplified"])
+	r.bool("is_private", o["isPrivate"])
+	r.bool("archived", o["archived"])
+	r.user("lead_account_id", o["lead"])
+	if cat := r.sub("project_category_id", o["projectCategory"]); cat != nil {
+		r.str("project_category_id", cat["id"])
+	}
+	r.strs("project_keys", o["projectKeys"])
+	r.end()
+}
+
+func (e *env) decodeVersion(out *tableOut, raw json.RawMessage, projectID string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	if isNull(o["projectId"]) && projectID != "" {
+		r.set("project_id", projectID)
+	}
+	r.str("project_id", o["projectId"])
+	for col, k := range map[string]string{"name": "name", "description": "description",
+		"user_start_date": "userStartDate", "user_release_date": "userReleaseDate", "self": "self"} {
+		r.str(col, o[k])
+	}
+	r.bool("archived", o["archived"])
+	r.bool("released", o["released"])
+	r.bool("overdue", o["overdue"])
+	r.date("start_date", o["startDate"])
+	r.date("release_date", o["releaseDate"])
+	r.end()
+}
+
+func (e *env) decodeComponent(out *tableOut, raw json.RawMessage, projectID string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	if isNull(o["projectId"]) && projectID != "" {
+		r.set("project_id", projectID)
+	}
+	r.str("project_id", o["projectId"])
+	for col, k := range map[string]string{"project_key": "project", "name": "name", "description": "description",
+		"assignee_type": "assigneeType", "real_assignee_type": "realAssigneeType", "self": "self"} {
+		r.str(col, o[k])
+	}
+	r.bool("is_assignee_type_valid", o["isAssigneeTypeValid"])
+	r.user("lead_account_id", o["lead"])
+	r.user("assignee_account_id", o["assignee"])
+	r.user("real_assignee_account_id", o["realAssignee"])
+	r.int("issue_count", o["issueCount"])
+	r.end()
+}
+
+// decodeSimple handles the flat catalogue tables: key column, then
+// column → JSON member string columns.
+func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember string, strCols map[string]string, more func(r *row, o obj)) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, keyMember, o[keyMember])
+	if !ok {
+		return
+	}
+	var key any = id
+	if col := out.w.table.Column(keyCol); col != nil && col.Type.ID() == arrow.INT64 {
+		n, ok, err := asInt(o[keyMember])
+		if err != nil || !ok {
+			e.reject(out.name, id, "", "primary key "+keyMember+" is not an integer", raw)
+			return
+		}
+		key = n
+	}
+	r := e.begin(out, id)
+	r.set(keyCol, key)
+	for col, k := range strCols {
+		r.str(col, o[k])
+	}
+	if more != nil {
+		more(r, o)
+	}
+	r.end()
+}
+
+func (e *env) decodeProjectType(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "key", "key", map[string]string{"formatted_key": "formattedKey",
+		"description_i18n_key": "descriptionI18nKey", "color": "color", "icon": "icon"}, nil)
+}
+
+func (e *env) decodeProjectCategory(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description", "self": "self"}, nil)
+}
+
+func (e *env) decodeResolution(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
+		"icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+		r.bool("is_default", firstPresent(o, "isDefault", "default"))
+	})
+}
+
+func (e *env) decodeRole(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description", "self": "self"},
+		func(r *row, o obj) {
+			r.json("actors", o["actors"])
+			if sc := r.sub("scope_type", o["scope"]); sc != nil {
+				r.str("scope_type", sc["type"])
+				if p := r.sub("scope_project_id", sc["project"]); p != nil {
+					r.str("scope_project_id", p["id"])
+				}
+			}
+		})
+}
+
+func (e *env) decodeUser(out *tableOut, raw json.RawMessage) {
+	o := e.object(out.name, raw)
+	if o == nil {
+		return
+	}
+	id, ok := userRef(o)
+	if !ok {
+		e.reject(out.name, "", "", "user without accountId, key or name", raw)
+		return
+	}
+	r := e.begin(out, id)
+	r.set("account_id", id)
+	for col, k := range map[string]string{"key": "key", "name": "name"} {
+		if s, ok, _ := asString(o[k]); ok && s != "" {
+			r.set(col, s)
+		}
+	}
+	for col, k := range map[string]string{"display_name": "displayName", "email_address": "emailAddress",
+		"time_zone": "timeZone", "locale": "locale", "account_type": "accountType", "self": "self"} {
+		r.str(col, o[k])
+	}
+	r.bool("active", o["active"])
+	r.end()
+}
+
+func (e *env) decodeField(out *tableOut, raw json.RawMessage, columns map[string]string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	r.str("key", o["key"])
+	r.str("name", o["name"])
+	r.bool("custom", o["custom"])
+	r.bool("navigable", o["navigable"])
+	r.bool("orderable", o["orderable"])
+	r.bool("searchable", o["searchable"])
+	r.strs("clause_names", o["clauseNames"])
+	if sc := r.sub("schema_type", o["schema"]); sc != nil {
+		r.str("schema_type", sc["type"])
+		r.str("schema_items", sc["items"])
+		r.str("schema_system", sc["system"])
+		r.str("schema_custom", sc["custom"])
+		r.int("schema_custom_id", sc["customId"])
+	}
+	if col, ok := columns[id]; ok {
+		r.set("column_name", col)
+	}
+	r.end()
+}
+
+func (e *env) decodeStatus(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
+		"icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+		if c := r.sub("status_category_id", o["statusCategory"]); c != nil {
+			r.int("status_category_id", c["id"])
+			r.str("status_category_key", c["key"])
+		}
+		if sc := r.sub("scope_project_id", o["scope"]); sc != nil {
+			if p := r.sub("scope_project_id", sc["project"]); p != nil {
+				r.str("scope_project_id", p["id"])
+			}
+		}
+	})
+}
+
+func (e *env) decodeStatusCategory(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"key": "key", "name": "name",
+		"color_name": "colorName", "self": "self"}, nil)
+}
+
+func (e *env) decodePriority(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
+		"status_color": "statusColor", "icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+		r.bool("is_default", o["isDefault"])
+	})
+}
+
+func (e *env) decodeIssueType(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
+		"icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+		r.bool("subtask", o["subtask"])
+		r.int("hierarchy_level", o["hierarchyLevel"])
+		r.int("avatar_id", o["avatarId"])
+		if sc := r.sub("scope_project_id", o["scope"]); sc != nil {
+			if p := r.sub("scope_project_id", sc["project"]); p != nil {
+				r.str("scope_project_id", p["id"])
+			}
+		}
+	})
+}
+
+func (e *env) decodeBoard(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "type": "type", "self": "self"},
+		func(r *row, o obj) {
+			if loc := r.sub("project_id", o["location"]); loc != nil {
+				r.str("project_id", loc["projectId"])
+				r.str("project_key", loc["projectKey"])
+			}
+		})
+}
+
+func (e *env) decodeSprint(out *tableOut, raw json.RawMessage) {
+	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "state": "state", "goal": "goal", "self": "self"},
+		func(r *row, o obj) {
+			r.time("start_date", o["startDate"], false)
+			r.time("end_date", o["endDate"], false)
+			r.time("complete_date", o["completeDate"], false)
+			r.time("created_date", o["createdDate"], false)
+			r.int("origin_board_id", o["originBoardId"])
+		})
+}
+
+func firstPresent(o obj, keys ...string) json.RawMessage {
+	for _, k := range keys {
+		if !isNull(o[k]) {
+			return o[k]
+		}
+	}
+	return nil
+}
+
+// ---- issue children ----
+
+func (e *env) decodeComment(out *tableOut, raw json.RawMessage, issueID string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	r.set("issue_id", issueID)
+	r.user("author_account_id", o["author"])
+	r.user("update_author_account_id", o["updateAuthor"])
+	r.text("body", "body_adf", o["body"])
+	r.time("created", o["created"], false)
+	r.time("updated", o["updated"], false)
+	if v := r.sub("visibility_type", o["visibility"]); v != nil {
+		r.str("visibility_type", v["type"])
+		r.str("visibility_value", v["value"])
+	}
+	r.bool("jsd_public", o["jsdPublic"])
+	r.str("self", o["self"])
+	r.end()
+}
+
+func (e *env) decodeWorklog(out *tableOut, raw json.RawMessage, issueID string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	if s, ok, _ := asString(o["issueId"]); ok && s != "" {
+		issueID = s
+	}
+	if issueID == "" {
+		e.reject(out.name, id, "", "worklog without issueId", raw)
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	r.set("issue_id", issueID)
+	r.user("author_account_id", o["author"])
+	r.user("update_author_account_id", o["updateAuthor"])
+	r.text("comment", "comment_adf", o["comment"])
+	r.time("started", o["started"], false)
+	r.str("time_spent", o["timeSpent"])
+	r.int("time_spent_seconds", o["timeSpentSeconds"])
+	r.time("created", o["created"], false)
+	r.time("updated", o["updated"], false)
+	if v := r.sub("visibility_type", o["visibility"]); v != nil {
+		r.str("visibility_type", v["type"])
+		r.str("visibility_value", v["value"])
+	}
+	r.str("self", o["self"])
+	r.end()
+}
+
+// decodeChangelog writes one history to changelogs and its items to
+// changelog_items (either may be nil).
+func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, issueID string) {
+	name := TableChangelogs
+	if histories == nil {
+		if items == nil {
+			return
+		}
+		name = TableChangelogItems
+	}
+	o := e.object(name, raw)
+	if o == nil {
+		return
+	}
+	id, ok, err := asString(o["id"])
+	if err != nil || !ok || id == "" {
+		e.reject(name, "", "", "missing primary key id", raw)
+		return
+	}
+	list, err := parseArray(o["items"])
+	if err != nil {
+		e.reject(name, id, "items", err.Error(), o["items"])
+	}
+	if r := e.begin(histories, id); r != nil {
+		r.set("id", id)
+		r.set("issue_id", issueID)
+		r.user("author_account_id", o["author"])
+		r.time("created", o["created"], true)
+		r.set("item_count", int64(len(list)))
+		r.json("items", o["items"])
+		r.json("history_metadata", o["historyMetadata"])
+		r.end()
+	}
+	for i, it := range list {
+		io := e.object(TableChangelogItems, it)
+		if io == nil {
+			continue
+		}
+		r := e.begin(items, id+"/"+strconv.Itoa(i))
+		if r == nil {
+			break
+		}
+		r.set("changelog_id", id)
+		r.set("item_index", int64(i))
+		r.set("issue_id", issueID)
+		r.time("created", o["created"], true)
+		r.user("author_account_id", o["author"])
+		for col, k := range map[string]string{"field": "field", "field_type": "fieldtype", "field_id": "fieldId",
+			"from_value": "from", "from_string": "fromString", "to_value": "to", "to_string": "toString"} {
+			r.str(col, io[k])
+		}
+		r.end()
+	}
+}
+
+func (e *env) decodeTransition(out *tableOut, raw json.RawMessage, issueID string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id+"/"+issueID)
+	r.set("id", id)
+	r.set("issue_id", issueID)
+	r.str("name", o["name"])
+	if to := r.sub("to_status_id", o["to"]); to != nil {
+		r.str("to_status_id", to["id"])
+		r.str("to_status", to["name"])
+		if c := r.sub("to_status_category", to["statusCategory"]); c != nil {
+			r.str("to_status_category", c["key"])
+		}
+	}
+	for col, k := range map[string]string{"has_screen": "hasScreen", "is_global": "isGlobal", "is_initial": "isInitial",
+		"is_available": "isAvailable", "is_conditional": "isConditional", "is_looped": "isLooped"} {
+		r.bool(col, o[k])
+	}
+	r.end()
+}
+
+// decodeIssueLink writes a link read from the payload of issue (id, key),
+// normalised so that source is the outward side.
+func (e *env) decodeIssueLink(out *tableOut, raw json.RawMessage, issueID, issueKey string) {
+	o := e.object(out.name, raw)
+	id, ok := e.key(out, raw, "id", o["id"])
+	if !ok {
+		return
+	}
+	r := e.begin(out, id)
+	r.set("id", id)
+	r.set("issue_id", issueID)
+	if other := r.sub("target_issue_id", o["outwardIssue"]); other != nil {
+		r.set("source_issue_id", issueID)
+		r.set("source_issue_key", issueKey)
+		r.str("target_issue_id", other["id"])
+		r.str("target_issue_key", other["key"])
+	} else if other := r.sub("source_issue_id", o["inwardIssue"]); other != nil {
+		r.str("source_issue_id", other["id"])
+		r.str("source_issue_key", other["key"])
+		r.set("target_issue_id", issueID)
+		r.set("target_issue_key", issueKey)
+	}
+	if t := r.sub("type_id", o["type"]); t != nil {
+		r.str("type_id", t["id"])
+		r.str("type_name", t["name"])
+		r.str("outward", t["outward"])
+		r.str("inward", t["inward"])
+	}
+	r.end()
+}
+
+// ---- issues ----
+
+// issueOuts are the outputs fed from an issue page; nil ones are skipped.
+type issueOuts struct {
+	issues, comments, changelogs, items, transitions, worklogs, links, sprintIssues *tableOut
+}
+
+// issueInfo is what the fetcher needs to know about a decoded issue.
+type issueInfo struct {
+	ID, Key, ProjectKey string
+	Updated             time.Time
+	// Truncated embedded collections (total > items): the fetcher completes
+	// them; their embedded items were not written.
+	CommentsTruncated, WorklogsTruncated, ChangelogTruncated bool
+}
+
+// collection is an embedded page such as fields.comment.
+type collection struct {
+	items     []json.RawMessage
+	total     int64
+	truncated bool
+}
+
+func (e *env) collection(table, key, itemsKey string, raw json.RawMessage) collection {
+	switch kindOf(raw) {
+	case 0, 'n':
+		return collection{}
+	case '[': // the spec example's bare-array form
+		items, err := parseArray(raw)
+		if err != nil {
+			e.reject(table, key, itemsKey, err.Error(), raw)
+		}
+		return collection{items: items, total: int64(len(items))}
+	}
+	o, err := parseObj(raw)
+	if err != nil {
+		e.reject(table, key, itemsKey, err.Error(), raw)
+		return collection{}
+	}
+	items, err := parseArray(o[itemsKey])
+	if err != nil {
+		e.reject(table, key, itemsKey, err.Error(), o[itemsKey])
+	}
+	c := collection{items: items, total: int64(len(items))}
+	if n, ok, err := asInt(o["total"]); err == nil && ok {
+		c.total = n
+		c.truncated = n > int64(len(items))
+	}
+	return c
+}
+
+// decodeIssue writes one issue and the children cut from it. ok is false
+// when the issue was rejected whole (no id, or no readable `updated`).
+func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, ok bool) {
+	o := e.object(TableIssues, raw)
+	if o == nil {
+		return info, false
+	}
+	id, ok, err := asString(o["id"])
+	if err != nil || !ok || id == "" {
+		e.reject(TableIssues, "", "", "missing primary key id", raw)
+		return info, false
+	}
+	info.ID = id
+	info.Key, _, _ = asString(o["key"])
+	f, err := parseObj(o["fields"])
+	if err != nil {
+		e.reject(TableIssues, id, "", "fields: "+err.Error(), raw)
+		return info, false
+	}
+	updated, uok, err := asTime(f["updated"], false)
+	if err != nil || !uok {
+		reason := "missing fields.updated"
+		if err != nil {
+			reason = "fields.updated: " + err.Error()
+		}
+		e.reject(TableIssues, id, "", reason, raw)
+		return info, false
+	}
+	info.Updated = updated
+
+	r := e.begin(outs.issues, id)
+	r.set("id", id)
+	r.str("key", o["key"])
+	r.str("self", o["self"])
+	if p, err := parseObj(f["project"]); err == nil && p != nil {
+		r.str("project_id", p["id"])
+		r.str("project_key", p["key"])
+		info.ProjectKey, _, _ = asString(p["key"])
+	} else if err != nil {
+		r.reject("project_id", err, f["project"])
+	}
+	r.str("summary", f["summary"])
+	r.text("description", "description_adf", f["description"])
+	r.text("environment", "environment_adf", f["environment"])
+	if t := r.sub("issue_type", f["issuetype"]); t != nil {
+		r.str("issue_type_id", t["id"])
+		r.str("issue_type", t["name"])
+		r.bool("is_subtask", t["subtask"])
+	}
+	if s := r.sub("status", f["status"]); s != nil {
+		r.str("status_id", s["id"])
+		r.str("status", s["name"])
+		if c := r.sub("status_category", s["statusCategory"]); c != nil {
+			r.str("status_category", c["key"])
+		}
+	}
+	r.time("status_category_changed_at", f["statuscategorychangedate"], false)
+	if p := r.sub("priority", f["priority"]); p != nil {
+		r.str("priority_id", p["id"])
+		r.str("priority", p["name"])
+	}
+	if p := r.sub("resolution", f["resolution"]); p != nil {
+		r.str("resolution_id", p["id"])
+		r.str("resolution", p["name"])
+	}
+	r.time("resolution_date", f["resolutiondate"], false)
+	r.time("created", f["created"], false)
+	r.set("updated", updated)
+	r.time("last_viewed", f["lastViewed"], false)
+	r.date("due_date", f["duedate"])
+	r.user("assignee_account_id", f["assignee"])
+	r.user("reporter_account_id", f["reporter"])
+	r.user("creator_account_id", f["creator"])
+	if p := r.sub("parent_id", f["parent"]); p != nil {
+		r.str("parent_id", p["id"])
+		r.str("parent_key", p["key"])
+	}
+	r.strs("labels", f["labels"])
+	r.ids("component_ids", f["components"])
+	r.ids("fix_version_ids", f["fixVersions"])
+	r.ids("affected_version_ids", f["versions"])
+	if s := r.sub("security_level", f["security"]); s != nil {
+		r.str("security_level", s["name"])
+	}
+	for col, k := range map[string]string{"time_original_estimate_seconds": "timeoriginalestimate",
+		"time_estimate_seconds": "timeestimate", "time_spent_seconds": "timespent",
+		"aggregate_time_original_estimate_seconds": "aggregatetimeoriginalestimate",
+		"aggregate_time_estimate_seconds":          "aggregatetimeestimate",
+		"aggregate_time_spent_seconds":             "aggregatetimespent", "work_ratio": "workratio"} {
+		r.int(col, f[k])
+	}
+	if v := r.sub("votes", f["votes"]); v != nil {
+		r.int("votes", v["votes"])
+	}
+	if w := r.sub("watch_count", firstPresent(f, "watches", "watcher")); w != nil {
+		r.int("watch_count", w["watchCount"])
+	}
+	comments := e.collection(TableIssueComments, id, "comments", f["comment"])
+	worklogs := e.collection(TableWorklogs, id, "worklogs", f["worklog"])
+	if !isNull(f["comment"]) {
+		r.set("comment_count", comments.total)
+	}
+	if !isNull(f["worklog"]) {
+		r.set("worklog_count", worklogs.total)
+	}
+	r.json("fields", o["fields"])
+	for _, c := range e.custom {
+		e.customValue(r, c, f[c.FieldID])
+	}
+	r.end()
+
+	// Children. Truncated collections are left to the fetcher, which
+	// fetches them whole; writing the partial list too would only
+	// duplicate keys within a run.
+	info.CommentsTruncated = comments.truncated
+	if !comments.truncated {
+		for _, c := range comments.items {
+			if outs.comments != nil {
+				e.decodeComment(outs.comments, c, id)
+			}
+		}
+	}
+	info.WorklogsTruncated = worklogs.truncated
+	if !worklogs.truncated {
+		for _, w := range worklogs.items {
+			if outs.worklogs != nil {
+				e.decodeWorklog(outs.worklogs, w, id)
+			}
+		}
+	}
+	if !isNull(o["changelog"]) {
+		hist := e.collection(TableChangelogs, id, "histories", o["changelog"])
+		info.ChangelogTruncated = hist.truncated
+		if !hist.truncated {
+			for _, h := range hist.items {
+				e.decodeChangelog(outs.changelogs, outs.items, h, id)
+			}
+		}
+	}
+	if outs.transitions != nil {
+		ts, err := parseArray(o["transitions"])
+		if err != nil {
+			e.reject(TableIssueTransitions, id, "", err.Error(), o["transitions"])
+		}
+		for _, t := range ts {
+			e.decodeTransition(outs.transitions, t, id)
+		}
+	}
+	if outs.links != nil {
+		links, err := parseArray(f["issuelinks"])
+		if err != nil {
+			e.reject(TableIssueLinks, id, "", err.Error(), f["issuelinks"])
+		}
+		for _, l := range links {
+			e.decodeIssueLink(outs.links, l, id, info.Key)
+		}
+	}
+	if outs.sprintIssues != nil && e.sprintField != "" {
+		e.decodeSprintIssues(outs.sprintIssues, f[e.sprintField], id)
+	}
+	return info, true
+}
+
+func (e *env) decodeSprintIssues(out *tableOut, raw json.RawMessage, issueID string) {
+	items, err := parseArray(raw)
+	if err != nil {
+		e.reject(out.name, issueID, "sprint", err.Error(), raw)
+		return
+	}
+	for _, it := range items {
+		id, state, err := sprintRef(it)
+		if err != nil {
+			e.reject(out.name, issueID, "sprint_id", err.Error(), it)
+			continue
+		}
+		r := e.begin(out, strconv.FormatInt(id, 10)+"/"+issueID)
+		r.set("sprint_id", id)
+		r.set("issue_id", issueID)
+		if state != "" {
+			r.set("sprint_state", state)
+		}
+		r.end()
+	}
+}
+
+// legacySprint matches the Data Center toString form of a sprint:
+// com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=1,rapidViewId=1,state=CLOSED,name=…]
+var legacySprint = regexp.MustCompile(`\[id=(\d+)(?:.*?,state=([A-Za-z]+))?`)
+
+// sprintRef reads one value of the Sprint field: an object (Cloud, newer
+// DC) or the legacy string form.
+func sprintRef(raw json.RawMessage) (int64, string, error) {
+	if kindOf(raw) == '"' {
+		s, _, _ := asString(raw)
+		m := legacySprint.FindStringSubmatch(s)
+		if m == nil {
+			return 0, "", fmt.Errorf("unrecognised sprint value %s", truncate(s))
+		}
+		id, err := strconv.ParseInt(m[1], 10, 64)
+		return id, strings.ToLower(m[2]), err
+	}
+	o, err := parseObj(raw)
+	if err != nil || o == nil {
+		return 0, "", fmt.Errorf("sprint value is not an object")
+	}
+	id, ok, err := asInt(o["id"])
+	if err != nil || !ok {
+		return 0, "", fmt.Errorf("sprint without id")
+	}
+	state, _, _ := asString(o["state"])
+	return id, state, nil
+}
+
+// customValue writes one custom field according to its kind.
+func (e *env) customValue(r *row, c CustomColumn, raw json.RawMessage) {
+	if r == nil || isNull(raw) {
+		return
+	}
+	col := c.Column
+	switch c.Kind {
+	case KindString:
+		r.str(col, raw)
+	case KindRichText:
+		r.text(col, c.ADF, raw)
+	case KindNumber:
+		r.float(col, raw)
+	case KindDate:
+		r.date(col, raw)
+	case KindDateTime:
+		r.time(col, raw, false)
+	case KindOption:
+		if kindOf(raw) == '"' {
+			r.str(col, raw)
+		} else {
+			r.member(col, raw, "value")
+		}
+	case KindOptions:
+		r.listOf(col, raw, "value")
+	case KindCascade:
+		if o := r.sub(col, raw); o != nil {
+			v, _, _ := asString(o["value"])
+			if child, err := parseObj(o["child"]); err == nil && child != nil {
+				if cv, ok, _ := asString(child["value"]); ok {
+					v += " / " + cv
+				}
+			}
+			r.set(col, v)
+		}
+	case KindUser:
+		r.user(col, raw)
+	case KindUsers:
+		r.users(col, raw)
+	case KindStrings:
+		r.strs(col, raw)
+	case KindSprints:
+		if !r.want(col) {
+			return
+		}
+		items, err := parseArray(raw)
+		if err != nil {
+			r.reject(col, err, raw)
+			return
+		}
+		ids := make([]int64, 0, len(items))
+		for _, it := range items {
+			id, _, err := sprintRef(it)
+			if err != nil {
+				r.reject(col, err, raw)
+				return
+			}
+			ids = append(ids, id)
+		}
+		r.set(col, ids)
+	case KindGroup:
+		r.member(col, raw, "name")
+	case KindGroups:
+		r.listOf(col, raw, "name")
+	case KindVersion:
+		r.member(col, raw, "name")
+	case KindVersions:
+		r.listOf(col, raw, "name")
+	case KindProject:
+		r.member(col, raw, "key")
+	default:
+		r.json(col, raw)
+	}
+}
+
+// member reads one string member of an object value.
+func (r *row) member(col string, raw json.RawMessage, member string) {
+	if o := r.sub(col, raw); o != nil {
+		r.str(col, o[member])
+	}
+}
+
+// users reads an array of user objects into references.
+func (r *row) users(col string, raw json.RawMessage) {
+	if !r.want(col) {
+		return
+	}
+	items, err := parseArray(raw)
+	if err != nil {
+		r.reject(col, err, raw)
+		return
+	}
+	refs := make([]string, 0, len(items))
+	for _, it := range items {
+		o, err := parseObj(it)
+		if err != nil || o == nil {
+			r.reject(col, fmt.Errorf("user is not an object"), raw)
+			return
+		}
+		if ref, ok := userRef(o); ok {
+			refs = append(refs, ref)
+		}
+	}
+	r.set(col, refs)
+}

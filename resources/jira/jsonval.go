@@ -1,0 +1,188 @@
+package jira
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// obj is a JSON object decoded one level deep; values stay raw until read,
+// so the raw bytes of nested documents (fields, ADF) are kept exactly.
+type obj map[string]json.RawMessage
+
+// parseObj decodes a JSON object. null or absent yields (nil, nil).
+func parseObj(raw json.RawMessage) (obj, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	if k := kindOf(raw); k != '{' {
+		return nil, fmt.Errorf("want object, got %s", kindName(k))
+	}
+	var o obj
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// parseArray decodes a JSON array. null or absent yields (nil, nil).
+func parseArray(raw json.RawMessage) ([]json.RawMessage, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	if k := kindOf(raw); k != '[' {
+		return nil, fmt.Errorf("want array, got %s", kindName(k))
+	}
+	var a []json.RawMessage
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// kindOf returns the first byte of the value: '{', '[', '"', 't'/'f', 'n' or a number start.
+func kindOf(raw json.RawMessage) byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+func kindName(k byte) string {
+	switch k {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n', 0:
+		return "null"
+	}
+	return "number"
+}
+
+// asString reads a string. Numbers and booleans are accepted as their
+// literal text (Jira mixes "10000" and 10000 for ids). ok is false for null.
+func asString(raw json.RawMessage) (s string, ok bool, err error) {
+	switch k := kindOf(raw); k {
+	case 0, 'n':
+		return "", false, nil
+	case '"':
+		err = json.Unmarshal(raw, &s)
+		return s, err == nil, err
+	case '{', '[':
+		return "", false, fmt.Errorf("want string, got %s", kindName(k))
+	default:
+		return string(bytes.TrimSpace(raw)), true, nil
+	}
+}
+
+// asInt reads an integer, from a number or a numeric string.
+func asInt(raw json.RawMessage) (int64, bool, error) {
+	s, ok, err := scalarText(raw)
+	if !ok || err != nil {
+		return 0, false, err
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false, fmt.Errorf("want integer, got %s", truncate(s))
+	}
+	return int64(f), true, nil
+}
+
+// asFloat reads a number, from a number or a numeric string.
+func asFloat(raw json.RawMessage) (float64, bool, error) {
+	s, ok, err := scalarText(raw)
+	if !ok || err != nil {
+		return 0, false, err
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false, fmt.Errorf("want number, got %s", truncate(s))
+	}
+	return f, true, nil
+}
+
+// asBool reads a boolean (or the strings "true"/"false").
+func asBool(raw json.RawMessage) (bool, bool, error) {
+	s, ok, err := scalarText(raw)
+	if !ok || err != nil {
+		return false, false, err
+	}
+	switch s {
+	case "true":
+		return true, true, nil
+	case "false":
+		return false, true, nil
+	}
+	return false, false, fmt.Errorf("want boolean, got %s", truncate(s))
+}
+
+func scalarText(raw json.RawMessage) (string, bool, error) {
+	switch k := kindOf(raw); k {
+	case 0, 'n':
+		return "", false, nil
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, err
+		}
+		return s, true, nil
+	case '{', '[':
+		return "", false, fmt.Errorf("want scalar, got %s", kindName(k))
+	default:
+		return string(bytes.TrimSpace(raw)), true, nil
+	}
+}
+
+// asStrings reads an array of strings (or of numbers, as text).
+func asStrings(raw json.RawMessage) ([]string, bool, error) {
+	items, err := parseArray(raw)
+	if err != nil || items == nil {
+		return nil, false, err
+	}
+	out := make([]string, 0, len(items))
+	for i, it := range items {
+		s, ok, err := asString(it)
+		if err != nil {
+			return nil, false, fmt.Errorf("item %d: %w", i, err)
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	return out, true, nil
+}
+
+// compactJSON returns the value as compact JSON text; ok is false for null.
+func compactJSON(raw json.RawMessage) (string, bool, error) {
+	if isNull(raw) {
+		return "", false, nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return "", false, err
+	}
+	return b.String(), true, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return strconv.Quote(s[:80]) + "…"
+	}
+	return strconv.Quote(s)
+}
