@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/jsync-dev/jsync/dest"
 
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
 )
@@ -36,6 +39,7 @@ func TestMain(m *testing.M) {
 //	sim stats                prints request counts as JSON
 //	duckq FILE SQL           runs SQL against a DuckDB file, prints rows as tab-separated lines
 //	parquetq DIR SQL         runs SQL in DuckDB with $P replaced by DIR (for read_parquet)
+//	holdlock LOCKFILE        takes a destination lock file (as another apply would) until the script ends
 //	grepfiles DIR TEXT       fails if TEXT occurs in any file under DIR (! grepfiles: must not occur)
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -54,6 +58,7 @@ func TestScript(t *testing.T) {
 			"duckq":     cmdDuckQ,
 			"parquetq":  cmdParquetQ,
 			"grepfiles": cmdGrepFiles,
+			"holdlock":  cmdHoldLock,
 		},
 	})
 }
@@ -234,4 +239,15 @@ func readCA(ts *testscript.TestScript) *tls.Config {
 		ts.Fatalf("sim-ca.pem holds no certificate")
 	}
 	return &tls.Config{RootCAs: pool}
+}
+
+func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: holdlock LOCKFILE")
+	}
+	host, _ := os.Hostname()
+	unlock, err := dest.LockFile(context.Background(), ts.MkAbs(args[0]),
+		dest.LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC(), Op: "apply"}, 0)
+	ts.Check(err)
+	ts.Defer(func() { _ = unlock() })
 }
