@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,7 +24,13 @@ import (
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
 )
 
+// TestMain lets tests run jsync as a separate process: with
+// JSYNC_TEST_MAIN=1 in its environment the test binary is jsync (see
+// jsyncCommand). testscript's "jsync" command works the same way.
 func TestMain(m *testing.M) {
+	if os.Getenv("JSYNC_TEST_MAIN") == "1" {
+		os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"jsync": func() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
@@ -250,4 +257,13 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 		dest.LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC(), Op: "apply"}, 0)
 	ts.Check(err)
 	ts.Defer(func() { _ = unlock() })
+}
+
+// jsyncCommand returns a command that runs jsync (this test binary) as a
+// separate process in dir.
+func jsyncCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "JSYNC_TEST_MAIN=1")
+	return cmd
 }
