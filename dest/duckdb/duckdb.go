@@ -106,11 +106,11 @@ type InUseError struct {
 func (e *InUseError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "database file %s is in use by another process", e.Path)
-	switch {
-	case e.Holder != nil:
-		fmt.Fprintf(&b, " (jsync %s)", e.Holder)
-	case e.PID != 0:
+	if e.PID != 0 {
 		fmt.Fprintf(&b, " (pid %d)", e.PID)
+	}
+	if e.Holder != nil {
+		fmt.Fprintf(&b, "; the jsync apply lock is held by %s", e.Holder)
 	}
 	b.WriteString("; DuckDB allows one writing process at a time: wait for it to finish or stop it")
 	return b.String()
