@@ -84,7 +84,11 @@ func bucketOf(h uint64, n int) int {
 
 // partitionDir returns the Hive directory name "col=value" of row i of
 // arr. Values are escaped like Hive does (%XX for anything outside a safe
-// set), so that no value can produce "..", a slash or a hidden name.
+// set), so that no value can produce "..", a slash or a hidden name; DuckDB
+// decodes the escapes and, with hive_partitioning, reads the value from the
+// directory rather than from the file. NULL is __HIVE_DEFAULT_PARTITION__
+// and the empty string an empty value ("col="), which DuckDB reads back as
+// NULL and ” respectively. (Spark reads both as NULL.)
 func partitionDir(col string, arr arrow.Array, i int) string {
 	if arr.IsNull(i) {
 		return col + "=" + hiveNull
@@ -102,9 +106,6 @@ func partitionDir(col string, arr arrow.Array, i int) string {
 }
 
 func escapePartitionValue(v string) string {
-	if v == "" {
-		return hiveNull
-	}
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {
 		c := v[i]

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -176,25 +177,47 @@ func (d *Destination) CommitState(ctx context.Context, states ...*state.TableSta
 	return d.commit(ctx, &commitReq{states: states})
 }
 
-// RecordRun appends run to <path>/_jsync/runs.jsonl.
-func (d *Destination) RecordRun(ctx context.Context, run state.Run) (err error) {
+// RecordRun upserts run by ID into <path>/_jsync/runs.jsonl, one JSON
+// object per line. A new run is appended; a run already logged (the same
+// run, finished later) is replaced by rewriting the file atomically.
+func (d *Destination) RecordRun(ctx context.Context, run state.Run) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(run)
+	line, err := json.Marshal(run)
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", run.ID, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	raw, err := os.ReadFile(d.runsPath())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read run log: %w", err)
+	}
+	lines := bytes.Split(bytes.TrimRight(raw, "\n"), []byte("\n"))
+	for i, l := range lines {
+		var r struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(l, &r) == nil && r.ID == run.ID {
+			lines[i] = line
+			out := append(bytes.Join(lines, []byte("\n")), '\n')
+			if err := writeFileAtomic(d.runsPath(), out); err != nil {
+				return fmt.Errorf("record run %s: %w", run.ID, err)
+			}
+			return nil
+		}
 	}
 	f, err := os.OpenFile(d.runsPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("open run log: %w", err)
 	}
-	defer func() { err = errors.Join(err, f.Close()) }()
-	if _, err := f.Write(append(raw, '\n')); err != nil {
-		return fmt.Errorf("append run %s: %w", run.ID, err)
+	_, err = f.Write(append(line, '\n'))
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync run log: %w", err)
+	if err = errors.Join(err, f.Close()); err != nil {
+		return fmt.Errorf("record run %s: %w", run.ID, err)
 	}
 	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/schema"
@@ -99,8 +101,16 @@ func (d *Destination) ensureTable(ctx context.Context, ns string, t *schema.Tabl
 
 func (d *Destination) newEntry(ns string, t *schema.Table) (*tableEntry, error) {
 	e := &tableEntry{Namespace: ns, Name: t.Name, PrimaryKey: t.PrimaryKey(), PartitionBy: d.opts.PartitionBy[t.Name], Buckets: 1}
-	if e.PartitionBy != "" && t.Column(e.PartitionBy) == nil {
-		return nil, fmt.Errorf("table %s: partition column %q does not exist", t.Name, e.PartitionBy)
+	if e.PartitionBy != "" {
+		c := t.Column(e.PartitionBy)
+		if c == nil {
+			return nil, fmt.Errorf("table %s: partition column %q does not exist", t.Name, e.PartitionBy)
+		}
+		// Hive directory values must read back exactly: strings and
+		// integers do; floats and timestamps would depend on formatting.
+		if !arrow.IsInteger(c.Type.ID()) && c.Type.ID() != arrow.STRING && c.Type.ID() != arrow.LARGE_STRING {
+			return nil, fmt.Errorf("table %s: partition column %s has type %s; use a string or integer column", t.Name, c.Name, c.Type)
+		}
 	}
 	if e.PartitionBy == "" && t.Replication == schema.Incremental && len(e.PrimaryKey) > 0 {
 		e.Buckets = d.opts.Buckets
@@ -142,10 +152,13 @@ type rowRef struct {
 
 // keyedRows is a deduplicated group of rows: the last row per key wins.
 type keyedRows struct {
-	recs   []arrow.RecordBatch // conformed to the entry schema
-	last   map[string]rowRef   // by encoded key; nil for tables without key
-	hashes map[uint64]bool     // hashes of the keys
-	bySlot map[slot][]rowRef   // winning rows per target slot, in order
+	recs []arrow.RecordBatch // conformed to the entry schema
+	// missing lists, per record, the entry columns the input lacked. On
+	// update such a column keeps its old value (see fillMissing).
+	missing [][]int
+	last    map[string]rowRef // by encoded key; nil for tables without key
+	hashes  map[uint64]bool   // hashes of the keys
+	bySlot  map[slot][]rowRef // winning rows per target slot, in order
 }
 
 func (k *keyedRows) release() {
@@ -162,12 +175,23 @@ func (d *Destination) keyRows(ctx context.Context, e *tableEntry, recs []arrow.R
 	}
 	var order []rowRef // rows of keyless tables, in order
 	for ri, r := range recs {
+		var miss []int
+		for fi, f := range e.schema.Fields() {
+			if len(r.Schema().FieldIndices(f.Name)) == 0 {
+				if f.Name == e.PartitionBy {
+					k.release()
+					return nil, fmt.Errorf("record lacks the partition column %s", f.Name)
+				}
+				miss = append(miss, fi)
+			}
+		}
 		c, err := conform(ctx, d.mem, r, e.schema)
 		if err != nil {
 			k.release()
 			return nil, err
 		}
 		k.recs = append(k.recs, c)
+		k.missing = append(k.missing, miss)
 		var part arrow.Array
 		if e.PartitionBy != "" {
 			part = c.Column(e.schema.FieldIndices(e.PartitionBy)[0])
@@ -280,6 +304,9 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 		slots = append(slots, s)
 	}
 	sort.Slice(slots, func(i, j int) bool { return slots[i].less(slots[j]) })
+	if err := d.fillMissing(ctx, e, k, slots); err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
 
 	req := commitReq{states: []*state.TableState{st}}
 	if st == nil {
@@ -554,9 +581,10 @@ func (d *Destination) dedupe(ctx context.Context, e *tableEntry, fe fileEntry, r
 	return w.finish()
 }
 
-// MarkDeleted sets ColDeletedAt=at on the rows whose key is in keys,
-// rewriting only the slots that hold them, and commits st with them.
-// keys stays owned by the caller.
+// MarkDeleted sets ColDeletedAt=at on the rows whose key is in keys and
+// that are not marked yet, rewriting only the slots that hold them, and
+// commits st with them. Unknown keys are ignored; keys may be nil (then only
+// st is committed). keys stays owned by the caller.
 func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (n int64, err error) {
 	defer d.tableLock(tableKey(ns, t.Name))()
 	e, err := d.ensureTable(ctx, ns, t)
@@ -578,19 +606,21 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	if err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 	}
-	kr, err := newKeyer(keys, e.PrimaryKey)
-	if err != nil {
-		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
-	}
 	want := map[string]bool{}
 	hashes := map[uint64]bool{}
 	buckets := map[int]bool{}
-	for i := 0; i < int(keys.NumRows()); i++ {
-		key := kr.key(i)
-		h := hashKey(key)
-		want[string(key)] = true
-		hashes[h] = true
-		buckets[bucketOf(h, e.Buckets)] = true
+	if keys != nil && keys.NumRows() > 0 {
+		kr, err := newKeyer(keys, e.PrimaryKey)
+		if err != nil {
+			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+		}
+		for i := 0; i < int(keys.NumRows()); i++ {
+			key := kr.key(i)
+			h := hashKey(key)
+			want[string(key)] = true
+			hashes[h] = true
+			buckets[bucketOf(h, e.Buckets)] = true
+		}
 	}
 
 	req := commitReq{}
@@ -630,8 +660,10 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 				return err
 			}
 			var match []bool
+			del := rec.Column(delIdx[0])
 			for i := 0; i < int(rec.NumRows()); i++ {
-				if want[string(rk.key(i))] {
+				// An earlier mark is kept: the first deletion time wins.
+				if del.IsNull(i) && want[string(rk.key(i))] {
 					if match == nil {
 						match = make([]bool, rec.NumRows())
 					}
@@ -694,4 +726,125 @@ func withDeletedAt(d *Destination, rec arrow.RecordBatch, col int, match []bool,
 	copy(cols, rec.Columns())
 	cols[col] = arr
 	return array.NewRecordBatch(rec.Schema(), cols, rec.NumRows())
+}
+
+// fillMissing gives the columns a record lacked their old values, for rows
+// that update an existing key: a record with a subset of the columns
+// leaves the others unchanged. It reads the old rows from the touched
+// slots (the only ones that can hold the keys).
+func (d *Destination) fillMissing(ctx context.Context, e *tableEntry, k *keyedRows, slots []slot) (err error) {
+	want := map[string]bool{}
+	for key, ref := range k.last {
+		if len(k.missing[ref.rec]) > 0 {
+			want[key] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	type oldRef struct{ rec, row int }
+	var olds []arrow.RecordBatch
+	defer func() {
+		for _, r := range olds {
+			r.Release()
+		}
+	}()
+	found := map[string]oldRef{}
+	for _, s := range slots {
+		f, ok := e.fileFor(s)
+		if !ok || f.Rows == 0 {
+			continue
+		}
+		err := d.readFile(ctx, e, f, func(rec arrow.RecordBatch) error {
+			kr, err := newKeyer(rec, e.PrimaryKey)
+			if err != nil {
+				return err
+			}
+			var idx []int64
+			var keys []string
+			for i := 0; i < int(rec.NumRows()); i++ {
+				if key := string(kr.key(i)); want[key] {
+					idx = append(idx, int64(i))
+					keys = append(keys, key)
+				}
+			}
+			if len(idx) == 0 {
+				return nil
+			}
+			sel, err := takeRows(ctx, d.mem, rec, idx)
+			if err != nil {
+				return err
+			}
+			olds = append(olds, sel)
+			for j, key := range keys {
+				found[key] = oldRef{rec: len(olds) - 1, row: j}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read old values from %s: %w", f.Path, err)
+		}
+	}
+	if len(olds) == 0 {
+		return nil
+	}
+	offsets := make([]int64, len(olds))
+	for i := 1; i < len(olds); i++ {
+		offsets[i] = offsets[i-1] + olds[i-1].NumRows()
+	}
+	cctx := compute.WithAllocator(ctx, d.mem)
+	for ri, miss := range k.missing {
+		if len(miss) == 0 {
+			continue
+		}
+		rec := k.recs[ri]
+		kr, err := newKeyer(rec, e.PrimaryKey)
+		if err != nil {
+			return err
+		}
+		ib := array.NewInt64Builder(d.mem)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if o, ok := found[string(kr.key(i))]; ok {
+				ib.Append(offsets[o.rec] + int64(o.row))
+			} else {
+				ib.AppendNull()
+			}
+		}
+		indices := ib.NewInt64Array()
+		ib.Release()
+		cols := slices.Clone(rec.Columns())
+		var made []arrow.Array
+		for _, c := range miss {
+			parts := make([]arrow.Array, len(olds))
+			for i, o := range olds {
+				parts[i] = o.Column(c)
+			}
+			all, err := array.Concatenate(parts, d.mem)
+			if err != nil {
+				indices.Release()
+				releaseAll(made)
+				return fmt.Errorf("gather old %s: %w", e.schema.Field(c).Name, err)
+			}
+			col, err := compute.TakeArray(cctx, all, indices)
+			all.Release()
+			if err != nil {
+				indices.Release()
+				releaseAll(made)
+				return fmt.Errorf("gather old %s: %w", e.schema.Field(c).Name, err)
+			}
+			made = append(made, col)
+			cols[c] = col
+		}
+		indices.Release()
+		k.recs[ri] = array.NewRecordBatch(e.schema, cols, rec.NumRows())
+		rec.Release()
+		releaseAll(made)
+	}
+	return nil
+}
+
+func releaseAll(arrs []arrow.Array) {
+	for _, a := range arrs {
+		a.Release()
+	}
 }
