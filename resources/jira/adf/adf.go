@@ -153,7 +153,7 @@ func (r renderer) block(n map[string]any, depth int) string {
 	case "codeBlock":
 		return codeText(n)
 	case "rule":
-		return "---"
+		return joinNonEmpty("\n", "---", childrenText(n))
 	case "bulletList":
 		return r.list(n, depth, func(int) string { return "- " })
 	case "orderedList":
@@ -195,11 +195,11 @@ func (r renderer) block(n map[string]any, depth int) string {
 		}
 		return strings.Join(parts, "\n")
 	case "media":
-		return mediaText(n, "media")
+		return joinNonEmpty(" ", mediaText(n, "media"), childrenText(n))
 	case "blockCard", "embedCard":
-		return cardText(n)
+		return joinNonEmpty(" ", cardText(n), childrenText(n))
 	case "extension":
-		return extensionText(n)
+		return joinNonEmpty(" ", extensionText(n), childrenText(n))
 	}
 	if isInline(n) {
 		return r.inline([]map[string]any{n}, depth+1)
@@ -239,7 +239,8 @@ func (r renderer) blocks(nodes []map[string]any, depth int, sep string) string {
 func (r renderer) inline(nodes []map[string]any, depth int) string {
 	var b strings.Builder
 	for _, n := range nodes {
-		switch nodeType(n) {
+		t := nodeType(n)
+		switch t {
 		case "text":
 			text, _ := n["text"].(string)
 			if href := linkHref(n); href != "" && href != text {
@@ -292,6 +293,16 @@ func (r renderer) inline(nodes []map[string]any, depth int) string {
 				b.WriteString(r.blocks(cs, depth+1, " "))
 			}
 		}
+		if inlineTypes[t] {
+			// Known inline nodes have no content in valid ADF; keep any
+			// text a producer put there anyway.
+			if ct := childrenText(n); ct != "" {
+				if b.Len() > 0 {
+					b.WriteString(" ")
+				}
+				b.WriteString(ct)
+			}
+		}
 	}
 	return b.String()
 }
@@ -326,7 +337,12 @@ func (r renderer) table(n map[string]any, depth int) string {
 	for _, row := range children(n) {
 		var cells []string
 		for _, cell := range children(row) {
-			text := r.blocks(children(cell), depth+2, " ")
+			var text string
+			if isInline(cell) {
+				text = r.inline([]map[string]any{cell}, depth+2)
+			} else {
+				text = r.blocks(children(cell), depth+2, " ")
+			}
 			cells = append(cells, strings.Join(strings.Fields(strings.ReplaceAll(text, "\n", " ")), " "))
 		}
 		if len(cells) == 0 && nodeType(row) != "tableRow" {
@@ -381,13 +397,31 @@ func linkHref(n map[string]any) string {
 func codeText(n map[string]any) string {
 	var b strings.Builder
 	for _, c := range children(n) {
-		if t, ok := c["text"].(string); ok {
-			b.WriteString(t)
-		} else if nodeType(c) == "hardBreak" {
+		switch {
+		case nodeType(c) == "hardBreak":
 			b.WriteString("\n")
+		case nodeType(c) == "text":
+			t, _ := c["text"].(string)
+			b.WriteString(t)
+			if ct := childrenText(c); ct != "" {
+				b.WriteString(" " + ct)
+			}
+		default:
+			b.WriteString(flatText(c, 0))
 		}
 	}
 	return b.String()
+}
+
+// childrenText is the flattened text under n's children.
+func childrenText(n map[string]any) string {
+	var parts []string
+	for _, c := range children(n) {
+		if s := flatText(c, 0); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func mediaText(n map[string]any, fallback string) string {
