@@ -177,8 +177,7 @@ func (s *Server) agileIssues(w http.ResponseWriter, r *http.Request, v *view, ma
 	if v.dc() {
 		o.capComments, o.capHistories = 0, 0
 	}
-	delete(o.expand, "names")
-	delete(o.expand, "schema")
+	o.expand = without(o.expand, "names", "schema") // top-level only
 	lo, hi := window(len(ids), start, size)
 	issues := make([]any, 0, hi-lo)
 	for _, i := range ids[lo:hi] {

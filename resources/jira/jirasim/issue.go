@@ -65,6 +65,18 @@ type issueOpts struct {
 	capWorklogs               int
 }
 
+// without returns a copy of m minus keys.
+func without(m map[string]bool, keys ...string) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
 func parseExpand(vals []string) map[string]bool {
 	m := map[string]bool{}
 	for _, e := range splitList(vals) {

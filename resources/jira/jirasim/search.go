@@ -187,8 +187,7 @@ func (s *Server) handleSearchJQL(w http.ResponseWriter, r *http.Request, v *view
 	}
 	lo, hi := window(len(ids), offset, size)
 	o := issueOpts{fields: fields, expand: expand, capComments: s.opts.Caps.Comments, capHistories: s.opts.Caps.Histories, capWorklogs: s.opts.Caps.Worklogs}
-	delete(o.expand, "names")
-	delete(o.expand, "schema")
+	o.expand = without(o.expand, "names", "schema") // top-level only
 	issues := make([]any, 0, hi-lo)
 	for _, i := range ids[lo:hi] {
 		m := v.issue(i, o)
@@ -289,8 +288,7 @@ func (s *Server) handleLegacySearch(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	o := issueOpts{fields: parseFieldSel(fieldVals, "*navigable"), expand: parseExpand(expandVals), capWorklogs: s.opts.Caps.Worklogs}
-	delete(o.expand, "names")
-	delete(o.expand, "schema")
+	o.expand = without(o.expand, "names", "schema") // top-level only
 	lo, hi := window(len(ids), start, size)
 	issues := make([]any, 0, hi-lo)
 	for _, i := range ids[lo:hi] {
