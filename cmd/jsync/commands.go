@@ -156,9 +156,17 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 			}
 		}
 	}
-	eng.Progress = progressPrinter(env)
+	view := newProgressView(env)
+	eng.Progress = view.Event
 	start := time.Now()
-	res, err := eng.Apply(ctx, p, engine.ApplyOptions{Parallelism: *parallelism, LockTimeout: *lockTimeout, AllowIncompatible: *allowIncompatible})
+	opts := engine.ApplyOptions{Parallelism: *parallelism, LockTimeout: *lockTimeout, AllowIncompatible: *allowIncompatible}
+	if env.isTTY {
+		opts.ProgressEvery = 200 * time.Millisecond
+	} else {
+		opts.ProgressEvery = 10 * time.Second
+	}
+	res, err := eng.Apply(ctx, p, opts)
+	view.Close()
 	if err != nil {
 		var le *dest.ErrLocked
 		if errors.As(err, &le) {
@@ -175,24 +183,6 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		return env.errorf("interrupted: committed batches are kept; the next apply continues from there")
 	}
 	return exitOK
-}
-
-// progressPrinter prints a line per table every few seconds: plain lines
-// that read well in CI logs.
-func progressPrinter(env *cliEnv) func(engine.ProgressEvent) {
-	return func(ev engine.ProgressEvent) {
-		name := ev.Sync + "." + ev.Table
-		switch {
-		case ev.Done && ev.Err != nil:
-			fmt.Fprintf(env.stderr, "%s: failed after %s rows\n", name, thousands(ev.Rows))
-		case ev.Done:
-			fmt.Fprintf(env.stderr, "%s: done, %s rows\n", name, thousands(ev.Rows))
-		case ev.Estimate > 0:
-			fmt.Fprintf(env.stderr, "%s: %s rows (~%d%%)\n", name, thousands(ev.Rows), min(99, ev.Rows*100/ev.Estimate))
-		default:
-			fmt.Fprintf(env.stderr, "%s: %s rows\n", name, thousands(ev.Rows))
-		}
-	}
 }
 
 func runValidate(ctx context.Context, env *cliEnv, args []string) int {

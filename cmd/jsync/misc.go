@@ -227,7 +227,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	for {
 		eng := engine.New(cfg, env.opener(logger))
 		eng.Log = logger
-		eng.Progress = progressPrinter(env)
+		eng.Progress = (&lineView{w: env.stderr}).Event
 		p, err := eng.Plan(ctx, engine.PlanOptions{})
 		next := time.Now().Add(*poll)
 		if err != nil {

@@ -87,7 +87,7 @@ func (env *cliEnv) loadConfig(cf *configFlags) (*config.Config, bool) {
 		if cfg != nil {
 			files, sens = cfg.Files, cfg.Sensitive
 		}
-		_ = config.WriteDiagnostics(env.stderr, files, sens, diags, 100, false)
+		_ = config.WriteDiagnostics(env.stderr, files, sens, diags, false)
 	}
 	if diags.HasErrors() || cfg == nil {
 		return nil, false
