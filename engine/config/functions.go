@@ -133,8 +133,8 @@ func fileFunc(dir string) function.Function {
 			if err != nil {
 				return cty.UnknownVal(cty.String), fmt.Errorf("read %s: %w", p, pathErr(err))
 			}
-			if info.IsDir() {
-				return cty.UnknownVal(cty.String), fmt.Errorf("read %s: it is a directory", p)
+			if !info.Mode().IsRegular() {
+				return cty.UnknownVal(cty.String), fmt.Errorf("read %s: not a regular file", p)
 			}
 			if info.Size() > maxFileSize {
 				return cty.UnknownVal(cty.String), fmt.Errorf("read %s: the file is larger than %d bytes", p, maxFileSize)

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseSchedule(t *testing.T) {
+	tests := []struct {
+		in      string
+		every   time.Duration
+		cron    string
+		wantErr bool
+	}{
+		{in: "1h", every: time.Hour},
+		{in: "30m", every: 30 * time.Minute},
+		{in: "1d", every: 24 * time.Hour},
+		{in: "1d12h", every: 36 * time.Hour},
+		{in: " 2h ", every: 2 * time.Hour},
+		{in: "0 * * * *", cron: "0 * * * *"},
+		{in: "*/15 9-17 * * MON-FRI", cron: "*/15 9-17 * * MON-FRI"},
+		{in: "@daily", cron: "@daily"},
+		{in: "CRON_TZ=Europe/Berlin 0 6 * * *", cron: "CRON_TZ=Europe/Berlin 0 6 * * *"},
+		{in: "", wantErr: true},
+		{in: "0s", wantErr: true},
+		{in: "-1h", wantErr: true},
+		{in: "1x", wantErr: true},
+		{in: "hourly", wantErr: true},
+		{in: "61 * * * *", wantErr: true},
+		{in: "0 0 * * * *", wantErr: true}, // 6 fields: seconds are not supported
+		{in: "99999999d", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseSchedule(tt.in)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("ParseSchedule(%q) = %+v, want error", tt.in, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseSchedule(%q): %v", tt.in, err)
+			}
+			if got.Every != tt.every || got.Cron != tt.cron {
+				t.Errorf("ParseSchedule(%q) = every %v cron %q, want every %v cron %q", tt.in, got.Every, got.Cron, tt.every, tt.cron)
+			}
+			if got.String() == "" {
+				t.Error("empty String()")
+			}
+		})
+	}
+}
+
+func TestScheduleDue(t *testing.T) {
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	hourly, _ := ParseSchedule("1h")
+	cronTop, _ := ParseSchedule("0 * * * *")
+	lazyCron := Schedule{Cron: "30 2 * * *"} // built without ParseSchedule, e.g. from a plan file
+	tests := []struct {
+		name      string
+		s         Schedule
+		last, now string
+		due       bool
+		next      string
+	}{
+		{name: "never ran", s: hourly, now: "2026-11-29T10:00:00Z", due: true},
+		{name: "interval not yet", s: hourly, last: "2026-11-29T10:00:00Z", now: "2026-11-29T10:59:59Z", due: false, next: "2026-11-29T11:00:00Z"},
+		{name: "interval exactly", s: hourly, last: "2026-11-29T10:00:00Z", now: "2026-11-29T11:00:00Z", due: true, next: "2026-11-29T11:00:00Z"},
+		{name: "cron not yet", s: cronTop, last: "2026-11-29T10:05:00Z", now: "2026-11-29T10:59:00Z", due: false, next: "2026-11-29T11:00:00Z"},
+		{name: "cron due", s: cronTop, last: "2026-11-29T10:05:00Z", now: "2026-11-29T11:00:00Z", due: true, next: "2026-11-29T11:00:00Z"},
+		{name: "cron in other zone", s: cronTop, last: "2026-11-29T11:05:00+01:00", now: "2026-11-29T10:30:00Z", due: false, next: "2026-11-29T11:00:00Z"},
+		{name: "lazily parsed cron", s: lazyCron, last: "2026-11-29T03:00:00Z", now: "2026-11-30T02:30:00Z", due: true, next: "2026-11-30T02:30:00Z"},
+		{name: "zero schedule always due", s: Schedule{}, last: "2026-11-29T10:00:00Z", now: "2026-11-29T10:00:00Z", due: true, next: "2026-11-29T10:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var last time.Time
+			if tt.last != "" {
+				last = at(tt.last)
+			}
+			now := at(tt.now)
+			if got := tt.s.Due(last, now); got != tt.due {
+				t.Errorf("Due = %v, want %v", got, tt.due)
+			}
+			next := tt.s.Next(last)
+			if tt.next == "" {
+				if !next.IsZero() {
+					t.Errorf("Next = %v, want zero", next)
+				}
+			} else if !next.Equal(at(tt.next)) {
+				t.Errorf("Next = %v, want %v", next, tt.next)
+			}
+		})
+	}
+}
