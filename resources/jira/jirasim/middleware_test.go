@@ -1,0 +1,191 @@
+package jirasim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuth(t *testing.T) {
+	cloud, _ := startSim(t, Options{Issues: 20, Email: "me@x.io", Token: "tok"})
+	dc, _ := startSim(t, Options{Issues: 20, Flavor: FlavorDataCenter, PAT: "pat-1"})
+	basic := func(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }
+	for _, tc := range []struct {
+		name   string
+		s      *Server
+		path   string
+		auth   string
+		accept string
+		want   int
+		body   string
+	}{
+		{"cloud none", cloud, "/rest/api/3/myself", "", "", 401, `{"message":"Client must be authenticated to access this resource.","status-code":401}`},
+		{"cloud wrong token", cloud, "/rest/api/3/myself", basic("me@x.io", "nope"), "", 401, `"status-code":401`},
+		{"cloud xml", cloud, "/rest/api/3/myself", "", "application/xml", 401, "<status><status-code>401</status-code>"},
+		{"cloud bearer refused", cloud, "/rest/api/3/myself", "Bearer tok", "", 401, "status-code"},
+		{"cloud ok", cloud, "/rest/api/3/myself", basic("me@x.io", "tok"), "", 200, `"emailAddress":"me@x.io"`},
+		{"cloud restricted", cloud, "/rest/api/3/myself", basic(RestrictedEmail, RestrictedToken), "", 200, "Rita Restricted"},
+		{"dc pat", dc, "/rest/api/2/myself", "Bearer pat-1", "", 200, `"name":"admin"`},
+		{"dc restricted pat", dc, "/rest/api/2/myself", "Bearer " + RestrictedPAT, "", 200, `"name":"restricted"`},
+		{"dc basic refused", dc, "/rest/api/2/myself", basic("admin", "pat-1"), "", 401, "status-code"},
+		{"sim needs no auth", cloud, "/_sim/expected", "", "", 200, `"tables"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", tc.s.URL()+tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			if tc.accept != "" {
+				req.Header.Set("Accept", tc.accept)
+			}
+			resp, err := tc.s.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := readAll(t, resp)
+			if resp.StatusCode != tc.want || !strings.Contains(b, tc.body) {
+				t.Fatalf("got %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+	// The restricted user sees fewer projects and cannot read others' issues.
+	c := client(t, cloud)
+	c.auth = cloud.RestrictedAuthHeader()
+	var ps obj
+	c.get("/rest/api/3/project/search", &ps)
+	if num(ps["total"]) != 3 {
+		t.Fatalf("restricted sees %v projects", ps["total"])
+	}
+	var page obj
+	client(t, cloud).get("/rest/api/3/search/jql?jql=project%3DBETA&maxResults=1", &page)
+	id := str(arr(page["issues"])[0].(obj)["id"])
+	if code, _, _ := c.do("GET", "/rest/api/3/issue/"+id, nil); code != 404 {
+		t.Fatalf("restricted user read a BETA issue: %d", code)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	for _, flavor := range []string{FlavorCloud, FlavorDataCenter} {
+		t.Run(flavor, func(t *testing.T) {
+			// A tiny rate: the bucket holds one token and refills in ~17 minutes,
+			// so the outcome does not depend on timing.
+			s, _ := startSim(t, Options{Issues: 10, Flavor: flavor, Rate: 0.001})
+			c := client(t, s)
+			code, h, _ := c.do("GET", "/rest/api/2/serverInfo", nil)
+			if code != 200 || h.Get("X-RateLimit-Limit") == "" || h.Get("X-RateLimit-Remaining") != "0" {
+				t.Fatalf("first: %d %v", code, h)
+			}
+			code, h, body := c.do("GET", "/rest/api/2/serverInfo", nil)
+			if code != 429 {
+				t.Fatalf("second: %d", code)
+			}
+			for _, k := range []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+				if h.Get(k) == "" {
+					t.Errorf("429 lacks %s", k)
+				}
+			}
+			if h.Get("RateLimit-Reason") != "jira-burst-based" {
+				t.Errorf("reason %q", h.Get("RateLimit-Reason"))
+			}
+			if _, err := time.Parse("2006-01-02T15:04:05Z", h.Get("X-RateLimit-Reset")); err != nil {
+				t.Errorf("reset %q: %v", h.Get("X-RateLimit-Reset"), err)
+			}
+			wantBody := "The request has been rate-limited"
+			if flavor == FlavorDataCenter {
+				wantBody = "Rate limit exceeded."
+			}
+			if !strings.Contains(string(body), wantBody) {
+				t.Errorf("body %s", body)
+			}
+			// Buckets are per endpoint; /_sim is never limited.
+			if code, _, _ := c.do("GET", "/rest/api/2/field", nil); code != 200 {
+				t.Errorf("other endpoint limited: %d", code)
+			}
+			for k := 0; k < 3; k++ {
+				if code, _, _ := c.do("GET", "/_sim/stats", nil); code != 200 {
+					t.Errorf("_sim limited: %d", code)
+				}
+			}
+		})
+	}
+}
+
+func TestFaultsAreDeterministic(t *testing.T) {
+	old := SlowFaultDelay
+	SlowFaultDelay = time.Millisecond
+	t.Cleanup(func() { SlowFaultDelay = old })
+	sequence := func() []string {
+		s, _ := startSim(t, Options{Issues: 10, Seed: 42, Faults: 0.6})
+		var out []string
+		for k := 0; k < 60; k++ {
+			req, _ := http.NewRequest("GET", s.URL()+"/rest/api/3/field", nil)
+			req.Header.Set("Authorization", s.AuthHeader())
+			resp, err := s.Client().Do(req)
+			if err != nil {
+				out = append(out, "reset")
+				continue
+			}
+			b := readAll(t, resp)
+			kind := resp.Header.Get("X-Jirasim-Fault")
+			switch kind {
+			case "", "slow":
+				var v []any
+				if resp.StatusCode != 200 || json.Unmarshal([]byte(b), &v) != nil {
+					t.Fatalf("unfaulted or slow request broken: %d", resp.StatusCode)
+				}
+			case "truncated", "malformed":
+				var v any
+				if json.Unmarshal([]byte(b), &v) == nil {
+					t.Fatalf("%s body decodes", kind)
+				}
+			case "503":
+				if resp.Header.Get("Retry-After") == "" {
+					t.Fatal("503 without Retry-After")
+				}
+			case "429-no-retry-after":
+				if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "" {
+					t.Fatal("gateway 429")
+				}
+			}
+			out = append(out, kind)
+		}
+		st := s.Stats()
+		// Go's transport retries an idempotent request once after a reset on
+		// a reused connection, so the server may see more than 60.
+		if st.Total < 60 {
+			t.Fatalf("stats total %d", st.Total)
+		}
+		return out
+	}
+	a, b := sequence(), sequence()
+	if strings.Join(a, ",") != strings.Join(b, ",") {
+		t.Fatalf("fault sequences differ:\n%v\n%v", a, b)
+	}
+	kinds := map[string]bool{}
+	for _, k := range a {
+		kinds[k] = true
+	}
+	if len(kinds) < 6 {
+		t.Fatalf("too few fault kinds in 60 requests: %v", kinds)
+	}
+}
+
+func TestStatsAndLatency(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 10, Latency: time.Millisecond})
+	c := client(t, s)
+	c.get("/rest/api/3/field", nil)
+	c.get("/rest/api/3/field", nil)
+	c.do("GET", "/rest/api/3/issue/NOPE-1", nil)
+	c.get("/_sim/expected", nil)
+	var st Stats
+	c.get("/_sim/stats", &st)
+	if st.Endpoints["GET /rest/api/3/field"]["200"] != 2 || st.Endpoints["GET /rest/api/3/issue/{id}"]["404"] != 1 || st.Total != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	if !strings.Contains(st.String(), "GET /rest/api/3/field") {
+		t.Fatal("String()")
+	}
+}
