@@ -19,6 +19,10 @@ type tableOut struct {
 	w         *rowWriter
 	send      func(context.Context, arrow.RecordBatch) error
 	batchRows int
+	// seen, when set, drops rows whose key was already written in this run
+	// (an issue link read from both ends, a sprint listed by two boards, a
+	// worklog met both in an issue page and in worklog/updated).
+	seen map[string]struct{}
 }
 
 // flush sends the pending rows, if any.
@@ -103,6 +107,12 @@ type row struct {
 func (e *env) begin(out *tableOut, key string) *row {
 	if out == nil {
 		return nil
+	}
+	if out.seen != nil {
+		if _, dup := out.seen[key]; dup {
+			return nil
+		}
+		out.seen[key] = struct{}{}
 	}
 	out.w.begin()
 	return &row{e: e, out: out, key: key}
@@ -685,7 +695,7 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 		}
 		r := e.begin(items, id+"/"+strconv.Itoa(i))
 		if r == nil {
-			break
+			continue
 		}
 		r.set("changelog_id", id)
 		r.set("item_index", int64(i))
@@ -764,7 +774,7 @@ type issueOuts struct {
 
 // issueInfo is what the fetcher needs to know about a decoded issue.
 type issueInfo struct {
-	ID, Key, ProjectKey string
+	ID, Key, ProjectID, ProjectKey string
 	Updated             time.Time
 	// Truncated embedded collections (total > items): the fetcher completes
 	// them; their embedded items were not written.
@@ -844,6 +854,7 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 		r.str("project_id", p["id"])
 		r.str("project_key", p["key"])
 		info.ProjectKey, _, _ = asString(p["key"])
+		info.ProjectID, _, _ = asString(p["id"])
 	} else if err != nil {
 		r.reject("project_id", err, f["project"])
 	}

@@ -1,0 +1,690 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/resources/jira/client"
+	"github.com/jsync-dev/jsync/resources/jira/jql"
+)
+
+// State keys of the issues table (state.TableState.Extra).
+const (
+	extraLastSweep   = "last_delete_sweep" // RFC 3339 time of the last id sweep
+	extraKnownPrefix = "known_ids:"        // + project id → idSet of issues written
+	// worklogs table
+	extraDeletedSince = "deleted_since" // epoch ms cursor of worklog/deleted
+)
+
+// issue children fed from issue pages.
+var issueChildren = []string{TableIssueComments, TableChangelogs, TableChangelogItems, TableIssueTransitions,
+	TableWorklogs, TableIssueLinks, TableSprintIssues}
+
+// checkpointEvery is how many issue pages a sequential sync reads between
+// checkpoints of the issues cursor.
+const checkpointEvery = 10
+
+// issuesSince is the lower bound of the issues JQL: the cursor minus the
+// overlap, or the start date (default one year before now) on a first or
+// full sync.
+func (s *Source) issuesSince(st state.TableState, full bool, now time.Time) (time.Time, error) {
+	start := s.cfg.StartDate
+	if start.IsZero() {
+		start = now.AddDate(-1, 0, 0)
+	}
+	if full || st.Cursor == "" {
+		return start.UTC(), nil
+	}
+	cur, err := time.Parse(time.RFC3339Nano, st.Cursor)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("issues cursor %q: %w", st.Cursor, err)
+	}
+	return cur.Add(-s.cfg.Overlap).UTC(), nil
+}
+
+// issuesJQL builds `[project in (…) AND] updated >= <ms> [AND updated < <ms>]
+// ORDER BY updated ASC, id ASC`. Bounds are epoch milliseconds, which Jira
+// reads without a time zone, so the user's profile zone cannot shift them.
+func (s *Source) issuesJQL(projects []string, since, until time.Time) (string, error) {
+	b := jql.New()
+	if len(projects) > 0 {
+		b.ProjectIn(projects...)
+	}
+	b.UpdatedSince(since)
+	if !until.IsZero() {
+		b.UpdatedBefore(until)
+	}
+	b.OrderBy("updated", jql.Asc).OrderBy("id", jql.Asc)
+	return b.Build()
+}
+
+// issueFetch is one sequential reader of issue pages with its own outputs
+// (parallel time slices each get one).
+type issueFetch struct {
+	r    *syncRun
+	e    *env
+	outs issueOuts
+	all  []*tableOut
+	mu   sync.Mutex // guards decoding from parallel completions
+
+	maxUpdated time.Time
+	placed     map[int64]string // issue id → project id, for the known sets
+}
+
+func (r *syncRun) newIssueFetch(ctx context.Context) *issueFetch {
+	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}}
+	mk := func(name string) *tableOut {
+		out := r.newOut(name, true)
+		if out != nil {
+			f.all = append(f.all, out)
+		}
+		return out
+	}
+	f.outs = issueOuts{issues: mk(TableIssues), comments: mk(TableIssueComments), changelogs: mk(TableChangelogs),
+		items: mk(TableChangelogItems), transitions: mk(TableIssueTransitions), worklogs: mk(TableWorklogs),
+		links: mk(TableIssueLinks), sprintIssues: mk(TableSprintIssues)}
+	return f
+}
+
+func (f *issueFetch) release() {
+	for _, o := range f.all {
+		o.w.Release()
+	}
+}
+
+func (f *issueFetch) flush(ctx context.Context) error {
+	for _, o := range f.all {
+		if err := o.flush(ctx); err != nil {
+			return err
+		}
+	}
+	return f.e.err
+}
+
+// syncIssues fetches issues and the children cut from them, completes
+// truncated collections, reads the worklog feeds, sweeps for deleted issues
+// and checkpoints. The issues cursor is committed only after req.Barrier
+// confirms that the children rows of the same pages are committed.
+func (r *syncRun) syncIssues(ctx context.Context) error {
+	tr := r.req.Tables[TableIssues]
+	wantChild := false
+	for _, c := range issueChildren {
+		wantChild = wantChild || r.wanted(c) != nil
+	}
+	if r.wanted(TableIssues) == nil && !wantChild {
+		return nil
+	}
+	var st state.TableState
+	full := false
+	if tr != nil {
+		st, full = tr.State, tr.Full
+	}
+	ctx = client.WithTable(ctx, TableIssues)
+	projects, err := r.visibleProjects(ctx)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	if len(r.s.cfg.Projects) > 0 {
+		for _, p := range projects {
+			keys = append(keys, p.Key)
+		}
+	}
+	since, err := r.s.issuesSince(st, full, r.now)
+	if err != nil {
+		return err
+	}
+	first := full || st.Cursor == ""
+	var cursor time.Time
+	if !first {
+		cursor, _ = time.Parse(time.RFC3339Nano, st.Cursor)
+	}
+	known, err := loadKnown(st.Extra)
+	if err != nil {
+		return err
+	}
+	if first {
+		known = map[string]idSet{}
+	}
+
+	// save commits the issues state (cursor, known ids) after a barrier.
+	save := func(ctx context.Context, upTo time.Time, extra map[string]string) error {
+		if tr == nil || tr.Sink == nil {
+			return nil
+		}
+		if err := r.req.Barrier(ctx); err != nil {
+			return fmt.Errorf("wait for children rows: %w", err)
+		}
+		next := st
+		if upTo.After(cursor) {
+			next.Cursor = upTo.UTC().Format(time.RFC3339Nano)
+		}
+		next.Extra = extra
+		next.PinnedColumns = r.pinned()
+		next.LastSuccess = r.now
+		return r.checkpoint(ctx, TableIssues, next)
+	}
+
+	var fetchers []*issueFetch
+	defer func() {
+		for _, f := range fetchers {
+			f.release()
+		}
+	}()
+	slices := 1
+	if first && r.s.cfg.Concurrency > 1 {
+		slices = 2 * r.s.cfg.Concurrency
+	}
+	if slices == 1 {
+		f := r.newIssueFetch(ctx)
+		fetchers = append(fetchers, f)
+		page := 0
+		err := f.pages(ctx, keys, since, time.Time{}, func() error {
+			page++
+			if page%checkpointEvery != 0 {
+				return nil
+			}
+			if err := f.flush(ctx); err != nil {
+				return err
+			}
+			return save(ctx, f.maxUpdated, mergeKnown(known, f.placed).extra(st.Extra))
+		})
+		if err != nil {
+			return err
+		}
+	} else {
+		width := r.now.Sub(since) / time.Duration(slices)
+		var wg sync.WaitGroup
+		errs := make([]error, slices)
+		sem := make(chan struct{}, r.s.cfg.Concurrency)
+		for i := 0; i < slices; i++ {
+			f := r.newIssueFetch(ctx)
+			fetchers = append(fetchers, f)
+			lo := since.Add(time.Duration(i) * width)
+			var hi time.Time // the last slice is open-ended: it catches issues updated during the sync
+			if i < slices-1 {
+				hi = since.Add(time.Duration(i+1) * width)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				errs[i] = f.pages(ctx, keys, lo, hi, nil)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
+	maxUpdated := cursor
+	for _, f := range fetchers {
+		if err := f.flush(ctx); err != nil {
+			return err
+		}
+		if f.maxUpdated.After(maxUpdated) {
+			maxUpdated = f.maxUpdated
+		}
+		known = mergeKnown(known, f.placed)
+	}
+
+	var errs []error
+	if r.wanted(TableWorklogs) != nil {
+		errs = append(errs, r.worklogFeeds(ctx, fetchers[0], first))
+	}
+	extra := known.extra(st.Extra)
+	if err := r.sweepDeleted(ctx, projects, known, st, first, extra); err != nil {
+		errs = append(errs, fmt.Errorf("delete sweep: %w", err))
+	}
+	if err := fetchers[0].flush(ctx); err != nil {
+		return err
+	}
+	extra = known.extra(extra)
+	if err := save(ctx, maxUpdated, extra); err != nil {
+		return err
+	}
+	for _, c := range issueChildren {
+		if c == TableWorklogs || r.wanted(c) == nil {
+			continue
+		}
+		cst := r.req.Tables[c].State
+		cst.LastSuccess = r.now
+		if err := r.checkpoint(ctx, c, cst); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pinned is the custom-field column mapping to persist.
+func (r *syncRun) pinned() map[string]string {
+	m := make(map[string]string, len(r.d.custom))
+	for _, c := range r.d.custom {
+		m[c.FieldID] = c.Column
+	}
+	return m
+}
+
+// pages reads the issues updated in [since, until) page by page; afterPage
+// runs after each page has been decoded and its truncated collections
+// completed.
+func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
+	r := f.r
+	jqlText, err := r.s.issuesJQL(keys, since, until)
+	if err != nil {
+		return err
+	}
+	handle := func(items []json.RawMessage) error {
+		var trunc []issueInfo
+		for _, it := range items {
+			info, ok := f.e.decodeIssue(f.outs, it)
+			if !ok {
+				continue
+			}
+			if info.Updated.After(f.maxUpdated) {
+				f.maxUpdated = info.Updated
+			}
+			if n, err := strconv.ParseInt(info.ID, 10, 64); err == nil && info.ProjectID != "" {
+				f.placed[n] = info.ProjectID
+			}
+			if info.CommentsTruncated || info.WorklogsTruncated || info.ChangelogTruncated {
+				trunc = append(trunc, info)
+			}
+		}
+		if f.e.err != nil {
+			return f.e.err
+		}
+		if err := f.complete(ctx, trunc); err != nil {
+			return err
+		}
+		if afterPage != nil {
+			return afterPage()
+		}
+		return nil
+	}
+	if r.d.cloud {
+		body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 5000}
+		err = r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", handle)
+	} else {
+		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"1000"}}
+		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", handle)
+	}
+	if err != nil {
+		return fmt.Errorf("search issues: %w", err)
+	}
+	return nil
+}
+
+// complete fetches the whole of each truncated embedded collection:
+// comments and worklogs by paging their issue endpoints, changelogs through
+// changelog/bulkfetch (Cloud, up to 1000 issues per request) or the issue's
+// changelog endpoint.
+func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
+	r := f.r
+	var changelogIDs []string
+	for _, info := range infos {
+		id := info.ID
+		if info.CommentsTruncated && f.outs.comments != nil {
+			cctx := client.WithTable(ctx, TableIssueComments)
+			err := r.s.cl.EachPageOf(cctx, r.d.api+"/issue/"+id+"/comment", url.Values{"maxResults": {"100"}}, "comments", func(items []json.RawMessage) error {
+				for _, it := range items {
+					f.e.decodeComment(f.outs.comments, it, id)
+				}
+				return f.e.err
+			})
+			if err != nil {
+				return fmt.Errorf("comments of issue %s: %w", info.Key, err)
+			}
+		}
+		if info.WorklogsTruncated && f.outs.worklogs != nil {
+			wctx := client.WithTable(ctx, TableWorklogs)
+			err := r.s.cl.EachPageOf(wctx, r.d.api+"/issue/"+id+"/worklog", nil, "worklogs", func(items []json.RawMessage) error {
+				for _, it := range items {
+					f.e.decodeWorklog(f.outs.worklogs, it, id)
+				}
+				return f.e.err
+			})
+			if err != nil {
+				return fmt.Errorf("worklogs of issue %s: %w", info.Key, err)
+			}
+		}
+		if info.ChangelogTruncated && (f.outs.changelogs != nil || f.outs.items != nil) {
+			changelogIDs = append(changelogIDs, id)
+		}
+	}
+	if len(changelogIDs) == 0 {
+		return nil
+	}
+	cctx := client.WithTable(ctx, TableChangelogs)
+	if r.d.cloud {
+		for start := 0; start < len(changelogIDs); start += 1000 {
+			chunk := changelogIDs[start:min(start+1000, len(changelogIDs))]
+			body := map[string]any{"issueIdsOrKeys": chunk, "maxResults": 1000}
+			err := r.s.cl.EachCursorPagePOST(cctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", func(items []json.RawMessage) error {
+				for _, it := range items {
+					var l struct {
+						IssueID         string            `json:"issueId"`
+						ChangeHistories []json.RawMessage `json:"changeHistories"`
+					}
+					if err := json.Unmarshal(it, &l); err != nil {
+						f.e.reject(TableChangelogs, "", "", "bulkfetch entry: "+err.Error(), it)
+						continue
+					}
+					for _, h := range l.ChangeHistories {
+						f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, l.IssueID)
+					}
+				}
+				return f.e.err
+			})
+			if err == nil {
+				continue
+			}
+			if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
+				return fmt.Errorf("changelog bulkfetch: %w", err)
+			}
+			for _, id := range chunk { // bulkfetch unavailable: page each issue
+				if err := f.issueChangelog(cctx, id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, id := range changelogIDs {
+		if err := f.issueChangelog(cctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issueChangelog pages issue/{id}/changelog; where that endpoint does not
+// exist (Data Center), it reads the issue with expand=changelog, which Data
+// Center returns uncapped.
+func (f *issueFetch) issueChangelog(ctx context.Context, id string) error {
+	r := f.r
+	err := r.s.cl.EachPageBean(ctx, r.d.api+"/issue/"+id+"/changelog", url.Values{"maxResults": {"100"}}, func(items []json.RawMessage) error {
+		for _, h := range items {
+			f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
+		}
+		return f.e.err
+	})
+	if err == nil || !isStatus(err, http.StatusNotFound) {
+		if err != nil {
+			return fmt.Errorf("changelog of issue %s: %w", id, err)
+		}
+		return nil
+	}
+	var issue struct {
+		Changelog struct {
+			Total     int64             `json:"total"`
+			Histories []json.RawMessage `json:"histories"`
+		} `json:"changelog"`
+	}
+	if err := r.s.cl.GetJSON(ctx, r.d.api+"/issue/"+id, url.Values{"expand": {"changelog"}, "fields": {"id"}}, &issue); err != nil {
+		return fmt.Errorf("changelog of issue %s: %w", id, err)
+	}
+	if int64(len(issue.Changelog.Histories)) < issue.Changelog.Total {
+		f.e.reject(TableChangelogs, id, "", fmt.Sprintf("Jira returned %d of %d histories and offers no changelog paging here",
+			len(issue.Changelog.Histories), issue.Changelog.Total), nil)
+	}
+	for _, h := range issue.Changelog.Histories {
+		f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
+	}
+	return f.e.err
+}
+
+// worklogFeeds reads worklog/updated (changed worklogs, hydrated through
+// worklog/list in batches of 1000) and worklog/deleted (Sink.Delete) from
+// the worklogs cursors, then checkpoints the worklogs table. On a first
+// sync the issue pages already carried every worklog, so the cursors just
+// start at the run.
+func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) error {
+	ctx = client.WithTable(ctx, TableWorklogs)
+	tr := r.req.Tables[TableWorklogs]
+	st := tr.State
+	// worklog/updated omits the last minute; start there next time.
+	startMs := r.now.Add(-2 * time.Minute).UnixMilli()
+	updatedSince, deletedSince := startMs, startMs
+	if !first && !tr.Full && st.Cursor != "" {
+		n, err := strconv.ParseInt(st.Cursor, 10, 64)
+		if err != nil {
+			return fmt.Errorf("worklogs cursor %q: %w", st.Cursor, err)
+		}
+		updatedSince = n
+		if d, err := strconv.ParseInt(st.Extra[extraDeletedSince], 10, 64); err == nil {
+			deletedSince = d
+		} else {
+			deletedSince = n
+		}
+		var ids []int64
+		next, err := r.s.cl.EachSincePage(ctx, r.d.api+"/worklog/updated", updatedSince, nil, func(items []json.RawMessage) error {
+			for _, it := range items {
+				var v struct {
+					WorklogID int64 `json:"worklogId"`
+				}
+				if err := json.Unmarshal(it, &v); err != nil {
+					f.e.reject(TableWorklogs, "", "", "worklog/updated entry: "+err.Error(), it)
+					continue
+				}
+				if _, done := f.outs.worklogs.seen[strconv.FormatInt(v.WorklogID, 10)]; !done {
+					ids = append(ids, v.WorklogID)
+				}
+			}
+			return nil
+		})
+		if isStatus(err, http.StatusNotFound) {
+			r.s.log.Warn("jira: worklog/updated is not available; worklogs come from issue pages only", "source", r.s.cfg.Name)
+			next, err = updatedSince, nil
+		}
+		if err != nil {
+			return fmt.Errorf("worklog/updated: %w", err)
+		}
+		for start := 0; start < len(ids); start += 1000 {
+			chunk := ids[start:min(start+1000, len(ids))]
+			if err := r.s.cl.PostArray(ctx, r.d.api+"/worklog/list", map[string]any{"ids": chunk}, func(items []json.RawMessage) error {
+				for _, it := range items {
+					f.e.decodeWorklog(f.outs.worklogs, it, "")
+				}
+				return f.e.err
+			}); err != nil {
+				return fmt.Errorf("worklog/list: %w", err)
+			}
+		}
+		updatedSince = next
+
+		var deleted []string
+		nextDel, err := r.s.cl.EachSincePage(ctx, r.d.api+"/worklog/deleted", deletedSince, nil, func(items []json.RawMessage) error {
+			for _, it := range items {
+				var v struct {
+					WorklogID int64 `json:"worklogId"`
+				}
+				if err := json.Unmarshal(it, &v); err == nil && v.WorklogID != 0 {
+					deleted = append(deleted, strconv.FormatInt(v.WorklogID, 10))
+				}
+			}
+			return nil
+		})
+		if isStatus(err, http.StatusNotFound) {
+			nextDel, err = deletedSince, nil
+		}
+		if err != nil {
+			return fmt.Errorf("worklog/deleted: %w", err)
+		}
+		if err := f.flush(ctx); err != nil {
+			return err
+		}
+		if err := r.deleteKeys(ctx, TableWorklogs, deleted); err != nil {
+			return err
+		}
+		deletedSince = nextDel
+	}
+	if err := f.flush(ctx); err != nil {
+		return err
+	}
+	next := st
+	next.Cursor = strconv.FormatInt(updatedSince, 10)
+	next.Extra = map[string]string{extraDeletedSince: strconv.FormatInt(deletedSince, 10)}
+	next.LastSuccess = r.now
+	if err := r.req.Barrier(ctx); err != nil {
+		return fmt.Errorf("wait for worklog rows: %w", err)
+	}
+	return r.checkpoint(ctx, TableWorklogs, next)
+}
+
+// deleteKeys marks rows of a table with a single-column string key deleted.
+func (r *syncRun) deleteKeys(ctx context.Context, table string, ids []string) error {
+	tr := r.wanted(table)
+	if tr == nil || len(ids) == 0 {
+		return nil
+	}
+	pk := tr.Table.PrimaryKey()
+	if len(pk) != 1 {
+		return fmt.Errorf("delete from %s: composite keys are not supported", table)
+	}
+	sch := arrow.NewSchema([]arrow.Field{{Name: pk[0], Type: typeString}}, nil)
+	b := array.NewRecordBuilder(r.s.mem, sch)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues(ids, nil)
+	rec := b.NewRecordBatch()
+	if err := tr.Sink.Delete(ctx, rec, r.now); err != nil {
+		return fmt.Errorf("mark %d %s deleted: %w", len(ids), table, err)
+	}
+	return nil
+}
+
+// knownIDs is, per project id, the issue ids written to the destination.
+type knownIDs map[string]idSet
+
+func loadKnown(extra map[string]string) (knownIDs, error) {
+	k := knownIDs{}
+	for key, v := range extra {
+		if pid, ok := strings.CutPrefix(key, extraKnownPrefix); ok {
+			set, err := parseIDSet(v)
+			if err != nil {
+				return nil, fmt.Errorf("issues state %s: %w", key, err)
+			}
+			k[pid] = set
+		}
+	}
+	return k, nil
+}
+
+// mergeKnown places each written issue in its project's set (and removes
+// it from any other, for moved issues).
+func mergeKnown(k knownIDs, placed map[int64]string) knownIDs {
+	for id, pid := range placed {
+		for p, set := range k {
+			if p != pid {
+				delete(set, id)
+			}
+		}
+		if k[pid] == nil {
+			k[pid] = idSet{}
+		}
+		k[pid][id] = struct{}{}
+	}
+	return k
+}
+
+// extra renders the sets into a copy of base.
+func (k knownIDs) extra(base map[string]string) map[string]string {
+	out := map[string]string{}
+	for key, v := range base {
+		if !strings.HasPrefix(key, extraKnownPrefix) {
+			out[key] = v
+		}
+	}
+	for pid, set := range k {
+		if len(set) > 0 {
+			out[extraKnownPrefix+pid] = set.String()
+		}
+	}
+	return out
+}
+
+// sweepDeleted lists the ids of every issue in the visible projects (one
+// field per issue, large pages) and marks known issues that are gone as
+// deleted. Issues of projects the user no longer sees are left alone: a
+// permission change is not a delete.
+func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known knownIDs, st state.TableState, first bool, extra map[string]string) error {
+	if r.s.cfg.DeleteSweepInterval < 0 || r.wanted(TableIssues) == nil {
+		return nil
+	}
+	if first {
+		extra[extraLastSweep] = r.now.Format(time.RFC3339)
+		return nil
+	}
+	if last, err := time.Parse(time.RFC3339, st.Extra[extraLastSweep]); err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval {
+		return nil
+	}
+	visible := map[string]bool{}
+	keys := make([]string, 0, len(projects))
+	for _, p := range projects {
+		visible[p.ID] = true
+		keys = append(keys, p.Key)
+	}
+	jqlText, err := jql.New().ProjectIn(keys...).OrderBy("id", jql.Asc).Build()
+	if err != nil {
+		return err
+	}
+	listed := map[int64]bool{}
+	collect := func(items []json.RawMessage) error {
+		for _, it := range items {
+			var v struct {
+				ID json.RawMessage `json:"id"`
+			}
+			if err := json.Unmarshal(it, &v); err != nil {
+				return fmt.Errorf("decode issue id: %w", err)
+			}
+			n, ok, err := asInt(v.ID)
+			if err != nil || !ok {
+				return fmt.Errorf("issue id %s is not numeric", v.ID)
+			}
+			listed[n] = true
+		}
+		return nil
+	}
+	sctx := client.WithTable(ctx, TableIssues)
+	if r.d.cloud {
+		err = r.s.cl.EachCursorPagePOST(sctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id"}, "maxResults": 5000}, "issues", collect)
+	} else {
+		err = r.s.cl.EachPageOf(sctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id"}, "maxResults": {"1000"}}, "issues", collect)
+	}
+	if err != nil {
+		return fmt.Errorf("list issue ids: %w", err)
+	}
+	var gone []string
+	for pid, set := range known {
+		if !visible[pid] {
+			if len(r.s.cfg.Projects) == 0 {
+				r.s.log.Warn("jira: a project is no longer visible; its issues are kept, not marked deleted", "project_id", pid)
+			}
+			continue
+		}
+		for id := range set {
+			if !listed[id] {
+				gone = append(gone, strconv.FormatInt(id, 10))
+				delete(set, id)
+			}
+		}
+	}
+	if err := r.deleteKeys(ctx, TableIssues, gone); err != nil {
+		return err
+	}
+	extra[extraLastSweep] = r.now.Format(time.RFC3339)
+	return nil
+}

@@ -1,0 +1,339 @@
+package jira
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/resources/jira/client"
+)
+
+// Config configures a Jira source.
+type Config struct {
+	// Name is the source's name (the `source "jira" "<name>"` label); it
+	// fills _jsync_source.
+	Name string
+	// BaseURL is the site URL. CloudID routes requests through the
+	// api.atlassian.com gateway instead (scoped tokens, service accounts).
+	BaseURL, CloudID string
+	// Credentials: Email + APIToken (Cloud), PAT or Username + Password (DC).
+	Email, APIToken, PAT, Username, Password string
+	// CAFile and CACertPEM add trusted CA certificates (the simulator).
+	CAFile    string
+	CACertPEM []byte
+	// AllowHTTP permits http:// (the simulator only).
+	AllowHTTP bool
+	// StartDate bounds the first sync of issues; zero means one year before
+	// the run.
+	StartDate time.Time
+	// Projects limits issues, versions and components to these project keys.
+	Projects []string
+	// RateLimit is requests/s per endpoint family (0: the client default).
+	RateLimit float64
+	// Concurrency is the number of time slices fetched in parallel in a
+	// first (full) issues sync; 0 or 1 means sequential.
+	Concurrency int
+	// DeleteSweepInterval is how often the id-only sweep that detects
+	// deleted issues runs: zero means every run, negative never.
+	DeleteSweepInterval time.Duration
+	Logger              *slog.Logger
+
+	// Rejects receives values that could not be decoded (default: logged
+	// as warnings).
+	Rejects RejectSink
+	// BatchRows bounds record batches (default DefaultBatchRows).
+	BatchRows int
+	// Allocator for Arrow buffers (default: the Go allocator).
+	Allocator memory.Allocator
+	// Overlap is subtracted from the issues cursor (default 5 minutes): Jira
+	// search is eventually consistent.
+	Overlap time.Duration
+}
+
+// Source is the Jira source. It is safe for one Sync at a time.
+type Source struct {
+	cfg Config
+	cl  *client.Client
+	log *slog.Logger
+	mem memory.Allocator
+
+	reqMu sync.Mutex
+	reqs  map[string]int64
+
+	mu   sync.Mutex
+	disc *discovery
+}
+
+var _ source.Source = (*Source)(nil)
+
+// discovery is what Discover learned.
+type discovery struct {
+	info      *client.ServerInfo
+	me        *client.User
+	api       string // /rest/api/3 or /rest/api/2
+	cloud     bool
+	fieldsRaw []json.RawMessage
+	custom    []CustomColumn
+	tables    []*schema.Table
+}
+
+// New validates cfg and builds the source. It does no network I/O.
+func New(cfg Config) (*Source, error) {
+	if cfg.Name == "" {
+		cfg.Name = "jira"
+	}
+	if cfg.BatchRows <= 0 {
+		cfg.BatchRows = DefaultBatchRows
+	}
+	if cfg.Overlap <= 0 {
+		cfg.Overlap = 5 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Rejects == nil {
+		cfg.Rejects = LogRejects{Logger: cfg.Logger}
+	}
+	if cfg.Allocator == nil {
+		cfg.Allocator = memory.NewGoAllocator()
+	}
+	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}}
+	transport, err := s.transport()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(client.Options{
+		BaseURL:   cfg.BaseURL,
+		CloudID:   cfg.CloudID,
+		Auth:      client.Auth{Email: cfg.Email, APIToken: cfg.APIToken, PAT: cfg.PAT, Username: cfg.Username, Password: cfg.Password},
+		AllowHTTP: cfg.AllowHTTP,
+		RateLimit: cfg.RateLimit,
+		Transport: transport,
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jira source %s: %w", cfg.Name, err)
+	}
+	s.cl = cl
+	return s, nil
+}
+
+// transport is a TLS-verifying transport trusting the configured CAs, which
+// counts requests by the table named in the request context.
+func (s *Source) transport() (http.RoundTripper, error) {
+	var pool *x509.CertPool
+	if s.cfg.CAFile != "" || len(s.cfg.CACertPEM) > 0 {
+		sys, err := x509.SystemCertPool()
+		if err != nil || sys == nil {
+			sys = x509.NewCertPool()
+		}
+		pool = sys
+		if s.cfg.CAFile != "" {
+			pem, err := os.ReadFile(s.cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("jira source %s: read ca_file: %w", s.cfg.Name, err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("jira source %s: ca_file %s: no PEM certificates", s.cfg.Name, s.cfg.CAFile)
+			}
+		}
+		if len(s.cfg.CACertPEM) > 0 && !pool.AppendCertsFromPEM(s.cfg.CACertPEM) {
+			return nil, fmt.Errorf("jira source %s: CA certificate: no PEM certificates", s.cfg.Name)
+		}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	t.MaxIdleConnsPerHost = 32
+	return countingTransport{next: t, s: s}, nil
+}
+
+type countingTransport struct {
+	next http.RoundTripper
+	s    *Source
+}
+
+func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	table := client.TableFrom(req.Context())
+	if table == "" {
+		table = "_discover"
+	}
+	c.s.reqMu.Lock()
+	c.s.reqs[table]++
+	c.s.reqMu.Unlock()
+	return c.next.RoundTrip(req)
+}
+
+// Requests reports the HTTP requests sent so far (retries included), by the
+// table they were made for; discovery requests count under "_discover".
+func (s *Source) Requests() map[string]int64 {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	out := make(map[string]int64, len(s.reqs))
+	for k, v := range s.reqs {
+		out[k] = v
+	}
+	return out
+}
+
+// Close releases nothing today; the HTTP transport's idle connections are
+// reclaimed by the garbage collector.
+func (s *Source) Close() error { return nil }
+
+// Tables is the static catalogue.
+func (s *Source) Tables() []*schema.Table { return Tables() }
+
+// Discover connects: serverInfo (Cloud or Data Center), myself (credentials
+// and time zone), and the field catalogue (custom columns of issues).
+func (s *Source) Discover(ctx context.Context, pinned map[string]map[string]string) (*source.Discovery, error) {
+	d, err := s.discover(ctx, pinned[TableIssues])
+	if err != nil {
+		return nil, err
+	}
+	deployment := "Data Center"
+	if d.cloud {
+		deployment = "Cloud"
+	}
+	return &source.Discovery{
+		Tables: cloneTables(d.tables),
+		Info: map[string]string{
+			"deployment":    deployment,
+			"version":       d.info.Version,
+			"user":          d.me.DisplayName,
+			"time_zone":     d.me.TimeZone,
+			"custom_fields": fmt.Sprint(len(d.custom)),
+		},
+	}, nil
+}
+
+func cloneTables(ts []*schema.Table) []*schema.Table {
+	out := make([]*schema.Table, len(ts))
+	for i, t := range ts {
+		c := *t
+		c.Columns = append([]schema.Column(nil), t.Columns...)
+		out[i] = &c
+	}
+	return out
+}
+
+func (s *Source) discover(ctx context.Context, pinned map[string]string) (*discovery, error) {
+	ctx = client.WithTable(ctx, "_discover")
+	info, err := s.cl.ServerInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	me, err := s.cl.Myself(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &discovery{info: info, me: me, api: info.APIBase(), cloud: info.IsCloud()}
+	if err := s.cl.EachArray(ctx, d.api+"/field", nil, func(items []json.RawMessage) error {
+		d.fieldsRaw = append(d.fieldsRaw, items...)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read field catalogue: %w", err)
+	}
+	var fields []Field
+	for i, raw := range d.fieldsRaw {
+		var f Field
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return nil, fmt.Errorf("field catalogue entry %d: %w", i, err)
+		}
+		fields = append(fields, f)
+	}
+	d.custom = CustomColumns(fields, pinned)
+	for _, t := range Tables() {
+		if t.Name == TableIssues {
+			t = IssuesTableWith(d.custom)
+		}
+		d.tables = append(d.tables, t)
+	}
+	s.mu.Lock()
+	s.disc = d
+	s.mu.Unlock()
+	return d, nil
+}
+
+// Estimate returns the approximate number of issues a sync from st would
+// fetch (approximate-count on Cloud, total on Data Center), -1 otherwise.
+func (s *Source) Estimate(ctx context.Context, table string, st state.TableState) (int64, error) {
+	if table != TableIssues {
+		return -1, nil
+	}
+	d, err := s.ensureDiscovered(ctx, st.PinnedColumns)
+	if err != nil {
+		return -1, err
+	}
+	since, err := s.issuesSince(st, false, time.Now())
+	if err != nil {
+		return -1, err
+	}
+	jqlText, err := s.issuesJQL(s.cfg.Projects, since, time.Time{})
+	if err != nil {
+		return -1, err
+	}
+	ctx = client.WithTable(ctx, table)
+	if d.cloud {
+		var out struct {
+			Count int64 `json:"count"`
+		}
+		if err := s.cl.PostJSON(ctx, d.api+"/search/approximate-count", nil, map[string]any{"jql": jqlText}, &out); err != nil {
+			return -1, fmt.Errorf("estimate issues: %w", err)
+		}
+		return out.Count, nil
+	}
+	var out struct {
+		Total int64 `json:"total"`
+	}
+	q := url.Values{"jql": {jqlText}, "maxResults": {"0"}, "fields": {"id"}}
+	if err := s.cl.GetJSON(ctx, d.api+"/search", q, &out); err != nil {
+		return -1, fmt.Errorf("estimate issues: %w", err)
+	}
+	return out.Total, nil
+}
+
+func (s *Source) ensureDiscovered(ctx context.Context, pinned map[string]string) (*discovery, error) {
+	s.mu.Lock()
+	d := s.disc
+	s.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	return s.discover(ctx, pinned)
+}
+
+// isStatus reports whether err is an HTTP error with one of the statuses.
+func isStatus(err error, statuses ...int) bool {
+	var herr *client.HTTPError
+	if !errors.As(err, &herr) {
+		return false
+	}
+	for _, st := range statuses {
+		if herr.Status == st {
+			return true
+		}
+	}
+	return false
+}
+
+func upperAll(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = strings.ToUpper(strings.TrimSpace(k))
+	}
+	return out
+}

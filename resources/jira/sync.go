@@ -1,0 +1,402 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/resources/jira/client"
+)
+
+// syncRun is one Sync call.
+type syncRun struct {
+	s   *Source
+	d   *discovery
+	req *source.SyncRequest
+	now time.Time
+
+	sinks map[string]*lockedSink
+
+	projOnce sync.Once
+	projects []projectRef
+	projErr  error
+}
+
+// projectRef is a visible project.
+type projectRef struct {
+	ID, Key string
+	Raw     json.RawMessage
+}
+
+// lockedSink serialises sends from parallel fetchers.
+type lockedSink struct {
+	mu   sync.Mutex
+	sink source.Sink
+}
+
+func (l *lockedSink) Send(ctx context.Context, rec arrow.RecordBatch) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sink.Send(ctx, rec)
+}
+
+// Sync fetches the requested tables into their sinks. Catalogue tables are
+// fetched whole; issues and their children incrementally (see issues.go).
+// Errors are collected per table (source.TableError).
+func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
+	var pinned map[string]string
+	if tr := req.Tables[TableIssues]; tr != nil {
+		pinned = tr.State.PinnedColumns
+	}
+	d, err := s.ensureDiscovered(ctx, pinned)
+	if err != nil {
+		return err
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	r := &syncRun{s: s, d: d, req: req, now: now.UTC(), sinks: map[string]*lockedSink{}}
+	for name, tr := range req.Tables {
+		if tr.Sink != nil {
+			r.sinks[name] = &lockedSink{sink: tr.Sink}
+		}
+	}
+
+	var errs []error
+	fail := func(table string, err error) {
+		if err != nil {
+			errs = append(errs, &source.TableError{Table: table, Err: err})
+		}
+	}
+	catalogue := []struct {
+		table string
+		fetch func(ctx context.Context, e *env, out *tableOut) error
+	}{
+		{TableProjectTypes, r.arrayFetch("/project/type", (*env).decodeProjectType)},
+		{TableProjectCategories, r.arrayFetch("/projectCategory", (*env).decodeProjectCategory)},
+		{TableResolutions, r.arrayFetch("/resolution", (*env).decodeResolution)},
+		{TableRoles, r.arrayFetch("/role", (*env).decodeRole)},
+		{TableStatuses, r.arrayFetch("/status", (*env).decodeStatus)},
+		{TableStatusCategories, r.arrayFetch("/statuscategory", (*env).decodeStatusCategory)},
+		{TablePriorities, r.arrayFetch("/priority", (*env).decodePriority)},
+		{TableIssueTypes, r.arrayFetch("/issuetype", (*env).decodeIssueType)},
+		{TableFields, r.fetchFields},
+		{TableUsers, r.fetchUsers},
+		{TableProjects, r.fetchProjects},
+		{TableVersions, r.fetchVersions},
+		{TableComponents, r.fetchComponents},
+		{TableBoards, r.fetchBoards},
+		{TableSprints, r.fetchSprints},
+	}
+	for _, c := range catalogue {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		fail(c.table, r.fullTable(ctx, c.table, c.fetch))
+	}
+	fail(TableIssues, r.syncIssues(ctx))
+	return errors.Join(errs...)
+}
+
+// wanted returns the request of a table whose rows are written, or nil.
+func (r *syncRun) wanted(name string) *source.TableRequest {
+	tr := r.req.Tables[name]
+	if tr == nil || !tr.Write || tr.Sink == nil {
+		return nil
+	}
+	return tr
+}
+
+// newOut makes the output of a written table, or nil.
+func (r *syncRun) newOut(name string, dedupe bool) *tableOut {
+	tr := r.wanted(name)
+	if tr == nil {
+		return nil
+	}
+	t := tr.Table
+	if t == nil {
+		t = TableByName(name)
+	}
+	out := &tableOut{name: name, w: newRowWriter(r.s.mem, t, r.s.cfg.Name, r.now), batchRows: r.s.cfg.BatchRows,
+		send: r.sinks[name].Send}
+	if dedupe {
+		out.seen = map[string]struct{}{}
+	}
+	return out
+}
+
+func (r *syncRun) env(ctx context.Context) *env {
+	return newEnv(ctx, r.s.cfg.Rejects, r.d.custom)
+}
+
+// fullTable runs a catalogue fetch: every row is sent, then the sink is
+// checkpointed, which lets the destination replace the table atomically.
+func (r *syncRun) fullTable(ctx context.Context, name string, fetch func(ctx context.Context, e *env, out *tableOut) error) error {
+	out := r.newOut(name, true)
+	if out == nil {
+		return nil
+	}
+	defer out.w.Release()
+	ctx = client.WithTable(ctx, name)
+	e := r.env(ctx)
+	if err := fetch(ctx, e, out); err != nil {
+		return err
+	}
+	if e.err != nil {
+		return e.err
+	}
+	if err := out.flush(ctx); err != nil {
+		return err
+	}
+	st := r.req.Tables[name].State
+	st.LastSuccess = r.now
+	if err := r.req.Tables[name].Sink.Checkpoint(ctx, st); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// arrayFetch fetches a bare-array catalogue endpoint under the API base.
+func (r *syncRun) arrayFetch(path string, decode func(*env, *tableOut, json.RawMessage)) func(context.Context, *env, *tableOut) error {
+	return func(ctx context.Context, e *env, out *tableOut) error {
+		return r.s.cl.EachArray(ctx, r.d.api+path, nil, func(items []json.RawMessage) error {
+			for _, it := range items {
+				decode(e, out, it)
+			}
+			return e.err
+		})
+	}
+}
+
+func (r *syncRun) fetchFields(_ context.Context, e *env, out *tableOut) error {
+	cols := map[string]string{}
+	for _, c := range r.d.custom {
+		cols[c.FieldID] = c.Column
+	}
+	for _, raw := range r.d.fieldsRaw {
+		e.decodeField(out, raw, cols)
+	}
+	return e.err
+}
+
+// fetchUsers lists every user: users/search on Cloud (inactive and app
+// users included), user/search on Data Center.
+func (r *syncRun) fetchUsers(ctx context.Context, e *env, out *tableOut) error {
+	path, q := r.d.api+"/users/search", url.Values{"maxResults": {"1000"}}
+	if !r.d.cloud {
+		path = r.d.api + "/user/search"
+		q = url.Values{"username": {"."}, "includeInactive": {"true"}, "includeActive": {"true"}, "maxResults": {"1000"}}
+	}
+	return r.s.cl.EachArrayPage(ctx, path, q, func(items []json.RawMessage) error {
+		for _, it := range items {
+			e.decodeUser(out, it)
+		}
+		return e.err
+	})
+}
+
+// visibleProjects lists the projects the user can browse, limited to the
+// configured keys. Configured projects that are not visible are skipped
+// with a warning naming them; none readable at all is an error.
+func (r *syncRun) visibleProjects(ctx context.Context) ([]projectRef, error) {
+	r.projOnce.Do(func() {
+		ctx = client.WithTable(ctx, TableProjects)
+		collect := func(items []json.RawMessage) error {
+			for _, it := range items {
+				var p struct {
+					ID  json.RawMessage `json:"id"`
+					Key string          `json:"key"`
+				}
+				if err := json.Unmarshal(it, &p); err != nil {
+					return fmt.Errorf("decode project: %w", err)
+				}
+				id, _, err := asString(p.ID)
+				if err != nil {
+					return fmt.Errorf("decode project %s: %w", p.Key, err)
+				}
+				r.projects = append(r.projects, projectRef{ID: id, Key: p.Key, Raw: it})
+			}
+			return nil
+		}
+		expand := url.Values{"expand": {"description,lead,projectKeys,url"}}
+		if r.d.cloud {
+			q := expand
+			q.Set("maxResults", "100")
+			r.projErr = r.s.cl.EachPageBean(ctx, r.d.api+"/project/search", q, collect)
+		} else {
+			r.projErr = r.s.cl.EachArray(ctx, r.d.api+"/project", expand, collect)
+		}
+		if r.projErr != nil {
+			r.projErr = fmt.Errorf("list projects: %w", r.projErr)
+			return
+		}
+		if len(r.s.cfg.Projects) > 0 {
+			want := upperAll(r.s.cfg.Projects)
+			var kept []projectRef
+			var missing []string
+			for _, k := range want {
+				i := slices.IndexFunc(r.projects, func(p projectRef) bool { return p.Key == k })
+				if i < 0 {
+					missing = append(missing, k)
+					continue
+				}
+				kept = append(kept, r.projects[i])
+			}
+			if len(missing) > 0 {
+				r.s.log.Warn("jira: configured projects are not visible to the user and are skipped", "source", r.s.cfg.Name, "projects", missing)
+			}
+			r.projects = kept
+		}
+		if len(r.projects) == 0 {
+			r.projErr = errors.New("no project is readable by this user (check the credentials, the permissions and the projects setting)")
+		}
+	})
+	return r.projects, r.projErr
+}
+
+func (r *syncRun) fetchProjects(ctx context.Context, e *env, out *tableOut) error {
+	projects, err := r.visibleProjects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		e.decodeProject(out, p.Raw)
+	}
+	return e.err
+}
+
+// perProject runs fetch for every visible project. A project whose
+// sub-resource is forbidden or gone is skipped with a warning.
+func (r *syncRun) perProject(ctx context.Context, table string, fetch func(p projectRef) error) error {
+	projects, err := r.visibleProjects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		if err := fetch(p); err != nil {
+			if isStatus(err, http.StatusForbidden, http.StatusNotFound) {
+				r.s.log.Warn("jira: project skipped", "table", table, "project", p.Key, "error", err)
+				continue
+			}
+			return fmt.Errorf("project %s: %w", p.Key, err)
+		}
+	}
+	return nil
+}
+
+func (r *syncRun) fetchVersions(ctx context.Context, e *env, out *tableOut) error {
+	return r.perProject(ctx, TableVersions, func(p projectRef) error {
+		decode := func(items []json.RawMessage) error {
+			for _, it := range items {
+				e.decodeVersion(out, it, p.ID)
+			}
+			return e.err
+		}
+		if r.d.cloud {
+			return r.s.cl.EachPageBean(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/version", url.Values{"maxResults": {"50"}}, decode)
+		}
+		return r.s.cl.EachArray(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/versions", nil, decode)
+	})
+}
+
+func (r *syncRun) fetchComponents(ctx context.Context, e *env, out *tableOut) error {
+	return r.perProject(ctx, TableComponents, func(p projectRef) error {
+		decode := func(items []json.RawMessage) error {
+			for _, it := range items {
+				e.decodeComponent(out, it, p.ID)
+			}
+			return e.err
+		}
+		if r.d.cloud {
+			return r.s.cl.EachPageBean(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/component", url.Values{"maxResults": {"50"}}, decode)
+		}
+		return r.s.cl.EachArray(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/components", nil, decode)
+	})
+}
+
+const agileAPI = "/rest/agile/1.0"
+
+// boards lists the agile boards (raw) once per run.
+func (r *syncRun) boards(ctx context.Context) ([]json.RawMessage, error) {
+	var boards []json.RawMessage
+	err := r.s.cl.EachAgilePage(ctx, agileAPI+"/board", url.Values{"maxResults": {"50"}}, func(items []json.RawMessage) error {
+		boards = append(boards, items...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list boards: %w", err)
+	}
+	return boards, nil
+}
+
+func (r *syncRun) fetchBoards(ctx context.Context, e *env, out *tableOut) error {
+	boards, err := r.boards(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range boards {
+		e.decodeBoard(out, b)
+	}
+	return e.err
+}
+
+// fetchSprints reads the sprints of every scrum board; a sprint shared by
+// several boards is written once.
+func (r *syncRun) fetchSprints(ctx context.Context, e *env, out *tableOut) error {
+	boards, err := r.boards(ctx)
+	if err != nil {
+		return err
+	}
+	for _, raw := range boards {
+		var b struct {
+			ID   int64  `json:"id"`
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &b); err != nil {
+			e.reject(TableBoards, "", "", "board: "+err.Error(), raw)
+			continue
+		}
+		if b.Type != "scrum" {
+			continue // kanban boards have no sprints (Jira answers 400)
+		}
+		path := agileAPI + "/board/" + strconv.FormatInt(b.ID, 10) + "/sprint"
+		err := r.s.cl.EachAgilePage(ctx, path, url.Values{"maxResults": {"50"}}, func(items []json.RawMessage) error {
+			for _, it := range items {
+				e.decodeSprint(out, it)
+			}
+			return e.err
+		})
+		if isStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound) {
+			r.s.log.Warn("jira: board sprints skipped", "board", b.ID, "error", err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("board %d: %w", b.ID, err)
+		}
+	}
+	return nil
+}
+
+// checkpoint commits st on a table's sink.
+func (r *syncRun) checkpoint(ctx context.Context, name string, st state.TableState) error {
+	tr := r.req.Tables[name]
+	if tr == nil || tr.Sink == nil {
+		return nil
+	}
+	if err := tr.Sink.Checkpoint(ctx, st); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return nil
+}
