@@ -12,7 +12,20 @@ import (
 
 func TestConformance(t *testing.T) {
 	desttest.Run(t, func(t *testing.T, dir string) dest.Destination {
-		d, err := Open(t.Context(), Options{Path: dir, Buckets: 4})
+		d, err := Open(t.Context(), Options{Path: dir, BucketWidth: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}, desttest.Options{Relation: relation})
+}
+
+func TestConformanceHashBuckets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("one bucketing scheme is enough in -short")
+	}
+	desttest.Run(t, func(t *testing.T, dir string) dest.Destination {
+		d, err := Open(t.Context(), Options{Path: dir, BucketWidth: -1, Buckets: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

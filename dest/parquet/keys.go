@@ -74,12 +74,46 @@ func hashKey(key []byte) uint64 {
 	return h.Sum64()
 }
 
-// bucketOf maps a key hash to one of n buckets.
-func bucketOf(h uint64, n int) int {
-	if n <= 1 {
+// bucket returns the bucket of row i of k's columns, whose encoded key
+// hashes to h.
+func (e *tableEntry) bucket(k *keyer, i int, h uint64) int {
+	if e.BucketWidth > 0 {
+		if v, ok := intValue(k.cols[0], i); ok {
+			b := v / e.BucketWidth
+			if v < 0 && v%e.BucketWidth != 0 {
+				b-- // floor, so that bucket ranges never overlap
+			}
+			return int(b)
+		}
+	}
+	if e.Buckets <= 1 {
 		return 0
 	}
-	return int(h % uint64(n))
+	return int(h % uint64(e.Buckets))
+}
+
+// intValue returns element i of an integer array as int64.
+func intValue(a arrow.Array, i int) (int64, bool) {
+	if a.IsNull(i) {
+		return 0, false
+	}
+	switch a := a.(type) {
+	case *array.Int64:
+		return a.Value(i), true
+	case *array.Int32:
+		return int64(a.Value(i)), true
+	case *array.Int16:
+		return int64(a.Value(i)), true
+	case *array.Int8:
+		return int64(a.Value(i)), true
+	case *array.Uint32:
+		return int64(a.Value(i)), true
+	case *array.Uint16:
+		return int64(a.Value(i)), true
+	case *array.Uint8:
+		return int64(a.Value(i)), true
+	}
+	return 0, false
 }
 
 // partitionDir returns the Hive directory name "col=value" of row i of

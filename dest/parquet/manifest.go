@@ -57,9 +57,13 @@ type tableEntry struct {
 	PrimaryKey []string `json:"primary_key,omitempty"`
 	// PartitionBy is the Hive partition column, or empty.
 	PartitionBy string `json:"partition_by,omitempty"`
-	// Buckets is the number of primary-key hash buckets per partition.
-	Buckets int         `json:"buckets"`
-	Files   []fileEntry `json:"files"`
+	// Buckets is the number of primary-key hash buckets per partition
+	// (1: one file per partition).
+	Buckets int `json:"buckets"`
+	// BucketWidth, when set, replaces hash buckets by key ranges: a row of
+	// a table with a single integer key k goes to bucket floor(k/width).
+	BucketWidth int64       `json:"bucket_width,omitempty"`
+	Files       []fileEntry `json:"files"`
 
 	schema *arrow.Schema // decoded Schema
 }

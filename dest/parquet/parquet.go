@@ -34,18 +34,25 @@ type Options struct {
 	// Compression is the Parquet codec: "zstd" (default), "snappy", "gzip",
 	// "lz4" or "none".
 	Compression string
+	// BucketWidth is the key range per file of an unpartitioned incremental
+	// table with a single integer key. Zero means DefaultBucketWidth; -1
+	// uses hash buckets instead. It is fixed when the table is created.
+	BucketWidth int64
 	// Buckets is the number of primary-key hash buckets (files) of an
-	// unpartitioned incremental table. Zero means DefaultBuckets. It is
-	// fixed when the table is created.
+	// unpartitioned incremental table with any other key. Zero means
+	// DefaultBuckets. It is fixed when the table is created.
 	Buckets int
 	// Allocator is used for Arrow memory; nil means the Go allocator.
 	Allocator memory.Allocator
 }
 
-// DefaultBuckets is the bucket count of unpartitioned incremental tables.
-// An upsert rewrites only the buckets its keys hash to; see
-// BenchmarkUpsertBuckets for the measurement behind the value.
-const DefaultBuckets = 8
+// Bucketing defaults, measured by BenchmarkUpsert (see its comment).
+const (
+	// DefaultBucketWidth is the key range per file for integer keys.
+	DefaultBucketWidth = 100_000
+	// DefaultBuckets is the hash bucket count for other keys.
+	DefaultBuckets = 8
+)
 
 // Destination is a directory of Parquet files plus a manifest and state in
 // <path>/_jsync. It implements dest.Destination.
@@ -93,6 +100,9 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 	}
 	if opts.Buckets < 0 {
 		return nil, fmt.Errorf("parquet destination: buckets must be >= 0, got %d", opts.Buckets)
+	}
+	if opts.BucketWidth < -1 {
+		return nil, fmt.Errorf("parquet destination: bucket width must be >= -1, got %d", opts.BucketWidth)
 	}
 	root, err := filepath.Abs(opts.Path)
 	if err != nil {

@@ -23,7 +23,8 @@ var layouts = []struct {
 	opts Options
 	repl schema.Replication
 }{
-	{"buckets", Options{Buckets: 4}, schema.Incremental},
+	{"key-ranges", Options{BucketWidth: 2}, schema.Incremental},
+	{"hash-buckets", Options{BucketWidth: -1, Buckets: 4}, schema.Incremental},
 	{"single-file", Options{}, schema.FullTable},
 	{"hive", Options{PartitionBy: map[string]string{"issues": "project_key"}}, schema.Incremental},
 }
@@ -312,7 +313,9 @@ func TestCrashBeforeCommitPoint(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			tbl := issuesTable(l.repl)
 			dir := t.TempDir()
-			d, mem := newDest(t, Options{Path: dir, PartitionBy: l.opts.PartitionBy, Buckets: l.opts.Buckets})
+			o := l.opts
+			o.Path = dir
+			d, mem := newDest(t, o)
 			sc := tbl.ArrowSchema()
 			write(t, d, tbl, dest.Batch{Record: record(t, mem, sc, issue(1, "A", "one"), issue(2, "B", "two"))}, dest.Batch{State: tableState("c1")})
 
@@ -331,7 +334,7 @@ func TestCrashBeforeCommitPoint(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			d2, mem2 := newDest(t, Options{Path: dir, PartitionBy: l.opts.PartitionBy, Buckets: l.opts.Buckets})
+			d2, mem2 := newDest(t, o)
 			if c := d2.man.State.Get("s", "issues").Cursor; c != "c1" {
 				t.Errorf("cursor after crash = %q, want c1", c)
 			}

@@ -278,8 +278,8 @@ func conform(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, t
 	return conformAs(ctx, mem, rec, target, false)
 }
 
-// conformAs is conform; with lossy, a column that cannot be cast safely is
-// cast unsafely (truncating), and failing that becomes NULL.
+// conformAs is conform; with lossy, values that cannot be cast become NULL
+// (see castLossy).
 func conformAs(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, target *arrow.Schema, lossy bool) (out arrow.RecordBatch, err error) {
 	if rec.Schema() == target {
 		rec.Retain()
@@ -312,11 +312,11 @@ func conformAs(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch,
 			cols = append(cols, c)
 			continue
 		}
-		cast, err := compute.CastArray(cctx, c, compute.SafeCastOptions(f.Type))
-		if err != nil && lossy {
-			if cast, err = compute.CastArray(cctx, c, compute.UnsafeCastOptions(f.Type)); err != nil {
-				cast, err = array.MakeArrayOfNull(mem, f.Type, n), nil
-			}
+		var cast arrow.Array
+		if lossy {
+			cast, err = castLossy(cctx, mem, c, f.Type)
+		} else {
+			cast, err = compute.CastArray(cctx, c, compute.SafeCastOptions(f.Type))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("cast column %s from %s to %s: %w", f.Name, c.DataType(), f.Type, err)
@@ -329,6 +329,32 @@ func conformAs(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch,
 	}
 	cols = nil
 	return out, nil
+}
+
+// castLossy casts arr to typ; values that do not convert become NULL. A
+// failing range is split in halves until the failing values are isolated,
+// so a column with few bad values costs O(bad × log n) casts.
+func castLossy(ctx context.Context, mem memory.Allocator, arr arrow.Array, typ arrow.DataType) (arrow.Array, error) {
+	out, err := compute.CastArray(ctx, arr, compute.SafeCastOptions(typ))
+	if err == nil {
+		return out, nil
+	}
+	if arr.Len() <= 1 {
+		return array.MakeArrayOfNull(mem, typ, arr.Len()), nil
+	}
+	mid := int64(arr.Len() / 2)
+	var parts []arrow.Array
+	defer func() { releaseAll(parts) }()
+	for _, r := range [][2]int64{{0, mid}, {mid, int64(arr.Len())}} {
+		s := array.NewSlice(arr, r[0], r[1])
+		p, err := castLossy(ctx, mem, s, typ)
+		s.Release()
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return array.Concatenate(parts, mem)
 }
 
 // takeRows returns the rows of rec at idx (in that order).

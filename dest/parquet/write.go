@@ -112,16 +112,37 @@ func (d *Destination) newEntry(ns string, t *schema.Table) (*tableEntry, error) 
 			return nil, fmt.Errorf("table %s: partition column %s has type %s; use a string or integer column", t.Name, c.Name, c.Type)
 		}
 	}
+	// Unpartitioned incremental tables are split into buckets so that an
+	// upsert rewrites only the files its keys fall into. A single integer
+	// key (Jira's ids) gets key ranges: ids grow over time and recent issues
+	// change most, so a run touches few ranges. Other keys get hash buckets.
+	// Partitioned tables keep one file per partition: ids are spread over
+	// partitions, and ranges would make many tiny files.
 	if e.PartitionBy == "" && t.Replication == schema.Incremental && len(e.PrimaryKey) > 0 {
-		e.Buckets = d.opts.Buckets
-		if e.Buckets == 0 {
-			e.Buckets = DefaultBuckets
+		if pk := t.Column(e.PrimaryKey[0]); len(e.PrimaryKey) == 1 && isRangeKey(pk.Type) && d.opts.BucketWidth >= 0 {
+			e.BucketWidth = d.opts.BucketWidth
+			if e.BucketWidth == 0 {
+				e.BucketWidth = DefaultBucketWidth
+			}
+		} else {
+			e.Buckets = d.opts.Buckets
+			if e.Buckets == 0 {
+				e.Buckets = DefaultBuckets
+			}
 		}
 	}
 	if err := e.setSchema(t.ArrowSchema()); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+func isRangeKey(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.INT64, arrow.INT32, arrow.INT16, arrow.INT8, arrow.UINT32, arrow.UINT16, arrow.UINT8:
+		return true
+	}
+	return false
 }
 
 // placeholder adds an empty file to a table that has none, so that
@@ -214,7 +235,7 @@ func (d *Destination) keyRows(ctx context.Context, e *tableEntry, recs []arrow.R
 			}
 			key := kr.key(i)
 			h := hashKey(key)
-			ref.slot.bucket = bucketOf(h, e.Buckets)
+			ref.slot.bucket = e.bucket(kr, i, h)
 			k.last[string(key)] = ref
 			k.hashes[h] = true
 		}
@@ -619,7 +640,7 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 			h := hashKey(key)
 			want[string(key)] = true
 			hashes[h] = true
-			buckets[bucketOf(h, e.Buckets)] = true
+			buckets[e.bucket(kr, i, h)] = true
 		}
 	}
 
