@@ -273,3 +273,66 @@ source "jira" "a" {
 		t.Errorf("missing file:%s", summaries(diags))
 	}
 }
+
+func TestMultipleFiles(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a_sources.hcl": `
+source "jira" "demo" {
+  simulator {}
+}
+`,
+		"b_syncs.hcl": `
+destination "duckdb" "w" { path = "w.duckdb" }
+sync "demo" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+}
+`,
+		"c_dup.hcl": `
+source "jira" "demo" {
+  simulator {}
+}
+`,
+		"notes.txt": "ignored",
+	})
+	cfg, diags := LoadDir(dir, testOptions())
+	if len(diags) != 1 || diags[0].Summary != "Duplicate source" {
+		t.Fatalf("want one duplicate error, got:%s", summaries(diags))
+	}
+	if !strings.Contains(diags[0].Detail, "a_sources.hcl:2,1-") || !strings.HasSuffix(diags[0].Subject.Filename, "c_dup.hcl") {
+		t.Errorf("duplicate should point at both files: %s", describe(diags[0]))
+	}
+	if len(cfg.Files) != 3 {
+		t.Errorf("Files = %d, want 3", len(cfg.Files))
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	src := `
+locals {
+  formatted = format("%s-%03d", upper("eng"), 7)
+  joined    = join(",", concat(["a"], split(" ", "b c")))
+  chosen    = coalesce(null, env("JIRA_UNSET", "fallback"))
+  json      = jsonencode({ k = [1, 2] })
+  typed     = tostring(length(tolist(["x", "y"])))
+}
+source "jira" "demo" {
+  simulator {}
+}
+destination "duckdb" "w" { path = "w.duckdb" }
+sync "demo" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  tables      = [local.formatted, local.joined, local.chosen, local.json, local.typed, env("JIRA_EMAIL", "unused")]
+}
+`
+	// No catalogue: the computed names are not table names.
+	cfg, diags := loadString(t, src, func(o *LoadOptions) { o.Catalogue = nil })
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics:%s", summaries(diags))
+	}
+	want := []string{"ENG-007", "a,b,c", "fallback", `{"k":[1,2]}`, "2", "bot@acme.example"}
+	if got := cfg.Syncs["demo"].Tables; !reflect.DeepEqual(got, want) {
+		t.Errorf("tables = %q, want %q", got, want)
+	}
+}
