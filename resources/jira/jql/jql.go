@@ -348,6 +348,11 @@ func Tokenize(s string) ([]Token, error) {
 		default:
 			j := i
 			for j < len(s) && !strings.ContainsRune(" \t\n\r\"'(),=~!<>", rune(s[j])) {
+				if s[j] == '\\' {
+					// Jira allows escapes in unquoted words; readers may
+					// disagree on where such a word ends, so refuse it.
+					return nil, fmt.Errorf("jql: backslash outside a quoted string at offset %d", j)
+				}
 				j++
 			}
 			out = append(out, Token{Kind: Word, Text: s[i:j]})
