@@ -1,0 +1,147 @@
+package jirasim
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMutations(t *testing.T) {
+	s, clk := startSim(t, Options{Issues: 300, Seed: 9})
+	c := client(t, s)
+	before := s.Expected(zeroTime).Tables
+	clk.Advance(time.Hour)
+	at := clk.Now()
+	res, err := s.Mutate(Mutation{Update: 4, Comment: 3, Worklog: 2, DeleteIssues: 2, DeleteWorklogs: 2, MoveIssues: 1, AddCustomField: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Updated) != 4 || len(res.Commented) != 3 || len(res.Worklogged) != 2 || len(res.DeletedIssues) != 2 ||
+		len(res.DeletedWorklogs) != 2 || len(res.Moved) != 1 || len(res.AddedFields) != 1 || res.AtMillis != at.UnixMilli() {
+		t.Fatalf("result %+v", res)
+	}
+	after := s.Expected(zeroTime).Tables
+	if after["issues"] != before["issues"]-2 || after["fields"] != before["fields"]+1 {
+		t.Fatalf("issues %d→%d fields %d→%d", before["issues"], after["issues"], before["fields"], after["fields"])
+	}
+	// Everything touched is visible through updated >= at.
+	since := s.Expected(at).Tables["issues"]
+	if since == 0 || since > 12 {
+		t.Fatalf("%d issues updated since the mutation", since)
+	}
+	var page obj
+	c.get("/rest/api/3/search/jql?jql=updated+>%3D+"+strconv.FormatInt(at.UnixMilli(), 10)+"&fields=updated", &page)
+	if int64(len(arr(page["issues"]))) != since {
+		t.Fatalf("search since mutation: %d, expected %d", len(arr(page["issues"])), since)
+	}
+	// Deleted issues are gone; moved issues answer under old and new key.
+	if code, _, _ := c.do("GET", "/rest/api/3/issue/"+res.DeletedIssueIDs[0], nil); code != 404 {
+		t.Fatalf("deleted issue: %d", code)
+	}
+	var moved obj
+	c.get("/rest/api/3/issue/"+res.Moved[0][0]+"?expand=changelog", &moved)
+	if moved["key"] != res.Moved[0][1] {
+		t.Fatalf("old key resolves to %v, want %s", moved["key"], res.Moved[0][1])
+	}
+	hs := arr(moved["changelog"].(obj)["histories"])
+	last := hs[0].(obj)
+	if str(arr(last["items"])[1].(obj)["toString"]) != res.Moved[0][1] {
+		t.Fatalf("move history %v", last)
+	}
+	// Worklog feeds honour the last-minute rule.
+	var del obj
+	c.get("/rest/api/3/worklog/deleted?since="+strconv.FormatInt(at.UnixMilli(), 10), &del)
+	if len(arr(del["values"])) != 0 {
+		t.Fatal("deletions within the last minute must not be listed")
+	}
+	clk.Advance(61 * time.Second)
+	c.get("/rest/api/3/worklog/deleted?since="+strconv.FormatInt(at.UnixMilli(), 10), &del)
+	if len(arr(del["values"])) < 2 || del["lastPage"] != true || num(del["until"]) != int(at.UnixMilli()) {
+		t.Fatalf("deleted feed %v", del)
+	}
+	var upd obj
+	c.get("/rest/api/3/worklog/updated?since="+strconv.FormatInt(at.UnixMilli(), 10), &upd)
+	if len(arr(upd["values"])) != 2 {
+		t.Fatalf("updated feed lists %d new worklogs", len(arr(upd["values"])))
+	}
+	// The added custom field is listed.
+	var fields []obj
+	c.get("/rest/api/3/field", &fields)
+	if str(fields[len(fields)-1]["id"]) != res.AddedFields[0] {
+		t.Fatal("added field missing from /field")
+	}
+	// Over HTTP, same semantics, bad input refused.
+	var hres MutationResult
+	c.json("POST", "/_sim/mutate", obj{"comment": 1}, 200, &hres)
+	if len(hres.Commented) != 1 {
+		t.Fatal("HTTP mutate")
+	}
+	c.json("POST", "/_sim/mutate", obj{"explode": 1}, 400, nil)
+	c.json("POST", "/_sim/mutate", obj{"update": -1}, 400, nil)
+}
+
+func TestMutationsAreDeterministic(t *testing.T) {
+	run := func() string {
+		s, _ := startSim(t, Options{Issues: 200, Seed: 4})
+		var out []string
+		for k := 0; k < 3; k++ {
+			res, err := s.Mutate(Mutation{Update: 3, Comment: 2, MoveIssues: 1, DeleteIssues: 1, DeleteWorklogs: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.Join(res.Updated, ","), strings.Join(res.DeletedIssues, ","), res.Moved[0][1])
+		}
+		return strings.Join(out, ";")
+	}
+	if a, b := run(), run(); a != b {
+		t.Fatalf("mutation sequences differ:\n%s\n%s", a, b)
+	}
+}
+
+func TestWorklogFeedPaging(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 1500, Seed: 2})
+	c := client(t, s)
+	want := s.Expected(zeroTime).Tables["worklogs"]
+	if want <= 1000 {
+		t.Fatalf("need more than one page of worklogs, have %d", want)
+	}
+	ids := map[int]bool{}
+	next := "/rest/api/3/worklog/updated?since=0"
+	pages := 0
+	for {
+		var p obj
+		c.get(next, &p)
+		pages++
+		vals := arr(p["values"])
+		if len(vals) > 1000 {
+			t.Fatalf("page of %d", len(vals))
+		}
+		prev := 0
+		for _, v := range vals {
+			m := v.(obj)
+			if num(m["updatedTime"]) < prev {
+				t.Fatal("values not oldest first")
+			}
+			prev = num(m["updatedTime"])
+			ids[num(m["worklogId"])] = true
+		}
+		if len(vals) > 0 && num(p["until"]) != prev {
+			t.Fatal("until must be the youngest updatedTime on the page")
+		}
+		if p["lastPage"] == true {
+			if _, has := p["nextPage"]; has {
+				t.Fatal("last page with nextPage")
+			}
+			break
+		}
+		next = str(p["nextPage"])
+		if !strings.Contains(next, "since="+strconv.Itoa(num(p["until"]))) {
+			t.Fatalf("nextPage %s", next)
+		}
+	}
+	if int64(len(ids)) != want || pages < 2 {
+		t.Fatalf("feed served %d worklogs in %d pages, want %d", len(ids), pages, want)
+	}
+	c.json("POST", "/rest/api/3/worklog/list", obj{"ids": []int{}}, 400, nil)
+}
