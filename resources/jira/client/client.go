@@ -343,8 +343,9 @@ func (c *Client) snippet(body []byte) string {
 }
 
 // Do sends one logical request, retrying as described in the package doc,
-// and returns the 2xx response. path is relative to the base URL and starts
-// with "/" (e.g. "/rest/api/3/myself"); query may be nil. body, if not nil,
+// and returns the 2xx response. path is relative to the base URL, starts
+// with "/" and is URL-escaped (build segments with url.PathEscape), e.g.
+// "/rest/api/3/myself"; query may be nil. body, if not nil,
 // is sent as JSON ([]byte and json.RawMessage are sent as they are).
 // Failures are *HTTPError (non-2xx), *DecodeError, or a wrapped transport
 // error; none contains credentials.
@@ -366,8 +367,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			}
 		}
 	}
+	unescaped, err := url.PathUnescape(path)
+	if err != nil {
+		return nil, fmt.Errorf("jira: %s %q: bad path escape: %w", method, path, err)
+	}
 	u := *c.base
-	u.Path = c.base.Path + path
+	u.Path = c.base.Path + unescaped
+	u.RawPath = c.base.EscapedPath() + path
 	u.RawQuery = query.Encode()
 	family := Family(method, path)
 	table := TableFrom(ctx)

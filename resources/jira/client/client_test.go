@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,6 +202,24 @@ func TestRedirectToHTTPRefused(t *testing.T) {
 	}
 	if c.Requests() != 1 {
 		t.Errorf("requests = %d, want 1 (not retried)", c.Requests())
+	}
+}
+
+func TestPathEscaping(t *testing.T) {
+	var gotRaw string
+	c, _, _ := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotRaw = r.URL.EscapedPath()
+		writeJSON(w, 200, `{}`)
+	}))
+	path := "/rest/api/2/user/properties/" + url.PathEscape("a/b c%")
+	if err := c.GetJSON(context.Background(), path, url.Values{"jql": {`project = "A B"`}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/rest/api/2/user/properties/a%2Fb%20c%25"; gotRaw != want {
+		t.Errorf("server saw %q, want %q", gotRaw, want)
+	}
+	if _, err := c.Do(context.Background(), http.MethodGet, "/bad%zz", nil, nil); err == nil {
+		t.Error("bad escape accepted")
 	}
 }
 
