@@ -2,11 +2,11 @@ package jirasim
 
 import (
 	"fmt"
-	"strconv"
-	"time"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The issue in the middle of the range carries 250 comments, 150 histories
