@@ -1,0 +1,146 @@
+package jira
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/state"
+)
+
+// memDest is an in-memory destination for tests: one memTable per table,
+// rows keyed by primary key, values as strings (Arrow ValueStr). It
+// commits every batch at once, so Barrier is trivially satisfied.
+type memDest struct {
+	mu     sync.Mutex
+	tables map[string]*memTable
+}
+
+type memTable struct {
+	d       *memDest
+	table   *schema.Table
+	rows    map[string]map[string]string
+	pending map[string]map[string]string // full-table replacement content
+	state   state.TableState
+	sends   int
+}
+
+func newMemDest() *memDest { return &memDest{tables: map[string]*memTable{}} }
+
+func (d *memDest) table(t *schema.Table) *memTable {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	mt := d.tables[t.Name]
+	if mt == nil {
+		mt = &memTable{d: d, rows: map[string]map[string]string{}}
+		d.tables[t.Name] = mt
+	}
+	mt.table = t
+	return mt
+}
+
+// request builds a SyncRequest for the given tables from the current state.
+func (d *memDest) request(tables []*schema.Table, now time.Time) *source.SyncRequest {
+	req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: now,
+		Barrier: func(context.Context) error { return nil }}
+	for _, t := range tables {
+		mt := d.table(t)
+		req.Tables[t.Name] = &source.TableRequest{Table: t, Write: true, State: mt.state, Sink: mt}
+	}
+	return req
+}
+
+func keyOf(t *schema.Table, get func(col string) string) string {
+	var parts []string
+	for _, c := range t.PrimaryKey() {
+		parts = append(parts, get(c))
+	}
+	return strings.Join(parts, "/")
+}
+
+func (m *memTable) Send(_ context.Context, rec arrow.RecordBatch) error {
+	defer rec.Release()
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	m.sends++
+	if !rec.Schema().Equal(m.table.ArrowSchema()) {
+		return fmt.Errorf("%s: batch schema differs from the table", m.table.Name)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < int(rec.NumRows()); i++ {
+		row := map[string]string{}
+		for j, f := range rec.Schema().Fields() {
+			if c := rec.Column(j); !c.IsNull(i) {
+				row[f.Name] = c.ValueStr(i)
+			} else if !f.Nullable {
+				return fmt.Errorf("%s.%s: NULL in non-nullable column", m.table.Name, f.Name)
+			}
+		}
+		k := keyOf(m.table, func(c string) string { return row[c] })
+		if seen[k] {
+			return fmt.Errorf("%s: key %s twice in one batch", m.table.Name, k)
+		}
+		seen[k] = true
+		if m.table.Replication == schema.FullTable {
+			if m.pending == nil {
+				m.pending = map[string]map[string]string{}
+			}
+			m.pending[k] = row
+		} else {
+			if old := m.rows[k]; old != nil && old[schema.ColDeletedAt] != "" {
+				row[schema.ColDeletedAt] = "" // a re-appearing row is live again
+			}
+			m.rows[k] = row
+		}
+	}
+	return nil
+}
+
+func (m *memTable) Delete(_ context.Context, keys arrow.RecordBatch, at time.Time) error {
+	defer keys.Release()
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	for i := 0; i < int(keys.NumRows()); i++ {
+		k := keyOf(m.table, func(c string) string {
+			idx := keys.Schema().FieldIndices(c)
+			if len(idx) == 0 {
+				return ""
+			}
+			return keys.Column(idx[0]).ValueStr(i)
+		})
+		if row := m.rows[k]; row != nil {
+			row[schema.ColDeletedAt] = at.UTC().Format(time.RFC3339)
+		}
+	}
+	return nil
+}
+
+func (m *memTable) Checkpoint(_ context.Context, st state.TableState) error {
+	m.d.mu.Lock()
+	defer m.d.mu.Unlock()
+	if m.table.Replication == schema.FullTable {
+		if m.pending == nil {
+			m.pending = map[string]map[string]string{}
+		}
+		m.rows, m.pending = m.pending, nil
+	}
+	m.state = st
+	return nil
+}
+
+// live returns the rows not marked deleted.
+func (m *memTable) live() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for k, r := range m.rows {
+		if r[schema.ColDeletedAt] == "" {
+			out[k] = r
+		}
+	}
+	return out
+}

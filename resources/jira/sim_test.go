@@ -1,0 +1,322 @@
+package jira
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/resources/jira/jirasim"
+)
+
+// simFixture is a simulator, a source connected to it and an in-memory
+// destination.
+type simFixture struct {
+	t     *testing.T
+	sim   *jirasim.Server
+	src   *Source
+	dest  *memDest
+	start time.Time
+	mem   *memory.CheckedAllocator
+	rej   *RejectCollector
+	clock *fakeClock
+}
+
+// fakeClock drives the simulator's time, so "the last minute" rules of
+// worklog feeds are crossed without sleeping.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time         { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func newSimFixture(t *testing.T, flavor string, issues int, restricted bool) *simFixture {
+	t.Helper()
+	clock := &fakeClock{now: time.Now().UTC()}
+	sim, err := jirasim.Start(jirasim.Options{Issues: issues, Seed: 7, Flavor: flavor, Rate: -1, Now: clock.Now,
+		Caps: jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20}, TZ: "Pacific/Kiritimati"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	f := &simFixture{t: t, sim: sim, dest: newMemDest(), clock: clock, mem: memory.NewCheckedAllocator(memory.NewGoAllocator()),
+		rej: &RejectCollector{}, start: clock.Now().AddDate(-1, 0, 0).Truncate(time.Millisecond)}
+	cfg := Config{Name: "sim", BaseURL: sim.URL(), CACertPEM: sim.CACertPEM(), RateLimit: -1, Concurrency: 2,
+		StartDate: f.start, Rejects: f.rej, Allocator: f.mem, BatchRows: 500,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	switch {
+	case flavor == jirasim.FlavorDataCenter && restricted:
+		cfg.PAT = jirasim.RestrictedPAT
+	case flavor == jirasim.FlavorDataCenter:
+		cfg.PAT = jirasim.DefaultPAT
+	case restricted:
+		cfg.Email, cfg.APIToken = jirasim.RestrictedEmail, jirasim.RestrictedToken
+	default:
+		cfg.Email, cfg.APIToken = sim.Credentials()
+	}
+	f.src, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.mem.AssertSize(t, 0) })
+	return f
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// sync discovers (with the pinned columns from state) and syncs every table.
+func (f *simFixture) sync() []*schema.Table {
+	f.t.Helper()
+	ctx := context.Background()
+	var pinned map[string]map[string]string
+	if mt := f.dest.tables[TableIssues]; mt != nil {
+		pinned = map[string]map[string]string{TableIssues: mt.state.PinnedColumns}
+	}
+	disc, err := f.src.Discover(ctx, pinned)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.src.Sync(ctx, f.dest.request(disc.Tables, f.clock.Now())); err != nil {
+		f.t.Fatalf("sync: %v", err)
+	}
+	return disc.Tables
+}
+
+func totalRequests(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// counts returns the live rows per table; rows of issue children whose
+// issue is deleted do not count (they are deleted through their parent).
+func (f *simFixture) counts() map[string]int64 {
+	out := map[string]int64{}
+	issues := f.dest.tables[TableIssues].live()
+	for name, mt := range f.dest.tables {
+		var n int64
+		for _, r := range mt.live() {
+			if mt.table.Parent == TableIssues {
+				if _, ok := issues[r["issue_id"]]; !ok {
+					continue
+				}
+			}
+			n++
+		}
+		out[name] = n
+	}
+	return out
+}
+
+func (f *simFixture) checkCounts(when string) {
+	f.t.Helper()
+	f.checkCountsFor(when, false)
+}
+
+func (f *simFixture) checkCountsFor(when string, restricted bool) {
+	f.t.Helper()
+	want := f.sim.ExpectedFor(restricted, f.start).Tables
+	got := f.counts()
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if got[name] != want[name] {
+			f.t.Errorf("%s: %s has %d rows, simulator expects %d", when, name, got[name], want[name])
+		}
+	}
+	for _, tb := range Tables() {
+		if _, ok := want[tb.Name]; !ok {
+			f.t.Errorf("simulator has no expectation for %s", tb.Name)
+		}
+	}
+	if f.t.Failed() {
+		f.t.Logf("rejects: %d; first: %+v", len(f.rej.Rejects()), first(f.rej.Rejects()))
+	}
+}
+
+func first(r []Reject) []Reject { return r[:min(3, len(r))] }
+
+func TestSimFirstAndIncrementalSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, flavor := range []string{jirasim.FlavorCloud, jirasim.FlavorDataCenter} {
+		t.Run(flavor, func(t *testing.T) {
+			f := newSimFixture(t, flavor, 150, false)
+			tables := f.sync()
+			f.checkCounts("first sync")
+			firstReqs := totalRequests(f.src.Requests())
+			f.spotCheck(flavor, tables)
+			if n := len(f.rej.Rejects()); n != 0 {
+				t.Errorf("%d rejects, first %+v", n, first(f.rej.Rejects()))
+			}
+
+			res, err := f.sim.Mutate(jirasim.Mutation{Update: 6, Comment: 5, Worklog: 4, DeleteIssues: 2, DeleteWorklogs: 2, MoveIssues: 1, AddCustomField: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(3 * time.Minute) // past worklog/deleted's "not in the last minute"
+			firstByTable := f.src.Requests()
+			tables = f.sync()
+			f.checkCounts("after mutate")
+			incByTable := f.src.Requests()
+			incReqs := totalRequests(incByTable) - firstReqs
+			t.Logf("requests: first sync %v, after mutate %v", firstByTable, incByTable)
+			// Issue-family requests of the incremental run grow with the
+			// change (a few pages and completions), not with the dataset.
+			var firstIssueReqs, incIssueReqs int64
+			for _, name := range append([]string{TableIssues}, issueChildren...) {
+				firstIssueReqs += firstByTable[name]
+				incIssueReqs += incByTable[name] - firstByTable[name]
+			}
+			if incIssueReqs > 12 {
+				t.Errorf("incremental issue requests %d (first sync %d): not proportional to the change", incIssueReqs, firstIssueReqs)
+			}
+			issues := f.dest.tables[TableIssues]
+			for _, id := range res.DeletedIssueIDs {
+				if r := issues.rows[id]; r == nil || r[schema.ColDeletedAt] == "" {
+					t.Errorf("deleted issue %s not marked", id)
+				}
+			}
+			for _, id := range res.DeletedWorklogs {
+				if r := f.dest.tables[TableWorklogs].rows[itoa(id)]; r != nil && r[schema.ColDeletedAt] == "" {
+					t.Errorf("deleted worklog %d not marked", id)
+				}
+			}
+			var it *schema.Table
+			for _, tb := range tables {
+				if tb.Name == TableIssues {
+					it = tb
+				}
+			}
+			for _, fid := range res.AddedFields {
+				found := false
+				for _, c := range it.Columns {
+					found = found || c.FieldID == fid
+				}
+				if !found {
+					t.Errorf("no column for new custom field %s", fid)
+				}
+			}
+			// A run without changes costs little.
+			before := totalRequests(f.src.Requests())
+			f.sync()
+			f.checkCounts("no-op sync")
+			if idle := totalRequests(f.src.Requests()) - before; idle > incReqs {
+				t.Errorf("no-op sync made %d requests, more than the incremental %d", idle, incReqs)
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// spotCheck compares a few values with what the simulator serves.
+func (f *simFixture) spotCheck(flavor string, tables []*schema.Table) {
+	t := f.t
+	issues := f.dest.tables[TableIssues].rows
+	if len(issues) == 0 {
+		t.Fatal("no issues")
+	}
+	var withSprint, withCustom, subtasks int
+	for _, r := range issues {
+		for _, col := range []string{"key", "project_id", "status", "issue_type", "created", "updated", "fields", "reporter_account_id"} {
+			if r[col] == "" {
+				t.Errorf("issue %s: %s is empty", r["id"], col)
+				break
+			}
+		}
+		if !strings.HasSuffix(r["updated"], "Z") {
+			t.Errorf("issue %s: updated %q not UTC", r["id"], r["updated"])
+		}
+		if r["sprint"] != "" {
+			withSprint++
+		}
+		if r["story_points"] != "" {
+			withCustom++
+		}
+		if r["parent_id"] != "" {
+			subtasks++
+		}
+	}
+	if withSprint == 0 || withCustom == 0 || subtasks == 0 {
+		t.Errorf("typed columns never filled: sprint %d, story_points %d, parent_id %d", withSprint, withCustom, subtasks)
+	}
+	for _, r := range f.dest.tables[TableIssueComments].rows {
+		if r["body"] == "" {
+			t.Errorf("comment %s without body", r["id"])
+		}
+		if flavor == jirasim.FlavorCloud && r["body_adf"] == "" {
+			t.Errorf("cloud comment %s without ADF", r["id"])
+		}
+		if flavor == jirasim.FlavorDataCenter && r["body_adf"] != "" {
+			t.Errorf("DC comment %s with ADF", r["id"])
+		}
+		break
+	}
+	users := f.dest.tables[TableUsers].rows
+	for _, r := range issues {
+		if a := r["assignee_account_id"]; a != "" {
+			if _, ok := users[a]; !ok {
+				t.Errorf("assignee %s of issue %s is not in users", a, r["id"])
+			}
+			break
+		}
+	}
+}
+
+// TestSimRestrictedUser syncs as a user who sees only some projects: only
+// what that user can see is written, and nothing fails.
+func TestSimRestrictedUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 120, true)
+	f.sync()
+	f.checkCountsFor("restricted first sync", true)
+	all := f.sim.Expected(f.start).Tables
+	if got := f.counts()[TableIssues]; got >= all[TableIssues] {
+		t.Errorf("restricted user got %d issues of %d", got, all[TableIssues])
+	}
+}
+
+// TestSimConfiguredProjectNotVisible: a configured project the user cannot
+// see is skipped with a warning; the visible one is synced.
+func TestSimConfiguredProjectNotVisible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 60, true)
+	f.src.cfg.Projects = []string{"ALPHA", "NOPE"}
+	f.sync()
+	for _, r := range f.dest.tables[TableIssues].rows {
+		if !strings.HasPrefix(r["key"], "ALPHA-") {
+			t.Fatalf("issue %s outside the configured project", r["key"])
+		}
+	}
+	if len(f.dest.tables[TableIssues].rows) == 0 {
+		t.Fatal("no ALPHA issues")
+	}
+	f.src.cfg.Projects = []string{"NOPE"}
+	f.src.disc = nil
+	disc, err := f.src.Discover(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.src.Sync(context.Background(), newMemDest().request(disc.Tables, f.clock.Now()))
+	if err == nil || !strings.Contains(err.Error(), "no project is readable") {
+		t.Errorf("sync with no readable project: %v", err)
+	}
+}
