@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,6 @@ import (
 const (
 	DefaultRateLimit   = 50 // requests/s per endpoint family; Jira Cloud's burst limit is 100 rps per endpoint
 	DefaultMaxRetries  = 6
-	DefaultUserAgent   = "jsync/dev"
 	DefaultTimeout     = 60 * time.Second
 	DefaultBaseBackoff = 1 * time.Second
 	DefaultMaxBackoff  = 30 * time.Second
@@ -39,6 +39,17 @@ const (
 	DefaultMaxBody     = 256 << 20
 	DefaultGatewayURL  = "https://api.atlassian.com"
 )
+
+// DefaultUserAgent is "jsync/<version>" from the build information of the
+// running binary ("jsync/dev" when built from a working tree).
+var DefaultUserAgent = userAgent()
+
+func userAgent() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return "jsync/" + strings.TrimPrefix(bi.Main.Version, "v")
+	}
+	return "jsync/dev"
+}
 
 // Options configures a Client. Only BaseURL (or CloudID) is required.
 type Options struct {
@@ -65,7 +76,8 @@ type Options struct {
 	// MaxRetries bounds the retries of one request. 0 means
 	// DefaultMaxRetries; negative means no retries.
 	MaxRetries int
-	// UserAgent defaults to DefaultUserAgent ("jsync/<version>").
+	// UserAgent defaults to DefaultUserAgent: "jsync/<module version>", or
+	// "jsync/dev" in a development build.
 	UserAgent string
 	// Timeout bounds one attempt (connect to last body byte). 0 means
 	// DefaultTimeout.
@@ -226,16 +238,19 @@ func New(opts Options) (*Client, error) {
 		Transport: transport,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
+				return fmt.Errorf("%w: stopped after 5 redirects", errRedirect)
 			}
 			if req.URL.Scheme != "https" && !opts.AllowHTTP {
-				return fmt.Errorf("refusing redirect to non-https URL %s", req.URL.Redacted())
+				return fmt.Errorf("%w: refusing redirect to non-https URL %s", errRedirect, req.URL.Redacted())
 			}
 			return nil
 		},
 	}
 	return c, nil
 }
+
+// errRedirect marks a redirect the client refused; it is not retried.
+var errRedirect = errors.New("redirect refused")
 
 // tlsConfig builds a verifying TLS configuration. There is deliberately no
 // way to turn verification off.
@@ -316,7 +331,7 @@ func (c *Client) doJSON(ctx context.Context, method, path string, query url.Valu
 		return nil
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return &DecodeError{Method: method, Endpoint: path, Table: TableFrom(ctx), Err: err, Snippet: c.snippet(resp.Body)}
+		return c.decodeError(ctx, method, path, resp.Body, err)
 	}
 	return nil
 }
@@ -333,7 +348,15 @@ func (e *DecodeError) Error() string {
 	if e.Table != "" {
 		t = " (table " + e.Table + ")"
 	}
-	return fmt.Sprintf("jira: %s %s%s: decode response: %v; body starts %q", e.Method, e.Endpoint, t, e.Err, e.Snippet)
+	hint := ""
+	if strings.HasPrefix(strings.TrimSpace(e.Snippet), "<") {
+		hint = " — got HTML or XML instead of JSON: is base_url the Jira REST root, and is a login (SSO) or proxy page in the way?"
+	}
+	return fmt.Sprintf("jira: %s %s%s: decode response: %v; body starts %q%s", e.Method, e.Endpoint, t, e.Err, e.Snippet, hint)
+}
+
+func (c *Client) decodeError(ctx context.Context, method, path string, body []byte, err error) *DecodeError {
+	return &DecodeError{Method: method, Endpoint: path, Table: TableFrom(ctx), Err: err, Snippet: c.snippet(body)}
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
@@ -501,6 +524,10 @@ func (c *Client) httpError(method, path, table string, resp *Response, attempts 
 	msgs := errorMessages(resp.Body, ct)
 	for i := range msgs {
 		msgs[i] = redact(msgs[i], c.secrets)
+	}
+	if reason := resp.Header.Get("X-Authentication-Denied-Reason"); reason != "" {
+		// Data Center after repeated failed logins: CAPTCHA_CHALLENGE.
+		msgs = append(msgs, "login denied by Jira ("+redact(truncate(reason, 120), c.secrets)+"): log in once in a browser to clear it, then check the credentials")
 	}
 	return &HTTPError{
 		Method:   method,

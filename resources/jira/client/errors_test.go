@@ -138,3 +138,25 @@ func TestErrorMessagesShapes(t *testing.T) {
 		}
 	}
 }
+
+func TestDataCenterLoginDenied(t *testing.T) {
+	h, _ := script(status(403, "X-Authentication-Denied-Reason", "CAPTCHA_CHALLENGE; login-url=https://jira.example.com/login.jsp"))
+	c, _, _ := newTLSServer(t, h, func(o *Options) { o.Auth = Auth{Username: "bob", Password: testPassword} })
+	err := c.GetJSON(context.Background(), "/rest/api/2/myself", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "CAPTCHA_CHALLENGE") || !strings.Contains(err.Error(), "log in once in a browser") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestHTMLInsteadOfJSON(t *testing.T) {
+	h, _ := script(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><body>Log in with SSO</body></html>"))
+	})
+	c, _, _ := newTLSServer(t, h)
+	err := c.GetJSON(WithTable(context.Background(), "projects"), "/rest/api/3/project/search", nil, new(map[string]any))
+	var derr *DecodeError
+	if !errors.As(err, &derr) || !strings.Contains(err.Error(), "SSO") || !strings.Contains(err.Error(), "table projects") {
+		t.Errorf("err = %v", err)
+	}
+}

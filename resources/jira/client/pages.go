@@ -62,7 +62,7 @@ func (c *Client) getEnvelope(ctx context.Context, method, path string, query url
 		if err == nil {
 			err = errors.New("null page")
 		}
-		return nil, &DecodeError{Method: method, Endpoint: path, Table: TableFrom(ctx), Err: fmt.Errorf("page %d: %w", page, err), Snippet: c.snippet(resp.Body)}
+		return nil, c.decodeError(ctx, method, path, resp.Body, fmt.Errorf("page %d: %w", page, err))
 	}
 	return env, nil
 }
@@ -405,7 +405,7 @@ func (c *Client) PostArray(ctx context.Context, path string, body any, fn PageFu
 func (c *Client) decodeArray(ctx context.Context, method, path string, body []byte) ([]json.RawMessage, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, &DecodeError{Method: method, Endpoint: path, Table: TableFrom(ctx), Err: fmt.Errorf("expected a JSON array: %w", err), Snippet: c.snippet(body)}
+		return nil, c.decodeError(ctx, method, path, body, fmt.Errorf("expected a JSON array: %w", err))
 	}
 	return items, nil
 }

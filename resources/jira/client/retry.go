@@ -29,17 +29,16 @@ func retryableStatus(status int) bool {
 // are not.
 func retryableTransport(err error) bool {
 	var (
-		unknownCA   x509.UnknownAuthorityError
-		hostname    x509.HostnameError
-		invalid     x509.CertificateInvalidError
-		verifyErr   *tls.CertificateVerificationError
-		recordErr   tls.RecordHeaderError
-		tooLarge    *bodyTooLarge
-		redirectErr = strings.Contains(err.Error(), "refusing redirect") || strings.Contains(err.Error(), "redirects")
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+		recordErr tls.RecordHeaderError
+		tooLarge  *bodyTooLarge
 	)
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid),
-		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &tooLarge), redirectErr:
+		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &tooLarge), errors.Is(err, errRedirect):
 		return false
 	}
 	return true
