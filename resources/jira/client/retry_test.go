@@ -412,3 +412,26 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("family counts sum to %d, total %d", sum, c.Requests())
 	}
 }
+
+func TestBodyTooLargeFailsFast(t *testing.T) {
+	h, served := script(ok(`{"values":["` + strings.Repeat("x", 4096) + `"]}`))
+	c, _, clock := newTLSServer(t, h, func(o *Options) { o.MaxBodyBytes = 1024 })
+	err := c.GetJSON(WithTable(context.Background(), "issues"), "/rest/api/3/search/jql", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+	if served.Load() != 1 || len(clock.Sleeps()) != 0 {
+		t.Errorf("oversized body retried: served %d sleeps %v", served.Load(), clock.Sleeps())
+	}
+}
+
+func TestPersistentFailureNamesEndpointStatusTable(t *testing.T) {
+	h, _ := script(status(502))
+	c, _, _ := newTLSServer(t, h, func(o *Options) { o.MaxRetries = 2 })
+	err := c.GetJSON(WithTable(context.Background(), "worklogs"), "/rest/api/3/worklog/updated", nil, nil)
+	for _, want := range []string{"GET /rest/api/3/worklog/updated", "HTTP 502", "table worklogs", "after 3 attempts"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}
