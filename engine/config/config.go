@@ -82,7 +82,8 @@ type Variable struct {
 	Sensitive   bool
 	Description string
 	// Value is the resolved value (from -var, -var-file, JSYNC_VAR_<name> or
-	// the default).
+	// the default). It carries no cty marks, even when Sensitive: its
+	// strings are listed in Config.Sensitive instead.
 	Value cty.Value
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -201,19 +202,10 @@ func (l *loader) convertAttr(a *hcl.Attribute, val cty.Value, ty cty.Type) (cty.
 // convertErrorText makes cty conversion errors read as a sentence fragment.
 func convertErrorText(err error) string {
 	var pe cty.PathError
-	msg := err.Error()
-	if ok := asPathError(err, &pe); ok && len(pe.Path) > 0 {
-		return fmt.Sprintf("element %s: %s", pathString(pe.Path), msg)
+	if errors.As(err, &pe) && len(pe.Path) > 0 {
+		return fmt.Sprintf("element %s: %s", pathString(pe.Path), err)
 	}
-	return msg
-}
-
-func asPathError(err error, target *cty.PathError) bool {
-	pe, ok := err.(cty.PathError)
-	if ok {
-		*target = pe
-	}
-	return ok
+	return err.Error()
 }
 
 func pathString(p cty.Path) string {
@@ -310,8 +302,8 @@ func (l *loader) number(a *hcl.Attribute) (*big.Float, bool) {
 	return v.AsBigFloat(), true
 }
 
-// integer evaluates a whole number within [min, max].
-func (l *loader) integer(a *hcl.Attribute, min, max int64) (int64, bool) {
+// integer evaluates a whole number within [lo, hi].
+func (l *loader) integer(a *hcl.Attribute, lo, hi int64) (int64, bool) {
 	f, ok := l.number(a)
 	if !ok {
 		return 0, false
@@ -322,9 +314,9 @@ func (l *loader) integer(a *hcl.Attribute, min, max int64) (int64, bool) {
 			"Inappropriate value for argument %q: a whole number is required.", a.Name))
 		return 0, false
 	}
-	if i < min || i > max {
+	if i < lo || i > hi {
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), fmt.Sprintf("Invalid %s", a.Name),
-			"%q must be between %d and %d; got %d.", a.Name, min, max, i))
+			"%q must be between %d and %d; got %d.", a.Name, lo, hi, i))
 		return 0, false
 	}
 	return i, true

@@ -15,9 +15,6 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
-// funcEntry is a function available in expressions.
-type funcEntry = function.Function
-
 // maxFileSize bounds what file() reads: configuration snippets and keys, not
 // data.
 const maxFileSize = 1 << 20
@@ -152,11 +149,11 @@ func fileFunc(dir string) function.Function {
 }
 
 // functions returns the function table for expressions in files of dir.
-func (l *loader) functions(dir string) map[string]funcEntry {
+func (l *loader) functions(dir string) map[string]function.Function {
 	if fs, ok := l.funcs[dir]; ok {
 		return fs
 	}
-	fs := make(map[string]funcEntry, len(stdFunctions)+2)
+	fs := make(map[string]function.Function, len(stdFunctions)+2)
 	for k, v := range stdFunctions {
 		fs[k] = v
 	}
@@ -166,8 +163,9 @@ func (l *loader) functions(dir string) map[string]funcEntry {
 	return fs
 }
 
-// evalContext returns the context for expressions declared in the file of r.
-// withLocals is false while locals are being evaluated in order.
+// evalContext returns the context for expressions declared in the file of r:
+// the variables and locals resolved so far, and functions whose relative
+// paths resolve against that file's directory.
 func (l *loader) evalContext(r hcl.Range) *hcl.EvalContext {
 	return &hcl.EvalContext{
 		Variables: map[string]cty.Value{

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // rootSchema lists the top-level blocks. "simulator" is not valid at the top
@@ -99,7 +101,7 @@ type loader struct {
 	// secrets collects every secret string seen during evaluation.
 	secrets map[string]bool
 	// funcs caches the function table per directory.
-	funcs map[string]map[string]funcEntry
+	funcs map[string]map[string]function.Function
 	// syncDeps records where each sync's depends_on entries are written.
 	syncDeps map[string][]syncDep
 }
@@ -122,7 +124,7 @@ func load(srcs []fileSource, opts LoadOptions) (cfg *Config, diags hcl.Diagnosti
 		localValues: map[string]cty.Value{},
 		varValues:   map[string]cty.Value{},
 		secrets:     map[string]bool{},
-		funcs:       map[string]map[string]funcEntry{},
+		funcs:       map[string]map[string]function.Function{},
 		syncDeps:    map[string][]syncDep{},
 	}
 	if l.getenv == nil {
@@ -274,7 +276,7 @@ func ctyJSON(v cty.Value) ([]byte, error) {
 	if !v.IsWhollyKnown() {
 		return []byte(`"(unknown)"`), nil
 	}
-	return ctyjsonMarshal(v)
+	return ctyjson.Marshal(v, v.Type())
 }
 
 // fileDir returns the directory of the file a range is in.

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 var variableSchema = &hcl.BodySchema{
@@ -21,8 +20,6 @@ var variableSchema = &hcl.BodySchema{
 		{Name: "description"},
 	},
 }
-
-func ctyjsonMarshal(v cty.Value) ([]byte, error) { return ctyjson.Marshal(v, v.Type()) }
 
 // declareVariables decodes every variable block.
 func (l *loader) declareVariables() {
