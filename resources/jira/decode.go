@@ -775,7 +775,7 @@ type issueOuts struct {
 // issueInfo is what the fetcher needs to know about a decoded issue.
 type issueInfo struct {
 	ID, Key, ProjectID, ProjectKey string
-	Updated             time.Time
+	Updated                        time.Time
 	// Truncated embedded collections (total > items): the fetcher completes
 	// them; their embedded items were not written.
 	CommentsTruncated, WorklogsTruncated, ChangelogTruncated bool

@@ -77,7 +77,6 @@ type issueFetch struct {
 	e    *env
 	outs issueOuts
 	all  []*tableOut
-	mu   sync.Mutex // guards decoding from parallel completions
 
 	maxUpdated time.Time
 	placed     map[int64]string // issue id → project id, for the known sets
@@ -328,105 +327,175 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 	return nil
 }
 
+// completion is one fetch that completes a truncated collection: fetch
+// runs concurrently with others (network only); decode runs afterwards, in
+// job order, on the fetcher's goroutine.
+type completion struct {
+	what   string
+	fetch  func(ctx context.Context) ([]json.RawMessage, error)
+	decode func(items []json.RawMessage)
+}
+
 // complete fetches the whole of each truncated embedded collection:
 // comments and worklogs by paging their issue endpoints, changelogs through
 // changelog/bulkfetch (Cloud, up to 1000 issues per request) or the issue's
-// changelog endpoint.
+// changelog endpoint. Up to Concurrency fetches run at once, all within the
+// client's rate limiter.
 func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 	r := f.r
+	var jobs []completion
 	var changelogIDs []string
+	pageAll := func(ctx context.Context, path string, q url.Values, key string) func(context.Context) ([]json.RawMessage, error) {
+		return func(context.Context) ([]json.RawMessage, error) {
+			var all []json.RawMessage
+			err := r.s.cl.EachPageOf(ctx, path, q, key, func(items []json.RawMessage) error {
+				all = append(all, items...)
+				return nil
+			})
+			return all, err
+		}
+	}
 	for _, info := range infos {
 		id := info.ID
 		if info.CommentsTruncated && f.outs.comments != nil {
 			cctx := client.WithTable(ctx, TableIssueComments)
-			err := r.s.cl.EachPageOf(cctx, r.d.api+"/issue/"+id+"/comment", url.Values{"maxResults": {"100"}}, "comments", func(items []json.RawMessage) error {
-				for _, it := range items {
-					f.e.decodeComment(f.outs.comments, it, id)
-				}
-				return f.e.err
-			})
-			if err != nil {
-				return fmt.Errorf("comments of issue %s: %w", info.Key, err)
-			}
+			jobs = append(jobs, completion{what: "comments of issue " + info.Key,
+				fetch: pageAll(cctx, r.d.api+"/issue/"+id+"/comment", url.Values{"maxResults": {"100"}}, "comments"),
+				decode: func(items []json.RawMessage) {
+					for _, it := range items {
+						f.e.decodeComment(f.outs.comments, it, id)
+					}
+				}})
 		}
 		if info.WorklogsTruncated && f.outs.worklogs != nil {
 			wctx := client.WithTable(ctx, TableWorklogs)
-			err := r.s.cl.EachPageOf(wctx, r.d.api+"/issue/"+id+"/worklog", nil, "worklogs", func(items []json.RawMessage) error {
-				for _, it := range items {
-					f.e.decodeWorklog(f.outs.worklogs, it, id)
-				}
-				return f.e.err
-			})
-			if err != nil {
-				return fmt.Errorf("worklogs of issue %s: %w", info.Key, err)
-			}
+			jobs = append(jobs, completion{what: "worklogs of issue " + info.Key,
+				fetch: pageAll(wctx, r.d.api+"/issue/"+id+"/worklog", nil, "worklogs"),
+				decode: func(items []json.RawMessage) {
+					for _, it := range items {
+						f.e.decodeWorklog(f.outs.worklogs, it, id)
+					}
+				}})
 		}
 		if info.ChangelogTruncated && (f.outs.changelogs != nil || f.outs.items != nil) {
 			changelogIDs = append(changelogIDs, id)
 		}
 	}
-	if len(changelogIDs) == 0 {
-		return nil
-	}
 	cctx := client.WithTable(ctx, TableChangelogs)
+	decodeHistories := func(id string) func([]json.RawMessage) {
+		return func(items []json.RawMessage) {
+			for _, h := range items {
+				f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
+			}
+		}
+	}
 	if r.d.cloud {
 		for start := 0; start < len(changelogIDs); start += 1000 {
 			chunk := changelogIDs[start:min(start+1000, len(changelogIDs))]
-			body := map[string]any{"issueIdsOrKeys": chunk, "maxResults": 1000}
-			err := r.s.cl.EachCursorPagePOST(cctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", func(items []json.RawMessage) error {
-				for _, it := range items {
-					var l struct {
-						IssueID         string            `json:"issueId"`
-						ChangeHistories []json.RawMessage `json:"changeHistories"`
+			jobs = append(jobs, completion{what: "changelogs",
+				fetch: func(context.Context) ([]json.RawMessage, error) {
+					return f.bulkChangelogs(cctx, chunk)
+				},
+				decode: func(items []json.RawMessage) {
+					for _, it := range items {
+						var l struct {
+							IssueID         string            `json:"issueId"`
+							ChangeHistories []json.RawMessage `json:"changeHistories"`
+						}
+						if err := json.Unmarshal(it, &l); err != nil {
+							f.e.reject(TableChangelogs, "", "", "bulkfetch entry: "+err.Error(), it)
+							continue
+						}
+						decodeHistories(l.IssueID)(l.ChangeHistories)
 					}
-					if err := json.Unmarshal(it, &l); err != nil {
-						f.e.reject(TableChangelogs, "", "", "bulkfetch entry: "+err.Error(), it)
-						continue
-					}
-					for _, h := range l.ChangeHistories {
-						f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, l.IssueID)
-					}
-				}
-				return f.e.err
-			})
-			if err == nil {
-				continue
-			}
-			if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
-				return fmt.Errorf("changelog bulkfetch: %w", err)
-			}
-			for _, id := range chunk { // bulkfetch unavailable: page each issue
-				if err := f.issueChangelog(cctx, id); err != nil {
-					return err
-				}
-			}
+				}})
 		}
+	} else {
+		for _, id := range changelogIDs {
+			jobs = append(jobs, completion{what: "changelog of issue " + id,
+				fetch:  func(context.Context) ([]json.RawMessage, error) { return f.issueChangelog(cctx, id) },
+				decode: decodeHistories(id)})
+		}
+	}
+	if len(jobs) == 0 {
 		return nil
 	}
-	for _, id := range changelogIDs {
-		if err := f.issueChangelog(cctx, id); err != nil {
-			return err
-		}
+
+	results := make([][]json.RawMessage, len(jobs))
+	errs := make([]error, len(jobs))
+	workers := max(1, r.s.cfg.Concurrency)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, len(jobs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = jobs[i].fetch(ctx)
+			}
+		}()
 	}
-	return nil
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, j := range jobs {
+		if errs[i] != nil {
+			return fmt.Errorf("%s: %w", j.what, errs[i])
+		}
+		j.decode(results[i])
+	}
+	return f.e.err
+}
+
+// bulkChangelogs reads every history of up to 1000 issues through
+// changelog/bulkfetch, falling back to each issue's changelog endpoint when
+// bulkfetch is not offered. Entries are {issueId, changeHistories}.
+func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) ([]json.RawMessage, error) {
+	r := f.r
+	var all []json.RawMessage
+	body := map[string]any{"issueIdsOrKeys": ids, "maxResults": 1000}
+	err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", func(items []json.RawMessage) error {
+		all = append(all, items...)
+		return nil
+	})
+	if err == nil {
+		return all, nil
+	}
+	if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
+		return nil, fmt.Errorf("changelog bulkfetch: %w", err)
+	}
+	all = all[:0]
+	for _, id := range ids {
+		hs, err := f.issueChangelog(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		entry, err := json.Marshal(map[string]any{"issueId": id, "changeHistories": hs})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, entry)
+	}
+	return all, nil
 }
 
 // issueChangelog pages issue/{id}/changelog; where that endpoint does not
 // exist (Data Center), it reads the issue with expand=changelog, which Data
 // Center returns uncapped.
-func (f *issueFetch) issueChangelog(ctx context.Context, id string) error {
+func (f *issueFetch) issueChangelog(ctx context.Context, id string) ([]json.RawMessage, error) {
 	r := f.r
+	var all []json.RawMessage
 	err := r.s.cl.EachPageBean(ctx, r.d.api+"/issue/"+id+"/changelog", url.Values{"maxResults": {"100"}}, func(items []json.RawMessage) error {
-		for _, h := range items {
-			f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
-		}
-		return f.e.err
-	})
-	if err == nil || !isStatus(err, http.StatusNotFound) {
-		if err != nil {
-			return fmt.Errorf("changelog of issue %s: %w", id, err)
-		}
+		all = append(all, items...)
 		return nil
+	})
+	if err == nil {
+		return all, nil
+	}
+	if !isStatus(err, http.StatusNotFound) {
+		return nil, fmt.Errorf("changelog of issue %s: %w", id, err)
 	}
 	var issue struct {
 		Changelog struct {
@@ -435,16 +504,13 @@ func (f *issueFetch) issueChangelog(ctx context.Context, id string) error {
 		} `json:"changelog"`
 	}
 	if err := r.s.cl.GetJSON(ctx, r.d.api+"/issue/"+id, url.Values{"expand": {"changelog"}, "fields": {"id"}}, &issue); err != nil {
-		return fmt.Errorf("changelog of issue %s: %w", id, err)
+		return nil, fmt.Errorf("changelog of issue %s: %w", id, err)
 	}
 	if int64(len(issue.Changelog.Histories)) < issue.Changelog.Total {
 		f.e.reject(TableChangelogs, id, "", fmt.Sprintf("Jira returned %d of %d histories and offers no changelog paging here",
 			len(issue.Changelog.Histories), issue.Changelog.Total), nil)
 	}
-	for _, h := range issue.Changelog.Histories {
-		f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
-	}
-	return f.e.err
+	return issue.Changelog.Histories, nil
 }
 
 // worklogFeeds reads worklog/updated (changed worklogs, hydrated through
