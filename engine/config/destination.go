@@ -93,7 +93,9 @@ func (l *loader) decodeDestinations() {
 			if v, ok := l.eval(a, cty.Map(cty.String)); ok {
 				d.PartitionBy = map[string]string{}
 				keys := keyRanges(a.Expr)
-				for k, col := range v.AsValueMap() {
+				cols := v.AsValueMap()
+				for _, k := range sortedKeys(cols) {
+					col := cols[k]
 					subject := a.Expr.Range().Ptr()
 					if e, ok := keys[k]; ok {
 						subject = e[1].Range().Ptr()

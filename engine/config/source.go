@@ -19,6 +19,9 @@ var SourceTypes = []string{"jira"}
 // SimulatorFlavors lists the simulated deployments.
 var SimulatorFlavors = []string{"cloud", "datacenter"}
 
+// SimulatorCaps lists the simulator's per-issue collection caps.
+var SimulatorCaps = []string{"comments", "histories", "worklogs"}
+
 // syncOnlyArgs are sync arguments people put in the wrong block; the schemas
 // accept them so the loader can say where they belong.
 var syncOnlyArgs = []string{"tables", "columns", "schedule", "depends_on"}
@@ -319,10 +322,17 @@ func (l *loader) decodeSimulator(b *hcl.Block) *Simulator {
 		if v, ok := l.eval(a, cty.Map(cty.Number)); ok {
 			sim.Caps = map[string]int{}
 			keys := keyRanges(a.Expr)
-			for k, n := range v.AsValueMap() {
-				subject := a.Expr.Range().Ptr()
+			caps := v.AsValueMap()
+			for _, k := range sortedKeys(caps) {
+				n := caps[k]
+				subject, keySubject := a.Expr.Range().Ptr(), a.Expr.Range().Ptr()
 				if e, ok := keys[k]; ok {
-					subject = e[1].Range().Ptr()
+					subject, keySubject = e[1].Range().Ptr(), e[0].Range().Ptr()
+				}
+				if !contains(SimulatorCaps, k) {
+					l.diags = append(l.diags, errorf(keySubject, "Unsupported simulator cap",
+						"There is no simulator cap %q.%s The caps are: %s.", k, didYouMean(k, SimulatorCaps), strings.Join(SimulatorCaps, ", ")))
+					continue
 				}
 				i, acc := n.AsBigFloat().Int64()
 				if acc != big.Exact || i < 0 || i > math.MaxInt32 {

@@ -8,7 +8,7 @@ source "jira" "acme" {
   rate_limit  = 0  # ERROR: 8:17 Invalid rate_limit
   simulator {
     issues = 1.5  # ERROR: 10:14 Incorrect attribute value type
-    caps   = { comments = -1 }  # ERROR: 11:27 Invalid simulator cap
+    caps   = { comments = -1, commments = 2 }  # ERROR: 11:27 Invalid simulator cap  # ERROR: 11:31 Unsupported simulator cap
     flavor = "clowd"  # ERROR: 12:14 Invalid simulator flavor
     tz     = "Mars/Olympus"  # ERROR: 13:14 Invalid time zone
   }
