@@ -142,6 +142,12 @@ func openSource(ctx context.Context, s *config.Source, logger *slog.Logger) (sou
 	if s.Simulator == nil {
 		return jira.New(cfg)
 	}
+	if s.BaseURL != "" {
+		// A simulator started separately (cmd/jirasim), possibly over plain
+		// HTTP: the only case where http:// is accepted.
+		cfg.AllowHTTP = true
+		return jira.New(cfg)
+	}
 	sim := s.Simulator
 	opts := jirasim.Options{Issues: sim.Issues, Seed: sim.Seed, Flavor: sim.Flavor, TZ: sim.TZ, Rate: -1}
 	if opts.Flavor == "" {
