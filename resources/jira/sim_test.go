@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/state"
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
 )
 
@@ -198,6 +199,40 @@ func TestSimFirstAndIncrementalSync(t *testing.T) {
 					t.Errorf("deleted worklog %d not marked", id)
 				}
 			}
+			// The issues cursor is the largest updated written, in UTC.
+			maxUpdated := ""
+			for _, r := range issues.rows {
+				if r["updated"] > maxUpdated {
+					maxUpdated = r["updated"]
+				}
+			}
+			cur, err := time.Parse(time.RFC3339Nano, issues.state.Cursor)
+			if want, _ := time.Parse(time.RFC3339Nano, maxUpdated); err != nil || !cur.Equal(want) {
+				t.Errorf("issues cursor %q, largest updated written %q", issues.state.Cursor, maxUpdated)
+			}
+			// Changes made just before the run (user zone UTC+14) are there.
+			at := time.UnixMilli(res.AtMillis).UTC()
+			byKey := map[string]map[string]string{}
+			for _, r := range issues.live() {
+				byKey[r["key"]] = r
+			}
+			for _, key := range append(append([]string{}, res.Updated...), res.Commented...) {
+				r := byKey[key]
+				if r == nil {
+					if !slices.ContainsFunc(res.Moved, func(m [2]string) bool { return m[0] == key }) {
+						t.Errorf("updated issue %s missing", key)
+					}
+					continue
+				}
+				if u, _ := time.Parse(time.RFC3339Nano, r["updated"]); u.Before(at) {
+					t.Errorf("issue %s: updated %s is before the mutation at %s", key, r["updated"], at)
+				}
+			}
+			for _, m := range res.Moved {
+				if byKey[m[1]] == nil {
+					t.Errorf("moved issue %s → %s: new key not synced", m[0], m[1])
+				}
+			}
 			var it *schema.Table
 			for _, tb := range tables {
 				if tb.Name == TableIssues {
@@ -321,5 +356,26 @@ func TestSimConfiguredProjectNotVisible(t *testing.T) {
 	err = f.src.Sync(context.Background(), newMemDest().request(disc.Tables, f.clock.Now()))
 	if err == nil || !strings.Contains(err.Error(), "no project is readable") {
 		t.Errorf("sync with no readable project: %v", err)
+	}
+}
+
+func TestSimEstimate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, flavor := range []string{jirasim.FlavorCloud, jirasim.FlavorDataCenter} {
+		t.Run(flavor, func(t *testing.T) {
+			f := newSimFixture(t, flavor, 80, false)
+			n, err := f.src.Estimate(context.Background(), TableIssues, state.TableState{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := f.sim.Expected(f.start).Tables[TableIssues]; n != want {
+				t.Errorf("estimate %d, expected %d", n, want)
+			}
+			if n, _ := f.src.Estimate(context.Background(), TableUsers, state.TableState{}); n != -1 {
+				t.Errorf("users estimate %d, want -1", n)
+			}
+		})
 	}
 }
