@@ -20,6 +20,12 @@ func TablesMarkdown() string {
 	b.WriteString("Custom fields are added to `issues` at discovery: one typed column per custom field, named after its display name in snake_case ")
 	b.WriteString("(made unique with a `_<id>` suffix on collisions, and pinned by field id so renames in Jira keep the column). ")
 	b.WriteString("See the `fields` table for the mapping.\n\n")
+	b.WriteString("Deletes: `issues` rows get `_jsync_deleted_at` from the id-only sweep (issues of a project that merely became invisible are kept); ")
+	b.WriteString("`worklogs` rows from `worklog/deleted`. Rows of the other issue children belong to a deleted issue when their `issue_id` does: ")
+	b.WriteString("join them to live issues (`issue_id IN (SELECT id FROM issues WHERE _jsync_deleted_at IS NULL)`).\n\n")
+	b.WriteString("Bad values are never dropped silently: a value that does not fit its typed column leaves the column NULL and is reported as a ")
+	b.WriteString("reject (table, key, column, reason, raw JSON); a row without a readable primary key (or, for issues, `updated`) is rejected whole. ")
+	b.WriteString("The raw `fields` JSON of issues keeps every original value.\n\n")
 	b.WriteString("| table | replication | parent | primary key |\n|---|---|---|---|\n")
 	tables := Tables()
 	for _, t := range tables {
