@@ -63,7 +63,7 @@ func (s *Server) handleBoards(w http.ResponseWriter, r *http.Request, v *view) {
 	for _, b := range bs[lo:hi] {
 		vals = append(vals, v.board(b))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"maxResults": size, "startAt": start, "total": len(bs), "isLast": hi >= len(bs), "values": vals})
+	v.writeJSON(w, http.StatusOK, map[string]any{"maxResults": size, "startAt": start, "total": len(bs), "isLast": hi >= len(bs), "values": vals})
 }
 
 func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request, v *view) {
@@ -71,7 +71,7 @@ func (s *Server) handleBoard(w http.ResponseWriter, r *http.Request, v *view) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, v.board(b))
+	v.writeJSON(w, http.StatusOK, v.board(b))
 }
 
 func (s *Server) handleBoardSprints(w http.ResponseWriter, r *http.Request, v *view) {
@@ -104,7 +104,7 @@ func (s *Server) handleBoardSprints(w http.ResponseWriter, r *http.Request, v *v
 	for _, k := range ks[lo:hi] {
 		vals = append(vals, v.sprint(k))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"maxResults": size, "startAt": start, "isLast": hi >= len(ks), "values": vals})
+	v.writeJSON(w, http.StatusOK, map[string]any{"maxResults": size, "startAt": start, "isLast": hi >= len(ks), "values": vals})
 }
 
 func (s *Server) handleSprint(w http.ResponseWriter, r *http.Request, v *view) {
@@ -112,7 +112,7 @@ func (s *Server) handleSprint(w http.ResponseWriter, r *http.Request, v *view) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, v.sprint(k))
+	v.writeJSON(w, http.StatusOK, v.sprint(k))
 }
 
 func (s *Server) handleBoardIssues(w http.ResponseWriter, r *http.Request, v *view) {
@@ -183,5 +183,5 @@ func (s *Server) agileIssues(w http.ResponseWriter, r *http.Request, v *view, ma
 	for _, i := range ids[lo:hi] {
 		issues = append(issues, v.issue(i, o))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues})
+	v.writeJSON(w, http.StatusOK, map[string]any{"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues})
 }

@@ -184,7 +184,7 @@ func (s *Server) handleServerInfo(w http.ResponseWriter, r *http.Request, v *vie
 	} else {
 		m["version"], m["versionNumbers"], m["deploymentType"], m["buildNumber"] = "1001.0.0-SNAPSHOT", []int{1001, 0, 0}, "Cloud", 100300
 	}
-	writeJSON(w, http.StatusOK, m)
+	v.writeJSON(w, http.StatusOK, m)
 }
 
 func (s *Server) handleMyself(w http.ResponseWriter, r *http.Request, v *view) {
@@ -204,7 +204,7 @@ func (s *Server) handleMyself(w http.ResponseWriter, r *http.Request, v *view) {
 	if exp["applicationRoles"] {
 		m["applicationRoles"] = map[string]any{"size": 1, "items": []any{}}
 	}
-	writeJSON(w, http.StatusOK, m)
+	v.writeJSON(w, http.StatusOK, m)
 }
 
 // --- catalogue ---
@@ -225,7 +225,7 @@ func (s *Server) handleProjects(w http.ResponseWriter, r *http.Request, v *view)
 	for _, pi := range s.visibleProjects(v) {
 		out = append(out, v.project(pi, exp))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleProjectSearch(w http.ResponseWriter, r *http.Request, v *view) {
@@ -243,7 +243,7 @@ func (s *Server) handleProjectSearch(w http.ResponseWriter, r *http.Request, v *
 	for _, pi := range ps[lo:hi] {
 		vals = append(vals, v.project(pi, exp))
 	}
-	writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(ps)))
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(ps)))
 }
 
 func sortProjectsByKey(d *dataset, ps []int) {
@@ -271,7 +271,7 @@ func (s *Server) handleProject(w http.ResponseWriter, r *http.Request, v *view) 
 	}
 	m["versions"], m["components"] = vers, comps
 	m["assigneeType"] = "UNASSIGNED"
-	writeJSON(w, http.StatusOK, m)
+	v.writeJSON(w, http.StatusOK, m)
 }
 
 func (s *Server) handleVersionsPaged(w http.ResponseWriter, r *http.Request, v *view) {
@@ -289,7 +289,7 @@ func (s *Server) handleVersionsPaged(w http.ResponseWriter, r *http.Request, v *
 	for _, ver := range vs[lo:hi] {
 		vals = append(vals, v.version(pi, ver))
 	}
-	writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(vs)))
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(vs)))
 }
 
 func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request, v *view) {
@@ -301,7 +301,7 @@ func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request, v *view)
 	for _, ver := range v.d.cat.projects[pi].Versions {
 		out = append(out, v.version(pi, ver))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleComponentsPaged(w http.ResponseWriter, r *http.Request, v *view) {
@@ -319,7 +319,7 @@ func (s *Server) handleComponentsPaged(w http.ResponseWriter, r *http.Request, v
 	for _, c := range cs[lo:hi] {
 		vals = append(vals, v.component(pi, c, true))
 	}
-	writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(cs)))
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(cs)))
 }
 
 func (s *Server) handleComponents(w http.ResponseWriter, r *http.Request, v *view) {
@@ -331,7 +331,7 @@ func (s *Server) handleComponents(w http.ResponseWriter, r *http.Request, v *vie
 	for _, c := range v.d.cat.projects[pi].Components {
 		out = append(out, v.component(pi, c, false))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleCategories(w http.ResponseWriter, r *http.Request, v *view) {
@@ -339,7 +339,7 @@ func (s *Server) handleCategories(w http.ResponseWriter, r *http.Request, v *vie
 	for k := range v.d.cat.categories {
 		out = append(out, v.category(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleProjectTypes(w http.ResponseWriter, r *http.Request, v *view) {
@@ -348,7 +348,7 @@ func (s *Server) handleProjectTypes(w http.ResponseWriter, r *http.Request, v *v
 		out = append(out, map[string]any{"key": t.Key, "formattedKey": t.Formatted, "descriptionI18nKey": "jira.project.type." + t.Key + ".description",
 			"icon": "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=", "color": t.Color})
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleFields(w http.ResponseWriter, r *http.Request, v *view) {
@@ -356,7 +356,7 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request, v *view) {
 	for _, f := range v.d.cat.fields {
 		out = append(out, v.field(f))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleStatuses(w http.ResponseWriter, r *http.Request, v *view) {
@@ -367,7 +367,7 @@ func (s *Server) handleStatuses(w http.ResponseWriter, r *http.Request, v *view)
 		delete(m, "scope")
 		out = append(out, m)
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleStatusCategories(w http.ResponseWriter, r *http.Request, v *view) {
@@ -375,7 +375,7 @@ func (s *Server) handleStatusCategories(w http.ResponseWriter, r *http.Request, 
 	for _, c := range statusCategories {
 		out = append(out, v.statusCategory(c.ID))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handlePriorities(w http.ResponseWriter, r *http.Request, v *view) {
@@ -383,7 +383,7 @@ func (s *Server) handlePriorities(w http.ResponseWriter, r *http.Request, v *vie
 	for k := range priorities {
 		out = append(out, v.priority(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handlePrioritySearch(w http.ResponseWriter, r *http.Request, v *view) {
@@ -398,7 +398,7 @@ func (s *Server) handlePrioritySearch(w http.ResponseWriter, r *http.Request, v 
 		m["isDefault"] = k == 2
 		vals = append(vals, m)
 	}
-	writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(priorities)))
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(priorities)))
 }
 
 func (s *Server) handleResolutions(w http.ResponseWriter, r *http.Request, v *view) {
@@ -406,7 +406,7 @@ func (s *Server) handleResolutions(w http.ResponseWriter, r *http.Request, v *vi
 	for k := range resolutions {
 		out = append(out, v.resolution(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleResolutionSearch(w http.ResponseWriter, r *http.Request, v *view) {
@@ -422,7 +422,7 @@ func (s *Server) handleResolutionSearch(w http.ResponseWriter, r *http.Request, 
 		m["isDefault"] = k == 0
 		vals = append(vals, m)
 	}
-	writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(resolutions)))
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(resolutions)))
 }
 
 func (s *Server) handleIssueTypes(w http.ResponseWriter, r *http.Request, v *view) {
@@ -430,7 +430,7 @@ func (s *Server) handleIssueTypes(w http.ResponseWriter, r *http.Request, v *vie
 	for k := range issueTypes {
 		out = append(out, v.issueType(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request, v *view) {
@@ -438,7 +438,7 @@ func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request, v *view) {
 	for k := range roles {
 		out = append(out, v.role(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 // --- users ---
@@ -455,7 +455,7 @@ func (s *Server) handleUsersSearch(w http.ResponseWriter, r *http.Request, v *vi
 	for k := lo; k < hi; k++ {
 		out = append(out, v.user(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 // handleUserSearch is user/search: on Cloud "query" (prefix of display name
@@ -510,7 +510,7 @@ func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request, v *vie
 	for _, k := range match[lo:hi] {
 		out = append(out, v.user(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleGroupMember(w http.ResponseWriter, r *http.Request, v *view) {
@@ -527,7 +527,7 @@ func (s *Server) handleGroupMember(w http.ResponseWriter, r *http.Request, v *vi
 			for _, k := range g.Members[lo:hi] {
 				vals = append(vals, v.user(k))
 			}
-			writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(g.Members)))
+			v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(g.Members)))
 			return
 		}
 	}
@@ -551,7 +551,7 @@ func (s *Server) handleIssue(w http.ResponseWriter, r *http.Request, v *view) {
 	if v.dc() {
 		o.capComments, o.capHistories = 0, 0
 	}
-	writeJSON(w, http.StatusOK, v.issue(i, o))
+	v.writeJSON(w, http.StatusOK, v.issue(i, o))
 }
 
 func (s *Server) handleIssueComments(w http.ResponseWriter, r *http.Request, v *view) {
@@ -589,7 +589,7 @@ func (s *Server) handleIssueComments(w http.ResponseWriter, r *http.Request, v *
 	for _, c := range cs[lo:hi] {
 		out = append(out, v.comment(i, c))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": size, "total": len(cs), "comments": out})
+	v.writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": size, "total": len(cs), "comments": out})
 }
 
 func (s *Server) handleIssueWorklogs(w http.ResponseWriter, r *http.Request, v *view) {
@@ -616,7 +616,7 @@ func (s *Server) handleIssueWorklogs(w http.ResponseWriter, r *http.Request, v *
 	for _, wl := range ws[lo:hi] {
 		out = append(out, v.worklog(wl))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": size, "total": len(ws), "worklogs": out})
+	v.writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": size, "total": len(ws), "worklogs": out})
 }
 
 func (s *Server) handleIssueChangelog(w http.ResponseWriter, r *http.Request, v *view) {
@@ -634,7 +634,7 @@ func (s *Server) handleIssueChangelog(w http.ResponseWriter, r *http.Request, v 
 	for _, h := range hs[lo:hi] {
 		vals = append(vals, v.history(h))
 	}
-	writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(hs)))
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(hs)))
 }
 
 func (s *Server) handleIssueTransitions(w http.ResponseWriter, r *http.Request, v *view) {
@@ -646,7 +646,7 @@ func (s *Server) handleIssueTransitions(w http.ResponseWriter, r *http.Request, 
 	for _, t := range v.d.transitions(i) {
 		out = append(out, v.transition(t))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"expand": "transitions", "transitions": out})
+	v.writeJSON(w, http.StatusOK, map[string]any{"expand": "transitions", "transitions": out})
 }
 
 func queryURL(base string, kv ...string) string {

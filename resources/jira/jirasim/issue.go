@@ -182,7 +182,7 @@ func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, r *rnd, o 
 		if fr.chance(p) {
 			return nil
 		}
-		return v.user(pickUser(&fr))
+		return v.userEmbed(pickUser(&fr))
 	}
 	spent := 0
 	if f.ID == "timespent" || f.ID == "aggregatetimespent" || f.ID == "progress" || f.ID == "aggregateprogress" || f.ID == "timetracking" || f.ID == "workratio" {
@@ -220,9 +220,9 @@ func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, r *rnd, o 
 	case "assignee":
 		return userOrNil(0.2), true
 	case "reporter":
-		return v.user(pickUser(&fr)), true
+		return v.userEmbed(pickUser(&fr)), true
 	case "creator":
-		return v.user(pickUser(&fr)), true
+		return v.userEmbed(pickUser(&fr)), true
 	case "created":
 		return fmtTime(rec.created, loc), true
 	case "updated":
@@ -428,11 +428,11 @@ func (v *view) customValue(i int32, rec *issueRec, f fieldDef, fr *rnd) any {
 	case "users":
 		out := []any{}
 		for k := 1 + fr.intn(3); k > 0; k-- {
-			out = append(out, v.user(pickUser(fr)))
+			out = append(out, v.userEmbed(pickUser(fr)))
 		}
 		return out
 	case "user":
-		return v.user(pickUser(fr))
+		return v.userEmbed(pickUser(fr))
 	case "option":
 		k := fr.intn(len(optionValues))
 		return v.option(f.Schema.CustomID*10+k, optionValues[k])

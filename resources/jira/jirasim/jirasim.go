@@ -83,6 +83,9 @@ type Server struct {
 	wlIndex  []worklogRef
 	wlVer    uint64
 
+	userMu   sync.Mutex
+	userJSON map[string][][]byte // encoded users per API version
+
 	stats   statsRecorder
 	limiter *limiter
 	reqNo   atomic.Uint64

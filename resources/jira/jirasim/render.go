@@ -1,8 +1,11 @@
 package jirasim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +28,7 @@ type view struct {
 	d          *dataset
 	ver        string // "2", "3" or "latest"
 	restricted bool
+	embeds     bool // userEmbed placeholders were issued
 }
 
 func (v *view) api() string { return v.s.url + "/rest/api/" + v.ver }
@@ -44,6 +48,75 @@ func (v *view) body(text string) any {
 func avatarURLs(seed string) map[string]any {
 	base := "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/initials/" + url.PathEscape(seed) + ".png"
 	return map[string]any{"48x48": base + "?size=48", "24x24": base + "?size=24", "16x16": base + "?size=16", "32x32": base + "?size=32"}
+}
+
+// userEmbed stands for a user object inside issues, comments, worklogs and
+// histories, where the same few users repeat thousands of times. It is a
+// placeholder string that writeJSON replaces with the user's pre-encoded
+// JSON, which saves most of the encoding work of a search page.
+func (v *view) userEmbed(i int) string {
+	v.embeds = true
+	return "\x00u" + strconv.Itoa(i)
+}
+
+// userJSON returns the encoded user object for this API version.
+func (v *view) userJSON(i int) []byte {
+	v.s.userMu.Lock()
+	defer v.s.userMu.Unlock()
+	if v.s.userJSON == nil {
+		v.s.userJSON = map[string][][]byte{}
+	}
+	cache := v.s.userJSON[v.ver]
+	if cache == nil {
+		cache = make([][]byte, len(v.d.cat.users))
+		v.s.userJSON[v.ver] = cache
+	}
+	if cache[i] == nil {
+		b, err := json.Marshal(v.user(i))
+		if err != nil {
+			b = []byte("null")
+		}
+		cache[i] = b
+	}
+	return cache[i]
+}
+
+var embedPrefix = []byte(`"\u0000u`)
+
+// writeJSON encodes val and expands user placeholders.
+func (v *view) writeJSON(w http.ResponseWriter, status int, val any) {
+	b, err := json.Marshal(val)
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	if v.embeds {
+		b = v.expandUsers(b)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func (v *view) expandUsers(b []byte) []byte {
+	out := make([]byte, 0, len(b)*2)
+	for {
+		k := bytes.Index(b, embedPrefix)
+		if k < 0 {
+			return append(out, b...)
+		}
+		out = append(out, b[:k]...)
+		rest := b[k+len(embedPrefix):]
+		end := bytes.IndexByte(rest, '"')
+		n, err := strconv.Atoi(string(rest[:max(end, 0)]))
+		if end < 0 || err != nil || n < 0 || n >= len(v.d.cat.users) {
+			out = append(out, b[k:k+len(embedPrefix)]...)
+			b = rest
+			continue
+		}
+		out = append(out, v.userJSON(n)...)
+		b = rest[end+1:]
+	}
 }
 
 func (v *view) user(i int) map[string]any {
@@ -230,7 +303,7 @@ func (v *view) comment(i int32, c commentItem) map[string]any {
 	m := map[string]any{
 		"self":   v.api() + "/issue/" + strconv.FormatInt(v.d.issueID(i), 10) + "/comment/" + strconv.FormatInt(c.ID, 10),
 		"id":     strconv.FormatInt(c.ID, 10),
-		"author": v.user(c.Author), "updateAuthor": v.user(c.UpdateAuthor),
+		"author": v.userEmbed(c.Author), "updateAuthor": v.userEmbed(c.UpdateAuthor),
 		"body":    v.body(c.Text),
 		"created": fmtTime(c.Created, v.s.loc), "updated": fmtTime(c.Updated, v.s.loc),
 	}
@@ -248,7 +321,7 @@ func (v *view) worklog(w worklogItem) map[string]any {
 	return map[string]any{
 		"self":   v.api() + "/issue/" + id + "/worklog/" + strconv.FormatInt(w.ID, 10),
 		"id":     strconv.FormatInt(w.ID, 10),
-		"author": v.user(w.Author), "updateAuthor": v.user(w.UpdateAuthor),
+		"author": v.userEmbed(w.Author), "updateAuthor": v.userEmbed(w.UpdateAuthor),
 		"comment": v.body(w.Text),
 		"created": fmtTime(w.Created, v.s.loc), "updated": fmtTime(w.Updated, v.s.loc), "started": fmtTime(w.Started, v.s.loc),
 		"timeSpent": formatDuration(w.Seconds), "timeSpentSeconds": w.Seconds, "issueId": id,
@@ -264,7 +337,7 @@ func (v *view) history(h historyItem) map[string]any {
 		}
 		items = append(items, m)
 	}
-	return map[string]any{"id": strconv.FormatInt(h.ID, 10), "author": v.user(h.Author), "created": fmtTime(h.Created, v.s.loc), "items": items}
+	return map[string]any{"id": strconv.FormatInt(h.ID, 10), "author": v.userEmbed(h.Author), "created": fmtTime(h.Created, v.s.loc), "items": items}
 }
 
 func (v *view) transition(t transitionDef) map[string]any {

@@ -199,7 +199,7 @@ func (s *Server) handleSearchJQL(w http.ResponseWriter, r *http.Request, v *view
 		resp["nextPageToken"] = encodeToken(pageToken{Offset: hi, Query: qh})
 	}
 	v.addNamesSchema(resp, fields, expand)
-	writeJSON(w, http.StatusOK, resp)
+	v.writeJSON(w, http.StatusOK, resp)
 }
 
 func (v *view) addNamesSchema(resp map[string]any, fields fieldSel, expand map[string]bool) {
@@ -233,7 +233,7 @@ func (s *Server) handleApproximateCount(w http.ResponseWriter, r *http.Request, 
 		writeJQLError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": len(ids)})
+	v.writeJSON(w, http.StatusOK, map[string]any{"count": len(ids)})
 }
 
 // handleSearchGone is Cloud's removed /search (CHANGE-2046).
@@ -296,7 +296,7 @@ func (s *Server) handleLegacySearch(w http.ResponseWriter, r *http.Request, v *v
 	}
 	resp := map[string]any{"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues}
 	v.addNamesSchema(resp, o.fields, parseExpand(expandVals))
-	writeJSON(w, http.StatusOK, resp)
+	v.writeJSON(w, http.StatusOK, resp)
 }
 
 // --- changelog bulk fetch ---
@@ -394,7 +394,7 @@ func (s *Server) handleBulkChangelog(w http.ResponseWriter, r *http.Request, v *
 	if hi < len(all) {
 		resp["nextPageToken"] = encodeToken(pageToken{Offset: hi, Query: qh})
 	}
-	writeJSON(w, http.StatusOK, resp)
+	v.writeJSON(w, http.StatusOK, resp)
 }
 
 // --- worklog change feeds (style D) ---
@@ -451,7 +451,7 @@ func (s *Server) handleWorklogChanges(deleted bool) func(w http.ResponseWriter, 
 		if !last {
 			resp["nextPage"] = queryURL(path, "since", strconv.FormatInt(until, 10))
 		}
-		writeJSON(w, http.StatusOK, resp)
+		v.writeJSON(w, http.StatusOK, resp)
 	}
 }
 
@@ -484,5 +484,5 @@ func (s *Server) handleWorklogList(w http.ResponseWriter, r *http.Request, v *vi
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, out)
 }
