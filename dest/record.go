@@ -15,6 +15,9 @@ import (
 func CheckRecord(t *schema.Table, rec arrow.RecordBatch) error {
 	sc := rec.Schema()
 	for i, f := range sc.Fields() {
+		if len(sc.FieldIndices(f.Name)) > 1 {
+			return fmt.Errorf("table %s: record has column %q twice", t.Name, f.Name)
+		}
 		c := t.Column(f.Name)
 		if c == nil {
 			return fmt.Errorf("table %s: record has unknown column %q", t.Name, f.Name)

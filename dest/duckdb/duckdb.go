@@ -150,6 +150,9 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 	}
 	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly}
 	if !opts.ReadOnly {
+		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '1GB'"); err != nil {
+			return nil, errors.Join(fmt.Errorf("configure %s: %w", path, err), db.Close())
+		}
 		if err := d.bootstrap(ctx); err != nil {
 			return nil, errors.Join(openError(path, err), db.Close())
 		}

@@ -35,7 +35,14 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		return stats, fmt.Errorf("write %s.%s: get connection: %w", ns, t.Name, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
-	qualified := d.TableName(ns, t.Name)
+	have, err := readTableDef(ctx, conn, d.SchemaName(ns), t.Name)
+	if err == nil && have == nil {
+		err = errors.New("table does not exist (migrate first)")
+	}
+	if err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
+	tgt := target{qualified: d.TableName(ns, t.Name), def: have}
 	for n := 1; ; n++ {
 		var b dest.Batch
 		var ok bool
@@ -47,7 +54,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		if !ok {
 			return stats, nil
 		}
-		s, err := d.writeBatch(ctx, conn, qualified, t, b)
+		s, err := d.writeBatch(ctx, conn, tgt, t, b)
 		if err != nil {
 			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, err)
 		}
@@ -64,7 +71,7 @@ func (d *Destination) checkWritable(ns dest.Namespace, t *schema.Table) error {
 }
 
 // writeBatch commits one batch: its rows and its state in one transaction.
-func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, qualified string, t *schema.Table, b dest.Batch) (dest.WriteStats, error) {
+func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, tgt target, t *schema.Table, b dest.Batch) (dest.WriteStats, error) {
 	var stats dest.WriteStats
 	if b.Record != nil {
 		defer b.Record.Release()
@@ -76,19 +83,12 @@ func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, qualified 
 	defer func() { views.release(ctx, conn) }()
 	err := d.txOn(ctx, conn, t.Name, func() error {
 		if b.Record != nil && b.Record.NumRows() > 0 {
-			before, err := countRows(ctx, conn, qualified)
+			updated, err := views.upsert(ctx, conn, tgt, t, b.Record)
 			if err != nil {
 				return err
 			}
-			if err := views.upsert(ctx, conn, qualified, t, b.Record); err != nil {
-				return err
-			}
-			after, err := countRows(ctx, conn, qualified)
-			if err != nil {
-				return err
-			}
-			stats.Inserted = after - before
-			stats.Updated = b.Record.NumRows() - stats.Inserted
+			stats.Updated = updated
+			stats.Inserted = b.Record.NumRows() - updated
 		}
 		return writeStates(ctx, conn, b.State)
 	})
@@ -161,7 +161,7 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 		}
 		err := dest.CheckRecord(t, b.Record)
 		if err == nil {
-			err = views.upsert(ctx, conn, stage, t, b.Record)
+			_, err = views.upsert(ctx, conn, target{qualified: stage, def: have}, t, b.Record)
 		}
 		b.Record.Release()
 		if err != nil {
@@ -321,10 +321,23 @@ func (v *viewSet) release(ctx context.Context, conn *sql.Conn) {
 	v.names, v.releases = nil, nil
 }
 
-// upsert merges rec into the table qualified. Rows whose key repeats within
-// rec are split into successive statements, so the last occurrence wins
-// (DuckDB refuses to update one row twice in a statement).
-func (v *viewSet) upsert(ctx context.Context, conn *sql.Conn, qualified string, t *schema.Table, rec arrow.RecordBatch) error {
+// target is a table being written: its quoted name and its definition in
+// the catalog.
+type target struct {
+	qualified string
+	def       *tableDef
+}
+
+// upsert merges rec into tgt by primary key and returns how many rows
+// replaced an existing one. Rows whose key repeats within rec are written by
+// successive statements, so the last occurrence wins.
+//
+// When rec carries every column of the table, existing rows are deleted and
+// all rows inserted, in the caller's transaction: in DuckDB 1.5 this is
+// several times faster than ON CONFLICT DO UPDATE on wide tables with
+// strings and lists (see BenchmarkWriteIssues). Otherwise ON CONFLICT DO
+// UPDATE keeps the columns rec lacks.
+func (v *viewSet) upsert(ctx context.Context, conn *sql.Conn, tgt target, t *schema.Table, rec arrow.RecordBatch) (int64, error) {
 	pk := t.PrimaryKey()
 	chunks := splitDuplicateKeys(rec, pk)
 	defer func() {
@@ -341,27 +354,77 @@ func (v *viewSet) upsert(ctx context.Context, conn *sql.Conn, qualified string, 
 		}
 	}
 	colList := strings.Join(cols, ", ")
-	for _, chunk := range chunks {
-		view, err := v.register(conn, chunk)
-		if err != nil {
-			return err
-		}
-		q := "INSERT INTO " + qualified + " (" + colList + ") SELECT " + colList + " FROM " + quoteIdent(view)
-		switch {
-		case len(pk) == 0:
-		case len(set) == 0:
-			q += " ON CONFLICT (" + quoteList(pk) + ") DO NOTHING"
-		default:
-			q += " ON CONFLICT (" + quoteList(pk) + ") DO UPDATE SET " + strings.Join(set, ", ")
-		}
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("upsert into %s: %w", qualified, err)
-		}
-		if err := v.drop(ctx, conn, view); err != nil {
-			return err
+	whole := len(pk) > 0
+	for _, c := range tgt.def.cols {
+		if len(rec.Schema().FieldIndices(c.name)) == 0 {
+			whole = false
 		}
 	}
-	return nil
+	var updated int64
+	for _, chunk := range chunks {
+		n, err := v.upsertChunk(ctx, conn, tgt.qualified, pk, chunk, colList, set, whole)
+		if err != nil {
+			return 0, fmt.Errorf("upsert into %s: %w", tgt.qualified, err)
+		}
+		updated += n
+	}
+	return updated, nil
+}
+
+func (v *viewSet) upsertChunk(ctx context.Context, conn *sql.Conn, qualified string, pk []string, chunk arrow.RecordBatch, colList string, set []string, whole bool) (int64, error) {
+	rows, err := v.register(conn, chunk)
+	if err != nil {
+		return 0, err
+	}
+	insert := "INSERT INTO " + qualified + " (" + colList + ") SELECT " + colList + " FROM " + quoteIdent(rows)
+	if whole {
+		// A view is scanned once: the keys get a view of their own.
+		keys, err := v.register(conn, chunk)
+		if err != nil {
+			return 0, err
+		}
+		conds := make([]string, len(pk))
+		for i, k := range pk {
+			conds[i] = qualified + "." + quoteIdent(k) + " = k." + quoteIdent(k)
+		}
+		res, err := conn.ExecContext(ctx, "DELETE FROM "+qualified+" USING "+quoteIdent(keys)+" AS k WHERE "+strings.Join(conds, " AND "))
+		if err != nil {
+			return 0, fmt.Errorf("delete old versions: %w", err)
+		}
+		if err := v.drop(ctx, conn, keys); err != nil {
+			return 0, err
+		}
+		replaced, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		if _, err := conn.ExecContext(ctx, insert); err != nil {
+			return 0, fmt.Errorf("insert: %w", err)
+		}
+		return replaced, v.drop(ctx, conn, rows)
+	}
+	before, err := countRows(ctx, conn, qualified)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(pk) == 0:
+	case len(set) == 0:
+		insert += " ON CONFLICT (" + quoteList(pk) + ") DO NOTHING"
+	default:
+		insert += " ON CONFLICT (" + quoteList(pk) + ") DO UPDATE SET " + strings.Join(set, ", ")
+	}
+	if _, err := conn.ExecContext(ctx, insert); err != nil {
+		return 0, err
+	}
+	if err := v.drop(ctx, conn, rows); err != nil {
+		return 0, err
+	}
+	after, err := countRows(ctx, conn, qualified)
+	if err != nil {
+		return 0, err
+	}
+	return chunk.NumRows() - (after - before), nil
 }
 
 // splitDuplicateKeys cuts rec into consecutive slices in none of which a
