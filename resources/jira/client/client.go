@@ -412,7 +412,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		switch {
 		case err == nil && resp.Status >= 200 && resp.Status < 300:
 			if terr := truncatedJSON(resp); terr != nil {
-				lastErr = fmt.Errorf("jira: %s %s: %w", method, path, terr)
+				lastErr = c.decodeError(ctx, method, path, resp.Body, terr)
 				wait = c.backoff(attempt)
 				break
 			}
@@ -432,7 +432,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 						return nil, herr
 					}
 					if hint > wait {
-						wait = hint
+						// Never shorter than the server asked; spread
+						// waiters over up to 30% more so they do not all
+						// return at the same instant.
+						wait = hint + time.Duration(float64(hint)*max(0, c.opts.Jitter()-1))
 					}
 				}
 				c.lim.pause(family, herr.Reason, c.opts.Now().Add(wait))
@@ -448,8 +451,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			wait = c.backoff(attempt)
 		}
 		if attempt >= c.opts.MaxRetries {
-			if herr, ok := lastErr.(*HTTPError); ok {
-				return nil, herr
+			switch lastErr.(type) {
+			case *HTTPError, *DecodeError:
+				return nil, lastErr
+			}
+			if n == 1 {
+				return nil, lastErr
 			}
 			return nil, fmt.Errorf("%w (gave up after %d attempts)", lastErr, n)
 		}

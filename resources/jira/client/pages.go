@@ -186,6 +186,7 @@ func (c *Client) offsetPages(ctx context.Context, path string, query url.Values,
 	if err != nil {
 		return fmt.Errorf("jira: %s %s: %w", method, path, err)
 	}
+	var prev []json.RawMessage
 	for page := 1; ; page++ {
 		q.Set("startAt", strconv.FormatInt(startAt, 10))
 		env, err := c.getEnvelope(ctx, method, path, q, nil, page)
@@ -233,6 +234,10 @@ func (c *Client) offsetPages(ctx context.Context, path string, query url.Values,
 		if next <= startAt {
 			return loopErr(method, path, page, "startAt not advancing (asked %d, server echoed %d with %d items)", startAt, echoedStart, len(items))
 		}
+		if !hasStart && samePage(prev, items) {
+			return loopErr(method, path, page, "page at startAt=%d repeats the previous page (server ignores startAt)", startAt)
+		}
+		prev = items
 		startAt = next
 	}
 }
