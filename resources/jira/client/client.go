@@ -461,8 +461,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			return nil, fmt.Errorf("%w (gave up after %d attempts)", lastErr, n)
 		}
 		c.retries.Add(1)
+		reason := ""
+		if herr, ok := lastErr.(*HTTPError); ok {
+			reason = herr.Reason
+		}
 		c.log.Warn("jira request failed; retrying", "method", method, "endpoint", path, "table", table,
-			"attempt", n, "wait", wait, "error", lastErr.Error())
+			"attempt", n, "wait", wait, "rate_limit_reason", reason, "error", lastErr.Error())
 		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return nil, c.ctxErr(method, path, err, lastErr)
 		}
