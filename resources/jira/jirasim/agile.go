@@ -181,7 +181,47 @@ func (s *Server) agileIssues(w http.ResponseWriter, r *http.Request, v *view, ma
 	lo, hi := window(len(ids), start, size)
 	issues := make([]any, 0, hi-lo)
 	for _, i := range ids[lo:hi] {
-		issues = append(issues, v.issue(i, o))
+		m := v.issue(i, o)
+		v.addAgileFields(m["fields"].(map[string]any), i, o.fields)
+		issues = append(issues, m)
 	}
 	v.writeJSON(w, http.StatusOK, map[string]any{"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(ids), "issues": issues})
+}
+
+// addAgileFields adds the Agile API's extra issue fields: sprint (the open
+// sprint or null), closedSprints, flagged and epic.
+func (v *view) addAgileFields(f map[string]any, i int32, sel fieldSel) {
+	want := func(name string) bool { return sel.all || sel.navigable || sel.include[name] }
+	now := v.s.now()
+	var open any
+	closed := []any{}
+	for _, k := range v.d.sprintsOf(i) {
+		if v.d.cat.sprints[k].state(now) == "closed" {
+			closed = append(closed, v.sprint(k))
+		} else {
+			open = v.sprint(k)
+		}
+	}
+	if want("sprint") {
+		f["sprint"] = open
+	}
+	if want("closedSprints") {
+		f["closedSprints"] = closed
+	}
+	if want("flagged") {
+		r := newRnd(v.d.seed, tagField, uint64(i), 10021)
+		f["flagged"] = r.chance(0.05)
+	}
+	if want("epic") {
+		rec := &v.d.recs[i]
+		if rec.epic < 0 || !v.d.visibleIssue(rec.epic, v.restricted) {
+			f["epic"] = nil
+		} else {
+			e := rec.epic
+			id := v.d.issueID(e)
+			f["epic"] = map[string]any{"id": id, "key": v.d.key(e), "self": v.s.url + "/rest/agile/1.0/epic/" + strconv.FormatInt(id, 10),
+				"name": v.summary(e), "summary": v.summary(e), "color": map[string]any{"key": "color_" + strconv.Itoa(1+int(e)%9)},
+				"done": statuses[v.d.recs[e].status].Category == 3}
+		}
+	}
 }

@@ -94,5 +94,10 @@ func TestAgile(t *testing.T) {
 	if num(bi["maxResults"]) != 50 || num(bi["total"]) == 0 || str(bi["expand"]) == "" {
 		t.Fatalf("board issues %v %v", bi["maxResults"], bi["total"])
 	}
+	for _, k := range []string{"sprint", "closedSprints", "flagged", "epic"} {
+		if _, ok := arr(bi["issues"])[0].(obj)["fields"].(obj)[k]; !ok {
+			t.Errorf("agile issue lacks field %s", k)
+		}
+	}
 	c.json("GET", "/rest/agile/1.0/board/999", nil, 404, nil)
 }

@@ -372,7 +372,7 @@ var (
 
 // jqlDate converts a JQL date value to epoch ms. Unquoted digits are epoch
 // milliseconds; the documented literals are read in the user's time zone.
-func (ps *jqlParser) jqlDate(t token) (int64, error) {
+func (ps *jqlParser) jqlDate(field string, t token) (int64, error) {
 	s := strings.TrimSpace(t.text)
 	if !t.quoted {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -393,7 +393,7 @@ func (ps *jqlParser) jqlDate(t token) (int64, error) {
 		}
 		return ps.now.Add(off).UnixMilli(), nil
 	}
-	return 0, jqlErrorf("Date value '%s' for field 'updated' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.", t.text)
+	return 0, jqlErrorf("Date value '%s' for field '%s' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.", t.text, field)
 }
 
 func cmpPred(op string, get func(d *dataset, i int32) int64, v int64) (pred, bool) {
@@ -422,7 +422,7 @@ func (ps *jqlParser) dateClause(field, op string, vals []token) (pred, error) {
 	if op == "in" || op == "not in" {
 		set := map[int64]bool{}
 		for _, v := range vals {
-			ms, err := ps.jqlDate(v)
+			ms, err := ps.jqlDate(field, v)
 			if err != nil {
 				return nil, err
 			}
@@ -431,7 +431,7 @@ func (ps *jqlParser) dateClause(field, op string, vals []token) (pred, error) {
 		neg := op == "not in"
 		return func(d *dataset, i int32) bool { return set[get(d, i)] != neg }, nil
 	}
-	ms, err := ps.jqlDate(vals[0])
+	ms, err := ps.jqlDate(field, vals[0])
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func TestJQLDateLiteralsUseUserTimeZone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ps.jqlDate(toks[0])
+			got, err := ps.jqlDate("updated", toks[0])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package jirasim
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,4 +145,44 @@ func TestWorklogFeedPaging(t *testing.T) {
 		t.Fatalf("feed served %d worklogs in %d pages, want %d", len(ids), pages, want)
 	}
 	c.json("POST", "/rest/api/3/worklog/list", obj{"ids": []int{}}, 400, nil)
+}
+
+// Readers and mutations run concurrently without races (run with -race).
+func TestConcurrentReadsAndMutations(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 300})
+	done := make(chan struct{})
+	errs := make(chan string, 16)
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for k := 0; k < 10; k++ {
+				for _, p := range []string{"/rest/api/3/search/jql?jql=created%3E%3D0&fields=*all&maxResults=20", "/rest/api/3/worklog/updated?since=0", "/_sim/expected", "/rest/agile/1.0/board/1/issue"} {
+					req, _ := http.NewRequest("GET", s.URL()+p, nil)
+					req.Header.Set("Authorization", s.AuthHeader())
+					resp, err := s.Client().Do(req)
+					if err != nil {
+						errs <- err.Error()
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						errs <- p + ": " + resp.Status
+						return
+					}
+				}
+			}
+		}()
+	}
+	for k := 0; k < 10; k++ {
+		if _, err := s.Mutate(Mutation{Update: 2, Comment: 2, Worklog: 1, DeleteWorklogs: 1, MoveIssues: 1, DeleteIssues: 1, AddCustomField: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
