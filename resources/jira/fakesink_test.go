@@ -20,6 +20,8 @@ import (
 type memDest struct {
 	mu     sync.Mutex
 	tables map[string]*memTable
+	// events logs "send T", "delete T", "checkpoint T <cursor>" and "barrier".
+	events []string
 }
 
 type memTable struct {
@@ -48,7 +50,12 @@ func (d *memDest) table(t *schema.Table) *memTable {
 // request builds a SyncRequest for the given tables from the current state.
 func (d *memDest) request(tables []*schema.Table, now time.Time) *source.SyncRequest {
 	req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: now,
-		Barrier: func(context.Context) error { return nil }}
+		Barrier: func(context.Context) error {
+			d.mu.Lock()
+			d.events = append(d.events, "barrier")
+			d.mu.Unlock()
+			return nil
+		}}
 	for _, t := range tables {
 		mt := d.table(t)
 		req.Tables[t.Name] = &source.TableRequest{Table: t, Write: true, State: mt.state, Sink: mt}
@@ -69,6 +76,7 @@ func (m *memTable) Send(_ context.Context, rec arrow.RecordBatch) error {
 	m.d.mu.Lock()
 	defer m.d.mu.Unlock()
 	m.sends++
+	m.d.events = append(m.d.events, "send "+m.table.Name)
 	if !rec.Schema().Equal(m.table.ArrowSchema()) {
 		return fmt.Errorf("%s: batch schema differs from the table", m.table.Name)
 	}
@@ -106,6 +114,7 @@ func (m *memTable) Delete(_ context.Context, keys arrow.RecordBatch, at time.Tim
 	defer keys.Release()
 	m.d.mu.Lock()
 	defer m.d.mu.Unlock()
+	m.d.events = append(m.d.events, "delete "+m.table.Name)
 	for i := 0; i < int(keys.NumRows()); i++ {
 		k := keyOf(m.table, func(c string) string {
 			idx := keys.Schema().FieldIndices(c)
@@ -131,6 +140,7 @@ func (m *memTable) Checkpoint(_ context.Context, st state.TableState) error {
 		m.rows, m.pending = m.pending, nil
 	}
 	m.state = st
+	m.d.events = append(m.d.events, "checkpoint "+m.table.Name+" "+st.Cursor)
 	return nil
 }
 

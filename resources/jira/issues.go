@@ -32,9 +32,9 @@ const (
 var issueChildren = []string{TableIssueComments, TableChangelogs, TableChangelogItems, TableIssueTransitions,
 	TableWorklogs, TableIssueLinks, TableSprintIssues}
 
-// checkpointEvery is how many issue pages a sequential sync reads between
-// checkpoints of the issues cursor.
-const checkpointEvery = 10
+// defaultCheckpointPages is how many issue pages a sequential sync reads
+// between checkpoints of the issues cursor.
+const defaultCheckpointPages = 10
 
 // issuesSince is the lower bound of the issues JQL: the cursor minus the
 // overlap, or the start date (default one year before now) on a first or
@@ -192,7 +192,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		page := 0
 		err := f.pages(ctx, keys, since, time.Time{}, func() error {
 			page++
-			if page%checkpointEvery != 0 {
+			if page%r.s.checkpointPages != 0 {
 				return nil
 			}
 			if err := f.flush(ctx); err != nil {

@@ -379,3 +379,43 @@ func TestSimEstimate(t *testing.T) {
 		})
 	}
 }
+
+// TestSimCursorDiscipline: a sequential sync checkpoints the issues cursor
+// every few pages, and every checkpoint comes after a barrier with no child
+// rows sent in between; cursors only grow.
+func TestSimCursorDiscipline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 150, false)
+	f.src.cfg.Concurrency = 1
+	f.src.checkpointPages = 1
+	f.sync()
+	f.checkCounts("sequential first sync")
+	childSent := false
+	var cursors []string
+	for _, ev := range f.dest.events {
+		switch {
+		case ev == "barrier":
+			childSent = false
+		case strings.HasPrefix(ev, "send "):
+			childSent = childSent || TableByName(strings.TrimPrefix(ev, "send ")).Parent == TableIssues
+		case strings.HasPrefix(ev, "checkpoint issues "):
+			if childSent {
+				t.Errorf("issues checkpoint after child rows without a barrier")
+			}
+			cursors = append(cursors, strings.TrimPrefix(ev, "checkpoint issues "))
+		}
+	}
+	if len(cursors) < 2 {
+		t.Fatalf("%d issues checkpoints, want one per page and a final one", len(cursors))
+	}
+	var prev time.Time
+	for _, c := range cursors {
+		ts, err := time.Parse(time.RFC3339Nano, c)
+		if err != nil || ts.Before(prev) {
+			t.Errorf("cursor %q went backwards or is invalid (all: %v)", c, cursors)
+		}
+		prev = ts
+	}
+}

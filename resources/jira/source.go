@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,8 +46,9 @@ type Config struct {
 	Projects []string
 	// RateLimit is requests/s per endpoint family (0: the client default).
 	RateLimit float64
-	// Concurrency is the number of time slices fetched in parallel in a
-	// first (full) issues sync; 0 or 1 means sequential.
+	// Concurrency bounds parallel fetches: the time slices of a first
+	// (full) issues sync, and the completions of truncated collections.
+	// 0 means 4; 1 means sequential. All requests share the rate limiter.
 	Concurrency int
 	// DeleteSweepInterval is how often the id-only sweep that detects
 	// deleted issues runs: zero means every run, negative never.
@@ -75,6 +77,9 @@ type Source struct {
 	reqMu sync.Mutex
 	reqs  map[string]int64
 
+	httpTransport   *http.Transport
+	checkpointPages int // issue pages between cursor checkpoints
+
 	mu   sync.Mutex
 	disc *discovery
 }
@@ -100,6 +105,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.BatchRows <= 0 {
 		cfg.BatchRows = DefaultBatchRows
 	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
 	if cfg.Overlap <= 0 {
 		cfg.Overlap = 5 * time.Minute
 	}
@@ -112,7 +120,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}}
+	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages}
 	transport, err := s.transport()
 	if err != nil {
 		return nil, err
@@ -159,6 +167,7 @@ func (s *Source) transport() (http.RoundTripper, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	t.MaxIdleConnsPerHost = 32
+	s.httpTransport = t
 	return countingTransport{next: t, s: s}, nil
 }
 
@@ -190,9 +199,11 @@ func (s *Source) Requests() map[string]int64 {
 	return out
 }
 
-// Close releases nothing today; the HTTP transport's idle connections are
-// reclaimed by the garbage collector.
-func (s *Source) Close() error { return nil }
+// Close closes idle HTTP connections.
+func (s *Source) Close() error {
+	s.httpTransport.CloseIdleConnections()
+	return nil
+}
 
 // Tables is the static catalogue.
 func (s *Source) Tables() []*schema.Table { return Tables() }
@@ -208,8 +219,19 @@ func (s *Source) Discover(ctx context.Context, pinned map[string]map[string]stri
 	if d.cloud {
 		deployment = "Cloud"
 	}
+	var warnings []string
+	if len(s.cfg.Projects) > 0 {
+		missing, err := s.invisibleProjects(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		if len(missing) > 0 {
+			warnings = append(warnings, fmt.Sprintf("projects not visible to this user, skipped: %s", strings.Join(missing, ", ")))
+		}
+	}
 	return &source.Discovery{
-		Tables: cloneTables(d.tables),
+		Warnings: warnings,
+		Tables:   cloneTables(d.tables),
 		Info: map[string]string{
 			"deployment":    deployment,
 			"version":       d.info.Version,
@@ -336,4 +358,21 @@ func upperAll(keys []string) []string {
 		out[i] = strings.ToUpper(strings.TrimSpace(k))
 	}
 	return out
+}
+
+// invisibleProjects returns the configured project keys the user cannot see.
+func (s *Source) invisibleProjects(ctx context.Context, d *discovery) ([]string, error) {
+	r := &syncRun{s: &Source{cfg: s.cfg, cl: s.cl, log: s.log}, d: d}
+	r.s.cfg.Projects = nil
+	all, err := r.visibleProjects(client.WithTable(ctx, "_discover"))
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, k := range upperAll(s.cfg.Projects) {
+		if !slices.ContainsFunc(all, func(p projectRef) bool { return p.Key == k }) {
+			missing = append(missing, k)
+		}
+	}
+	return missing, nil
 }
