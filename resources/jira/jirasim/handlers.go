@@ -3,6 +3,7 @@ package jirasim
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -235,8 +236,7 @@ func (s *Server) handleProjectSearch(w http.ResponseWriter, r *http.Request, v *
 	}
 	exp := parseExpand(r.URL.Query()["expand"])
 	ps := s.visibleProjects(v)
-	// orderBy default key: projects are generated in key order only by
-	// accident, so sort explicitly.
+	// orderBy defaults to key.
 	sortProjectsByKey(v.d, ps)
 	lo, hi := window(len(ps), start, size)
 	vals := []any{}
@@ -247,11 +247,7 @@ func (s *Server) handleProjectSearch(w http.ResponseWriter, r *http.Request, v *
 }
 
 func sortProjectsByKey(d *dataset, ps []int) {
-	for a := 1; a < len(ps); a++ {
-		for b := a; b > 0 && d.cat.projects[ps[b]].Key < d.cat.projects[ps[b-1]].Key; b-- {
-			ps[b], ps[b-1] = ps[b-1], ps[b]
-		}
-	}
+	sort.Slice(ps, func(a, b int) bool { return d.cat.projects[ps[a]].Key < d.cat.projects[ps[b]].Key })
 }
 
 func (s *Server) handleProject(w http.ResponseWriter, r *http.Request, v *view) {
@@ -362,10 +358,7 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request, v *view) {
 func (s *Server) handleStatuses(w http.ResponseWriter, r *http.Request, v *view) {
 	out := []any{}
 	for k := range statuses {
-		m := v.status(k)
-		m["scope"] = nil
-		delete(m, "scope")
-		out = append(out, m)
+		out = append(out, v.status(k))
 	}
 	v.writeJSON(w, http.StatusOK, out)
 }
@@ -566,7 +559,7 @@ func (s *Server) handleIssueComments(w http.ResponseWriter, r *http.Request, v *
 	}
 	def := 100
 	if v.dc() {
-		def = len(cs) + 1
+		def = max(len(cs), 1)
 	}
 	start, size, ok := paging(w, r, def, maxMax)
 	if !ok {

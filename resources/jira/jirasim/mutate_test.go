@@ -155,7 +155,7 @@ func TestConcurrentReadsAndMutations(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			for k := 0; k < 10; k++ {
+			for k := 0; k < 3; k++ {
 				for _, p := range []string{"/rest/api/3/search/jql?jql=created%3E%3D0&fields=*all&maxResults=20", "/rest/api/3/worklog/updated?since=0", "/_sim/expected", "/rest/agile/1.0/board/1/issue"} {
 					req, _ := http.NewRequest("GET", s.URL()+p, nil)
 					req.Header.Set("Authorization", s.AuthHeader())
@@ -173,7 +173,7 @@ func TestConcurrentReadsAndMutations(t *testing.T) {
 			}
 		}()
 	}
-	for k := 0; k < 10; k++ {
+	for k := 0; k < 5; k++ {
 		if _, err := s.Mutate(Mutation{Update: 2, Comment: 2, Worklog: 1, DeleteWorklogs: 1, MoveIssues: 1, DeleteIssues: 1, AddCustomField: 1}); err != nil {
 			t.Fatal(err)
 		}
