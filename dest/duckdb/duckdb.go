@@ -255,19 +255,40 @@ func (d *Destination) withTx(ctx context.Context, table string, fn func(conn *sq
 }
 
 func (d *Destination) txOn(ctx context.Context, conn *sql.Conn, table string, fn func() error) error {
+	return d.runTx(ctx, conn, func() error {
+		if err := fn(); err != nil {
+			return err
+		}
+		if d.beforeCommit != nil {
+			return d.beforeCommit(table)
+		}
+		return nil
+	})
+}
+
+// readTx runs fn in a read transaction, for a consistent snapshot.
+func (d *Destination) readTx(ctx context.Context, fn func(conn *sql.Conn) error) (err error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer func() { err = errors.Join(err, conn.Close()) }()
+	return d.runTx(ctx, conn, func() error { return fn(conn) })
+}
+
+func (d *Destination) runTx(ctx context.Context, conn *sql.Conn, fn func() error) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	err := fn()
-	if err == nil && d.beforeCommit != nil {
-		err = d.beforeCommit(table)
-	}
 	if err == nil {
-		if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr == nil {
+		// Every statement ran: commit even if ctx ends now, so that a
+		// cancellation never makes the outcome ambiguous.
+		_, err = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
+		if err == nil {
 			return nil
-		} else {
-			err = fmt.Errorf("commit: %w", cerr)
 		}
+		err = fmt.Errorf("commit: %w", err)
 	}
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 		discard(conn)

@@ -64,7 +64,7 @@ func (d *Destination) State(ctx context.Context) (*state.Snapshot, error) {
 			return snap, nil // a file jsync never wrote to
 		}
 	}
-	err := d.withTx(ctx, "", func(conn *sql.Conn) error {
+	err := d.readTx(ctx, func(conn *sql.Conn) error {
 		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM _jsync.commits`).Scan(&snap.Serial); err != nil {
 			return err
 		}
