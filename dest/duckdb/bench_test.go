@@ -323,4 +323,3 @@ func goValue(arr arrow.Array, i int) driver.Value {
 	}
 	panic(fmt.Sprintf("goValue: unhandled %T", arr))
 }
-
