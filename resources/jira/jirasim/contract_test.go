@@ -262,12 +262,14 @@ func contractCases(t *testing.T, flavor, ver string) {
 		{"GET", "/rest/api/3/issue/{issueIdOrKey}/changelog", "/rest/api/3/issue/" + tail + "/changelog", nil, "200"},
 		{"GET", "/rest/api/3/issue/{issueIdOrKey}/worklog", "/rest/api/3/issue/" + tail + "/worklog", nil, "200"},
 		{"GET", "/rest/api/3/issue/{issueIdOrKey}/transitions", "/rest/api/3/issue/" + tail + "/transitions", nil, "200"},
+		{"POST", "/rest/api/3/issue/bulkfetch", "/rest/api/3/issue/bulkfetch", obj{"issueIdsOrKeys": []string{tail, "ALPHA-2", "NOPE-1"}, "fields": []string{"*all"}, "expand": []string{"names", "changelog"}}, "200"},
+		{"POST", "/rest/api/3/comment/list", "/rest/api/3/comment/list", obj{"ids": []int{commentIDBase, commentIDBase + 1, commentIDBase + 900}}, "200"},
 		{"POST", "/rest/api/3/changelog/bulkfetch", "/rest/api/3/changelog/bulkfetch", bulk, "200"},
 		{"GET", "/rest/api/3/worklog/updated", "/rest/api/3/worklog/updated?since=0", nil, "200"},
 		{"GET", "/rest/api/3/worklog/deleted", "/rest/api/3/worklog/deleted?since=0", nil, "200"},
 		{"POST", "/rest/api/3/worklog/list", "/rest/api/3/worklog/list", obj{"ids": []int{worklogIDBase, worklogIDBase + 1, worklogIDBase + 7}}, "200"},
 	}
-	dcMissing := []string{"project/search", "priority/search", "resolution/search", "users", "search/jql", "approximate-count", "changelog", "user/search"}
+	dcMissing := []string{"issue/bulkfetch", "comment/list", "project/search", "priority/search", "resolution/search", "users", "search/jql", "approximate-count", "changelog", "user/search"}
 	for _, tc := range cases {
 		path := strings.Replace(tc.path, "/rest/api/3/", "/rest/api/"+ver+"/", 1)
 		skip := false

@@ -307,6 +307,23 @@ func (d *dataset) findWorklog(id int64) (int32, bool) {
 	return 0, false
 }
 
+// findComment resolves a comment id to its issue.
+func (d *dataset) findComment(id int64) (int32, bool) {
+	local := id - commentIDBase
+	if local >= 0 && local < int64(d.commentBase[len(d.recs)]) {
+		i := sort.Search(len(d.recs), func(k int) bool { return int64(d.commentBase[k+1]) > local })
+		return int32(i), i < len(d.recs)
+	}
+	for i, o := range d.overlays {
+		for _, c := range o.comments {
+			if c.ID == id {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
 func fmtTime(ms int64, loc *time.Location) string {
 	return time.UnixMilli(ms).In(loc).Format("2006-01-02T15:04:05.000-0700")
 }

@@ -73,6 +73,8 @@ func (s *Server) routes() {
 		api("POST", "search", s.handleSearchGone)
 		api("POST", "changelog/bulkfetch", s.handleBulkChangelog)
 		api("GET", "issue/{id}/changelog", s.handleIssueChangelog)
+		api("POST", "issue/bulkfetch", s.handleBulkFetchIssues)
+		api("POST", "comment/list", s.handleCommentList)
 	} else {
 		api("GET", "search", s.handleLegacySearch)
 		api("POST", "search", s.handleLegacySearch)

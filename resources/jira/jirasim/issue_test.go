@@ -317,3 +317,28 @@ func parseTS(t *testing.T, v any) int64 {
 	}
 	return tm.UnixMilli()
 }
+
+func TestIssueBulkFetchAndCommentList(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 100})
+	c := client(t, s)
+	var res obj
+	c.json("POST", "/rest/api/3/issue/bulkfetch", obj{"issueIdsOrKeys": []string{"10050", "10003", "NOPE-1", "10003"}, "fields": []string{"summary"}}, 200, &res)
+	is := arr(res["issues"])
+	if len(is) != 2 || str(is[0].(obj)["id"]) != "10003" || str(is[1].(obj)["id"]) != "10050" {
+		t.Fatalf("bulkfetch: %v", res)
+	}
+	if len(arr(res["issueErrors"])) != 0 {
+		t.Fatal("issueErrors")
+	}
+	many := make([]string, 101)
+	for k := range many {
+		many[k] = fmt.Sprint(issueIDBase + k%100)
+	}
+	c.json("POST", "/rest/api/3/issue/bulkfetch", obj{"issueIdsOrKeys": many}, 400, nil)
+	var cl obj
+	c.json("POST", "/rest/api/3/comment/list", obj{"ids": []int{commentIDBase + 5, commentIDBase + 6, 99999999}}, 200, &cl)
+	if num(cl["total"]) != 2 || len(arr(cl["values"])) != 2 || cl["isLast"] != true {
+		t.Fatalf("comment/list: %v", cl)
+	}
+	c.json("POST", "/rest/api/3/comment/list", obj{"ids": []int{}}, 400, nil)
+}

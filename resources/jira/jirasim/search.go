@@ -486,3 +486,82 @@ func (s *Server) handleWorklogList(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	v.writeJSON(w, http.StatusOK, out)
 }
+
+// handleBulkFetchIssues is POST issue/bulkfetch: up to 100 ids or keys, the
+// visible ones returned in ascending id order, unknown ones simply absent.
+func (s *Server) handleBulkFetchIssues(w http.ResponseWriter, r *http.Request, v *view) {
+	var req struct {
+		IssueIDsOrKeys []string `json:"issueIdsOrKeys"`
+		Fields         []string `json:"fields"`
+		Expand         []string `json:"expand"`
+		FieldsByKeys   bool     `json:"fieldsByKeys"`
+		Properties     []string `json:"properties"`
+	}
+	if !decodeJSONBody(w, r, &req) {
+		return
+	}
+	if len(req.IssueIDsOrKeys) == 0 || len(req.IssueIDsOrKeys) > 100 {
+		writeErrors(w, http.StatusBadRequest, "The number of issue IDs or keys must be between 1 and 100.")
+		return
+	}
+	seen := map[int32]bool{}
+	var ids []int32
+	for _, k := range req.IssueIDsOrKeys {
+		if i, ok := v.d.lookup(k); ok && !seen[i] && v.d.visibleIssue(i, v.restricted) {
+			seen[i] = true
+			ids = append(ids, i)
+		}
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	expand := parseExpand(req.Expand)
+	o := issueOpts{fields: parseFieldSel(req.Fields, "*navigable"), expand: without(expand, "names", "schema"),
+		capComments: s.opts.Caps.Comments, capHistories: s.opts.Caps.Histories, capWorklogs: s.opts.Caps.Worklogs}
+	issues := make([]any, 0, len(ids))
+	for _, i := range ids {
+		m := v.issue(i, o)
+		m["expand"] = ""
+		issues = append(issues, m)
+	}
+	resp := map[string]any{"expand": "schema,names", "issues": issues, "issueErrors": []any{}}
+	v.addNamesSchema(resp, o.fields, expand)
+	v.writeJSON(w, http.StatusOK, resp)
+}
+
+// handleCommentList is POST comment/list: comments by id as a PageBean.
+func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request, v *view) {
+	var req struct {
+		IDs []int64 `json:"ids"`
+	}
+	if !decodeJSONBody(w, r, &req) {
+		return
+	}
+	if len(req.IDs) == 0 || len(req.IDs) > 1000 {
+		writeErrors(w, http.StatusBadRequest, "The number of comment IDs must be between 1 and 1000.")
+		return
+	}
+	want := map[int64]bool{}
+	for _, id := range req.IDs {
+		want[id] = true
+	}
+	issues := map[int32]bool{}
+	for id := range want {
+		if i, ok := v.d.findComment(id); ok && v.d.visibleIssue(i, v.restricted) {
+			issues[i] = true
+		}
+	}
+	order := make([]int32, 0, len(issues))
+	for i := range issues {
+		order = append(order, i)
+	}
+	sort.Slice(order, func(a, b int) bool { return order[a] < order[b] })
+	vals := []any{}
+	for _, i := range order {
+		for _, c := range v.d.comments(i) {
+			if want[c.ID] {
+				vals = append(vals, v.comment(i, c))
+			}
+		}
+	}
+	v.writeJSON(w, http.StatusOK, map[string]any{"self": s.url + r.URL.Path, "maxResults": len(req.IDs), "startAt": 0,
+		"total": len(vals), "isLast": true, "values": vals})
+}
