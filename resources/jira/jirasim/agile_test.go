@@ -100,4 +100,14 @@ func TestAgile(t *testing.T) {
 		}
 	}
 	c.json("GET", "/rest/agile/1.0/board/999", nil, 404, nil)
+	var b1 obj
+	c.get(fmt.Sprintf("/rest/agile/1.0/board/%d", num(scrum[0]["id"])), &b1)
+	if b1["name"] != scrum[0]["name"] || b1["location"] == nil {
+		t.Fatalf("board by id %v", b1)
+	}
+	var bsi obj
+	c.get(fmt.Sprintf("/rest/agile/1.0/board/%d/sprint/%d/issue?fields=summary", num(scrum[0]["id"]), num(cs["id"])), &bsi)
+	if num(bsi["total"]) != num(issues["total"]) {
+		t.Fatalf("board sprint issues %v vs sprint issues %v", bsi["total"], issues["total"])
+	}
 }

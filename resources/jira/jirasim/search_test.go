@@ -159,6 +159,11 @@ func TestLegacySearchDataCenter(t *testing.T) {
 	if len(arr(page["issues"])) != 2 {
 		t.Fatal("POST search")
 	}
+	var latest []any
+	c.get("/rest/api/latest/field", &latest)
+	if len(latest) == 0 {
+		t.Fatal("DC /rest/api/latest")
+	}
 	for _, p := range []string{"/rest/api/2/search/jql?jql=project%3DALPHA", "/rest/api/3/myself", "/rest/api/2/issue/10001/changelog"} {
 		if code, _, _ := c.do("GET", p, nil); code != 404 {
 			t.Errorf("DC %s: %d, want 404", p, code)
