@@ -12,7 +12,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	desttest.Run(t, func(t *testing.T, dir string) dest.Destination {
-		d, err := Open(t.Context(), Options{Path: dir, BucketWidth: 2})
+		d, err := Open(t.Context(), Options{Path: dir, BucketWidth: 16})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -61,6 +61,8 @@ type Destination struct {
 	opts  Options
 	codec compress.Compression
 	mem   memory.Allocator
+	// rowGroupRows is rowGroupRows except in benchmarks.
+	rowGroupRows int64
 
 	mu  sync.Mutex // guards man and every commit
 	man *manifest
@@ -78,6 +80,16 @@ type Destination struct {
 	// stops before the renames (a crash after the commit point).
 	beforeCommit  func() error
 	afterManifest func() error
+	// crashPoint, when set, is called at every step of the commit protocol
+	// where a crash leaves a distinct on-disk state; the SIGKILL test kills
+	// the process there.
+	crashPoint func(step string)
+}
+
+func (d *Destination) crash(step string) {
+	if d.crashPoint != nil {
+		d.crashPoint(step)
+	}
 }
 
 func (d *Destination) metaDir() string      { return filepath.Join(d.root, "_jsync") }
@@ -108,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet destination %s: %w", opts.Path, err)
 	}
-	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]keySet{}}
+	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]keySet{}, rowGroupRows: rowGroupRows}
 	if d.mem == nil {
 		d.mem = memory.DefaultAllocator
 	}
@@ -279,13 +291,21 @@ func (d *Destination) rollForward(m *manifest, removals bool) error {
 		if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", filepath.Dir(to), err)
+		dir := filepath.Dir(to)
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create %s: %w", dir, err)
+			}
+			// The new directory's own entry must be durable too.
+			for p := dir; p != d.root && strings.HasPrefix(p, d.root); p = filepath.Dir(p) {
+				dirs[filepath.Dir(p)] = true
+			}
 		}
 		if err := os.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("move %s into place: %w", r.To, err)
 		}
-		dirs[filepath.Dir(to)] = true
+		dirs[dir] = true
+		d.crash("renamed " + r.To)
 	}
 	for dir := range dirs {
 		if err := syncDir(dir); err != nil {
@@ -301,6 +321,7 @@ func (d *Destination) rollForward(m *manifest, removals bool) error {
 			return fmt.Errorf("remove superseded %s: %w", rel, err)
 		}
 		removeEmptyDir(filepath.Dir(p))
+		d.crash("removed " + rel)
 	}
 	return nil
 }
@@ -316,6 +337,18 @@ func (d *Destination) collectGarbage(m *manifest) error {
 	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(d.tmpDir(), e.Name())); err != nil {
 			return fmt.Errorf("remove temporary %s: %w", e.Name(), err)
+		}
+	}
+	// Temporary manifests and state mirrors of an interrupted writeFileAtomic.
+	metas, err := os.ReadDir(d.metaDir())
+	if err != nil {
+		return fmt.Errorf("list %s: %w", d.metaDir(), err)
+	}
+	for _, e := range metas {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") {
+			if err := os.Remove(filepath.Join(d.metaDir(), e.Name())); err != nil {
+				return fmt.Errorf("remove temporary %s: %w", e.Name(), err)
+			}
 		}
 	}
 	for _, t := range m.Tables {
@@ -398,6 +431,7 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.crash("before manifest")
 	if d.beforeCommit != nil {
 		if err := d.beforeCommit(); err != nil {
 			return err
@@ -435,6 +469,7 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	d.man = m
 	req.committed = true
+	d.crash("after manifest")
 	if d.afterManifest != nil {
 		if err := d.afterManifest(); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +68,7 @@ func slotOf(f fileEntry) slot { return slot{partition: f.Partition, bucket: f.Bu
 func (d *Destination) writerProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(d.codec),
-		parquet.WithMaxRowGroupLength(rowGroupRows),
+		parquet.WithMaxRowGroupLength(d.rowGroupRows),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithAllocator(d.mem),
@@ -83,6 +84,7 @@ type slotWriter struct {
 	slot   slot
 	tmpRel string
 	f      *os.File
+	buf    *bufio.Writer
 	w      *pqarrow.FileWriter
 	rows   int64
 	hashes []uint64 // key hashes of the written rows, when tracked
@@ -102,13 +104,16 @@ func (d *Destination) newSlotWriter(e *tableEntry, s slot) (*slotWriter, error) 
 		return nil, fmt.Errorf("create temporary file for %s: %w", e.slotPath(s), err)
 	}
 	props, aprops := d.writerProps()
-	w, err := pqarrow.NewFileWriter(e.schema, nopCloser{f}, props, aprops)
+	// pqarrow issues many small writes (page headers, pages); buffering
+	// them saves a syscall each.
+	buf := bufio.NewWriterSize(f, 1<<20)
+	w, err := pqarrow.NewFileWriter(e.schema, nopCloser{buf}, props, aprops)
 	if err != nil {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
 		return nil, fmt.Errorf("start parquet file for %s: %w", e.slotPath(s), err)
 	}
-	sw := &slotWriter{d: d, entry: e, slot: s, tmpRel: rel, f: f, w: w}
+	sw := &slotWriter{d: d, entry: e, slot: s, tmpRel: rel, f: f, buf: buf, w: w}
 	if e.PartitionBy != "" && len(e.PrimaryKey) > 0 {
 		sw.track, sw.keyer = true, e.PrimaryKey
 	}
@@ -141,6 +146,9 @@ func (w *slotWriter) write(rec arrow.RecordBatch) error {
 func (w *slotWriter) finish() (fileEntry, rename, error) {
 	err := w.w.Close()
 	if err == nil {
+		err = w.buf.Flush()
+	}
+	if err == nil {
 		err = w.f.Sync()
 	}
 	err = errors.Join(err, w.f.Close())
@@ -165,6 +173,7 @@ func (w *slotWriter) finish() (fileEntry, rename, error) {
 		slices.Sort(ks)
 		w.d.cacheKeys(fe.ID, ks)
 	}
+	w.d.crash("wrote " + fe.Path)
 	return fe, rename{From: w.tmpRel, To: fe.Path}, nil
 }
 

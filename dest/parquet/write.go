@@ -17,10 +17,14 @@ import (
 	"github.com/jsync-dev/jsync/engine/state"
 )
 
-// groupRows is how many rows Write buffers before it commits without a
-// state. A batch that carries a state always commits at once (with every
-// row before it), so this only bounds memory and rewrite amplification.
-const groupRows = 128 * 1024
+// groupRows and groupBytes bound what Write buffers before it commits
+// without a state. A batch that carries a state always commits at once
+// (with every row before it), so they only bound memory and how often the
+// same files are rewritten.
+const (
+	groupRows  = 128 * 1024
+	groupBytes = 64 << 20
+)
 
 // Write upserts the batches by primary key. Rows accumulate until a batch
 // carries a state (or groupRows are buffered); then the slots their keys
@@ -29,14 +33,14 @@ const groupRows = 128 * 1024
 func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (stats dest.WriteStats, err error) {
 	defer d.tableLock(tableKey(ns, t.Name))()
 	var (
-		pending []arrow.RecordBatch
-		rows    int64
+		pending     []arrow.RecordBatch
+		rows, bytes int64
 	)
 	release := func() {
 		for _, r := range pending {
 			r.Release()
 		}
-		pending, rows = nil, 0
+		pending, rows, bytes = nil, 0, 0
 	}
 	defer release()
 	flush := func(st *state.TableState) error {
@@ -69,8 +73,9 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 			}
 			pending = append(pending, b.Record)
 			rows += b.Record.NumRows()
+			bytes += recordBytes(b.Record)
 		}
-		if b.State != nil || rows >= groupRows {
+		if b.State != nil || rows >= groupRows || bytes >= groupBytes {
 			if err := flush(b.State); err != nil {
 				return stats, err
 			}
@@ -868,4 +873,25 @@ func releaseAll(arrs []arrow.Array) {
 	for _, a := range arrs {
 		a.Release()
 	}
+}
+
+// recordBytes is the size of rec's buffers (shared buffers counted once per
+// use), to bound what Write buffers.
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		walk(c.Data())
+	}
+	return n
 }
