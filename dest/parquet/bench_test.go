@@ -352,4 +352,3 @@ func BenchmarkUpsert(b *testing.B) {
 		})
 	}
 }
-

@@ -63,7 +63,9 @@ func issueRange(from, to int, version string, projects int) []string {
 func crashSteps(ctx context.Context, d *Destination, mem memory.Allocator) []func() error {
 	iss := issuesTable(schema.Incremental)
 	projects := crashProjects()
-	st := func(i int) *state.TableState { return &state.TableState{Sync: "s", Table: "issues", Cursor: fmt.Sprintf("step-%d", i)} }
+	st := func(i int) *state.TableState {
+		return &state.TableState{Sync: "s", Table: "issues", Cursor: fmt.Sprintf("step-%d", i)}
+	}
 	rec := func(tbl *schema.Table, rows []string) arrow.RecordBatch {
 		r, _, err := array.RecordFromJSON(mem, tbl.ArrowSchema(), strings.NewReader("["+strings.Join(rows, ",")+"]"))
 		if err != nil {
