@@ -2,10 +2,12 @@ package jirasim
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -227,10 +229,16 @@ func (s *Server) injectFault(w *statusWriter, r *http.Request, h http.Handler) b
 		}
 		conn, _, err := hj.Hijack()
 		if err == nil {
-			if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
-				_ = tc.SetLinger(0)
+			// Close the TCP socket under TLS with linger 0: an RST, not a
+			// clean close_notify.
+			raw := conn
+			if tc, ok := conn.(*tls.Conn); ok {
+				raw = tc.NetConn()
 			}
-			_ = conn.Close()
+			if tcp, ok := raw.(*net.TCPConn); ok {
+				_ = tcp.SetLinger(0)
+			}
+			_ = raw.Close()
 		}
 		w.status = 0 // connection reset, no status
 	case "slow":

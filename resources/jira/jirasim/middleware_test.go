@@ -168,6 +168,9 @@ func TestFaultsAreDeterministic(t *testing.T) {
 	for _, k := range a {
 		kinds[k] = true
 	}
+	if !kinds["reset"] {
+		t.Error("no connection reset reached the client")
+	}
 	if len(kinds) < 6 {
 		t.Fatalf("too few fault kinds in 60 requests: %v", kinds)
 	}
