@@ -1,0 +1,169 @@
+// Command jsyncbench measures jsync against the Jira simulator and writes
+// BENCHMARKS.md (issue 6). Every scenario runs bin/jirasim and
+// `bin/jsync apply` as separate processes, the way users run them, and
+// measures wall time, peak RSS, HTTP requests (from /_sim/stats) and
+// correctness (row counts against /_sim/expected).
+//
+//	go run -tags duckdb_arrow ./cmd/jsyncbench -out BENCHMARKS.md
+//	go run -tags duckdb_arrow ./cmd/jsyncbench -quick -scenarios 1,3 -out /tmp/b.md
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "jsyncbench:", err)
+		os.Exit(2)
+	}
+	if err := run(ctx, opts, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "jsyncbench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line settings.
+type options struct {
+	Out         string
+	BinDir      string
+	WorkDir     string // "" = a temporary directory, removed at the end
+	Keep        bool   // keep the work directory
+	Scenarios   map[int]bool
+	Runs        int // runs per measured figure
+	SlowRuns    int // runs of the -parallelism=1 comparison (scenario 2)
+	ScaleRuns   int // runs of scenario 5
+	Parallelism int
+	Issues1     int // scenarios 1, 3 and 4
+	Issues2     int
+	Issues5     int
+	RefPages    int // search pages the read_json reference loads
+	Latency     time.Duration
+	Rate        float64
+	Quick       bool
+}
+
+// defaultOptions are the sizes of issue 6 and a budget that fits `make
+// bench` into 30 minutes on a 2-core machine (see budgetNote).
+func defaultOptions() options {
+	return options{
+		Out: "BENCHMARKS.md", BinDir: "bin", Runs: 3, SlowRuns: 1, ScaleRuns: 1, Parallelism: 8,
+		Issues1: 50_000, Issues2: 20_000, Issues5: 200_000, RefPages: 100,
+		Latency: 150 * time.Millisecond, Rate: 100,
+		Scenarios: map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true},
+	}
+}
+
+// quickSizes are -quick's settings: a smoke run of a minute or two.
+var quickSizes = map[string]string{
+	"runs": "1", "slow-runs": "1", "scale-runs": "1",
+	"issues1": "1000", "issues2": "300", "issues5": "2000", "ref-pages": "5",
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := defaultOptions()
+	fs := flag.NewFlagSet("jsyncbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var scen string
+	fs.StringVar(&o.Out, "out", o.Out, "write the report to this file")
+	fs.StringVar(&o.BinDir, "bin", o.BinDir, "directory holding the jsync and jirasim binaries")
+	fs.StringVar(&o.WorkDir, "work", "", "work directory (default: a temporary directory, removed at the end)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory (databases, profiles, logs)")
+	fs.StringVar(&scen, "scenarios", "1,2,3,4,5", "comma-separated scenarios to run")
+	fs.IntVar(&o.Runs, "runs", o.Runs, "runs per figure (the median is reported)")
+	fs.IntVar(&o.SlowRuns, "slow-runs", o.SlowRuns, "runs of scenario 2's -parallelism=1 comparison")
+	fs.IntVar(&o.ScaleRuns, "scale-runs", o.ScaleRuns, "runs of scenario 5 (200,000 issues)")
+	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "jsync apply -parallelism for the measured runs")
+	fs.IntVar(&o.Issues1, "issues1", o.Issues1, "issues in scenarios 1, 3 and 4")
+	fs.IntVar(&o.Issues2, "issues2", o.Issues2, "issues in scenario 2")
+	fs.IntVar(&o.Issues5, "issues5", o.Issues5, "issues in scenario 5")
+	fs.IntVar(&o.RefPages, "ref-pages", o.RefPages, "search pages the read_json reference loads (0 = all)")
+	fs.DurationVar(&o.Latency, "latency", o.Latency, "scenario 2's added latency per request")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "scenario 2's requests per second per endpoint")
+	fs.BoolVar(&o.Quick, "quick", false, "small smoke run: 1 run each, 1000/300/2000 issues")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	sc, err := parseScenarios(scen)
+	if err != nil {
+		return o, err
+	}
+	o.Scenarios = sc
+	if o.Quick {
+		// -quick's sizes apply to every size flag not given explicitly.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range quickSizes {
+			if !set[name] {
+				if err := fs.Set(name, v); err != nil {
+					return o, fmt.Errorf("-quick: %w", err)
+				}
+			}
+		}
+	}
+	for name, v := range map[string]int{"runs": o.Runs, "slow-runs": o.SlowRuns, "scale-runs": o.ScaleRuns, "parallelism": o.Parallelism,
+		"issues1": o.Issues1, "issues2": o.Issues2, "issues5": o.Issues5} {
+		if v < 1 {
+			return o, fmt.Errorf("-%s must be at least 1, got %d", name, v)
+		}
+	}
+	if o.RefPages < 0 {
+		return o, fmt.Errorf("-ref-pages must be >= 0, got %d", o.RefPages)
+	}
+	if o.Rate <= 0 {
+		return o, fmt.Errorf("-rate must be positive, got %v", o.Rate)
+	}
+	if o.Out == "" {
+		return o, errors.New("-out must name a file")
+	}
+	return o, nil
+}
+
+// parseScenarios reads "1,3,5" into a set of scenario numbers 1–5.
+func parseScenarios(s string) (map[int]bool, error) {
+	out := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 1 || n > 5 {
+			return nil, fmt.Errorf("bad -scenarios entry %q (want numbers 1 to 5)", part)
+		}
+		out[n] = true
+	}
+	if len(out) == 0 {
+		return nil, errors.New("-scenarios selects nothing")
+	}
+	return out, nil
+}
+
+func sortedScenarios(m map[int]bool) []int {
+	var out []int
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
+}
