@@ -242,6 +242,7 @@ func contractCases(t *testing.T, flavor, ver string) {
 		{"GET", "/rest/api/3/projectCategory", "/rest/api/3/projectCategory", nil, "200"},
 		{"GET", "/rest/api/3/project/type", "/rest/api/3/project/type", nil, "200"},
 		{"GET", "/rest/api/3/field", "/rest/api/3/field", nil, "200"},
+		{"GET", "/rest/api/3/field/search", "/rest/api/3/field/search?type=custom&maxResults=10", nil, "200"},
 		{"GET", "/rest/api/3/status", "/rest/api/3/status", nil, "200"},
 		{"GET", "/rest/api/3/statuscategory", "/rest/api/3/statuscategory", nil, "200"},
 		{"GET", "/rest/api/3/priority", "/rest/api/3/priority", nil, "200"},
@@ -269,7 +270,7 @@ func contractCases(t *testing.T, flavor, ver string) {
 		{"GET", "/rest/api/3/worklog/deleted", "/rest/api/3/worklog/deleted?since=0", nil, "200"},
 		{"POST", "/rest/api/3/worklog/list", "/rest/api/3/worklog/list", obj{"ids": []int{worklogIDBase, worklogIDBase + 1, worklogIDBase + 7}}, "200"},
 	}
-	dcMissing := []string{"issue/bulkfetch", "comment/list", "project/search", "priority/search", "resolution/search", "users", "search/jql", "approximate-count", "changelog", "user/search"}
+	dcMissing := []string{"field/search", "issue/bulkfetch", "comment/list", "project/search", "priority/search", "resolution/search", "users", "search/jql", "approximate-count", "changelog", "user/search"}
 	for _, tc := range cases {
 		path := strings.Replace(tc.path, "/rest/api/3/", "/rest/api/"+ver+"/", 1)
 		skip := false

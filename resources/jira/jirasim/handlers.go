@@ -57,6 +57,7 @@ func (s *Server) routes() {
 	api("GET", "issuetype", s.handleIssueTypes)
 	api("GET", "role", s.handleRoles)
 	if cloud {
+		api("GET", "field/search", s.handleFieldSearch)
 		api("GET", "priority/search", s.handlePrioritySearch)
 		api("GET", "resolution/search", s.handleResolutionSearch)
 		api("GET", "users/search", s.handleUsersSearch)
@@ -355,6 +356,46 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request, v *view) {
 		out = append(out, v.field(f))
 	}
 	v.writeJSON(w, http.StatusOK, out)
+}
+
+// handleFieldSearch is the paginated field list (fields with a schema), with
+// the type, id and query filters.
+func (s *Server) handleFieldSearch(w http.ResponseWriter, r *http.Request, v *view) {
+	start, size, ok := paging(w, r, 50, 50)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	types := map[string]bool{}
+	for _, t := range splitList(q["type"]) {
+		types[t] = true
+	}
+	ids := map[string]bool{}
+	for _, id := range splitList(q["id"]) {
+		ids[id] = true
+	}
+	query := lower(q.Get("query"))
+	var fs []fieldDef
+	for _, f := range v.d.cat.fields {
+		kind := "system"
+		if f.Custom {
+			kind = "custom"
+		}
+		if f.Schema == nil || (len(types) > 0 && !types[kind]) || (len(ids) > 0 && !ids[f.ID]) || (query != "" && !strings.Contains(lower(f.Name), query)) {
+			continue
+		}
+		fs = append(fs, f)
+	}
+	lo, hi := window(len(fs), start, size)
+	vals := []any{}
+	for _, f := range fs[lo:hi] {
+		m := map[string]any{"id": f.ID, "key": f.Key, "name": f.Name, "schema": schemaJSON(f.Schema), "description": "", "isLocked": !f.Custom}
+		if f.Custom {
+			m["searcherKey"] = strings.Replace(f.Schema.Custom, ":", ":"+f.Schema.Type+"-", 1) + "searcher"
+		}
+		vals = append(vals, m)
+	}
+	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(fs)))
 }
 
 func (s *Server) handleStatuses(w http.ResponseWriter, r *http.Request, v *view) {

@@ -292,6 +292,10 @@ func TestCatalogueEndpoints(t *testing.T) {
 			t.Errorf("no custom field of type %s", want)
 		}
 	}
+	custom := pagedValues(t, c, "/rest/api/3/field/search?type=custom&maxResults=7")
+	if len(custom) != len(customFields) {
+		t.Fatalf("field/search type=custom: %d", len(custom))
+	}
 	var proj obj
 	c.get("/rest/api/3/project/ALPHA", &proj)
 	if proj["lead"] == nil || len(arr(proj["versions"])) == 0 {
