@@ -94,6 +94,10 @@ type Options struct {
 	Relation func(t *testing.T, d dest.Destination, ns dest.Namespace, table string) (db *sql.DB, from string)
 	// Namespace is the namespace the suite writes to; default "acme".
 	Namespace dest.Namespace
+	// Skip maps the names of subtests a destination cannot pass (Run's
+	// list: Create, UpsertTwice, RoundTrip, …) to the reason, which the
+	// subtest reports when it skips.
+	Skip map[string]string
 }
 
 // Open opens a destination stored in dir.
@@ -128,6 +132,9 @@ func Run(t *testing.T, open Open, opts Options) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if reason, ok := opts.Skip[tc.name]; ok {
+				t.Skip(reason)
+			}
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			h := &harness{t: t, open: open, opts: opts, ns: opts.Namespace, dir: t.TempDir(), mem: mem, ctx: t.Context()}
 			h.d = h.reopen(nil)
