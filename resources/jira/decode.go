@@ -19,10 +19,36 @@ type tableOut struct {
 	w         *rowWriter
 	send      func(context.Context, arrow.RecordBatch) error
 	batchRows int
-	// seen, when set, drops rows whose key was already written in this run
-	// (an issue link read from both ends, a sprint listed by two boards, a
-	// worklog met both in an issue page and in worklog/updated).
-	seen map[string]struct{}
+	// Destinations upsert batch by batch, so a key must not repeat within a
+	// batch. batchKeys holds the keys of the pending batch: a repeated key
+	// flushes the batch first, so the later row wins (an issue re-read with
+	// a newer `updated`, with its children). runKeys, when set, holds every
+	// key written in this run and makes the first row win instead, for rows
+	// that are the same whichever copy is read (an issue link read from both
+	// ends, a sprint listed by two boards).
+	batchKeys map[string]struct{}
+	runKeys   map[string]struct{}
+}
+
+// admit decides whether a row with key may be appended, flushing the
+// pending batch when it already holds the key.
+func (t *tableOut) admit(ctx context.Context, key string) (bool, error) {
+	if t.runKeys != nil {
+		if _, dup := t.runKeys[key]; dup {
+			return false, nil
+		}
+		t.runKeys[key] = struct{}{}
+	}
+	if t.batchKeys == nil {
+		t.batchKeys = map[string]struct{}{}
+	}
+	if _, dup := t.batchKeys[key]; dup {
+		if err := t.flush(ctx); err != nil {
+			return false, err
+		}
+	}
+	t.batchKeys[key] = struct{}{}
+	return true, nil
 }
 
 // flush sends the pending rows, if any.
@@ -30,6 +56,7 @@ func (t *tableOut) flush(ctx context.Context) error {
 	if t == nil {
 		return nil
 	}
+	clear(t.batchKeys)
 	rec := t.w.flush()
 	if rec == nil {
 		return nil
@@ -47,7 +74,10 @@ type env struct {
 	rejects     RejectSink
 	custom      []CustomColumn
 	sprintField string
-	err         error
+	// skipIssue, when set, is asked before an issue is written; true
+	// skips it with its children (an issue re-read in an overlap).
+	skipIssue func(id string, updated time.Time) bool
+	err       error
 }
 
 func newEnv(ctx context.Context, rejects RejectSink, custom []CustomColumn) *env {
@@ -108,11 +138,12 @@ func (e *env) begin(out *tableOut, key string) *row {
 	if out == nil {
 		return nil
 	}
-	if out.seen != nil {
-		if _, dup := out.seen[key]; dup {
-			return nil
-		}
-		out.seen[key] = struct{}{}
+	ok, err := out.admit(e.ctx, key)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	if !ok || err != nil {
+		return nil
 	}
 	out.w.begin()
 	return &row{e: e, out: out, key: key}
@@ -353,8 +384,9 @@ func (e *env) decodeProject(out *tableOut, raw json.RawMessage) {
 	}
 	r := e.begin(out, id)
 	r.set("id", id)
-	for col, k := range map[string]string{"key": "key", "name": "name", "url": "url", "email": "email",
-		"project_type_key": "projectTypeKey", "style": "style", "assignee_type": "assigneeType", "self": "self"} {
+	for _, m := range [][2]string{{"key", "key"}, {"name", "name"}, {"url", "url"}, {"email", "email"},
+		{"project_type_key", "projectTypeKey"}, {"style", "style"}, {"assignee_type", "assigneeType"}, {"self", "self"}} {
+		col, k := m[0], m[1]
 		r.str(col, o[k])
 	}
 	r.text("description", "", o["description"])
@@ -381,8 +413,9 @@ func (e *env) decodeVersion(out *tableOut, raw json.RawMessage, projectID string
 		r.set("project_id", projectID)
 	}
 	r.str("project_id", o["projectId"])
-	for col, k := range map[string]string{"name": "name", "description": "description",
-		"user_start_date": "userStartDate", "user_release_date": "userReleaseDate", "self": "self"} {
+	for _, m := range [][2]string{{"name", "name"}, {"description", "description"},
+		{"user_start_date", "userStartDate"}, {"user_release_date", "userReleaseDate"}, {"self", "self"}} {
+		col, k := m[0], m[1]
 		r.str(col, o[k])
 	}
 	r.bool("archived", o["archived"])
@@ -405,8 +438,9 @@ func (e *env) decodeComponent(out *tableOut, raw json.RawMessage, projectID stri
 		r.set("project_id", projectID)
 	}
 	r.str("project_id", o["projectId"])
-	for col, k := range map[string]string{"project_key": "project", "name": "name", "description": "description",
-		"assignee_type": "assigneeType", "real_assignee_type": "realAssigneeType", "self": "self"} {
+	for _, m := range [][2]string{{"project_key", "project"}, {"name", "name"}, {"description", "description"},
+		{"assignee_type", "assigneeType"}, {"real_assignee_type", "realAssigneeType"}, {"self", "self"}} {
+		col, k := m[0], m[1]
 		r.str(col, o[k])
 	}
 	r.bool("is_assignee_type_valid", o["isAssigneeTypeValid"])
@@ -419,7 +453,7 @@ func (e *env) decodeComponent(out *tableOut, raw json.RawMessage, projectID stri
 
 // decodeSimple handles the flat catalogue tables: key column, then
 // column → JSON member string columns.
-func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember string, strCols map[string]string, more func(r *row, o obj)) {
+func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember string, strCols [][2]string, more func(r *row, o obj)) {
 	o := e.object(out.name, raw)
 	id, ok := e.key(out, raw, keyMember, o[keyMember])
 	if !ok {
@@ -436,8 +470,8 @@ func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember
 	}
 	r := e.begin(out, id)
 	r.set(keyCol, key)
-	for col, k := range strCols {
-		r.str(col, o[k])
+	for _, m := range strCols {
+		r.str(m[0], o[m[1]])
 	}
 	if more != nil {
 		more(r, o)
@@ -446,23 +480,23 @@ func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember
 }
 
 func (e *env) decodeProjectType(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "key", "key", map[string]string{"formatted_key": "formattedKey",
-		"description_i18n_key": "descriptionI18nKey", "color": "color", "icon": "icon"}, nil)
+	e.decodeSimple(out, raw, "key", "key", [][2]string{{"formatted_key", "formattedKey"},
+		{"description_i18n_key", "descriptionI18nKey"}, {"color", "color"}, {"icon", "icon"}}, nil)
 }
 
 func (e *env) decodeProjectCategory(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description", "self": "self"}, nil)
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"}, {"self", "self"}}, nil)
 }
 
 func (e *env) decodeResolution(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
-		"icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
+		{"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
 		r.bool("is_default", firstPresent(o, "isDefault", "default"))
 	})
 }
 
 func (e *env) decodeRole(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description", "self": "self"},
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"}, {"self", "self"}},
 		func(r *row, o obj) {
 			r.json("actors", o["actors"])
 			if sc := r.sub("scope_type", o["scope"]); sc != nil {
@@ -486,13 +520,15 @@ func (e *env) decodeUser(out *tableOut, raw json.RawMessage) {
 	}
 	r := e.begin(out, id)
 	r.set("account_id", id)
-	for col, k := range map[string]string{"key": "key", "name": "name"} {
+	for _, m := range [][2]string{{"key", "key"}, {"name", "name"}} {
+		col, k := m[0], m[1]
 		if s, ok, _ := asString(o[k]); ok && s != "" {
 			r.set(col, s)
 		}
 	}
-	for col, k := range map[string]string{"display_name": "displayName", "email_address": "emailAddress",
-		"time_zone": "timeZone", "locale": "locale", "account_type": "accountType", "self": "self"} {
+	for _, m := range [][2]string{{"display_name", "displayName"}, {"email_address", "emailAddress"},
+		{"time_zone", "timeZone"}, {"locale", "locale"}, {"account_type", "accountType"}, {"self", "self"}} {
+		col, k := m[0], m[1]
 		r.str(col, o[k])
 	}
 	r.bool("active", o["active"])
@@ -528,8 +564,8 @@ func (e *env) decodeField(out *tableOut, raw json.RawMessage, columns map[string
 }
 
 func (e *env) decodeStatus(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
-		"icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
+		{"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
 		if c := r.sub("status_category_id", o["statusCategory"]); c != nil {
 			r.int("status_category_id", c["id"])
 			r.str("status_category_key", c["key"])
@@ -543,20 +579,20 @@ func (e *env) decodeStatus(out *tableOut, raw json.RawMessage) {
 }
 
 func (e *env) decodeStatusCategory(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"key": "key", "name": "name",
-		"color_name": "colorName", "self": "self"}, nil)
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"key", "key"}, {"name", "name"},
+		{"color_name", "colorName"}, {"self", "self"}}, nil)
 }
 
 func (e *env) decodePriority(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
-		"status_color": "statusColor", "icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
+		{"status_color", "statusColor"}, {"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
 		r.bool("is_default", o["isDefault"])
 	})
 }
 
 func (e *env) decodeIssueType(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "description": "description",
-		"icon_url": "iconUrl", "self": "self"}, func(r *row, o obj) {
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
+		{"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
 		r.bool("subtask", o["subtask"])
 		r.int("hierarchy_level", o["hierarchyLevel"])
 		r.int("avatar_id", o["avatarId"])
@@ -569,7 +605,7 @@ func (e *env) decodeIssueType(out *tableOut, raw json.RawMessage) {
 }
 
 func (e *env) decodeBoard(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "type": "type", "self": "self"},
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"type", "type"}, {"self", "self"}},
 		func(r *row, o obj) {
 			if loc := r.sub("project_id", o["location"]); loc != nil {
 				r.str("project_id", loc["projectId"])
@@ -579,7 +615,7 @@ func (e *env) decodeBoard(out *tableOut, raw json.RawMessage) {
 }
 
 func (e *env) decodeSprint(out *tableOut, raw json.RawMessage) {
-	e.decodeSimple(out, raw, "id", "id", map[string]string{"name": "name", "state": "state", "goal": "goal", "self": "self"},
+	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"state", "state"}, {"goal", "goal"}, {"self", "self"}},
 		func(r *row, o obj) {
 			r.time("start_date", o["startDate"], false)
 			r.time("end_date", o["endDate"], false)
@@ -702,8 +738,9 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 		r.set("issue_id", issueID)
 		r.time("created", o["created"], true)
 		r.user("author_account_id", o["author"])
-		for col, k := range map[string]string{"field": "field", "field_type": "fieldtype", "field_id": "fieldId",
-			"from_value": "from", "from_string": "fromString", "to_value": "to", "to_string": "toString"} {
+		for _, m := range [][2]string{{"field", "field"}, {"field_type", "fieldtype"}, {"field_id", "fieldId"},
+			{"from_value", "from"}, {"from_string", "fromString"}, {"to_value", "to"}, {"to_string", "toString"}} {
+			col, k := m[0], m[1]
 			r.str(col, io[k])
 		}
 		r.end()
@@ -727,8 +764,9 @@ func (e *env) decodeTransition(out *tableOut, raw json.RawMessage, issueID strin
 			r.str("to_status_category", c["key"])
 		}
 	}
-	for col, k := range map[string]string{"has_screen": "hasScreen", "is_global": "isGlobal", "is_initial": "isInitial",
-		"is_available": "isAvailable", "is_conditional": "isConditional", "is_looped": "isLooped"} {
+	for _, m := range [][2]string{{"has_screen", "hasScreen"}, {"is_global", "isGlobal"}, {"is_initial", "isInitial"},
+		{"is_available", "isAvailable"}, {"is_conditional", "isConditional"}, {"is_looped", "isLooped"}} {
+		col, k := m[0], m[1]
 		r.bool(col, o[k])
 	}
 	r.end()
@@ -817,7 +855,8 @@ func (e *env) collection(table, key, itemsKey string, raw json.RawMessage) colle
 }
 
 // decodeIssue writes one issue and the children cut from it. ok is false
-// when the issue was rejected whole (no id, or no readable `updated`).
+// when the issue was rejected whole (no id, or no readable `updated`) or
+// skipped by env.skipIssue.
 func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, ok bool) {
 	o := e.object(TableIssues, raw)
 	if o == nil {
@@ -845,6 +884,9 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 		return info, false
 	}
 	info.Updated = updated
+	if e.skipIssue != nil && e.skipIssue(id, updated) {
+		return info, false
+	}
 
 	r := e.begin(outs.issues, id)
 	r.set("id", id)
@@ -901,11 +943,12 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 	if s := r.sub("security_level", f["security"]); s != nil {
 		r.str("security_level", s["name"])
 	}
-	for col, k := range map[string]string{"time_original_estimate_seconds": "timeoriginalestimate",
-		"time_estimate_seconds": "timeestimate", "time_spent_seconds": "timespent",
-		"aggregate_time_original_estimate_seconds": "aggregatetimeoriginalestimate",
-		"aggregate_time_estimate_seconds":          "aggregatetimeestimate",
-		"aggregate_time_spent_seconds":             "aggregatetimespent", "work_ratio": "workratio"} {
+	for _, m := range [][2]string{{"time_original_estimate_seconds", "timeoriginalestimate"},
+		{"time_estimate_seconds", "timeestimate"}, {"time_spent_seconds", "timespent"},
+		{"aggregate_time_original_estimate_seconds", "aggregatetimeoriginalestimate"},
+		{"aggregate_time_estimate_seconds", "aggregatetimeestimate"},
+		{"aggregate_time_spent_seconds", "aggregatetimespent"}, {"work_ratio", "workratio"}} {
+		col, k := m[0], m[1]
 		r.int(col, f[k])
 	}
 	if v := r.sub("votes", f["votes"]); v != nil {

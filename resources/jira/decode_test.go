@@ -507,3 +507,35 @@ func TestProjectionSkipsColumns(t *testing.T) {
 	}
 	_ = schema.ColSource
 }
+
+func TestTableOutKeyRepeats(t *testing.T) {
+	for _, firstWins := range []bool{false, true} {
+		h := newHarness(t, nil, 100)
+		out := h.outs[TablePriorities]
+		if firstWins {
+			out.runKeys = map[string]struct{}{}
+		}
+		for _, name := range []string{"old", "new"} {
+			h.e.decodePriority(out, json.RawMessage(`{"id":"1","name":"`+name+`"}`))
+		}
+		h.e.decodePriority(out, json.RawMessage(`{"id":"2","name":"other"}`))
+		rs := h.rows(TablePriorities)
+		batches := len(h.recs[TablePriorities])
+		want, wantRows, wantBatches := "new", 3, 2 // the repeat flushed the batch
+		if firstWins {
+			want, wantRows, wantBatches = "old", 2, 1
+		}
+		if len(rs) != wantRows || batches != wantBatches {
+			t.Errorf("firstWins=%v: %d rows in %d batches, want %d in %d", firstWins, len(rs), batches, wantRows, wantBatches)
+		}
+		last := ""
+		for _, r := range rs {
+			if r["id"] == "1" {
+				last = r["name"]
+			}
+		}
+		if last != want {
+			t.Errorf("firstWins=%v: id 1 ends as %q, want %q", firstWins, last, want)
+		}
+	}
+}

@@ -79,13 +79,24 @@ type issueFetch struct {
 	all  []*tableOut
 
 	maxUpdated time.Time
-	placed     map[int64]string // issue id → project id, for the known sets
+	placed     map[int64]string     // issue id → project id, for the known sets
+	read       map[string]time.Time // issue id → updated, of issues decoded
 }
 
-func (r *syncRun) newIssueFetch(ctx context.Context) *issueFetch {
-	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}}
+func (r *syncRun) newIssueFetch(ctx context.Context, first bool) *issueFetch {
+	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: map[string]time.Time{}}
+	f.e.skipIssue = func(id string, updated time.Time) bool {
+		if prev, ok := f.read[id]; ok && !updated.After(prev) {
+			return true
+		}
+		f.read[id] = updated
+		return false
+	}
 	mk := func(name string) *tableOut {
-		out := r.newOut(name, true)
+		// Links and sprint membership read twice are the same row; for the
+		// rest a later read is newer. Worklog ids written in an incremental
+		// run are remembered, so worklog/updated does not fetch them again.
+		out := r.newOut(name, name == TableIssueLinks || name == TableSprintIssues || (name == TableWorklogs && !first))
 		if out != nil {
 			f.all = append(f.all, out)
 		}
@@ -187,7 +198,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		slices = 2 * r.s.cfg.Concurrency
 	}
 	if slices == 1 {
-		f := r.newIssueFetch(ctx)
+		f := r.newIssueFetch(ctx, first)
 		fetchers = append(fetchers, f)
 		page := 0
 		err := f.pages(ctx, keys, since, time.Time{}, func() error {
@@ -209,7 +220,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		errs := make([]error, slices)
 		sem := make(chan struct{}, r.s.cfg.Concurrency)
 		for i := 0; i < slices; i++ {
-			f := r.newIssueFetch(ctx)
+			f := r.newIssueFetch(ctx, first)
 			fetchers = append(fetchers, f)
 			lo := since.Add(time.Duration(i) * width)
 			var hi time.Time // the last slice is open-ended: it catches issues updated during the sync
@@ -282,10 +293,6 @@ func (r *syncRun) pinned() map[string]string {
 // completed.
 func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
 	r := f.r
-	jqlText, err := r.s.issuesJQL(keys, since, until)
-	if err != nil {
-		return err
-	}
 	handle := func(items []json.RawMessage) error {
 		var trunc []issueInfo
 		for _, it := range items {
@@ -315,17 +322,55 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 		return nil
 	}
 	if r.d.cloud {
+		jqlText, err := r.s.issuesJQL(keys, since, until)
+		if err != nil {
+			return err
+		}
 		body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 5000}
-		err = r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", handle)
-	} else {
+		if err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", handle); err != nil {
+			return fmt.Errorf("search issues: %w", err)
+		}
+		return nil
+	}
+	// Data Center pages by offset, and DC 10 refuses startAt+maxResults
+	// beyond 10,000. After dcWindow issues the query restarts from the
+	// largest `updated` read so far; issues re-read at that boundary are
+	// skipped (skipIssue). If a whole window shares one millisecond the
+	// restart could not advance, so paging continues deeper instead.
+	lo, windowed := since, true
+	for {
+		jqlText, err := r.s.issuesJQL(keys, lo, until)
+		if err != nil {
+			return err
+		}
+		read := 0
 		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"1000"}}
-		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", handle)
+		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", func(items []json.RawMessage) error {
+			if err := handle(items); err != nil {
+				return err
+			}
+			read += len(items)
+			if windowed && read >= r.s.dcWindow {
+				return errRestartWindow
+			}
+			return nil
+		})
+		if errors.Is(err, errRestartWindow) {
+			if next := f.maxUpdated.Truncate(time.Millisecond); next.After(lo) {
+				lo = next
+			} else {
+				windowed = false
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("search issues: %w", err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("search issues: %w", err)
-	}
-	return nil
 }
+
+var errRestartWindow = errors.New("restart the search window")
 
 // completion is one fetch that completes a truncated collection: fetch
 // runs concurrently with others (network only); decode runs afterwards, in
@@ -546,7 +591,7 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) e
 					f.e.reject(TableWorklogs, "", "", "worklog/updated entry: "+err.Error(), it)
 					continue
 				}
-				if _, done := f.outs.worklogs.seen[strconv.FormatInt(v.WorklogID, 10)]; !done {
+				if _, done := f.outs.worklogs.runKeys[strconv.FormatInt(v.WorklogID, 10)]; !done {
 					ids = append(ids, v.WorklogID)
 				}
 			}

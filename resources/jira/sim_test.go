@@ -419,3 +419,16 @@ func TestSimCursorDiscipline(t *testing.T) {
 		prev = ts
 	}
 }
+
+// TestSimDataCenterSearchWindow: Data Center searches restart from the
+// largest updated read instead of paging past the 10,000-result window.
+func TestSimDataCenterSearchWindow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorDataCenter, 150, false)
+	f.src.cfg.Concurrency = 1
+	f.src.dcWindow = 40
+	f.sync()
+	f.checkCounts("windowed DC sync")
+}

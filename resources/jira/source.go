@@ -79,6 +79,7 @@ type Source struct {
 
 	httpTransport   *http.Transport
 	checkpointPages int // issue pages between cursor checkpoints
+	dcWindow        int // Data Center issues read before the search restarts
 
 	mu   sync.Mutex
 	disc *discovery
@@ -120,7 +121,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages}
+	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, dcWindow: 5000}
 	transport, err := s.transport()
 	if err != nil {
 		return nil, err

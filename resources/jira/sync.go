@@ -119,8 +119,9 @@ func (r *syncRun) wanted(name string) *source.TableRequest {
 	return tr
 }
 
-// newOut makes the output of a written table, or nil.
-func (r *syncRun) newOut(name string, dedupe bool) *tableOut {
+// newOut makes the output of a written table, or nil. firstWins keeps the
+// first row of a key written in the run (see tableOut).
+func (r *syncRun) newOut(name string, firstWins bool) *tableOut {
 	tr := r.wanted(name)
 	if tr == nil {
 		return nil
@@ -130,9 +131,9 @@ func (r *syncRun) newOut(name string, dedupe bool) *tableOut {
 		t = TableByName(name)
 	}
 	out := &tableOut{name: name, w: newRowWriter(r.s.mem, t, r.s.cfg.Name, r.now), batchRows: r.s.cfg.BatchRows,
-		send: r.sinks[name].Send}
-	if dedupe {
-		out.seen = map[string]struct{}{}
+		send: r.sinks[name].Send, batchKeys: map[string]struct{}{}}
+	if firstWins {
+		out.runKeys = map[string]struct{}{}
 	}
 	return out
 }
