@@ -97,12 +97,11 @@ func (v *view) issue(i int32, o issueOpts) map[string]any {
 		"key":    d.key(i),
 	}
 	fields := map[string]any{}
-	r := newRnd(d.seed, tagIssue, uint64(i), 1)
 	for fi, f := range d.cat.fields {
 		if !o.fields.wants(f) || (f.Schema == nil && f.ID != "parent") {
 			continue
 		}
-		val, present := v.fieldValue(i, rec, fi, f, &r, o)
+		val, present := v.fieldValue(i, rec, fi, f, o)
 		if present {
 			fields[f.ID] = val
 		}
@@ -171,7 +170,7 @@ func parseDay(s string) (time.Time, error) { return time.Parse("2006-01-02", s) 
 
 // fieldValue returns a field's value; present=false omits the key (only
 // "parent" for issues without one). Unset fields are present as null.
-func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, r *rnd, o issueOpts) (any, bool) {
+func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, o issueOpts) (any, bool) {
 	d := v.d
 	loc := v.s.loc
 	p := int(rec.proj)
@@ -184,15 +183,18 @@ func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, r *rnd, o 
 		}
 		return v.userEmbed(pickUser(&fr))
 	}
-	spent := 0
-	if f.ID == "timespent" || f.ID == "aggregatetimespent" || f.ID == "progress" || f.ID == "aggregateprogress" || f.ID == "timetracking" || f.ID == "workratio" {
+	// Time tracking: spent is the sum of the worklogs; half the issues carry
+	// an original estimate.
+	var spent, estimate int
+	switch f.ID {
+	case "timespent", "aggregatetimespent", "progress", "aggregateprogress", "timetracking", "workratio",
+		"timeoriginalestimate", "aggregatetimeoriginalestimate", "timeestimate", "aggregatetimeestimate":
 		for _, w := range d.worklogs(i) {
 			spent += w.Seconds
 		}
-	}
-	estimate := 0
-	if er := newRnd(d.seed, tagField, uint64(i), 9999); er.chance(0.5) {
-		estimate = 3600 * er.between(1, 40)
+		if er := newRnd(d.seed, tagField, uint64(i), 9999); er.chance(0.5) {
+			estimate = 3600 * er.between(1, 40)
+		}
 	}
 	switch f.ID {
 	case "summary":
