@@ -30,7 +30,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	label := pattern
-	if label == "" {
+	if label == "" || label == "/" {
 		label = "unmatched"
 	}
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}

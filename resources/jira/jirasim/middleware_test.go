@@ -186,9 +186,11 @@ func TestStatsAndLatency(t *testing.T) {
 	c.get("/rest/api/3/field", nil)
 	c.do("GET", "/rest/api/3/issue/NOPE-1", nil)
 	c.get("/_sim/expected", nil)
+	c.do("GET", "/rest/api/3/nothing/here", nil)
 	var st Stats
 	c.get("/_sim/stats", &st)
-	if st.Endpoints["GET /rest/api/3/field"]["200"] != 2 || st.Endpoints["GET /rest/api/3/issue/{id}"]["404"] != 1 || st.Total != 3 {
+	if st.Endpoints["GET /rest/api/3/field"]["200"] != 2 || st.Endpoints["GET /rest/api/3/issue/{id}"]["404"] != 1 ||
+		st.Endpoints["unmatched"]["404"] != 1 || st.Total != 4 {
 		t.Fatalf("stats %+v", st)
 	}
 	if !strings.Contains(st.String(), "GET /rest/api/3/field") {
