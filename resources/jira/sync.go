@@ -31,6 +31,10 @@ type syncRun struct {
 	projOnce sync.Once
 	projects []projectRef
 	projErr  error
+
+	boardsOnce sync.Once
+	boardsRaw  []json.RawMessage
+	boardsErr  error
 }
 
 // projectRef is a visible project.
@@ -331,15 +335,16 @@ const agileAPI = "/rest/agile/1.0"
 
 // boards lists the agile boards (raw) once per run.
 func (r *syncRun) boards(ctx context.Context) ([]json.RawMessage, error) {
-	var boards []json.RawMessage
-	err := r.s.cl.EachAgilePage(ctx, agileAPI+"/board", url.Values{"maxResults": {"50"}}, func(items []json.RawMessage) error {
-		boards = append(boards, items...)
-		return nil
+	r.boardsOnce.Do(func() {
+		err := r.s.cl.EachAgilePage(ctx, agileAPI+"/board", url.Values{"maxResults": {"50"}}, func(items []json.RawMessage) error {
+			r.boardsRaw = append(r.boardsRaw, items...)
+			return nil
+		})
+		if err != nil {
+			r.boardsErr = fmt.Errorf("list boards: %w", err)
+		}
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list boards: %w", err)
-	}
-	return boards, nil
+	return r.boardsRaw, r.boardsErr
 }
 
 func (r *syncRun) fetchBoards(ctx context.Context, e *env, out *tableOut) error {
