@@ -74,6 +74,10 @@ type Options struct {
 	// ReadOnly opens the file read-only (for plan). Nothing is created, and
 	// State reports an empty snapshot for a file jsync never wrote.
 	ReadOnly bool
+	// BusyTimeout is how long Open waits while another process holds the
+	// file (DuckDB allows one process to open a file for writing). Zero
+	// fails at once with *InUseError.
+	BusyTimeout time.Duration
 }
 
 // Destination writes to one DuckDB database file. It is safe for concurrent
@@ -112,7 +116,7 @@ func (e *InUseError) Error() string {
 	if e.Holder != nil {
 		fmt.Fprintf(&b, "; the jsync apply lock is held by %s", e.Holder)
 	}
-	b.WriteString("; DuckDB allows one writing process at a time: wait for it to finish or stop it")
+	b.WriteString("; while one process writes a DuckDB file no other can open it: wait for that process to finish, or stop it")
 	return b.String()
 }
 
@@ -121,9 +125,27 @@ func (e *InUseError) Unwrap() error { return e.Err }
 var lockPIDPattern = regexp.MustCompile(`\(PID (\d+)\)`)
 
 // Open opens (creating if needed) the database file and jsync's _jsync
-// tables. It returns *InUseError when another process holds the file, and a
-// clear error for a corrupt or unwritable file.
+// tables. It returns *InUseError when another process holds the file for
+// longer than opts.BusyTimeout, and a clear error for a corrupt or
+// unwritable file.
 func Open(ctx context.Context, opts Options) (*Destination, error) {
+	deadline := time.Now().Add(opts.BusyTimeout)
+	for {
+		d, err := open(ctx, opts)
+		if _, busy := errors.AsType[*InUseError](err); !busy || !time.Now().Before(deadline) {
+			return d, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(err, ctx.Err())
+		case <-time.After(min(busyPollInterval, time.Until(deadline))):
+		}
+	}
+}
+
+const busyPollInterval = 100 * time.Millisecond
+
+func open(ctx context.Context, opts Options) (*Destination, error) {
 	if opts.Path == "" {
 		return nil, errors.New("open duckdb destination: empty path")
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -39,6 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childHold(os.Getenv("JSYNC_DUCKDB_PATH")))
 	case "writer":
 		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH")))
+	case "locked":
+		os.Exit(childLocked(os.Getenv("JSYNC_DUCKDB_PATH")))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child role")
 		os.Exit(2)
@@ -359,5 +362,121 @@ func TestStockClientReadsFile(t *testing.T) {
 	wj, _ := json.Marshal(want)
 	if string(gj) != string(wj) {
 		t.Errorf("values = %s, want %s", gj, wj)
+	}
+}
+
+// childLocked opens the file as jsync does and takes the apply lock.
+func childLocked(path string) int {
+	ctx := context.Background()
+	d, err := duckdb.Open(ctx, duckdb.Options{Path: path})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	unlock, err := d.Lock(ctx, dest.LockInfo{PID: os.Getpid(), Host: "child-host", Op: "apply"}, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	if err := errors.Join(unlock(), d.Close()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// TestOpenNamesLockHolder: a second jsync cannot open a file an apply holds,
+// and is told which apply; with BusyTimeout it waits for the file instead.
+func TestOpenNamesLockHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jsync.duckdb")
+	cmd, out, stdin := startChild(t, "locked", path)
+	if !out.Scan() || out.Text() != "ready" {
+		t.Fatalf("child did not get ready: %q %v", out.Text(), out.Err())
+	}
+	_, err := duckdb.Open(t.Context(), duckdb.Options{Path: path})
+	inUse, ok := errors.AsType[*duckdb.InUseError](err)
+	if !ok || inUse.Holder == nil || inUse.Holder.PID != cmd.Process.Pid || inUse.Holder.Host != "child-host" {
+		t.Fatalf("Open = %v, want *InUseError naming the child's apply lock", err)
+	}
+	if want := fmt.Sprintf("the jsync apply lock is held by pid %d on child-host", cmd.Process.Pid); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+
+	opened := make(chan error, 1)
+	go func() {
+		d, err := duckdb.Open(context.Background(), duckdb.Options{Path: path, BusyTimeout: time.Minute})
+		if err == nil {
+			err = d.Close()
+		}
+		opened <- err
+	}()
+	if err := stdin.Close(); err != nil { // the child unlocks, closes and exits
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("Open with BusyTimeout after the holder left: %v", err)
+	}
+}
+
+// TestReadOnly: plan-time access reads state and plans, and refuses writes.
+func TestReadOnly(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "jsync.duckdb")
+	d, err := duckdb.Open(ctx, duckdb.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := counterTable()
+	changes, err := d.PlanMigrations(ctx, "acme", []*schema.Table{tbl})
+	if err == nil {
+		err = d.Migrate(ctx, "acme", changes, dest.MigrateOptions{})
+	}
+	if err == nil {
+		err = d.CommitState(ctx, &state.TableState{Sync: "s", Table: "counter", Cursor: "7"})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ro, err := duckdb.Open(ctx, duckdb.Options{Path: path, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	snap, err := ro.State(ctx)
+	if err != nil || snap.Get("s", "counter").Cursor != "7" || snap.Serial != 1 {
+		t.Errorf("read-only State = %+v, %v; want cursor 7, serial 1", snap, err)
+	}
+	if changes, err := ro.PlanMigrations(ctx, "acme", []*schema.Table{tbl}); err != nil || len(changes) != 0 {
+		t.Errorf("read-only PlanMigrations = %v, %v; want no changes", changes, err)
+	}
+	if err := ro.CommitState(ctx, &state.TableState{Sync: "s", Table: "x"}); err == nil {
+		t.Error("read-only CommitState succeeded")
+	}
+
+	// A DuckDB file jsync never wrote has an empty state.
+	plain := filepath.Join(t.TempDir(), "plain.duckdb")
+	db, err := sql.Open("duckdb", plain)
+	if err == nil {
+		_, err = db.Exec("CREATE TABLE x (i INTEGER)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro2, err := duckdb.Open(ctx, duckdb.Options{Path: plain, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro2.Close()
+	if snap, err := ro2.State(ctx); err != nil || snap.Serial != 0 || len(snap.Tables) != 0 {
+		t.Errorf("State of a foreign file = %+v, %v; want empty", snap, err)
 	}
 }
