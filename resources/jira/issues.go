@@ -174,7 +174,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		if tr == nil || tr.Sink == nil {
 			return nil
 		}
-		if err := r.req.Barrier(ctx); err != nil {
+		if err := r.barrier(ctx); err != nil {
 			return fmt.Errorf("wait for children rows: %w", err)
 		}
 		next := st
@@ -650,7 +650,7 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) e
 	next.Cursor = strconv.FormatInt(updatedSince, 10)
 	next.Extra = map[string]string{extraDeletedSince: strconv.FormatInt(deletedSince, 10)}
 	next.LastSuccess = r.now
-	if err := r.req.Barrier(ctx); err != nil {
+	if err := r.barrier(ctx); err != nil {
 		return fmt.Errorf("wait for worklog rows: %w", err)
 	}
 	return r.checkpoint(ctx, TableWorklogs, next)

@@ -406,3 +406,13 @@ func (r *syncRun) checkpoint(ctx context.Context, name string, st state.TableSta
 	}
 	return nil
 }
+
+// barrier waits until every sink has committed what it was sent. A request
+// without a Barrier (a destination that commits each batch as it is sent)
+// needs no wait.
+func (r *syncRun) barrier(ctx context.Context) error {
+	if r.req.Barrier == nil {
+		return nil
+	}
+	return r.req.Barrier(ctx)
+}
