@@ -258,10 +258,10 @@ func countRows(ctx context.Context, conn *sql.Conn, qualified string) (int64, er
 	return n, nil
 }
 
-// viewSet tracks the Arrow views registered on one connection. A view's
-// stream may be released only once the view is gone, which inside a
-// transaction is known only after COMMIT or ROLLBACK; so release runs after
-// the transaction.
+// viewSet tracks the Arrow views registered on one connection in one
+// transaction. A view's stream (and with it the record) is released as soon
+// as the view is dropped; every view is dropped once more after the
+// transaction, since a rollback brings dropped views back.
 type viewSet struct {
 	names    []string
 	releases []func()
@@ -299,16 +299,26 @@ func (v *viewSet) register(conn *sql.Conn, rec arrow.RecordBatch) (string, error
 	return name, nil
 }
 
+// drop drops a view inside the current transaction and releases its
+// stream. Should the transaction roll back, the view comes back, unusable;
+// release drops it again.
 func (v *viewSet) drop(ctx context.Context, conn *sql.Conn, name string) error {
 	if _, err := conn.ExecContext(ctx, "DROP VIEW IF EXISTS "+quoteIdent(name)); err != nil {
 		return fmt.Errorf("drop arrow view: %w", err)
 	}
+	for i, n := range v.names {
+		if n == name && v.releases[i] != nil {
+			v.releases[i]()
+			v.releases[i] = nil
+		}
+	}
 	return nil
 }
 
-// release drops any view still visible (after a rollback, none should be)
-// and releases the Arrow streams. If a view cannot be dropped its stream is
-// kept alive rather than left dangling, and the connection is discarded.
+// release runs after the transaction: it drops every view still visible
+// (after a rollback) and releases the Arrow streams not released yet. If a
+// view cannot be dropped, its stream is kept alive rather than left
+// dangling, and the connection is discarded.
 func (v *viewSet) release(ctx context.Context, conn *sql.Conn) {
 	ctx = context.WithoutCancel(ctx)
 	for i, name := range v.names {
@@ -316,7 +326,9 @@ func (v *viewSet) release(ctx context.Context, conn *sql.Conn) {
 			discard(conn)
 			continue
 		}
-		v.releases[i]()
+		if v.releases[i] != nil {
+			v.releases[i]()
+		}
 	}
 	v.names, v.releases = nil, nil
 }
