@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/engine/state"
 	"github.com/jsync-dev/jsync/resources/jira/client"
 	"github.com/jsync-dev/jsync/resources/jira/jql"
@@ -125,8 +126,10 @@ func (f *issueFetch) flush(ctx context.Context) error {
 
 // syncIssues fetches issues and the children cut from them, completes
 // truncated collections, reads the worklog feeds, sweeps for deleted issues
-// and checkpoints. The issues cursor is committed only after req.Barrier
-// confirms that the children rows of the same pages are committed.
+// and checkpoints. Errors of the worklog feeds and the sweep come back as
+// *source.TableError; others concern issues. The issues cursor is
+// committed only after req.Barrier confirms that the children rows of the
+// same pages are committed.
 func (r *syncRun) syncIssues(ctx context.Context) error {
 	tr := r.req.Tables[TableIssues]
 	wantChild := false
@@ -253,11 +256,13 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 
 	var errs []error
 	if r.wanted(TableWorklogs) != nil {
-		errs = append(errs, r.worklogFeeds(ctx, fetchers[0], first))
+		if err := r.worklogFeeds(ctx, fetchers[0], first); err != nil {
+			errs = append(errs, &source.TableError{Table: TableWorklogs, Err: err})
+		}
 	}
 	extra := known.extra(st.Extra)
 	if err := r.sweepDeleted(ctx, projects, known, st, first, extra); err != nil {
-		errs = append(errs, fmt.Errorf("delete sweep: %w", err))
+		errs = append(errs, &source.TableError{Table: TableIssues, Err: fmt.Errorf("delete sweep: %w", err)})
 	}
 	if err := fetchers[0].flush(ctx); err != nil {
 		return err

@@ -110,7 +110,14 @@ func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
 		}
 		fail(c.table, r.fullTable(ctx, c.table, c.fetch))
 	}
-	fail(TableIssues, r.syncIssues(ctx))
+	if err := r.syncIssues(ctx); err != nil {
+		var te *source.TableError
+		if errors.As(err, &te) {
+			errs = append(errs, err) // already attributed
+		} else {
+			fail(TableIssues, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
