@@ -18,11 +18,16 @@ import (
 // benchNamespace is the source name, and so the DuckDB schema of the tables.
 const benchNamespace = "bench"
 
+// dbFile is the destination file inside a config dir. It is not named
+// after the namespace: DuckDB names the catalog after the file, and a
+// catalog and schema both called "bench" make "bench.issues" ambiguous.
+const dbFile = "jira.duckdb"
+
 // tokenEnv carries the API token to jsync, as a user would (no secret in a file).
 const tokenEnv = "JSYNC_BENCH_TOKEN"
 
 // writeConfig writes a jsync configuration into dir that syncs every table
-// of the simulator at url into dir/bench.duckdb. caFile is copied into dir.
+// of the simulator at url into dir/jira.duckdb (dbFile). caFile is copied into dir.
 func writeConfig(dir, url, caFile string) error {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -41,14 +46,14 @@ func writeConfig(dir, url, caFile string) error {
 }
 
 destination "duckdb" "bench" {
-  path = "bench.duckdb"
+  path = %[5]q
 }
 
 sync "bench" {
   source      = source.jira.%[1]s
   destination = destination.duckdb.bench
 }
-`, benchNamespace, url, benchEmail, tokenEnv)
+`, benchNamespace, url, benchEmail, tokenEnv, dbFile)
 	if err := os.WriteFile(filepath.Join(dir, "jsync.hcl"), []byte(hcl), 0o644); err != nil {
 		return fmt.Errorf("write jsync config: %w", err)
 	}

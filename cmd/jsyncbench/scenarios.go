@@ -158,7 +158,7 @@ func (b *bench) apply(ctx context.Context, sim *simProcess, dir string, ao apply
 	if err != nil {
 		return m, err
 	}
-	got, err := countRows(ctx, filepath.Join(dir, "bench.duckdb"), benchNamespace)
+	got, err := countRows(ctx, filepath.Join(dir, dbFile), benchNamespace)
 	if err != nil {
 		return m, err
 	}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, o options)
+		wantErr string
+	}{
+		{name: "defaults", args: nil, check: func(t *testing.T, o options) {
+			if o.Runs != 3 || o.Issues1 != 50_000 || o.Issues2 != 20_000 || o.Issues5 != 200_000 || o.Parallelism != 8 {
+				t.Errorf("defaults = %+v", o)
+			}
+			if o.Latency != 150*time.Millisecond || o.Rate != 100 || o.Out != "BENCHMARKS.md" || o.BinDir != "bin" {
+				t.Errorf("defaults = %+v", o)
+			}
+			if !reflect.DeepEqual(o.Scenarios, map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true}) {
+				t.Errorf("scenarios = %v", o.Scenarios)
+			}
+		}},
+		{name: "quick shrinks sizes", args: []string{"-quick"}, check: func(t *testing.T, o options) {
+			if o.Runs != 1 || o.Issues1 != 1000 || o.Issues2 != 300 || o.Issues5 != 2000 || o.RefPages != 5 {
+				t.Errorf("quick = %+v", o)
+			}
+		}},
+		{name: "explicit flags beat quick", args: []string{"-quick", "-runs", "2", "-issues1", "700"}, check: func(t *testing.T, o options) {
+			if o.Runs != 2 || o.Issues1 != 700 || o.Issues2 != 300 {
+				t.Errorf("quick with overrides = %+v", o)
+			}
+		}},
+		{name: "scenario subset", args: []string{"-scenarios", "1, 3", "-out", "x.md"}, check: func(t *testing.T, o options) {
+			if !reflect.DeepEqual(o.Scenarios, map[int]bool{1: true, 3: true}) || o.Out != "x.md" {
+				t.Errorf("got %v %q", o.Scenarios, o.Out)
+			}
+		}},
+		{name: "scenario out of range", args: []string{"-scenarios", "6"}, wantErr: `bad -scenarios entry "6"`},
+		{name: "scenario not a number", args: []string{"-scenarios", "one"}, wantErr: `bad -scenarios entry "one"`},
+		{name: "no scenario", args: []string{"-scenarios", ","}, wantErr: "selects nothing"},
+		{name: "zero runs", args: []string{"-runs", "0"}, wantErr: "-runs must be at least 1"},
+		{name: "negative ref pages", args: []string{"-ref-pages", "-1"}, wantErr: "-ref-pages must be >= 0"},
+		{name: "zero rate", args: []string{"-rate", "0"}, wantErr: "-rate must be positive"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
+		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, o)
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		in   []int64
+		want int64
+	}{
+		{nil, 0},
+		{[]int64{5}, 5},
+		{[]int64{9, 1, 5}, 5},
+		{[]int64{4, 1, 3, 2}, 2}, // the lower middle
+	}
+	for _, tt := range tests {
+		if got := median(tt.in); got != tt.want {
+			t.Errorf("median(%v) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+	in := []int64{3, 1, 2}
+	median(in)
+	if !reflect.DeepEqual(in, []int64{3, 1, 2}) {
+		t.Errorf("median reordered its input: %v", in)
+	}
+}
+
+func TestSimArgs(t *testing.T) {
+	got := simConfig{Issues: 20000, Seed: 1, Latency: 150 * time.Millisecond, Rate: 100, Caps: benchCaps}.args("ca.pem")
+	want := []string{"-addr", "127.0.0.1:0", "-issues", "20000", "-seed", "1", "-email", benchEmail, "-token", benchToken,
+		"-ca-out", "ca.pem", "-caps", "comments=20,histories=40,worklogs=20", "-rate", "100", "-latency", "150ms"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("args =\n%q\nwant\n%q", got, want)
+	}
+	// No rate: unlimited (jirasim's -rate 0), no latency flag.
+	got = simConfig{Issues: 5, Seed: 1, Caps: benchCaps}.args("c")
+	if got[len(got)-1] != "0" || got[len(got)-2] != "-rate" {
+		t.Errorf("unlimited args = %q", got)
+	}
+}
