@@ -35,7 +35,8 @@
 //     existing rows; int32→int64 is WidenColumn and keeps values; string→int64
 //     is IncompatibleColumn, refused by Migrate unless AllowIncompatible; a
 //     column missing from the definition is ExtraColumn, reported on every
-//     plan and never dropped.
+//     plan and never dropped (rows rewritten without it may keep their value
+//     or read NULL there).
 //   - Write upserts by primary key: the newer values win; a key repeated
 //     within one batch keeps its last row. WriteStats count Inserted (new
 //     keys) and Updated (existing keys).
