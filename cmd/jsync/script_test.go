@@ -46,6 +46,7 @@ func TestMain(m *testing.M) {
 //	sim stats                prints request counts as JSON
 //	duckq FILE SQL           runs SQL against a DuckDB file, prints rows as tab-separated lines
 //	parquetq DIR SQL         runs SQL in DuckDB with $P replaced by DIR (for read_parquet)
+//	replace OLD NEW FILE     replaces the first OLD with NEW in FILE (to tamper with plan files)
 //	holdlock LOCKFILE        takes a destination lock file (as another apply would) until the script ends
 //	grepfiles DIR TEXT       fails if TEXT occurs in any file under DIR (! grepfiles: must not occur)
 func TestScript(t *testing.T) {
@@ -66,6 +67,7 @@ func TestScript(t *testing.T) {
 			"parquetq":  cmdParquetQ,
 			"grepfiles": cmdGrepFiles,
 			"holdlock":  cmdHoldLock,
+			"replace":   cmdReplace,
 		},
 	})
 }
@@ -266,4 +268,17 @@ func jsyncCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "JSYNC_TEST_MAIN=1")
 	return cmd
+}
+
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: replace OLD NEW FILE")
+	}
+	p := ts.MkAbs(args[2])
+	b, err := os.ReadFile(p)
+	ts.Check(err)
+	if !bytes.Contains(b, []byte(args[0])) {
+		ts.Fatalf("replace: %q not found in %s", args[0], args[2])
+	}
+	ts.Check(os.WriteFile(p, bytes.Replace(b, []byte(args[0]), []byte(args[1]), 1), 0o644))
 }
