@@ -2,8 +2,10 @@ package jira
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/resources/jira/client"
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
 )
 
@@ -42,9 +45,13 @@ func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock();
 func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 func newSimFixture(t *testing.T, flavor string, issues int, restricted bool) *simFixture {
+	return newSimFixtureFaults(t, flavor, issues, restricted, 0)
+}
+
+func newSimFixtureFaults(t *testing.T, flavor string, issues int, restricted bool, faults float64) *simFixture {
 	t.Helper()
 	clock := &fakeClock{now: time.Now().UTC()}
-	sim, err := jirasim.Start(jirasim.Options{Issues: issues, Seed: 7, Flavor: flavor, Rate: -1, Now: clock.Now,
+	sim, err := jirasim.Start(jirasim.Options{Issues: issues, Seed: 7, Flavor: flavor, Rate: -1, Now: clock.Now, Faults: faults,
 		Caps: jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20}, TZ: "Pacific/Kiritimati"})
 	if err != nil {
 		t.Fatal(err)
@@ -304,6 +311,61 @@ func (f *simFixture) spotCheck(flavor string, tables []*schema.Table) {
 		}
 		break
 	}
+	// Values agree with what the simulator serves for the same issue.
+	api := "/rest/api/3"
+	if flavor == jirasim.FlavorDataCenter {
+		api = "/rest/api/2"
+	}
+	n := 0
+	for id, r := range issues {
+		if n++; n > 5 {
+			break
+		}
+		req, _ := http.NewRequest(http.MethodGet, f.sim.URL()+api+"/issue/"+id+"?fields=summary,status,updated,duedate,labels,reporter", nil)
+		req.Header.Set("Authorization", f.sim.AuthHeader())
+		resp, err := f.sim.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var served struct {
+			Key    string `json:"key"`
+			Fields struct {
+				Summary string   `json:"summary"`
+				Updated string   `json:"updated"`
+				DueDate string   `json:"duedate"`
+				Labels  []string `json:"labels"`
+				Status  struct {
+					Name string `json:"name"`
+				} `json:"status"`
+				Reporter map[string]any `json:"reporter"`
+			} `json:"fields"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&served)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := ParseDateTime(served.Fields.Updated)
+		got, _ := time.Parse(time.RFC3339Nano, r["updated"])
+		if err != nil || !up.Equal(got) {
+			t.Errorf("issue %s: updated %s, served %s", id, r["updated"], served.Fields.Updated)
+		}
+		reporter, _ := served.Fields.Reporter["accountId"].(string)
+		if reporter == "" {
+			reporter, _ = served.Fields.Reporter["key"].(string)
+		}
+		labels, _ := json.Marshal(served.Fields.Labels)
+		if served.Fields.Labels == nil {
+			labels = []byte("[]")
+		}
+		want := map[string]string{"key": served.Key, "summary": served.Fields.Summary, "status": served.Fields.Status.Name,
+			"due_date": served.Fields.DueDate, "labels": string(labels), "reporter_account_id": reporter}
+		for col, v := range want {
+			if r[col] != v {
+				t.Errorf("issue %s: %s = %q, served %q", id, col, r[col], v)
+			}
+		}
+	}
 	users := f.dest.tables[TableUsers].rows
 	for _, r := range issues {
 		if a := r["assignee_account_id"]; a != "" {
@@ -431,4 +493,28 @@ func TestSimDataCenterSearchWindow(t *testing.T) {
 	f.src.dcWindow = 40
 	f.sync()
 	f.checkCounts("windowed DC sync")
+}
+
+// TestSimFaults: injected 5xx, resets and truncated bodies are retried by
+// the client; the result is still complete.
+func TestSimFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixtureFaults(t, jirasim.FlavorCloud, 100, false, 0.05)
+	f.src.cl = mustClientFastRetry(t, f)
+	f.sync()
+	f.checkCounts("sync with faults")
+}
+
+// mustClientFastRetry rebuilds the source's client with millisecond
+// backoffs, so fault tests do not sleep.
+func mustClientFastRetry(t *testing.T, f *simFixture) *client.Client {
+	opts := f.src.clientOptions()
+	opts.BaseBackoff, opts.MaxBackoff, opts.MaxRetries = time.Millisecond, 5*time.Millisecond, 10
+	cl, err := client.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
 }

@@ -122,19 +122,10 @@ func New(cfg Config) (*Source, error) {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
 	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, dcWindow: 5000}
-	transport, err := s.transport()
-	if err != nil {
+	if err := s.initTransport(); err != nil {
 		return nil, err
 	}
-	cl, err := client.New(client.Options{
-		BaseURL:   cfg.BaseURL,
-		CloudID:   cfg.CloudID,
-		Auth:      client.Auth{Email: cfg.Email, APIToken: cfg.APIToken, PAT: cfg.PAT, Username: cfg.Username, Password: cfg.Password},
-		AllowHTTP: cfg.AllowHTTP,
-		RateLimit: cfg.RateLimit,
-		Transport: transport,
-		Logger:    cfg.Logger,
-	})
+	cl, err := client.New(s.clientOptions())
 	if err != nil {
 		return nil, fmt.Errorf("jira source %s: %w", cfg.Name, err)
 	}
@@ -142,9 +133,24 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
-// transport is a TLS-verifying transport trusting the configured CAs, which
-// counts requests by the table named in the request context.
-func (s *Source) transport() (http.RoundTripper, error) {
+// clientOptions are the HTTP client's options for cfg.
+func (s *Source) clientOptions() client.Options {
+	cfg := s.cfg
+	return client.Options{
+		BaseURL:   cfg.BaseURL,
+		CloudID:   cfg.CloudID,
+		Auth:      client.Auth{Email: cfg.Email, APIToken: cfg.APIToken, PAT: cfg.PAT, Username: cfg.Username, Password: cfg.Password},
+		AllowHTTP: cfg.AllowHTTP,
+		RateLimit: cfg.RateLimit,
+		Transport: countingTransport{next: s.httpTransport, s: s},
+		Logger:    cfg.Logger,
+	}
+}
+
+// initTransport builds a TLS-verifying transport trusting the configured
+// CAs; clientOptions wraps it to count requests by the table named in the
+// request context.
+func (s *Source) initTransport() error {
 	var pool *x509.CertPool
 	if s.cfg.CAFile != "" || len(s.cfg.CACertPEM) > 0 {
 		sys, err := x509.SystemCertPool()
@@ -155,21 +161,21 @@ func (s *Source) transport() (http.RoundTripper, error) {
 		if s.cfg.CAFile != "" {
 			pem, err := os.ReadFile(s.cfg.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("jira source %s: read ca_file: %w", s.cfg.Name, err)
+				return fmt.Errorf("jira source %s: read ca_file: %w", s.cfg.Name, err)
 			}
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("jira source %s: ca_file %s: no PEM certificates", s.cfg.Name, s.cfg.CAFile)
+				return fmt.Errorf("jira source %s: ca_file %s: no PEM certificates", s.cfg.Name, s.cfg.CAFile)
 			}
 		}
 		if len(s.cfg.CACertPEM) > 0 && !pool.AppendCertsFromPEM(s.cfg.CACertPEM) {
-			return nil, fmt.Errorf("jira source %s: CA certificate: no PEM certificates", s.cfg.Name)
+			return fmt.Errorf("jira source %s: CA certificate: no PEM certificates", s.cfg.Name)
 		}
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	t.MaxIdleConnsPerHost = 32
 	s.httpTransport = t
-	return countingTransport{next: t, s: s}, nil
+	return nil
 }
 
 type countingTransport struct {
