@@ -536,7 +536,7 @@ func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request, v *vie
 			if !u.Active {
 				continue
 			}
-			if (acct != "" && u.AccountID == acct) || (query != "" && (strings.HasPrefix(lower(u.DisplayName), needle) || strings.HasPrefix(lower(u.Email), needle) || needle == "*")) {
+			if (acct != "" && u.AccountID == acct) || (query != "" && (strings.HasPrefix(lower(u.DisplayName), needle) || strings.HasPrefix(lower(u.Email), needle))) {
 				match = append(match, k)
 			}
 		}
