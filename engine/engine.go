@@ -228,6 +228,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			created[c.Table.Name] = true
 		}
 	}
+	planned := map[string]*plan.Table{}
 	for _, st := range sel {
 		if st.t.Name == RejectsTable {
 			continue
@@ -237,9 +238,19 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			Name: st.t.Name, Write: st.write, Replication: st.t.Replication.String(),
 			Parent: st.t.Parent, Columns: st.t.ColumnNames(), Estimate: -1,
 		}
+		parent := planned[st.t.Parent]
 		switch {
 		case st.t.Replication == schema.FullTable:
 			pt.Mode = "full"
+		case parent != nil && ts.Cursor == "":
+			// A child without a cursor of its own follows its parent's fetch:
+			// its rows come with the parent's rows (and are re-synced with
+			// every changed parent).
+			pt.Mode, pt.Since = parent.Mode, parent.Since
+			if st.write && created[st.t.Name] && pt.Mode != "full" {
+				pt.Mode, pt.Since = "full", ""
+				parent.Mode, parent.Since = "full", ""
+			}
 		case opts.FullRefresh || ts.Cursor == "" || (st.write && created[st.t.Name]):
 			pt.Mode = "full"
 		default:
@@ -253,6 +264,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		} else {
 			e.Log.Warn("estimate failed", "table", st.t.Name, "err", err)
 		}
+		planned[pt.Name] = pt
 		sp.Tables = append(sp.Tables, pt)
 	}
 	return sp, nil

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -131,7 +132,8 @@ func newSiteProxy(t *testing.T, sim *jirasim.Server) *siteProxy {
 			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 			return nil
 		},
-		ErrorLog: nil,
+		// Errors are the killed clients' cancelled requests.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := p.count.Add(1)
@@ -325,10 +327,14 @@ func applyUntilSuccess(t *testing.T, dir string, env []string, attempts int) []r
 	return runs
 }
 
-// readState reads a table's committed state with `jsync state show`.
+// readState reads a table's committed state with `jsync state show`; a
+// table never synced has the zero state.
 func readState(t *testing.T, dir string, env []string, table string) state.TableState {
 	t.Helper()
 	r := runJsync(t, dir, env, nil, "state", "show", "sync.acme."+table)
+	if r.code != 0 && strings.Contains(r.stderr, "it has never been synced") {
+		return state.TableState{Sync: "acme", Table: table}
+	}
 	if r.code != 0 {
 		t.Fatalf("state show:\n%s", r)
 	}
@@ -344,8 +350,9 @@ func readState(t *testing.T, dir string, env []string, table string) state.Table
 // excludedColumns differ between runs by design.
 var excludedColumns = map[string]bool{schema.ColSyncedAt: true}
 
-// snapshotDB opens an in-memory DuckDB where each attached side (ref, got)
-// exposes the tables of namespace acme as views side_<table>.
+// snapshotDB is an in-memory DuckDB where each side (ref, got) exposes the
+// tables of namespace acme as views side_<table>. Close it before jsync
+// opens the files again: an attached DuckDB file is locked.
 type snapshotDB struct {
 	db     *sql.DB
 	tables map[string]map[string]bool // side → tables
@@ -358,7 +365,6 @@ func openSnapshots(t *testing.T, k destKind, sides map[string]string) *snapshotD
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
 	s := &snapshotDB{db: db, tables: map[string]map[string]bool{}}
 	s.exec(t, "SET TimeZone = 'UTC'")
 	for side, path := range sides {
@@ -393,6 +399,8 @@ func openSnapshots(t *testing.T, k destKind, sides map[string]string) *snapshotD
 	}
 	return s
 }
+
+func (s *snapshotDB) Close() { s.db.Close() }
 
 func (s *snapshotDB) exec(t *testing.T, q string, args ...any) {
 	t.Helper()
@@ -488,6 +496,7 @@ func (s *snapshotDB) diffTable(t *testing.T, table string, cols []string, where 
 func compareDestinations(t *testing.T, k destKind, refPath, gotPath string) {
 	t.Helper()
 	s := openSnapshots(t, k, map[string]string{"ref": refPath, "got": gotPath})
+	defer s.Close()
 	names := map[string]bool{}
 	for side := range s.tables {
 		for n := range s.tables[side] {
@@ -539,6 +548,7 @@ func assertCursorCovered(t *testing.T, k destKind, cursor, refPath, gotPath stri
 		t.Fatalf("issues cursor %q is not RFC 3339: %v", cursor, err)
 	}
 	s := openSnapshots(t, k, map[string]string{"ref": refPath, "got": gotPath})
+	defer s.Close()
 	if !s.tables["got"]["issues"] {
 		t.Fatalf("issues cursor %s committed but no issues table was written", cursor)
 	}
@@ -589,7 +599,11 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // several pages and checkpoints, small caps so that some issues need their
 // own comment, changelog and worklog pages.
 func crashSim(t *testing.T) *jirasim.Server {
-	return startSim(t, jirasim.Options{Issues: 150, Seed: 11, Rate: -1,
+	issues := 60
+	if longMode() {
+		issues = 200
+	}
+	return startSim(t, jirasim.Options{Issues: issues, Seed: 11, Rate: -1,
 		Caps: jirasim.Caps{Comments: 3, Histories: 4, Worklogs: 3}})
 }
 
@@ -628,34 +642,40 @@ func TestCrashConsistency(t *testing.T) {
 			// number of requests a run makes.
 			refDir := newWorkDir(t, st, k, "")
 			p.set(nil, nil)
+			start := time.Now()
 			if r := runJsync(t, refDir, env, nil, "apply", "-auto-approve"); r.code != 0 {
 				t.Fatalf("reference apply failed:\n%s", r)
 			}
 			total := p.count.Load()
+			t.Logf("reference run: %d requests in %s", total, time.Since(start).Round(time.Millisecond))
 			assertExpectedCounts(t, k, sim, k.path(refDir))
-			t.Logf("reference run: %d requests; killing at %v", total, killPoints(harnessSeed(t), kills, total))
+			t.Logf("killing at requests %v", killPoints(harnessSeed(t), kills, total))
+			refCursor := readState(t, refDir, env, jira.TableIssues).Cursor
 
 			for i, at := range killPoints(harnessSeed(t), kills, total) {
 				t.Run(fmt.Sprintf("kill%02d_at_request_%d", i, at), func(t *testing.T) {
 					dir := newWorkDir(t, st, k, "")
 					killed := arm(p, at)
+					start := time.Now()
 					first := runJsync(t, dir, env, killed.started, "apply", "-auto-approve")
 					p.set(nil, nil)
 					if !first.killed {
 						t.Logf("the run ended before request %d (%d requests):\n%s", at, p.count.Load(), first)
 					}
+					t.Logf("killed after %s", time.Since(start).Round(time.Millisecond))
 					// Right after the crash, the committed cursor must not
 					// point past unwritten rows.
 					if _, err := os.Stat(k.path(dir)); err == nil {
 						st := readState(t, dir, env, jira.TableIssues)
 						assertCursorCovered(t, k, st.Cursor, k.path(refDir), k.path(dir))
+						t.Logf("cursor after the crash %q checked at %s", st.Cursor, time.Since(start).Round(time.Millisecond))
 					}
-					applyUntilSuccess(t, dir, env, 4)
+					runs := applyUntilSuccess(t, dir, env, 4)
+					t.Logf("recovered in %d runs at %s", len(runs), time.Since(start).Round(time.Millisecond))
 					compareDestinations(t, k, k.path(refDir), k.path(dir))
-					final := readState(t, dir, env, jira.TableIssues)
-					ref := readState(t, refDir, env, jira.TableIssues)
-					if final.Cursor != ref.Cursor {
-						t.Errorf("issues cursor after recovery %q, reference %q", final.Cursor, ref.Cursor)
+					t.Logf("compared at %s", time.Since(start).Round(time.Millisecond))
+					if final := readState(t, dir, env, jira.TableIssues); final.Cursor != refCursor {
+						t.Errorf("issues cursor after recovery %q, reference %q", final.Cursor, refCursor)
 					}
 				})
 			}
@@ -702,6 +722,7 @@ func arm(p *siteProxy, at int64) *killer {
 func assertExpectedCounts(t *testing.T, k destKind, sim *jirasim.Server, path string) {
 	t.Helper()
 	s := openSnapshots(t, k, map[string]string{"ref": path})
+	defer s.Close()
 	exp := sim.Expected(time.Time{})
 	for _, name := range sortedNames(exp.Tables) {
 		if got := s.rowCount(t, "ref", name); got != exp.Tables[name] {

@@ -312,13 +312,41 @@ func runQuery(ctx context.Context, env *cliEnv, args []string) int {
 			return env.fail(err)
 		}
 		fmt.Fprintf(env.stdout, "\n== %s.%s (%s rows)\n", t[0], t[1], thousands(n))
-		if err := printQuery(ctx, env, db, fmt.Sprintf("SELECT * EXCLUDE (COLUMNS('.*_adf$|^fields$|^_jsync_.*')) FROM %s LIMIT %d", q, *limit)); err != nil {
-			if err := printQuery(ctx, env, db, fmt.Sprintf("SELECT * FROM %s LIMIT %d", q, *limit)); err != nil {
-				return env.fail(err)
-			}
+		cols, err := readableColumns(ctx, db, t[0], t[1])
+		if err != nil {
+			return env.fail(err)
+		}
+		if err := printQuery(ctx, env, db, fmt.Sprintf("SELECT %s FROM %s LIMIT %d", strings.Join(cols, ", "), q, *limit)); err != nil {
+			return env.fail(err)
 		}
 	}
 	return exitOK
+}
+
+// readableColumns lists a table's columns minus the raw JSON, ADF and meta
+// columns, which make a poor terminal preview.
+func readableColumns(ctx context.Context, db *sql.DB, schemaName, table string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, schemaName, table)
+	if err != nil {
+		return nil, fmt.Errorf("list columns of %s.%s: %w", schemaName, table, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		if c == "fields" || c == "self" || strings.HasSuffix(c, "_adf") || strings.HasPrefix(c, "_jsync_") || strings.HasSuffix(c, "_url") {
+			continue
+		}
+		cols = append(cols, `"`+strings.ReplaceAll(c, `"`, `""`)+`"`)
+	}
+	if len(cols) == 0 {
+		cols = []string{"*"}
+	}
+	return cols, rows.Err()
 }
 
 func printQuery(ctx context.Context, env *cliEnv, db *sql.DB, q string) error {
@@ -360,9 +388,17 @@ func formatCell(v any) string {
 	case nil:
 		return "NULL"
 	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.UTC().Format(time.DateOnly)
+		}
 		return x.UTC().Format(time.RFC3339)
 	case []byte:
 		return string(x)
+	case map[string]any, []any:
+		b, err := json.Marshal(x)
+		if err == nil {
+			return string(b)
+		}
 	}
 	return fmt.Sprint(v)
 }

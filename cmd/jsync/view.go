@@ -63,6 +63,10 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			} else if t.Replication == "FULL_TABLE" {
 				how = "full table, replaced"
 			}
+			if t.Parent != "" && t.Replication != "FULL_TABLE" {
+				how = "with " + sp.Namespace + "." + t.Parent + " (" + how + ")"
+				est = ""
+			}
 			if !t.Write {
 				fmt.Fprintf(w, "  <= read %s: %s%s, not written (needed by selected tables)\n", tbl, how, est)
 				continue
