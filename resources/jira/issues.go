@@ -185,7 +185,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			next.Cursor = upTo.UTC().Format(time.RFC3339Nano)
 		}
 		next.Extra = extra
-		next.PinnedColumns = r.pinned()
+		next.PinnedColumns = r.pinned(st.PinnedColumns)
 		next.LastSuccess = r.now
 		return r.checkpoint(ctx, TableIssues, next)
 	}
@@ -284,9 +284,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// pinned is the custom-field column mapping to persist.
-func (r *syncRun) pinned() map[string]string {
-	m := make(map[string]string, len(r.d.custom))
+// pinned is the custom-field column mapping to persist: the previous one
+// (a field deleted in Jira keeps its name reserved, since its column stays
+// in the destination) plus the current fields.
+func (r *syncRun) pinned(prev map[string]string) map[string]string {
+	m := make(map[string]string, len(prev)+len(r.d.custom))
+	for id, col := range prev {
+		m[id] = col
+	}
 	for _, c := range r.d.custom {
 		m[c.FieldID] = c.Column
 	}

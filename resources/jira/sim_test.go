@@ -44,6 +44,29 @@ type fakeClock struct {
 func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
+// newSource connects a source to the simulator as the admin or the
+// restricted user.
+func (f *simFixture) newSource(flavor string, restricted bool) *Source {
+	cfg := Config{Name: "sim", BaseURL: f.sim.URL(), CACertPEM: f.sim.CACertPEM(), RateLimit: -1, Concurrency: 2,
+		StartDate: f.start, Rejects: f.rej, Allocator: f.mem, BatchRows: 500,
+		Logger: slog.New(slog.NewTextHandler(testWriter{f.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	switch {
+	case flavor == jirasim.FlavorDataCenter && restricted:
+		cfg.PAT = jirasim.RestrictedPAT
+	case flavor == jirasim.FlavorDataCenter:
+		cfg.PAT = jirasim.DefaultPAT
+	case restricted:
+		cfg.Email, cfg.APIToken = jirasim.RestrictedEmail, jirasim.RestrictedToken
+	default:
+		cfg.Email, cfg.APIToken = f.sim.Credentials()
+	}
+	src, err := New(cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return src
+}
+
 func newSimFixture(t *testing.T, flavor string, issues int, restricted bool) *simFixture {
 	return newSimFixtureFaults(t, flavor, issues, restricted, 0)
 }
@@ -59,23 +82,7 @@ func newSimFixtureFaults(t *testing.T, flavor string, issues int, restricted boo
 	t.Cleanup(sim.Close)
 	f := &simFixture{t: t, sim: sim, dest: newMemDest(), clock: clock, mem: memory.NewCheckedAllocator(memory.NewGoAllocator()),
 		rej: &RejectCollector{}, start: clock.Now().AddDate(-1, 0, 0).Truncate(time.Millisecond)}
-	cfg := Config{Name: "sim", BaseURL: sim.URL(), CACertPEM: sim.CACertPEM(), RateLimit: -1, Concurrency: 2,
-		StartDate: f.start, Rejects: f.rej, Allocator: f.mem, BatchRows: 500,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	switch {
-	case flavor == jirasim.FlavorDataCenter && restricted:
-		cfg.PAT = jirasim.RestrictedPAT
-	case flavor == jirasim.FlavorDataCenter:
-		cfg.PAT = jirasim.DefaultPAT
-	case restricted:
-		cfg.Email, cfg.APIToken = jirasim.RestrictedEmail, jirasim.RestrictedToken
-	default:
-		cfg.Email, cfg.APIToken = sim.Credentials()
-	}
-	f.src, err = New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.src = f.newSource(flavor, restricted)
 	t.Cleanup(func() { f.mem.AssertSize(t, 0) })
 	return f
 }
@@ -517,4 +524,50 @@ func mustClientFastRetry(t *testing.T, f *simFixture) *client.Client {
 		t.Fatal(err)
 	}
 	return cl
+}
+
+// TestSimPermissionLossIsNotDelete: when projects become invisible (here:
+// the same destination synced next as a user who sees fewer projects), the
+// delete sweep does not mark their issues deleted; real deletes in visible
+// projects still are.
+func TestSimPermissionLossIsNotDelete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 120, false)
+	f.sync()
+	before := len(f.dest.tables[TableIssues].live())
+	res, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	f.src = f.newSource(jirasim.FlavorCloud, true)
+	f.sync()
+	visibleToRestricted := map[string]bool{}
+	for _, r := range f.dest.tables[TableProjects].rows {
+		visibleToRestricted[r["id"]] = true
+	}
+	deleted := 0
+	for _, r := range f.dest.tables[TableIssues].rows {
+		if r[schema.ColDeletedAt] == "" {
+			continue
+		}
+		deleted++
+		if !visibleToRestricted[r["project_id"]] {
+			t.Errorf("issue %s of a project that became invisible was marked deleted", r["key"])
+		}
+		if !slices.Contains(res.DeletedIssueIDs, r["id"]) {
+			t.Errorf("issue %s marked deleted but not deleted", r["key"])
+		}
+	}
+	if after := len(f.dest.tables[TableIssues].live()); after != before-deleted {
+		t.Errorf("live issues %d → %d with %d deletes", before, after, deleted)
+	}
+	for _, id := range res.DeletedIssueIDs {
+		r := f.dest.tables[TableIssues].rows[id]
+		if r != nil && visibleToRestricted[r["project_id"]] && r[schema.ColDeletedAt] == "" {
+			t.Errorf("deleted issue %s in a visible project not marked", r["key"])
+		}
+	}
 }
