@@ -62,6 +62,10 @@
 //   - RecordRun upserts by Run.ID.
 //   - Writes to different tables may run concurrently.
 //
+// Diff and SameRows compare two relations with EXCEPT ALL in both
+// directions, for tests that check two destinations (or a crashed and an
+// uninterrupted run) hold the same rows.
+//
 // Ownership: a Batch sent to Write or Replace gives its Record to the
 // destination, which releases it, also on error. On error Write and Replace
 // return without draining the channel. MarkDeleted's keys stay the caller's.
