@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
 )
 
 var testSyncedAt = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
@@ -543,5 +545,27 @@ func TestTableOutKeyRepeats(t *testing.T) {
 		if last != want {
 			t.Errorf("firstWins=%v: id 1 ends as %q, want %q", firstWins, last, want)
 		}
+	}
+}
+
+func TestRequestRejectsForwarding(t *testing.T) {
+	var got []source.Reject
+	fail := errors.New("disk full")
+	q := &requestRejects{fn: func(_ context.Context, r source.Reject) error {
+		got = append(got, r)
+		if len(got) == 2 {
+			return fail
+		}
+		return nil
+	}}
+	q.Reject(context.Background(), Reject{Table: "issues", Key: "1", Column: "due_date", Reason: "not a Jira date", Raw: `"x"`})
+	q.Reject(context.Background(), Reject{Table: "issues", Reason: "missing primary key id", Raw: `{}`})
+	q.Reject(context.Background(), Reject{Table: "issues", Key: "3", Reason: "later"})
+	if len(got) != 3 || got[0].Reason != "column due_date: not a Jira date (the row was kept with NULL there)" ||
+		string(got[0].Raw) != `"x"` || got[1].Reason != "missing primary key id" {
+		t.Errorf("forwarded %+v", got)
+	}
+	if !errors.Is(q.Err(), fail) {
+		t.Errorf("Err() = %v", q.Err())
 	}
 }

@@ -174,7 +174,9 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 
 	// save commits the issues state (cursor, known ids) after a barrier.
 	save := func(ctx context.Context, upTo time.Time, extra map[string]string) error {
-		if tr == nil || tr.Sink == nil {
+		if tr == nil || tr.Sink == nil || !tr.Write {
+			// Issues fetched only for their children keep no cursor: a
+			// later run that writes issues must start from the start date.
 			return nil
 		}
 		if err := r.barrier(ctx); err != nil {
@@ -197,8 +199,8 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}()
 	slices := 1
-	if first && r.s.cfg.Concurrency > 1 {
-		slices = 2 * r.s.cfg.Concurrency
+	if first && r.concurrency() > 1 {
+		slices = 2 * r.concurrency()
 	}
 	if slices == 1 {
 		f := r.newIssueFetch(ctx, first)
@@ -221,7 +223,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		width := r.now.Sub(since) / time.Duration(slices)
 		var wg sync.WaitGroup
 		errs := make([]error, slices)
-		sem := make(chan struct{}, r.s.cfg.Concurrency)
+		sem := make(chan struct{}, r.concurrency())
 		for i := 0; i < slices; i++ {
 			f := r.newIssueFetch(ctx, first)
 			fetchers = append(fetchers, f)
@@ -478,7 +480,7 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 
 	results := make([][]json.RawMessage, len(jobs))
 	errs := make([]error, len(jobs))
-	workers := max(1, r.s.cfg.Concurrency)
+	workers := r.concurrency()
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < min(workers, len(jobs)); w++ {

@@ -24,7 +24,7 @@ func TablesMarkdown() string {
 	b.WriteString("`worklogs` rows from `worklog/deleted`. Rows of the other issue children belong to a deleted issue when their `issue_id` does: ")
 	b.WriteString("join them to live issues (`issue_id IN (SELECT id FROM issues WHERE _jsync_deleted_at IS NULL)`).\n\n")
 	b.WriteString("Bad values are never dropped silently: a value that does not fit its typed column leaves the column NULL and is reported as a ")
-	b.WriteString("reject (table, key, column, reason, raw JSON); a row without a readable primary key (or, for issues, `updated`) is rejected whole. ")
+	b.WriteString("reject (table, key, column, reason, raw JSON) in `_jsync_rejects`; a row without a readable primary key (or, for issues, `updated`) is rejected whole. ")
 	b.WriteString("The raw `fields` JSON of issues keeps every original value.\n\n")
 	b.WriteString("| table | replication | parent | primary key |\n|---|---|---|---|\n")
 	tables := Tables()

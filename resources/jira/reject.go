@@ -15,6 +15,10 @@ import (
 //     raw `fields` JSON of issues keeps the original as well;
 //   - a row whose primary key or cursor column is missing or unreadable cannot
 //     be written; it is rejected whole, with the raw JSON of the row.
+//
+// During a Sync, rejects go to the request's Rejects function (the engine
+// keeps them in the _jsync_rejects table); outside one, or when the request
+// has none, to Config.Rejects.
 type Reject struct {
 	Table string // table the value belongs to
 	Key   string // primary key of the row, "" when unknown

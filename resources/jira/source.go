@@ -55,8 +55,8 @@ type Config struct {
 	DeleteSweepInterval time.Duration
 	Logger              *slog.Logger
 
-	// Rejects receives values that could not be decoded (default: logged
-	// as warnings).
+	// Rejects receives values that could not be decoded when the sync
+	// request carries no Rejects function (default: logged as warnings).
 	Rejects RejectSink
 	// BatchRows bounds record batches (default DefaultBatchRows).
 	BatchRows int

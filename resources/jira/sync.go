@@ -26,7 +26,8 @@ type syncRun struct {
 	req *source.SyncRequest
 	now time.Time
 
-	sinks map[string]*lockedSink
+	sinks   map[string]*lockedSink
+	rejects RejectSink
 
 	projOnce sync.Once
 	projects []projectRef
@@ -71,7 +72,12 @@ func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	r := &syncRun{s: s, d: d, req: req, now: now.UTC(), sinks: map[string]*lockedSink{}}
+	r := &syncRun{s: s, d: d, req: req, now: now.UTC(), sinks: map[string]*lockedSink{}, rejects: s.cfg.Rejects}
+	var toEngine *requestRejects
+	if req.Rejects != nil {
+		toEngine = &requestRejects{fn: req.Rejects}
+		r.rejects = toEngine
+	}
 	for name, tr := range req.Tables {
 		if tr.Sink != nil {
 			r.sinks[name] = &lockedSink{sink: tr.Sink}
@@ -118,6 +124,11 @@ func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
 			fail(TableIssues, err)
 		}
 	}
+	if toEngine != nil {
+		if err := toEngine.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("record rejects: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -150,7 +161,7 @@ func (r *syncRun) newOut(name string, firstWins bool) *tableOut {
 }
 
 func (r *syncRun) env(ctx context.Context) *env {
-	return newEnv(ctx, r.s.cfg.Rejects, r.d.custom)
+	return newEnv(ctx, r.rejects, r.d.custom)
 }
 
 // fullTable runs a catalogue fetch: every row is sent, then the sink is
@@ -422,4 +433,42 @@ func (r *syncRun) barrier(ctx context.Context) error {
 		return nil
 	}
 	return r.req.Barrier(ctx)
+}
+
+// concurrency is the bound on parallel fetches for this run: the request's
+// Parallelism (jsync apply -parallelism) when set, else Config.Concurrency.
+func (r *syncRun) concurrency() int {
+	if r.req.Parallelism > 0 {
+		return r.req.Parallelism
+	}
+	return max(1, r.s.cfg.Concurrency)
+}
+
+// requestRejects forwards rejects to the engine (SyncRequest.Rejects, the
+// _jsync_rejects table), keeping the first error for the end of the run.
+type requestRejects struct {
+	fn  func(context.Context, source.Reject) error
+	mu  sync.Mutex
+	err error
+}
+
+func (q *requestRejects) Reject(ctx context.Context, r Reject) {
+	reason := r.Reason
+	if r.Column != "" {
+		reason = "column " + r.Column + ": " + reason + " (the row was kept with NULL there)"
+	}
+	if err := q.fn(ctx, source.Reject{Table: r.Table, Key: r.Key, Reason: reason, Raw: []byte(r.Raw)}); err != nil {
+		q.mu.Lock()
+		if q.err == nil {
+			q.err = err
+		}
+		q.mu.Unlock()
+	}
+}
+
+// Err is the first error of the engine's reject sink.
+func (q *requestRejects) Err() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
 }
