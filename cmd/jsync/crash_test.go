@@ -310,13 +310,13 @@ func assertNoPanic(t *testing.T, r runResult) {
 	}
 }
 
-// applyUntilSuccess re-runs `apply -auto-approve` until it exits 0, at most
-// attempts times, and returns the runs.
-func applyUntilSuccess(t *testing.T, dir string, env []string, attempts int) []runResult {
+// applyUntilSuccess re-runs `apply -auto-approve [args]` until it exits 0,
+// at most attempts times, and returns the runs.
+func applyUntilSuccess(t *testing.T, dir string, env []string, attempts int, args ...string) []runResult {
 	t.Helper()
 	var runs []runResult
 	for i := 0; i < attempts; i++ {
-		r := runJsync(t, dir, env, nil, "apply", "-auto-approve")
+		r := runJsync(t, dir, env, nil, append([]string{"apply", "-auto-approve"}, args...)...)
 		runs = append(runs, r)
 		if r.code == 0 {
 			return runs
@@ -461,11 +461,18 @@ func (s *snapshotDB) rowCount(t *testing.T, side, table string) int64 {
 }
 
 // selectList casts each column to VARCHAR so that every type (lists,
-// structs, JSON) compares the same way.
+// structs, JSON) compares the same way, with the site's address made
+// neutral; _jsync_deleted_at compares as deleted or not.
 func selectList(cols []string) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = "CAST(" + ident(c) + " AS VARCHAR) AS " + ident(c)
+		// Each simulator has its own port, which shows in self links.
+		parts[i] = "regexp_replace(CAST(" + ident(c) + " AS VARCHAR), 'https://127\\.0\\.0\\.1:[0-9]+', 'https://site', 'g') AS " + ident(c)
+		if c == schema.ColDeletedAt {
+			// When a deletion was detected depends on the run; whether
+			// it was does not.
+			parts[i] = "CAST(" + ident(c) + " IS NOT NULL AS VARCHAR) AS " + ident(c)
+		}
 	}
 	return strings.Join(parts, ", ")
 }
@@ -560,7 +567,11 @@ func assertCursorCovered(t *testing.T, k destKind, cursor, refPath, gotPath stri
 	if n := s.int(t, "SELECT count(*) FROM got_issues WHERE updated >= TIMESTAMPTZ "+sqlString(c.UTC().Format("2006-01-02 15:04:05.999999+00"))); n == 0 {
 		t.Errorf("issues cursor %s is past every written issue (max updated %s)", cursor, maxUpdated.String)
 	}
-	cols := s.columns(t, "ref", "issues")
+	// Deletions are detected by a separate sweep, not covered by the cursor.
+	withoutDeleted := func(cols []string) []string {
+		return slices.DeleteFunc(cols, func(c string) bool { return c == schema.ColDeletedAt })
+	}
+	cols := withoutDeleted(s.columns(t, "ref", "issues"))
 	if onlyRef, _, sample := s.diffTable(t, "issues", cols, covered); onlyRef > 0 {
 		t.Errorf("issues cursor %s points past %d unwritten issues; e.g.\n%s", cursor, onlyRef, sample)
 	}
@@ -575,7 +586,7 @@ func assertCursorCovered(t *testing.T, k destKind, cursor, refPath, gotPath stri
 			continue
 		}
 		where := "issue_id IN (SELECT CAST(id AS VARCHAR) FROM ref_issues WHERE " + covered + ")"
-		if onlyRef, _, sample := s.diffTable(t, tb.Name, s.columns(t, "ref", tb.Name), where); onlyRef > 0 {
+		if onlyRef, _, sample := s.diffTable(t, tb.Name, withoutDeleted(s.columns(t, "ref", tb.Name)), where); onlyRef > 0 {
 			t.Errorf("issues cursor %s covers %d unwritten %s rows; e.g.\n%s", cursor, onlyRef, tb.Name, sample)
 		}
 	}
@@ -595,16 +606,53 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 
 // --- the crash test ---
 
+// manualClock is a simulator clock that moves only when told, so that
+// separate simulators with the same seed serve identical data, mutations
+// included.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newManualClock(start time.Time) *manualClock { return &manualClock{t: start} }
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 // crashSim is the simulated site of the crash suite: enough issues for
-// several pages and checkpoints, small caps so that some issues need their
-// own comment, changelog and worklog pages.
-func crashSim(t *testing.T) *jirasim.Server {
+// several pages, small caps so that some issues need their own comment,
+// changelog and worklog pages. Every call with the same epoch serves the
+// same data.
+func crashSim(t *testing.T, epoch time.Time) (*jirasim.Server, *manualClock) {
 	issues := 60
 	if longMode() {
 		issues = 200
 	}
-	return startSim(t, jirasim.Options{Issues: issues, Seed: 11, Rate: -1,
+	clock := newManualClock(epoch)
+	sim := startSim(t, jirasim.Options{Issues: issues, Seed: 11, Rate: -1, Now: clock.Now,
 		Caps: jirasim.Caps{Comments: 3, Histories: 4, Worklogs: 3}})
+	return sim, clock
+}
+
+// crashMutate changes the site the same way every time: updates, new
+// comments and worklogs, a deleted issue and worklog, a moved issue.
+func crashMutate(t *testing.T, sim *jirasim.Server, clock *manualClock) {
+	t.Helper()
+	clock.Advance(10 * time.Minute)
+	if _, err := sim.Mutate(jirasim.Mutation{Update: 6, Comment: 4, Worklog: 4, DeleteIssues: 1, DeleteWorklogs: 1, MoveIssues: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// worklog/updated hides the last minute, as Jira does.
+	clock.Advance(5 * time.Minute)
 }
 
 // killPoints returns n request numbers in [1, total], one drawn from each of
@@ -623,63 +671,125 @@ func killPoints(seed uint64, n int, total int64) []int64 {
 	return out
 }
 
+// TestCrashConsistency kills apply at request boundaries spread over a
+// first (full) sync and over an incremental sync after changes, then
+// re-runs it until it succeeds and compares with uninterrupted syncs.
 func TestCrashConsistency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns many jsync processes")
 	}
-	kills := 4
+	full, incremental := 2, 2
 	if longMode() {
-		kills = 20
+		full, incremental = 12, 10
 	}
-	sim := crashSim(t)
+	seed := harnessSeed(t)
+	epoch := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
 	for _, k := range []destKind{destDuckDB, destParquet} {
 		t.Run(string(k), func(t *testing.T) {
+			sim, clock := crashSim(t, epoch)
 			p := newSiteProxy(t, sim)
 			st := proxySite(p)
 			env := st.env()
 
-			// The uninterrupted reference run, which also measures the
-			// number of requests a run makes.
-			refDir := newWorkDir(t, st, k, "")
-			p.set(nil, nil)
-			start := time.Now()
-			if r := runJsync(t, refDir, env, nil, "apply", "-auto-approve"); r.code != 0 {
-				t.Fatalf("reference apply failed:\n%s", r)
+			// The uninterrupted first sync, which also measures the number
+			// of requests a run makes.
+			ref1 := newWorkDir(t, st, k, "")
+			total := measuredApply(t, p, ref1, env)
+			assertExpectedCounts(t, k, sim, k.path(ref1))
+			cursor1 := readState(t, ref1, env, jira.TableIssues).Cursor
+			for i, at := range killPoints(seed, full, total) {
+				t.Run(fmt.Sprintf("full/kill%02d_at_request_%d", i, at), func(t *testing.T) {
+					crashAndRecover(t, p, k, newWorkDir(t, st, k, ""), env, at, k.path(ref1), cursor1)
+				})
 			}
-			total := p.count.Load()
-			t.Logf("reference run: %d requests in %s", total, time.Since(start).Round(time.Millisecond))
-			assertExpectedCounts(t, k, sim, k.path(refDir))
-			t.Logf("killing at requests %v", killPoints(harnessSeed(t), kills, total))
-			refCursor := readState(t, refDir, env, jira.TableIssues).Cursor
 
-			for i, at := range killPoints(harnessSeed(t), kills, total) {
-				t.Run(fmt.Sprintf("kill%02d_at_request_%d", i, at), func(t *testing.T) {
-					dir := newWorkDir(t, st, k, "")
-					killed := arm(p, at)
-					start := time.Now()
-					first := runJsync(t, dir, env, killed.started, "apply", "-auto-approve")
-					p.set(nil, nil)
-					if !first.killed {
-						t.Logf("the run ended before request %d (%d requests):\n%s", at, p.count.Load(), first)
-					}
-					t.Logf("killed after %s", time.Since(start).Round(time.Millisecond))
-					// Right after the crash, the committed cursor must not
-					// point past unwritten rows.
-					if _, err := os.Stat(k.path(dir)); err == nil {
-						st := readState(t, dir, env, jira.TableIssues)
-						assertCursorCovered(t, k, st.Cursor, k.path(refDir), k.path(dir))
-						t.Logf("cursor after the crash %q checked at %s", st.Cursor, time.Since(start).Round(time.Millisecond))
-					}
-					runs := applyUntilSuccess(t, dir, env, 4)
-					t.Logf("recovered in %d runs at %s", len(runs), time.Since(start).Round(time.Millisecond))
-					compareDestinations(t, k, k.path(refDir), k.path(dir))
-					t.Logf("compared at %s", time.Since(start).Round(time.Millisecond))
-					if final := readState(t, dir, env, jira.TableIssues); final.Cursor != refCursor {
-						t.Errorf("issues cursor after recovery %q, reference %q", final.Cursor, refCursor)
-					}
+			// The uninterrupted incremental sync after changes, from a copy
+			// of the first sync.
+			ref2 := t.TempDir()
+			copyTree(t, ref1, ref2)
+			crashMutate(t, sim, clock)
+			total = measuredApply(t, p, ref2, env, "-force")
+			cursor2 := readState(t, ref2, env, jira.TableIssues).Cursor
+			if cursor2 <= cursor1 {
+				t.Fatalf("the incremental reference sync did not advance the issues cursor (%q, then %q)", cursor1, cursor2)
+			}
+			for i, at := range killPoints(seed+1, incremental, total) {
+				t.Run(fmt.Sprintf("incremental/kill%02d_at_request_%d", i, at), func(t *testing.T) {
+					// A site of its own with the same data and changes.
+					simK, clockK := crashSim(t, epoch)
+					crashMutate(t, simK, clockK)
+					pK := newSiteProxy(t, simK)
+					dir := t.TempDir()
+					copyTree(t, ref1, dir)
+					proxySite(pK).writeCA(t, dir)
+					crashAndRecover(t, pK, k, dir, proxySite(pK).env(), at, k.path(ref2), cursor2, "-force")
 				})
 			}
 		})
+	}
+}
+
+// measuredApply runs an uninterrupted apply and returns its request count.
+func measuredApply(t *testing.T, p *siteProxy, dir string, env []string, args ...string) int64 {
+	t.Helper()
+	p.set(nil, nil)
+	start := time.Now()
+	if r := runJsync(t, dir, env, nil, append([]string{"apply", "-auto-approve"}, args...)...); r.code != 0 {
+		t.Fatalf("reference apply failed:\n%s", r)
+	}
+	total := p.count.Load()
+	t.Logf("reference apply %v: %d requests in %s", args, total, time.Since(start).Round(time.Millisecond))
+	return total
+}
+
+// crashAndRecover kills apply in dir at request at, checks the committed
+// cursor, re-runs apply until it succeeds and compares with ref.
+func crashAndRecover(t *testing.T, p *siteProxy, k destKind, dir string, env []string, at int64, ref, refCursor string, args ...string) {
+	t.Helper()
+	killed := arm(p, at)
+	first := runJsync(t, dir, env, killed.started, append([]string{"apply", "-auto-approve"}, args...)...)
+	p.set(nil, nil)
+	if !first.killed {
+		t.Logf("the run ended before request %d:\n%s", at, first)
+	}
+	// Right after the crash, the committed cursor must not point past
+	// unwritten rows.
+	if _, err := os.Stat(k.path(dir)); err == nil {
+		st := readState(t, dir, env, jira.TableIssues)
+		t.Logf("issues cursor after the crash: %q", st.Cursor)
+		assertCursorCovered(t, k, st.Cursor, ref, k.path(dir))
+	}
+	runs := applyUntilSuccess(t, dir, env, 4, args...)
+	t.Logf("recovered in %d runs", len(runs))
+	compareDestinations(t, k, ref, k.path(dir))
+	if final := readState(t, dir, env, jira.TableIssues); final.Cursor != refCursor {
+		t.Errorf("issues cursor after recovery %q, reference %q", final.Cursor, refCursor)
+	}
+}
+
+// copyTree copies the files under src into dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src, err)
 	}
 }
 
