@@ -404,12 +404,7 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 	var changelogIDs []string
 	pageAll := func(ctx context.Context, path string, q url.Values, key string) func(context.Context) ([]json.RawMessage, error) {
 		return func(context.Context) ([]json.RawMessage, error) {
-			var all []json.RawMessage
-			err := r.s.cl.EachPageOf(ctx, path, q, key, func(items []json.RawMessage) error {
-				all = append(all, items...)
-				return nil
-			})
-			return all, err
+			return collect(func(fn client.PageFunc) error { return r.s.cl.EachPageOf(ctx, path, q, key, fn) })
 		}
 	}
 	for _, info := range infos {
@@ -478,25 +473,9 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 		return nil
 	}
 
-	results := make([][]json.RawMessage, len(jobs))
-	errs := make([]error, len(jobs))
-	workers := r.concurrency()
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, len(jobs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = jobs[i].fetch(ctx)
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	results, errs := fetchAll(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) ([]json.RawMessage, error) {
+		return jobs[i].fetch(ctx)
+	})
 	for i, j := range jobs {
 		if errs[i] != nil {
 			return fmt.Errorf("%s: %w", j.what, errs[i])
@@ -511,11 +490,9 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 // bulkfetch is not offered. Entries are {issueId, changeHistories}.
 func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) ([]json.RawMessage, error) {
 	r := f.r
-	var all []json.RawMessage
 	body := map[string]any{"issueIdsOrKeys": ids, "maxResults": 1000}
-	err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", func(items []json.RawMessage) error {
-		all = append(all, items...)
-		return nil
+	all, err := collect(func(fn client.PageFunc) error {
+		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", fn)
 	})
 	if err == nil {
 		return all, nil
@@ -543,10 +520,8 @@ func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) ([]json.R
 // Center returns uncapped.
 func (f *issueFetch) issueChangelog(ctx context.Context, id string) ([]json.RawMessage, error) {
 	r := f.r
-	var all []json.RawMessage
-	err := r.s.cl.EachPageBean(ctx, r.d.api+"/issue/"+id+"/changelog", url.Values{"maxResults": {"100"}}, func(items []json.RawMessage) error {
-		all = append(all, items...)
-		return nil
+	all, err := collect(func(fn client.PageFunc) error {
+		return r.s.cl.EachPageBean(ctx, r.d.api+"/issue/"+id+"/changelog", url.Values{"maxResults": {"100"}}, fn)
 	})
 	if err == nil {
 		return all, nil

@@ -300,52 +300,94 @@ func (r *syncRun) fetchProjects(ctx context.Context, e *env, out *tableOut) erro
 	return e.err
 }
 
-// perProject runs fetch for every visible project. A project whose
-// sub-resource is forbidden or gone is skipped with a warning.
-func (r *syncRun) perProject(ctx context.Context, table string, fetch func(p projectRef) error) error {
+// perProject fetches a sub-resource of every visible project, up to
+// concurrency projects at a time, then decodes the results in project
+// order. A project whose sub-resource is forbidden or gone is skipped with a
+// warning.
+func (r *syncRun) perProject(ctx context.Context, table string, fetch func(p projectRef) ([]json.RawMessage, error),
+	decode func(p projectRef, items []json.RawMessage)) error {
 	projects, err := r.visibleProjects(ctx)
 	if err != nil {
 		return err
 	}
-	for _, p := range projects {
-		if err := fetch(p); err != nil {
+	results, errs := fetchAll(ctx, len(projects), r.concurrency(), func(_ context.Context, i int) ([]json.RawMessage, error) {
+		return fetch(projects[i])
+	})
+	for i, p := range projects {
+		if err := errs[i]; err != nil {
 			if isStatus(err, http.StatusForbidden, http.StatusNotFound) {
 				r.s.log.Warn("jira: project skipped", "table", table, "project", p.Key, "error", err)
 				continue
 			}
 			return fmt.Errorf("project %s: %w", p.Key, err)
 		}
+		decode(p, results[i])
 	}
 	return nil
 }
 
-func (r *syncRun) fetchVersions(ctx context.Context, e *env, out *tableOut) error {
-	return r.perProject(ctx, TableVersions, func(p projectRef) error {
-		decode := func(items []json.RawMessage) error {
-			for _, it := range items {
-				e.decodeVersion(out, it, p.ID)
+// fetchAll runs fetch(0..n-1) with up to workers at a time (all requests
+// still pass the client's rate limiter) and returns results and errors by
+// index.
+func fetchAll(ctx context.Context, n, workers int, fetch func(ctx context.Context, i int) ([]json.RawMessage, error)) ([][]json.RawMessage, []error) {
+	results := make([][]json.RawMessage, n)
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(max(1, workers), n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = fetch(ctx, i)
 			}
-			return e.err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results, errs
+}
+
+// collect gathers every item a paging call passes to its PageFunc.
+func collect(page func(fn client.PageFunc) error) ([]json.RawMessage, error) {
+	var all []json.RawMessage
+	err := page(func(items []json.RawMessage) error {
+		all = append(all, items...)
+		return nil
+	})
+	return all, err
+}
+
+func (r *syncRun) fetchVersions(ctx context.Context, e *env, out *tableOut) error {
+	return r.perProject(ctx, TableVersions, func(p projectRef) ([]json.RawMessage, error) {
+		return collect(func(fn client.PageFunc) error {
+			if r.d.cloud {
+				return r.s.cl.EachPageBean(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/version", url.Values{"maxResults": {"50"}}, fn)
+			}
+			return r.s.cl.EachArray(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/versions", nil, fn)
+		})
+	}, func(p projectRef, items []json.RawMessage) {
+		for _, it := range items {
+			e.decodeVersion(out, it, p.ID)
 		}
-		if r.d.cloud {
-			return r.s.cl.EachPageBean(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/version", url.Values{"maxResults": {"50"}}, decode)
-		}
-		return r.s.cl.EachArray(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/versions", nil, decode)
 	})
 }
 
 func (r *syncRun) fetchComponents(ctx context.Context, e *env, out *tableOut) error {
-	return r.perProject(ctx, TableComponents, func(p projectRef) error {
-		decode := func(items []json.RawMessage) error {
-			for _, it := range items {
-				e.decodeComponent(out, it, p.ID)
+	return r.perProject(ctx, TableComponents, func(p projectRef) ([]json.RawMessage, error) {
+		return collect(func(fn client.PageFunc) error {
+			if r.d.cloud {
+				return r.s.cl.EachPageBean(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/component", url.Values{"maxResults": {"50"}}, fn)
 			}
-			return e.err
+			return r.s.cl.EachArray(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/components", nil, fn)
+		})
+	}, func(p projectRef, items []json.RawMessage) {
+		for _, it := range items {
+			e.decodeComponent(out, it, p.ID)
 		}
-		if r.d.cloud {
-			return r.s.cl.EachPageBean(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/component", url.Values{"maxResults": {"50"}}, decode)
-		}
-		return r.s.cl.EachArray(ctx, r.d.api+"/project/"+url.PathEscape(p.ID)+"/components", nil, decode)
 	})
 }
 
@@ -376,13 +418,14 @@ func (r *syncRun) fetchBoards(ctx context.Context, e *env, out *tableOut) error 
 	return e.err
 }
 
-// fetchSprints reads the sprints of every scrum board; a sprint shared by
-// several boards is written once.
+// fetchSprints reads the sprints of every scrum board, several boards at a
+// time; a sprint shared by several boards is written once.
 func (r *syncRun) fetchSprints(ctx context.Context, e *env, out *tableOut) error {
 	boards, err := r.boards(ctx)
 	if err != nil {
 		return err
 	}
+	var scrum []int64
 	for _, raw := range boards {
 		var b struct {
 			ID   int64  `json:"id"`
@@ -392,25 +435,29 @@ func (r *syncRun) fetchSprints(ctx context.Context, e *env, out *tableOut) error
 			e.reject(TableBoards, "", "", "board: "+err.Error(), raw)
 			continue
 		}
-		if b.Type != "scrum" {
-			continue // kanban boards have no sprints (Jira answers 400)
-		}
-		path := agileAPI + "/board/" + strconv.FormatInt(b.ID, 10) + "/sprint"
-		err := r.s.cl.EachAgilePage(ctx, path, url.Values{"maxResults": {"50"}}, func(items []json.RawMessage) error {
-			for _, it := range items {
-				e.decodeSprint(out, it)
-			}
-			return e.err
-		})
-		if isStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound) {
-			r.s.log.Warn("jira: board sprints skipped", "board", b.ID, "error", err)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("board %d: %w", b.ID, err)
+		if b.Type == "scrum" { // kanban boards have no sprints (Jira answers 400)
+			scrum = append(scrum, b.ID)
 		}
 	}
-	return nil
+	results, errs := fetchAll(ctx, len(scrum), r.concurrency(), func(ctx context.Context, i int) ([]json.RawMessage, error) {
+		path := agileAPI + "/board/" + strconv.FormatInt(scrum[i], 10) + "/sprint"
+		return collect(func(fn client.PageFunc) error {
+			return r.s.cl.EachAgilePage(ctx, path, url.Values{"maxResults": {"50"}}, fn)
+		})
+	})
+	for i, id := range scrum {
+		if err := errs[i]; err != nil {
+			if isStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound) {
+				r.s.log.Warn("jira: board sprints skipped", "board", id, "error", err)
+				continue
+			}
+			return fmt.Errorf("board %d: %w", id, err)
+		}
+		for _, it := range results[i] {
+			e.decodeSprint(out, it)
+		}
+	}
+	return e.err
 }
 
 // checkpoint commits st on a table's sink.
