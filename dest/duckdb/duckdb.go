@@ -320,6 +320,9 @@ func (d *Destination) readTx(ctx context.Context, fn func(conn *sql.Conn) error)
 
 func (d *Destination) runTx(ctx context.Context, conn *sql.Conn, fn func() error) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		// A cancelled ctx can be reported after BEGIN ran: never pool a
+		// connection whose transaction state is unknown.
+		discard(conn)
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	err := fn()
@@ -334,6 +337,11 @@ func (d *Destination) runTx(ctx context.Context, conn *sql.Conn, fn func() error
 	}
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 		discard(conn)
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		// DuckDB reports an interrupted query as its own error; keep the
+		// cause visible to errors.Is.
+		err = fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err
 }
