@@ -76,10 +76,10 @@ type applyOptions struct {
 	MemProfile  string
 }
 
-// runApply runs `bin -chdir=dir apply -auto-approve -parallelism=N` as a
-// separate process and measures it.
+// runApply runs `bin -chdir=dir apply -auto-approve -force -parallelism=N` as a
+// separate process, through the runner, and measures it.
 func runApply(ctx context.Context, bin, dir string, o applyOptions) (applyRun, error) {
-	args := []string{"-chdir=" + dir, "apply", "-auto-approve"}
+	args := []string{"-chdir=" + dir, "apply", "-auto-approve", "-force"}
 	if o.Parallelism > 0 {
 		args = append(args, fmt.Sprintf("-parallelism=%d", o.Parallelism))
 	}
@@ -93,13 +93,8 @@ func runApply(ctx context.Context, bin, dir string, o applyOptions) (applyRun, e
 	cmd.Env = append(os.Environ(), tokenEnv+"="+benchToken)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	run := applyRun{Wall: time.Since(start), Output: out.String()}
-	if cmd.ProcessState != nil {
-		run.MaxRSS = maxRSS(cmd.ProcessState)
-		run.UserCPU, run.SysCPU = cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
-	}
+	u, err := runMeasured(cmd, filepath.Join(dir, "usage.json"))
+	run := applyRun{Wall: u.Wall, MaxRSS: u.MaxRSS, UserCPU: u.UserCPU, SysCPU: u.SysCPU, Output: out.String()}
 	if err != nil {
 		return run, fmt.Errorf("jsync apply in %s: %w\n%s", dir, err, tail(run.Output, 40))
 	}

@@ -24,6 +24,9 @@ import (
 )
 
 func main() {
+	if out := os.Getenv(runnerEnv); out != "" {
+		os.Exit(runnerMain(out, os.Args[1:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts, err := parseFlags(os.Args[1:], os.Stderr)
@@ -58,6 +61,7 @@ type options struct {
 	Latency     time.Duration
 	Rate        float64
 	Quick       bool
+	Budget      time.Duration // 0 = unlimited
 }
 
 // defaultOptions are the sizes of issue 6 and a budget that fits `make
@@ -66,7 +70,7 @@ func defaultOptions() options {
 	return options{
 		Out: "BENCHMARKS.md", BinDir: "bin", Runs: 3, SlowRuns: 1, ScaleRuns: 1, Parallelism: 8,
 		Issues1: 50_000, Issues2: 20_000, Issues5: 200_000, RefPages: 100,
-		Latency: 150 * time.Millisecond, Rate: 100,
+		Latency: 150 * time.Millisecond, Rate: 100, Budget: 30 * time.Minute,
 		Scenarios: map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true},
 	}
 }
@@ -98,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Latency, "latency", o.Latency, "scenario 2's added latency per request")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "scenario 2's requests per second per endpoint")
 	fs.BoolVar(&o.Quick, "quick", false, "small smoke run: 1 run each, 1000/300/2000 issues")
+	fs.DurationVar(&o.Budget, "budget", o.Budget, "skip further runs and scenarios whose estimated time would pass this total (0 = no limit)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -129,6 +134,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.RefPages < 0 {
 		return o, fmt.Errorf("-ref-pages must be >= 0, got %d", o.RefPages)
+	}
+	if o.Budget < 0 {
+		return o, fmt.Errorf("-budget must be >= 0, got %v", o.Budget)
 	}
 	if o.Rate <= 0 {
 		return o, fmt.Errorf("-rate must be positive, got %v", o.Rate)

@@ -46,6 +46,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "no scenario", args: []string{"-scenarios", ","}, wantErr: "selects nothing"},
 		{name: "zero runs", args: []string{"-runs", "0"}, wantErr: "-runs must be at least 1"},
 		{name: "negative ref pages", args: []string{"-ref-pages", "-1"}, wantErr: "-ref-pages must be >= 0"},
+		{name: "negative budget", args: []string{"-budget", "-1m"}, wantErr: "-budget must be >= 0"},
 		{name: "zero rate", args: []string{"-rate", "0"}, wantErr: "-rate must be positive"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
@@ -100,5 +101,29 @@ func TestSimArgs(t *testing.T) {
 	got = simConfig{Issues: 5, Seed: 1, Caps: benchCaps}.args("c")
 	if got[len(got)-1] != "0" || got[len(got)-2] != "-rate" {
 		t.Errorf("unlimited args = %q", got)
+	}
+}
+
+func TestAffordable(t *testing.T) {
+	b := &bench{o: options{Budget: 10 * time.Minute}, log: io.Discard, rep: &report{}}
+	if !b.affordable("anything", time.Hour) {
+		t.Error("no deadline: everything is affordable")
+	}
+	b.deadline = time.Now().Add(5 * time.Minute)
+	if !b.affordable("short run", time.Minute) {
+		t.Error("a 1m run with 5m left was refused")
+	}
+	if b.affordable("long run", time.Hour) {
+		t.Error("a 1h run with 5m left was allowed")
+	}
+	if len(b.rep.Cuts) != 1 || !strings.Contains(b.rep.Cuts[0], "long run: skipped, estimated 3600.0 s") {
+		t.Errorf("cuts = %q", b.rep.Cuts)
+	}
+	if got := b.estimate(1000); got != 0 {
+		t.Errorf("estimate without a throughput = %v, want 0", got)
+	}
+	b.backfillRate = 250
+	if got := b.estimate(1000); got != 4*time.Second {
+		t.Errorf("estimate(1000) at 250 issues/s = %v, want 4s", got)
 	}
 }

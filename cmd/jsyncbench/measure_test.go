@@ -20,6 +20,9 @@ import (
 const childAllocEnv = "JSYNCBENCH_CHILD_ALLOC_MIB"
 
 func TestMain(m *testing.M) {
+	if out := os.Getenv(runnerEnv); out != "" {
+		os.Exit(runnerMain(out, os.Args[1:]))
+	}
 	if v := os.Getenv(childAllocEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -39,20 +42,34 @@ func TestMaxRSSOfChild(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("ru_maxrss units checked on Linux")
 	}
-	measure := func(mib int) int64 {
+	// Inflate this process first: a child started directly would inherit
+	// its high-water RSS; one started through the runner must not.
+	ballast := make([]byte, 256<<20)
+	for i := 0; i < len(ballast); i += 4096 {
+		ballast[i] = 1
+	}
+	measure := func(mib int) childUsage {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childAllocEnv+"="+strconv.Itoa(mib))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("child: %v: %s", err, out)
+		u, err := runMeasured(cmd, filepath.Join(t.TempDir(), "usage.json"))
+		if err != nil {
+			t.Fatalf("child: %v", err)
 		}
-		return maxRSS(cmd.ProcessState)
+		return u
 	}
 	small, big := measure(1), measure(96)
-	if big < 96<<20 {
-		t.Errorf("peak RSS of a child touching 96 MiB = %d bytes, want >= %d", big, 96<<20)
+	runtime.KeepAlive(ballast)
+	if big.MaxRSS < 96<<20 {
+		t.Errorf("peak RSS of a child touching 96 MiB = %d bytes, want >= %d", big.MaxRSS, 96<<20)
 	}
-	if big-small < 80<<20 {
-		t.Errorf("peak RSS does not follow the allocation: 1 MiB child %d, 96 MiB child %d", small, big)
+	if small.MaxRSS >= 200<<20 {
+		t.Errorf("a 1 MiB child reports %d bytes: the harness's 256 MiB leaked into it", small.MaxRSS)
+	}
+	if big.MaxRSS-small.MaxRSS < 80<<20 {
+		t.Errorf("peak RSS does not follow the allocation: 1 MiB child %d, 96 MiB child %d", small.MaxRSS, big.MaxRSS)
+	}
+	if big.Wall <= 0 || big.ExitCode != 0 {
+		t.Errorf("usage = %+v", big)
 	}
 }
 

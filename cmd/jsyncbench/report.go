@@ -75,6 +75,7 @@ type report struct {
 	Sections []section
 	Gaps     []string // unmet targets: the measured gap and the explanation
 	Errors   []string // scenarios that could not run
+	Cuts     []string // runs and scenarios skipped to stay within the time budget
 }
 
 // perThousand is requests per 1000 issues.
@@ -166,6 +167,13 @@ func writeMarkdown(w io.Writer, r *report) error {
 	}
 	p("\nFigures are medians over the runs shown. %s\n\n", r.Budget)
 
+	if len(r.Cuts) > 0 {
+		p("## Skipped to stay within the time budget\n\n")
+		for _, c := range r.Cuts {
+			p("- %s\n", c)
+		}
+		p("\n")
+	}
 	if len(r.Errors) > 0 {
 		p("## Scenarios that could not run\n\n")
 		for _, e := range r.Errors {

@@ -35,7 +35,7 @@ func TestParseTopAndCategorize(t *testing.T) {
 	got := categorize(es)
 	want := []categoryShare{
 		{"JSON decoding", 19.92},
-		{"DuckDB (cgo)", 15.94},
+		{"DuckDB and other C code (cgo)", 15.94},
 		{"garbage collection and allocation", 11.95},
 		{"TLS and crypto", 9.96},
 		{"Arrow record building", 5.98},
@@ -45,7 +45,7 @@ func TestParseTopAndCategorize(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("categorize =\n%+v\nwant\n%+v", got, want)
 	}
-	if s := formatShares(got); !strings.HasPrefix(s, "JSON decoding 20%, DuckDB (cgo) 16%") {
+	if s := formatShares(got); !strings.HasPrefix(s, "JSON decoding 20%, DuckDB and other C code (cgo) 16%") {
 		t.Errorf("formatShares = %q", s)
 	}
 	top := topLines(sampleTop, 2)

@@ -37,6 +37,9 @@ func latencyFloor(requests int64, rate float64, latency time.Duration, chain int
 // -parallelism=1.
 func (b *bench) scenarioLatency(ctx context.Context) {
 	o := b.o
+	if !b.affordable(nameS2, b.estimate(o.Issues2)) {
+		return
+	}
 	sim, err := b.startSim(ctx, "sim-latency", simConfig{Issues: o.Issues2, Seed: 1, Latency: o.Latency, Rate: o.Rate, Caps: benchCaps})
 	if err != nil {
 		b.fail(nameS2, err)
@@ -55,8 +58,11 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 	issues := expected["issues"]
 	var par, seq runs
 	for i := 1; i <= o.Runs; i++ {
+		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS2, i), par[i-2].Wall) {
+			break
+		}
 		ao := applyOptions{Parallelism: o.Parallelism}
-		if i == o.Runs {
+		if i == 1 {
 			ao.CPUProfile = "cpu.prof"
 		}
 		m, err := b.backfill(ctx, sim, fmt.Sprintf("s2-par-run%d", i), ao)
@@ -67,6 +73,14 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 		par = append(par, m)
 	}
 	for i := 1; i <= o.SlowRuns; i++ {
+		// Sequentially, every request waits out the latency in turn.
+		est := par.wall() + time.Duration(par.requests())*o.Latency
+		if len(seq) > 0 {
+			est = seq[len(seq)-1].Wall
+		}
+		if !b.affordable(fmt.Sprintf("%s, run %d", nameS2p1, i), est) {
+			break
+		}
 		m, err := b.backfill(ctx, sim, fmt.Sprintf("s2-seq-run%d", i), applyOptions{Parallelism: 1})
 		if err != nil {
 			b.fail(nameS2p1, err)
@@ -100,9 +114,12 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 		"Neither term counts the server's own time to render pages; on this machine the simulator shares the 2 cores with jsync.\n\n",
 		ceilDiv(issues, jiraCloudLimits.SearchPage), jiraCloudLimits.SearchPage, o.Parallelism, o.Parallelism,
 		ceilDiv(issues, jiraCloudLimits.SearchPage), o.Parallelism, ceilDiv(ceilDiv(issues, jiraCloudLimits.SearchPage), int64(o.Parallelism)))
-	fmt.Fprintf(&body, "CPU at -parallelism=%d: %s\n\nCPU at -parallelism=1: %s\n\n", o.Parallelism, cpuNote(par), cpuNote(seq))
-	fmt.Fprintf(&body, "Requests of the last parallel run:\n\n%s\n", endpointTable(par[len(par)-1].Stats))
-	fmt.Fprintf(&body, "Profile of the last parallel run:\n\n%s\n", b.profileSummary(ctx, filepath.Join(par[len(par)-1].Dir, "cpu.prof"), "CPU time"))
+	fmt.Fprintf(&body, "CPU at -parallelism=%d: %s\n\n", o.Parallelism, cpuNote(par))
+	if len(seq) > 0 {
+		fmt.Fprintf(&body, "CPU at -parallelism=1: %s\n\n", cpuNote(seq))
+	}
+	fmt.Fprintf(&body, "Requests of the first parallel run:\n\n%s\n", endpointTable(par[0].Stats))
+	fmt.Fprintf(&body, "Profile of the first parallel run:\n\n%s\n", b.profileSummary(ctx, filepath.Join(par[0].Dir, "cpu.prof"), "CPU time"))
 
 	switch {
 	case len(par.failed()) > 0:
@@ -116,6 +133,8 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 			nameS2, fmtDur(wall), float64(wall)/float64(floor), fmtDur(floor), fmtDur(floor*3/2), fmtDur(wall-floor*3/2), cpuNote(par)))
 	}
 	switch {
+	case len(seq) == 0:
+		r2.Verdict, r2.Ratio = verdictNA, "not run"
 	case len(seq.failed()) > 0 || len(par.failed()) > 0:
 		r2.Verdict = verdictFailed
 		if len(seq.failed()) > 0 {
@@ -137,6 +156,9 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 // RSS must stay near scenario 1's.
 func (b *bench) scenarioScale(ctx context.Context) {
 	o := b.o
+	if !b.affordable(nameS5, b.estimate(o.Issues5)) {
+		return
+	}
 	sim, err := b.startSim(ctx, "sim-scale", simConfig{Issues: o.Issues5, Seed: 1, Caps: benchCaps})
 	if err != nil {
 		b.fail(nameS5, err)
@@ -154,8 +176,11 @@ func (b *bench) scenarioScale(ctx context.Context) {
 	}
 	var rs runs
 	for i := 1; i <= o.ScaleRuns; i++ {
+		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS5, i), rs[i-2].Wall) {
+			break
+		}
 		ao := applyOptions{Parallelism: o.Parallelism}
-		if i == o.ScaleRuns {
+		if i == 1 {
 			ao.MemProfile = "mem.prof"
 		}
 		m, err := b.backfill(ctx, sim, fmt.Sprintf("s5-run%d", i), ao)
@@ -180,8 +205,8 @@ func (b *bench) scenarioScale(ctx context.Context) {
 	var body strings.Builder
 	fmt.Fprintf(&body, "`jirasim -issues %d`, no added latency. Peak RSS %s against scenario 1's %s (%s issues). CPU: %s\n\n",
 		expected["issues"], fmtMB(peak), fmtMB(b.backfillRSS), fmtInt(int64(o.Issues1)), cpuNote(rs))
-	last := rs[len(rs)-1]
-	fmt.Fprintf(&body, "Heap profile at the end of the last run (`-memprofile`), allocations over the whole run:\n\n%s\n",
+	last := rs[0]
+	fmt.Fprintf(&body, "Heap profile at the end of the first run (`-memprofile`), allocations over the whole run:\n\n%s\n",
 		b.profileSummary(ctx, filepath.Join(last.Dir, "mem.prof"), "allocated bytes", "-sample_index=alloc_space"))
 	fmt.Fprintf(&body, "Live heap at the end:\n\n%s\n", b.profileSummary(ctx, filepath.Join(last.Dir, "mem.prof"), "in-use bytes", "-sample_index=inuse_space"))
 	switch {

@@ -24,7 +24,37 @@ type bench struct {
 	// Scenario 1's figures, which scenarios 4 and 5 compare against.
 	backfillWall time.Duration
 	backfillRSS  int64
-	backfillDir  string // the last scenario-1 run's config dir (scenario 4 continues it)
+	backfillDir  string  // the last scenario-1 run's config dir (scenario 4 continues it)
+	backfillRate float64 // scenario 1's issues per second, to estimate later scenarios
+
+	deadline time.Time // zero without a budget
+}
+
+// budgetReserve is kept back from the budget for profiles and the report.
+const budgetReserve = 30 * time.Second
+
+// affordable reports whether work estimated to take d fits in what is left
+// of the time budget. When it does not, the cut is recorded in the report.
+func (b *bench) affordable(what string, d time.Duration) bool {
+	if b.deadline.IsZero() {
+		return true
+	}
+	left := time.Until(b.deadline)
+	if d <= left {
+		return true
+	}
+	b.logf("budget: skip %s (estimated %s, %s left)", what, fmtDur(d), fmtDur(left))
+	b.rep.Cuts = append(b.rep.Cuts, fmt.Sprintf("%s: skipped, estimated %s with %s of the %s budget left.", what, fmtDur(d), fmtDur(max(0, left)), b.o.Budget))
+	return false
+}
+
+// estimate is the expected wall time of a backfill of n issues from
+// scenario 1's throughput; 0 when unknown (the run goes ahead).
+func (b *bench) estimate(n int) time.Duration {
+	if b.backfillRate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(n) / b.backfillRate * float64(time.Second))
 }
 
 // measurement is one measured `jsync apply`.
@@ -65,6 +95,9 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		}
 	} else if err := os.MkdirAll(b.work, 0o755); err != nil {
 		return fmt.Errorf("create work dir: %w", err)
+	}
+	if o.Budget > 0 {
+		b.deadline = start.Add(o.Budget - budgetReserve)
 	}
 	b.rep.Machine = collectMachineFacts(ctx, b.jsync)
 	b.rep.Budget = budgetNote(o)
@@ -268,7 +301,8 @@ func (b *bench) profileSummary(ctx context.Context, prof, what string, extra ...
 	if shares := formatShares(categorize(parseTop(full))); shares != "" {
 		fmt.Fprintf(&s, "Flat %s by cost category: %s.\n\n", what, shares)
 	}
-	fmt.Fprintf(&s, "`go tool pprof -top %s` (first 15 lines):\n\n```\n%s\n```\n", strings.Join(extra, " "), topLines(full, 15))
+	cmd := strings.Join(append([]string{"go tool pprof -top"}, extra...), " ")
+	fmt.Fprintf(&s, "`%s` (first 15 lines):\n\n```\n%s\n```\n", cmd, topLines(full, 15))
 	return s.String()
 }
 
@@ -292,13 +326,19 @@ func commandLine(o options) string {
 	return strings.Join(append(args, "-out "+filepath.Base(o.Out)), " ")
 }
 
-// budgetNote states how the 30-minute budget is met.
+// budgetNote states how the time budget is met.
 func budgetNote(o options) string {
-	return fmt.Sprintf("Scenario 1 (and 3, which reuses its runs) and scenario 2 at -parallelism=%d take the median of %d runs; "+
-		"to fit `make bench` into 30 minutes on 2 cores, the -parallelism=1 comparison of scenario 2 runs %d time(s) and "+
-		"scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`). The read_json reference loads the first %d search pages "+
-		"(its throughput is per issue, so a sample of pages measures it) and takes the median of %d runs.",
-		o.Parallelism, o.Runs, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, o.Runs)
+	budget := "no time budget (`-budget 0`)"
+	if o.Budget > 0 {
+		budget = fmt.Sprintf("a budget of %s (`-budget`): a further run, or a scenario whose first run is estimated from "+
+			"scenario 1's throughput, that would pass it is skipped and listed below", o.Budget)
+	}
+	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 at -parallelism=%d take the median of %d runs (`-runs`); "+
+		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`), "+
+		"because each takes several times longer. The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
+		"The read_json reference loads the first %d search pages (its throughput is per issue, so a sample of pages measures it) "+
+		"with the same number of runs. The harness works to %s.",
+		o.Parallelism, o.Runs, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
 }
 
 // collectMachineFacts gathers cores, CPU model, memory, Go and jsync versions.
