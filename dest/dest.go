@@ -73,7 +73,10 @@ type Destination interface {
 	// unless opts.AllowIncompatible.
 	Migrate(ctx context.Context, ns Namespace, changes []schema.TableChange, opts MigrateOptions) error
 	// Write upserts every batch by primary key until batches is closed. Each
-	// batch's record and state commit together, or not at all.
+	// batch's record and state commit together, or not at all. The
+	// destination releases every Batch.Record it receives, also on error. On
+	// error Write returns without draining batches; the caller drains it.
+	// Records carrying every column of the table take the fastest path.
 	Write(ctx context.Context, ns Namespace, t *schema.Table, batches <-chan Batch) (WriteStats, error)
 	// Replace replaces the table's whole content with the batches, atomically:
 	// readers see either the old or the new content. The final state is
