@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -74,8 +75,9 @@ type Source struct {
 	log *slog.Logger
 	mem memory.Allocator
 
-	reqMu sync.Mutex
-	reqs  map[string]int64
+	reqMu    sync.Mutex
+	reqs     map[string]int64
+	inFlight chan struct{} // bounds concurrent requests during a Sync
 
 	httpTransport   *http.Transport
 	checkpointPages int // issue pages between cursor checkpoints
@@ -190,8 +192,48 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	c.s.reqMu.Lock()
 	c.s.reqs[table]++
+	sem := c.s.inFlight
 	c.s.reqMu.Unlock()
-	return c.next.RoundTrip(req)
+	if sem == nil {
+		return c.next.RoundTrip(req)
+	}
+	select {
+	case sem <- struct{}{}:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		<-sem
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { <-sem }}
+	return resp, nil
+}
+
+// releasingBody frees an in-flight slot when the response body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// limitInFlight bounds the HTTP requests in flight (the whole response
+// included) to n for the coming run; n <= 0 removes the bound.
+func (s *Source) limitInFlight(n int) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	if n <= 0 {
+		s.inFlight = nil
+		return
+	}
+	s.inFlight = make(chan struct{}, n)
 }
 
 // Requests reports the HTTP requests sent so far (retries included), by the
