@@ -42,6 +42,7 @@ type row struct {
 	Target    string
 	Verdict   verdict
 	Runs      int
+	NoRate    bool // issues/s means nothing here (incremental runs)
 }
 
 // section is a scenario's detail in markdown.
@@ -158,7 +159,7 @@ func writeMarkdown(w io.Writer, r *report) error {
 		if row.Wall > 0 && row.Issues > 0 {
 			ips = fmt.Sprintf("%.0f", rate(row.Issues, row.Wall))
 		}
-		if row.Verdict == verdictFailed {
+		if row.Verdict == verdictFailed || row.NoRate {
 			ips = "—"
 		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",

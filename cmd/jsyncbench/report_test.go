@@ -142,15 +142,18 @@ func TestStats(t *testing.T) {
 		"GET /rest/api/2/search":                    {"200": 1},
 		"GET /rest/api/3/field":                     {"200": 1},
 		"POST /rest/api/3/changelog/bulkfetch":      {"200": 2},
+		"GET /rest/api/3/project/search":            {"200": 1},
+		"GET /rest/api/3/users/search":              {"200": 1},
+		"GET /rest/agile/1.0/board/{id}/issue":      {"200": 1},
 	}}
 	d := after.sub(before)
-	if d.Total != 9 {
-		t.Errorf("sub total = %d, want 9", d.Total)
+	if d.Total != 12 {
+		t.Errorf("sub total = %d, want 12", d.Total)
 	}
 	if _, ok := d.Endpoints["GET /rest/api/3/field"]; ok {
 		t.Errorf("an unchanged endpoint is kept: %v", d.Endpoints)
 	}
-	if got := d.count(isSearch); got != 6 { // 3+1 GET jql, 1 POST jql, 1 legacy
+	if got := d.count(isSearch); got != 6 { // 3+1 GET jql, 1 POST jql, 1 legacy; not project/users search
 		t.Errorf("search requests = %d, want 6", got)
 	}
 	if got := d.count(isApproximateCount); got != 1 {
@@ -160,7 +163,7 @@ func TestStats(t *testing.T) {
 		t.Errorf("429s = %d", got)
 	}
 	be := d.byEndpoint()
-	if be[0] != (endpointCount{"GET /rest/api/3/search/jql", 4}) || be[1].Requests != 2 {
+	if be[0] != (endpointCount{"GET /rest/api/3/search/jql", 4}) || be[1].Requests != 2 || len(be) != 8 {
 		t.Errorf("byEndpoint = %+v", be)
 	}
 	tbl := endpointTable(d)

@@ -227,7 +227,7 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 	maxSearch := 2 + 1.5*float64(ch)/100
 	search := median(searches)
 	wall := inc.wall()
-	r := row{Scenario: nameS4, Issues: ch, Requests: inc.requests(), Wall: wall, PeakRSS: inc.rss(), Runs: len(inc),
+	r := row{Scenario: nameS4, Issues: ch, Requests: inc.requests(), Wall: wall, PeakRSS: inc.rss(), Runs: len(inc), NoRate: true,
 		Target: fmt.Sprintf("≤ %.1f searches, ≤ 10%% of backfill", maxSearch)}
 	var wallRatio float64
 	if b.backfillWall > 0 {
@@ -266,7 +266,7 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 
 	// No change.
 	ns := none.Stats.count(isSearch)
-	r2 := row{Scenario: nameS4b, Issues: 0, Requests: none.Stats.Total, Wall: none.Wall, PeakRSS: none.MaxRSS, Runs: 1,
+	r2 := row{Scenario: nameS4b, Issues: 0, Requests: none.Stats.Total, Wall: none.Wall, PeakRSS: none.MaxRSS, Runs: 1, NoRate: true,
 		Reference: "—", Ratio: fmt.Sprintf("%d searches", ns), Target: "≤ 1 search"}
 	switch {
 	case !none.ok():

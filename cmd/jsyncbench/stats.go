@@ -65,11 +65,16 @@ func endpointPath(ep string) string {
 	return ep
 }
 
-// isSearch matches the issue search endpoints (enhanced search/jql, and the
-// legacy /search that Data Center still serves), not approximate-count.
+// isSearch matches the issue search endpoints — /rest/api/{v}/search/jql
+// and the legacy /rest/api/{v}/search that Data Center still serves — but
+// not approximate-count, project/search or users/search.
 func isSearch(ep string) bool {
-	p := endpointPath(ep)
-	return strings.HasSuffix(p, "/search/jql") || (strings.HasPrefix(p, "/rest/api/") && strings.HasSuffix(p, "/search"))
+	rest, ok := strings.CutPrefix(endpointPath(ep), "/rest/api/")
+	if !ok {
+		return false
+	}
+	_, op, ok := strings.Cut(rest, "/") // drop the version
+	return ok && (op == "search" || op == "search/jql")
 }
 
 // isApproximateCount matches POST search/approximate-count.
