@@ -26,10 +26,11 @@ func pprofTop(ctx context.Context, bin, prof string, nodes int, extra ...string)
 	return string(out), nil
 }
 
-// topEntry is one line of `pprof -top`: flat share and function.
+// topEntry is one line of `pprof -top`: flat and cumulative shares and
+// the function.
 type topEntry struct {
-	FlatPct float64
-	Func    string
+	FlatPct, CumPct float64
+	Func            string
 }
 
 // parseTop reads the entries of `pprof -top` output; header lines are
@@ -43,11 +44,12 @@ func parseTop(out string) []topEntry {
 		if len(f) < 6 || !strings.HasSuffix(f[1], "%") || !strings.HasSuffix(f[4], "%") {
 			continue
 		}
-		pct, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
-		if err != nil {
+		flat, err1 := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
+		cum, err2 := strconv.ParseFloat(strings.TrimSuffix(f[4], "%"), 64)
+		if err1 != nil || err2 != nil {
 			continue
 		}
-		es = append(es, topEntry{FlatPct: pct, Func: strings.Join(f[5:], " ")})
+		es = append(es, topEntry{FlatPct: flat, CumPct: cum, Func: strings.Join(f[5:], " ")})
 	}
 	return es
 }
@@ -112,6 +114,24 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// ownStages lists the n largest cumulative shares among jsync's own
+// functions (from `pprof -top -cum` output): where the time goes by stage.
+func ownStages(cumOut string, n int) []topEntry {
+	const own = "github.com/jsync-dev/jsync/"
+	var out []topEntry
+	for _, e := range parseTop(cumOut) {
+		if !strings.HasPrefix(e.Func, own) || strings.Contains(e.Func, ".func") && len(out) > 0 && out[len(out)-1].CumPct == e.CumPct {
+			continue
+		}
+		e.Func = strings.TrimPrefix(e.Func, own)
+		out = append(out, e)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
 }
 
 // formatShares renders "JSON decoding 41%, GC 22%, …".

@@ -29,7 +29,7 @@ func TestParseTopAndCategorize(t *testing.T) {
 	if len(es) != 7 {
 		t.Fatalf("parsed %d entries, want 7: %+v", len(es), es)
 	}
-	if es[0] != (topEntry{FlatPct: 19.92, Func: "encoding/json.(*decodeState).object"}) {
+	if es[0] != (topEntry{FlatPct: 19.92, CumPct: 23.90, Func: "encoding/json.(*decodeState).object"}) {
 		t.Errorf("first entry = %+v", es[0])
 	}
 	got := categorize(es)
@@ -52,6 +52,27 @@ func TestParseTopAndCategorize(t *testing.T) {
 	if strings.Contains(top, "Build ID") || strings.Contains(top, "runtime.scanobject") || !strings.Contains(top, "runtime.cgocall") ||
 		!strings.Contains(top, "Duration: 30.11s") {
 		t.Errorf("topLines(2) =\n%s", top)
+	}
+}
+
+func TestOwnStages(t *testing.T) {
+	cum := `      flat  flat%   sum%        cum   cum%
+         0     0%     0%      4.73s 59.13%  github.com/jsync-dev/jsync/resources/jira/client.(*Client).EachCursorPagePOST
+         0     0%     0%      4.70s 58.38%  runtime.goexit
+         0     0%     0%      4.67s 58.38%  github.com/jsync-dev/jsync/resources/jira.(*issueFetch).pages
+         0     0%     0%      4.67s 58.38%  github.com/jsync-dev/jsync/resources/jira.(*issueFetch).pages.func1
+     0.01s  0.12%  0.12%      3.68s 46.00%  github.com/jsync-dev/jsync/dest/duckdb.(*Destination).Write
+`
+	got := ownStages(cum, 2)
+	want := []topEntry{
+		{CumPct: 59.13, Func: "resources/jira/client.(*Client).EachCursorPagePOST"},
+		{CumPct: 58.38, Func: "resources/jira.(*issueFetch).pages"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ownStages = %+v, want %+v", got, want)
+	}
+	if got := ownStages(cum, 10); len(got) != 3 || got[2].Func != "dest/duckdb.(*Destination).Write" {
+		t.Errorf("ownStages(10) = %+v (closures with the parent's share are skipped)", got)
 	}
 }
 

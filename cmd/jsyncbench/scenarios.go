@@ -301,6 +301,15 @@ func (b *bench) profileSummary(ctx context.Context, prof, what string, extra ...
 	if shares := formatShares(categorize(parseTop(full))); shares != "" {
 		fmt.Fprintf(&s, "Flat %s by cost category: %s.\n\n", what, shares)
 	}
+	if cum, err := pprofTop(ctx, b.jsync, prof, 300, append([]string{"-cum"}, extra...)...); err == nil {
+		if st := ownStages(cum, 10); len(st) > 0 {
+			fmt.Fprintf(&s, "Cumulative %s in jsync's own code (largest first):\n\n| Function | Cumulative |\n|---|---:|\n", what)
+			for _, e := range st {
+				fmt.Fprintf(&s, "| `%s` | %.1f%% |\n", e.Func, e.CumPct)
+			}
+			s.WriteString("\n")
+		}
+	}
 	cmd := strings.Join(append([]string{"go tool pprof -top"}, extra...), " ")
 	fmt.Fprintf(&s, "`%s` (first 15 lines):\n\n```\n%s\n```\n", cmd, topLines(full, 15))
 	return s.String()
