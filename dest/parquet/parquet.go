@@ -439,8 +439,21 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	m := d.man.clone()
 	m.Version++
+	var dropped []string // content ids that stop being live
 	for _, t := range req.tables {
-		m.Tables[tableKey(t.Namespace, t.Name)] = t
+		k := tableKey(t.Namespace, t.Name)
+		if old, ok := m.Tables[k]; ok {
+			live := map[string]bool{}
+			for _, f := range t.Files {
+				live[f.ID] = true
+			}
+			for _, f := range old.Files {
+				if !live[f.ID] {
+					dropped = append(dropped, f.ID)
+				}
+			}
+		}
+		m.Tables[k] = t
 	}
 	if len(req.states) > 0 {
 		m.State.Serial++
@@ -469,6 +482,11 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	d.man = m
 	req.committed = true
+	d.keysMu.Lock()
+	for _, id := range dropped {
+		delete(d.keys, id)
+	}
+	d.keysMu.Unlock()
 	d.crash("after manifest")
 	if d.afterManifest != nil {
 		if err := d.afterManifest(); err != nil {
