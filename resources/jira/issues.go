@@ -735,11 +735,8 @@ func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known
 		visible[p.ID] = true
 		keys = append(keys, p.Key)
 	}
-	jqlText, err := jql.New().ProjectIn(keys...).OrderBy("id", jql.Asc).Build()
-	if err != nil {
-		return err
-	}
 	listed := map[int64]bool{}
+	var lastID int64
 	collect := func(items []json.RawMessage) error {
 		for _, it := range items {
 			var v struct {
@@ -753,16 +750,11 @@ func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known
 				return fmt.Errorf("issue id %s is not numeric", v.ID)
 			}
 			listed[n] = true
+			lastID = max(lastID, n)
 		}
 		return nil
 	}
-	sctx := client.WithTable(ctx, TableIssues)
-	if r.d.cloud {
-		err = r.s.cl.EachCursorPagePOST(sctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id"}, "maxResults": 5000}, "issues", collect)
-	} else {
-		err = r.s.cl.EachPageOf(sctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id"}, "maxResults": {"1000"}}, "issues", collect)
-	}
-	if err != nil {
+	if err := r.listIssueIDs(ctx, keys, &lastID, collect); err != nil {
 		return fmt.Errorf("list issue ids: %w", err)
 	}
 	var gone []string
@@ -785,4 +777,48 @@ func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known
 	}
 	extra[extraLastSweep] = r.now.Format(time.RFC3339)
 	return nil
+}
+
+// listIssueIDs pages the ids of every issue of the projects, ordered by id.
+// On Data Center, whose offset paging stops at 10,000 results, the query
+// restarts after each window with `id > <last id read>` (*lastID is kept
+// up to date by collect).
+func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lastID *int64, collect client.PageFunc) error {
+	ctx = client.WithTable(ctx, TableIssues)
+	build := func(after int64) (string, error) {
+		b := jql.New().ProjectIn(keys...)
+		if after > 0 {
+			b.Where("id > " + strconv.FormatInt(after, 10))
+		}
+		return b.OrderBy("id", jql.Asc).Build()
+	}
+	if r.d.cloud {
+		jqlText, err := build(0)
+		if err != nil {
+			return err
+		}
+		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id"}, "maxResults": 5000}, "issues", collect)
+	}
+	for after := int64(0); ; {
+		jqlText, err := build(after)
+		if err != nil {
+			return err
+		}
+		read := 0
+		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id"}, "maxResults": {"1000"}}, "issues",
+			func(items []json.RawMessage) error {
+				if err := collect(items); err != nil {
+					return err
+				}
+				if read += len(items); read >= r.s.dcWindow {
+					return errRestartWindow
+				}
+				return nil
+			})
+		if errors.Is(err, errRestartWindow) && *lastID > after {
+			after = *lastID
+			continue
+		}
+		return err
+	}
 }

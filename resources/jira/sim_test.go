@@ -500,6 +500,13 @@ func TestSimDataCenterSearchWindow(t *testing.T) {
 	f.src.dcWindow = 40
 	f.sync()
 	f.checkCounts("windowed DC sync")
+	// The delete sweep lists ids in windows too (id > last).
+	if _, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 3, Update: 2}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute)
+	f.sync()
+	f.checkCounts("windowed DC sync after deletes")
 }
 
 // TestSimFaults: injected 5xx, resets and truncated bodies are retried by
