@@ -220,24 +220,56 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			return err
 		}
 	} else {
+		// Time slices fetched concurrently. When the slices finished so
+		// far form a prefix of the time range, the cursor is checkpointed
+		// at its largest `updated`: a crashed backfill resumes from there.
 		width := r.now.Sub(since) / time.Duration(slices)
-		var wg sync.WaitGroup
+		for i := 0; i < slices; i++ {
+			fetchers = append(fetchers, r.newIssueFetch(ctx, first))
+		}
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex // guards done, prefix and the checkpoints
+			done   = make([]bool, slices)
+			prefix int
+		)
 		errs := make([]error, slices)
 		sem := make(chan struct{}, r.concurrency())
-		for i := 0; i < slices; i++ {
-			f := r.newIssueFetch(ctx, first)
-			fetchers = append(fetchers, f)
+		for i, f := range fetchers {
 			lo := since.Add(time.Duration(i) * width)
 			var hi time.Time // the last slice is open-ended: it catches issues updated during the sync
 			if i < slices-1 {
 				hi = since.Add(time.Duration(i+1) * width)
 			}
+			sem <- struct{}{} // oldest slices start first, so the prefix grows early
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sem <- struct{}{}
 				defer func() { <-sem }()
-				errs[i] = f.pages(ctx, keys, lo, hi, nil)
+				if errs[i] = f.pages(ctx, keys, lo, hi, nil); errs[i] != nil {
+					return
+				}
+				if errs[i] = f.flush(ctx); errs[i] != nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				done[i] = true
+				start := prefix
+				for prefix < slices && done[prefix] {
+					prefix++
+				}
+				if prefix == start || prefix == slices {
+					return // no new prefix, or the final save below covers it
+				}
+				upTo, k := cursor, cloneKnown(known)
+				for _, pf := range fetchers[:prefix] {
+					if pf.maxUpdated.After(upTo) {
+						upTo = pf.maxUpdated
+					}
+					mergeKnown(k, pf.placed)
+				}
+				errs[i] = save(ctx, upTo, k.extra(st.Extra))
 			}()
 		}
 		wg.Wait()
@@ -679,6 +711,18 @@ func loadKnown(extra map[string]string) (knownIDs, error) {
 		}
 	}
 	return k, nil
+}
+
+func cloneKnown(k knownIDs) knownIDs {
+	out := make(knownIDs, len(k))
+	for pid, set := range k {
+		c := make(idSet, len(set))
+		for id := range set {
+			c[id] = struct{}{}
+		}
+		out[pid] = c
+	}
+	return out
 }
 
 // mergeKnown places each written issue in its project's set (and removes
