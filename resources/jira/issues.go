@@ -33,6 +33,10 @@ const (
 var issueChildren = []string{TableIssueComments, TableChangelogs, TableChangelogItems, TableIssueTransitions,
 	TableWorklogs, TableIssueLinks, TableSprintIssues}
 
+// backfillWindow is the search window above which issues are fetched in
+// parallel time slices.
+const backfillWindow = 7 * 24 * time.Hour
+
 // defaultCheckpointPages is how many issue pages a sequential sync reads
 // between checkpoints of the issues cursor.
 const defaultCheckpointPages = 10
@@ -199,7 +203,9 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}()
 	slices := 1
-	if first && r.concurrency() > 1 {
+	// A long window (a first sync, or a backfill resumed from its last
+	// checkpoint) is split into time slices fetched concurrently.
+	if r.concurrency() > 1 && r.now.Sub(since) > backfillWindow {
 		slices = 2 * r.concurrency()
 	}
 	if slices == 1 {
