@@ -355,13 +355,10 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 		writers = append(writers, w)
 		if old, ok := e.fileFor(s); ok && old.Rows > 0 {
 			err := d.readFile(ctx, e, old, func(rec arrow.RecordBatch) error {
-				keep := make([]bool, rec.NumRows())
 				if k.last == nil {
-					for i := range keep {
-						keep[i] = true
-					}
-					return w.write(rec)
+					return w.write(rec) // no key: append only
 				}
+				keep := make([]bool, rec.NumRows())
 				kr, err := newKeyer(rec, e.PrimaryKey)
 				if err != nil {
 					return err
