@@ -230,7 +230,7 @@ func BenchmarkRowGroupRows(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				w, err := d.newSlotWriter(e, slot{})
+				w, err := d.newSlotWriter(e, slot{}, 0)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -62,8 +62,10 @@ type tableEntry struct {
 	Buckets int `json:"buckets"`
 	// BucketWidth, when set, replaces hash buckets by key ranges: a row of
 	// a table with a single integer key k goes to bucket floor(k/width).
-	BucketWidth int64       `json:"bucket_width,omitempty"`
-	Files       []fileEntry `json:"files"`
+	BucketWidth int64 `json:"bucket_width,omitempty"`
+	// NextSeq numbers the table's next new file.
+	NextSeq int64       `json:"next_seq"`
+	Files   []fileEntry `json:"files"`
 
 	schema *arrow.Schema // decoded Schema
 }
@@ -73,13 +75,14 @@ type columnInfo struct {
 	Type string `json:"type"`
 }
 
-// fileEntry is one live data file. Each (partition, bucket) slot has at
-// most one file, at a stable path, so a rewrite replaces it with a single
-// atomic rename.
+// fileEntry is one live data file. A (partition, bucket) slot has one or a
+// few files; a primary key lives in exactly one of them. A rewrite keeps
+// the file's path, so it replaces the file with a single atomic rename.
 type fileEntry struct {
 	Path      string `json:"path"`      // relative to the root, slash-separated
 	Partition string `json:"partition"` // Hive directory ("col=value"), or empty
 	Bucket    int    `json:"bucket"`
+	Seq       int64  `json:"seq"` // file number within the table; names the file
 	Rows      int64  `json:"rows"`
 	Bytes     int64  `json:"bytes"`
 	// ID identifies the content; it changes with every rewrite.

@@ -208,7 +208,7 @@ func (d *Destination) migrateEntry(ctx context.Context, e *tableEntry, cs []sche
 		lossy = lossy || c.Kind == schema.IncompatibleColumn
 	}
 	for i, f := range e.Files {
-		w, err := d.newSlotWriter(next, slotOf(f))
+		w, err := d.newSlotWriter(next, slotOf(f), f.Seq)
 		if err != nil {
 			return nil, err
 		}

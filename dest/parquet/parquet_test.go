@@ -3,6 +3,7 @@ package parquet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -480,5 +481,42 @@ func TestWriteRejectsBadRecords(t *testing.T) {
 	_, err := d.Write(context.Background(), testNS, tbl, send(dest.Batch{Record: record(t, mem, bad, `{"id": 1, "nope": "x"}`)}))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("Write error = %v, want unknown column", err)
+	}
+}
+
+// TestInsertsAddFilesAndCompact checks that new keys cost only their rows
+// (no existing file is rewritten) and that a slot's files are compacted
+// once there are more than maxSlotFiles, keeping one row per key.
+func TestInsertsAddFilesAndCompact(t *testing.T) {
+	tbl := issuesTable(schema.Incremental)
+	d, mem := newDest(t, Options{BucketWidth: 1000})
+	sc := tbl.ArrowSchema()
+	write(t, d, tbl, dest.Batch{Record: record(t, mem, sc, issue(1, "A", "one"))})
+	for i := 2; i <= 3*maxSlotFiles; i++ {
+		before := d.table(testNS, "issues").Files
+		// A new key and an update of the first one, in one commit.
+		write(t, d, tbl, dest.Batch{Record: record(t, mem, sc, issue(i, "A", "new"), issue(1, "A", fmt.Sprint("one v", i)))})
+		after := d.table(testNS, "issues").Files
+		if len(after) > maxSlotFiles {
+			t.Fatalf("after insert %d: %d files in one slot, want <= %d", i, len(after), maxSlotFiles)
+		}
+		// Without compaction, the commit rewrote one file (the one holding
+		// key 1) and added one.
+		if len(after) == len(before)+1 {
+			changed := 0
+			for j := range before {
+				if before[j].ID != after[j].ID {
+					changed++
+				}
+			}
+			if changed != 1 {
+				t.Errorf("insert %d rewrote %d existing files, want 1", i, changed)
+			}
+		}
+	}
+	rows := duck(t, d.root, "issues", "SELECT count(*), count(DISTINCT id), max(summary) FILTER (WHERE id = 1) FROM {T}")
+	want := []string{fmt.Sprint(3 * maxSlotFiles), fmt.Sprint(3 * maxSlotFiles), fmt.Sprint("one v", 3*maxSlotFiles)}
+	if !reflect.DeepEqual(rows[0], want) {
+		t.Errorf("count, distinct ids, summary of 1 = %v, want %v", rows[0], want)
 	}
 }

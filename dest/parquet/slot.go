@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -53,21 +54,32 @@ func (s slot) less(o slot) bool {
 	return s.bucket < o.bucket
 }
 
-func (e *tableEntry) slotPath(s slot) string {
-	name := fmt.Sprintf("part-%05d.parquet", s.bucket)
+// filePath is the path of file seq of slot s.
+func (e *tableEntry) filePath(s slot, seq int64) string {
+	name := fmt.Sprintf("part-%05d-%06d.parquet", s.bucket, seq)
 	if s.partition == "" {
 		return path.Join(e.Namespace, e.Name, name)
 	}
 	return path.Join(e.Namespace, e.Name, s.partition, name)
 }
 
-func (e *tableEntry) fileFor(s slot) (fileEntry, bool) {
+// filesOf returns the files of slot s, oldest first.
+func (e *tableEntry) filesOf(s slot) []fileEntry {
+	var fs []fileEntry
 	for _, f := range e.Files {
-		if f.Partition == s.partition && f.Bucket == s.bucket {
-			return f, true
+		if slotOf(f) == s {
+			fs = append(fs, f)
 		}
 	}
-	return fileEntry{}, false
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Seq < fs[j].Seq })
+	return fs
+}
+
+// allocSeq returns a new file sequence number of the table.
+func (e *tableEntry) allocSeq() int64 {
+	s := e.NextSeq
+	e.NextSeq++
+	return s
 }
 
 func slotOf(f fileEntry) slot { return slot{partition: f.Partition, bucket: f.Bucket} }
@@ -84,11 +96,13 @@ func (d *Destination) writerProps() (*parquet.WriterProperties, pqarrow.ArrowWri
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(d.mem))
 }
 
-// slotWriter writes the new content of one slot to a file in _jsync/tmp.
+// slotWriter writes the new content of one file of a slot to _jsync/tmp.
 type slotWriter struct {
 	d      *Destination
 	entry  *tableEntry
 	slot   slot
+	seq    int64
+	path   string // final path
 	tmpRel string
 	f      *os.File
 	buf    *bufio.Writer
@@ -103,12 +117,15 @@ type slotWriter struct {
 // can fsync it first.
 type nopCloser struct{ io.Writer }
 
-func (d *Destination) newSlotWriter(e *tableEntry, s slot) (*slotWriter, error) {
+// newSlotWriter starts file seq of slot s: a new file, or the new content
+// of an existing one (same seq, so the same path).
+func (d *Destination) newSlotWriter(e *tableEntry, s slot, seq int64) (*slotWriter, error) {
+	final := e.filePath(s, seq)
 	id := newID()
 	rel := path.Join("_jsync", "tmp", id+".parquet")
 	f, err := os.OpenFile(relPath(d.root, rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("create temporary file for %s: %w", e.slotPath(s), err)
+		return nil, fmt.Errorf("create temporary file for %s: %w", final, err)
 	}
 	props, aprops := d.writerProps()
 	// pqarrow issues many small writes (page headers, pages); buffering
@@ -118,10 +135,10 @@ func (d *Destination) newSlotWriter(e *tableEntry, s slot) (*slotWriter, error) 
 	if err != nil {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
-		return nil, fmt.Errorf("start parquet file for %s: %w", e.slotPath(s), err)
+		return nil, fmt.Errorf("start parquet file for %s: %w", final, err)
 	}
-	sw := &slotWriter{d: d, entry: e, slot: s, tmpRel: rel, f: f, buf: buf, w: w}
-	if e.PartitionBy != "" && len(e.PrimaryKey) > 0 {
+	sw := &slotWriter{d: d, entry: e, slot: s, seq: seq, path: final, tmpRel: rel, f: f, buf: buf, w: w}
+	if len(e.PrimaryKey) > 0 {
 		sw.track, sw.keyer = true, e.PrimaryKey
 	}
 	return sw, nil
@@ -142,7 +159,7 @@ func (w *slotWriter) write(rec arrow.RecordBatch) error {
 		}
 	}
 	if err := w.w.WriteBuffered(rec); err != nil {
-		return fmt.Errorf("write %s: %w", w.entry.slotPath(w.slot), err)
+		return fmt.Errorf("write %s: %w", w.path, err)
 	}
 	w.rows += rec.NumRows()
 	return nil
@@ -161,16 +178,17 @@ func (w *slotWriter) finish() (fileEntry, rename, error) {
 	err = errors.Join(err, w.f.Close())
 	if err != nil {
 		_ = os.Remove(w.f.Name())
-		return fileEntry{}, rename{}, fmt.Errorf("finish %s: %w", w.entry.slotPath(w.slot), err)
+		return fileEntry{}, rename{}, fmt.Errorf("finish %s: %w", w.path, err)
 	}
 	st, err := os.Stat(w.f.Name())
 	if err != nil {
 		return fileEntry{}, rename{}, fmt.Errorf("stat %s: %w", w.f.Name(), err)
 	}
 	fe := fileEntry{
-		Path:      w.entry.slotPath(w.slot),
+		Path:      w.path,
 		Partition: w.slot.partition,
 		Bucket:    w.slot.bucket,
+		Seq:       w.seq,
 		Rows:      w.rows,
 		Bytes:     st.Size(),
 		ID:        newID(),

@@ -156,7 +156,7 @@ func (d *Destination) placeholder(e *tableEntry, req *commitReq) error {
 	if len(e.Files) > 0 {
 		return nil
 	}
-	w, err := d.newSlotWriter(e, slot{})
+	w, err := d.newSlotWriter(e, slot{}, e.allocSeq())
 	if err != nil {
 		return err
 	}
@@ -174,6 +174,8 @@ type rowRef struct {
 	rec  int
 	row  int
 	slot slot
+	key  string // encoded primary key ("" for tables without one)
+	hash uint64 // hashKey(key)
 }
 
 // keyedRows is a deduplicated group of rows: the last row per key wins.
@@ -195,7 +197,7 @@ func (k *keyedRows) release() {
 
 // keyRows conforms recs to the entry schema and assigns each row its slot.
 func (d *Destination) keyRows(ctx context.Context, e *tableEntry, recs []arrow.RecordBatch) (*keyedRows, error) {
-	k := &keyedRows{hashes: map[uint64]bool{}, bySlot: map[slot][]rowRef{}}
+	k := &keyedRows{bySlot: map[slot][]rowRef{}}
 	if len(e.PrimaryKey) > 0 {
 		k.last = map[string]rowRef{}
 	}
@@ -239,10 +241,9 @@ func (d *Destination) keyRows(ctx context.Context, e *tableEntry, recs []arrow.R
 				continue
 			}
 			key := kr.key(i)
-			h := hashKey(key)
-			ref.slot.bucket = e.bucket(kr, i, h)
-			k.last[string(key)] = ref
-			k.hashes[h] = true
+			ref.key, ref.hash = string(key), hashKey(key)
+			ref.slot.bucket = e.bucket(kr, i, ref.hash)
+			k.last[ref.key] = ref
 		}
 	}
 	if k.last != nil {
@@ -291,6 +292,12 @@ func (d *Destination) writeNewRows(ctx context.Context, w *slotWriter, k *keyedR
 }
 
 // upsert merges recs into the table and commits them with st.
+//
+// A key that exists is updated in place: the file holding it (found by the
+// files' key hashes) is rewritten with the new row. New keys go to one new
+// file per slot, so inserting costs only the new rows. A key that moved to
+// another partition is removed from its old file and inserted in the new
+// slot. Slots that collect too many files are compacted afterwards.
 func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, recs []arrow.RecordBatch, st *state.TableState) (stats dest.WriteStats, err error) {
 	e, err := d.ensureTable(ctx, ns, t)
 	if err != nil {
@@ -302,110 +309,135 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 	}
 	defer k.release()
 
-	// Slots to rewrite: those receiving rows, plus (partitioned tables)
-	// those holding a key that moved to another partition.
-	touched := map[slot]bool{}
-	for s := range k.bySlot {
-		touched[s] = true
-	}
-	if e.PartitionBy != "" && k.last != nil {
+	// Find the files holding the group's keys. A key's old copy is in its
+	// target bucket, in any partition (it may have moved).
+	home := map[string]string{} // key → path of the file in its target slot that holds it
+	touched := map[string]fileEntry{}
+	if k.last != nil {
+		buckets := map[int]bool{}
+		for _, ref := range k.last {
+			buckets[ref.slot.bucket] = true
+		}
 		for _, f := range e.Files {
-			if touched[slotOf(f)] || f.Rows == 0 {
+			if f.Rows == 0 || !buckets[f.Bucket] {
 				continue
 			}
 			ks, err := d.fileKeys(ctx, e, f)
 			if err != nil {
 				return stats, err
 			}
-			for h := range k.hashes {
-				if ks.has(h) {
-					touched[slotOf(f)] = true
-					break
+			for key, ref := range k.last {
+				if ref.slot.bucket != f.Bucket || !ks.has(ref.hash) {
+					continue
+				}
+				touched[f.Path] = f
+				if _, ok := home[key]; !ok && slotOf(f) == ref.slot {
+					home[key] = f.Path
 				}
 			}
 		}
 	}
-	slots := make([]slot, 0, len(touched))
-	for s := range touched {
-		slots = append(slots, s)
+	// The rows each touched file gets back, and the new keys per slot.
+	inPlace := map[string][]rowRef{}
+	fresh := map[slot][]rowRef{}
+	for s, refs := range k.bySlot {
+		for _, ref := range refs {
+			if p, ok := home[ref.key]; ok {
+				inPlace[p] = append(inPlace[p], ref)
+			} else {
+				fresh[s] = append(fresh[s], ref)
+			}
+		}
 	}
-	sort.Slice(slots, func(i, j int) bool { return slots[i].less(slots[j]) })
-	if err := d.fillMissing(ctx, e, k, slots); err != nil {
+	var old []fileEntry
+	for _, f := range touched {
+		old = append(old, f)
+	}
+	sortFiles(old)
+	if err := d.fillMissing(ctx, e, k, old); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 
-	req := commitReq{states: []*state.TableState{st}}
-	if st == nil {
-		req.states = nil
+	next := e.clone()
+	req := commitReq{}
+	if st != nil {
+		req.states = []*state.TableState{st}
 	}
-	var writers []*slotWriter
+	var w *slotWriter
 	defer func() {
-		for _, w := range writers {
+		if w != nil {
 			w.abort()
 		}
 		d.discard(&req)
 	}()
-	newFiles := map[slot]fileEntry{}
+	replaced := map[string]*fileEntry{} // old path → new content (nil: emptied)
 	var updated int64
-	for _, s := range slots {
-		w, err := d.newSlotWriter(e, s)
-		if err != nil {
+	for _, f := range old {
+		if w, err = d.newSlotWriter(e, slotOf(f), f.Seq); err != nil {
 			return stats, err
 		}
-		writers = append(writers, w)
-		if old, ok := e.fileFor(s); ok && old.Rows > 0 {
-			err := d.readFile(ctx, e, old, func(rec arrow.RecordBatch) error {
-				if k.last == nil {
-					return w.write(rec) // no key: append only
-				}
-				keep := make([]bool, rec.NumRows())
-				kr, err := newKeyer(rec, e.PrimaryKey)
-				if err != nil {
-					return err
-				}
-				for i := range keep {
-					_, replaced := k.last[string(kr.key(i))]
-					keep[i] = !replaced
-					if replaced {
-						updated++
-					}
-				}
-				return writeRuns(w, rec, keep)
-			})
+		err := d.readFile(ctx, e, f, func(rec arrow.RecordBatch) error {
+			keep := make([]bool, rec.NumRows())
+			kr, err := newKeyer(rec, e.PrimaryKey)
 			if err != nil {
-				return stats, fmt.Errorf("write %s.%s: rewrite %s: %w", ns, t.Name, old.Path, err)
+				return err
 			}
+			for i := range keep {
+				_, replaced := k.last[string(kr.key(i))]
+				keep[i] = !replaced
+				if replaced {
+					updated++
+				}
+			}
+			return writeRuns(w, rec, keep)
+		})
+		if err != nil {
+			return stats, fmt.Errorf("write %s.%s: rewrite %s: %w", ns, t.Name, f.Path, err)
 		}
-		if err := d.writeNewRows(ctx, w, k, k.bySlot[s]); err != nil {
+		if err := d.writeNewRows(ctx, w, k, sortRefs(inPlace[f.Path])); err != nil {
 			return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 		}
-		writers = writers[:len(writers)-1]
-		if w.rows == 0 {
-			w.abort()
-			continue
-		}
-		fe, rn, err := w.finish()
+		fe, err := d.finishOrDrop(w, &req)
+		w = nil
 		if err != nil {
 			return stats, err
 		}
-		newFiles[s] = fe
-		req.renames = append(req.renames, rn)
+		replaced[f.Path] = fe
 	}
-	next := e.clone()
 	next.Files = next.Files[:0]
 	for _, f := range e.Files {
-		s := slotOf(f)
-		if !touched[s] {
+		fe, ok := replaced[f.Path]
+		switch {
+		case !ok:
 			next.Files = append(next.Files, f)
-		} else if _, ok := newFiles[s]; !ok {
+		case fe != nil:
+			next.Files = append(next.Files, *fe)
+		default:
 			req.remove = append(req.remove, f.Path) // emptied: its rows moved away
 		}
 	}
-	for _, f := range newFiles {
-		next.Files = append(next.Files, f)
+	slots := make([]slot, 0, len(fresh))
+	for s := range fresh {
+		slots = append(slots, s)
 	}
-	d.dropPlaceholder(next, &req)
-	if err := d.placeholder(next, &req); err != nil {
+	sort.Slice(slots, func(i, j int) bool { return slots[i].less(slots[j]) })
+	for _, s := range slots {
+		if w, err = d.newSlotWriter(next, s, next.allocSeq()); err != nil {
+			return stats, err
+		}
+		if err := d.writeNewRows(ctx, w, k, fresh[s]); err != nil {
+			return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+		}
+		fe, err := d.finishOrDrop(w, &req)
+		w = nil
+		if err != nil {
+			return stats, err
+		}
+		if fe != nil {
+			next.Files = append(next.Files, *fe)
+		}
+	}
+	if err := d.settleEmpty(next, &req); err != nil {
 		return stats, err
 	}
 	sortFiles(next.Files)
@@ -419,28 +451,138 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 	}
 	stats.Updated = updated
 	stats.Inserted = rowsOut - updated
+	if err := d.compact(ctx, next); err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
 	return stats, nil
 }
 
-// dropPlaceholder removes the empty root file of a partitioned table once
-// it has real partitions, so the glob sees only Hive directories.
-func (d *Destination) dropPlaceholder(e *tableEntry, req *commitReq) {
-	if e.PartitionBy == "" || len(e.Files) < 2 {
-		return
+func sortRefs(refs []rowRef) []rowRef {
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].rec != refs[j].rec {
+			return refs[i].rec < refs[j].rec
+		}
+		return refs[i].row < refs[j].row
+	})
+	return refs
+}
+
+// finishOrDrop finishes w and adds its rename to req, or discards it when
+// it has no rows (nil entry).
+func (d *Destination) finishOrDrop(w *slotWriter, req *commitReq) (*fileEntry, error) {
+	if w.rows == 0 {
+		w.abort()
+		return nil, nil
 	}
-	kept := e.Files[:0]
+	fe, rn, err := w.finish()
+	if err != nil {
+		return nil, err
+	}
+	req.renames = append(req.renames, rn)
+	return &fe, nil
+}
+
+// settleEmpty keeps a table's glob readable with the fewest files: empty
+// files are removed once the table has rows, and a table without files
+// gets an empty one.
+func (d *Destination) settleEmpty(e *tableEntry, req *commitReq) error {
+	hasRows := false
 	for _, f := range e.Files {
-		if f.Partition == "" && f.Rows == 0 {
+		hasRows = hasRows || f.Rows > 0
+	}
+	if hasRows {
+		kept := e.Files[:0]
+		for _, f := range e.Files {
+			if f.Rows == 0 {
+				req.remove = append(req.remove, f.Path)
+				continue
+			}
+			kept = append(kept, f)
+		}
+		e.Files = kept
+	}
+	return d.placeholder(e, req)
+}
+
+func sortFiles(fs []fileEntry) {
+	sort.Slice(fs, func(i, j int) bool {
+		si, sj := slotOf(fs[i]), slotOf(fs[j])
+		if si != sj {
+			return si.less(sj)
+		}
+		return fs[i].Seq < fs[j].Seq
+	})
+}
+
+// maxSlotFiles is how many files a slot may collect before compact merges
+// the newest ones.
+const maxSlotFiles = 8
+
+// compact merges files of slots that have more than maxSlotFiles, size
+// tiered: the newest files are merged while their total is at least half
+// the next older file, so file sizes shrink geometrically from old to new
+// and each row is rewritten O(log n) times. The merged file takes the path
+// of the oldest merged file and the others are removed after it; during
+// those renames a glob reader can see the merged rows twice.
+func (d *Destination) compact(ctx context.Context, e *tableEntry) (err error) {
+	bySlot := map[slot][]fileEntry{}
+	for _, f := range e.Files {
+		bySlot[slotOf(f)] = append(bySlot[slotOf(f)], f)
+	}
+	next := e.clone()
+	req := commitReq{}
+	defer d.discard(&req)
+	merged := map[string]bool{}
+	for s, fs := range bySlot {
+		if len(fs) <= maxSlotFiles {
+			continue
+		}
+		sort.Slice(fs, func(i, j int) bool { return fs[i].Seq < fs[j].Seq })
+		n := len(fs)
+		i := n - 2
+		total := fs[n-1].Rows + fs[n-2].Rows
+		for i > 0 && (total*2 >= fs[i-1].Rows || n-i < 2) {
+			total += fs[i-1].Rows
+			i--
+		}
+		w, err := d.newSlotWriter(e, s, fs[i].Seq)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs[i:] {
+			if err := d.readFile(ctx, e, f, w.write); err != nil {
+				w.abort()
+				return fmt.Errorf("compact %s: %w", f.Path, err)
+			}
+			merged[f.Path] = true
+		}
+		fe, rn, err := w.finish()
+		if err != nil {
+			return err
+		}
+		req.renames = append(req.renames, rn)
+		for j, f := range next.Files {
+			if f.Path == fe.Path {
+				next.Files[j] = fe
+			}
+		}
+		for _, f := range fs[i+1:] {
 			req.remove = append(req.remove, f.Path)
+		}
+	}
+	if len(req.renames) == 0 {
+		return nil
+	}
+	kept := next.Files[:0]
+	for _, f := range next.Files {
+		if merged[f.Path] && !slices.ContainsFunc(req.renames, func(r rename) bool { return r.To == f.Path }) {
 			continue
 		}
 		kept = append(kept, f)
 	}
-	e.Files = kept
-}
-
-func sortFiles(fs []fileEntry) {
-	sort.Slice(fs, func(i, j int) bool { return slotOf(fs[i]).less(slotOf(fs[j])) })
+	next.Files = kept
+	req.tables = []*tableEntry{next}
+	return d.commit(ctx, &req)
 }
 
 // Replace writes the batches as the table's new content and swaps it in
@@ -451,6 +593,15 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	e, err := d.ensureTable(ctx, ns, t)
 	if err != nil {
 		return stats, err
+	}
+	// A slot's new file takes the path of its oldest old file, so that one
+	// rename swaps old content for new; a new slot gets a new file.
+	next := e.clone()
+	seqOf := func(s slot) int64 {
+		if fs := e.filesOf(s); len(fs) > 0 {
+			return fs[0].Seq
+		}
+		return next.allocSeq()
 	}
 	type pos struct {
 		slot slot
@@ -480,7 +631,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		for s, refs := range k.bySlot {
 			w := writers[s]
 			if w == nil {
-				if w, err = d.newSlotWriter(e, s); err != nil {
+				if w, err = d.newSlotWriter(e, s, seqOf(s)); err != nil {
 					return err
 				}
 				writers[s] = w
@@ -529,7 +680,6 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		req.states = []*state.TableState{st}
 	}
 	defer d.discard(&req)
-	next := e.clone()
 	next.Files = nil
 	live := map[string]bool{}
 	slots := make([]slot, 0, len(writers))
@@ -563,8 +713,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 			req.remove = append(req.remove, f.Path)
 		}
 	}
-	d.dropPlaceholder(next, &req)
-	if err := d.placeholder(next, &req); err != nil {
+	if err := d.settleEmpty(next, &req); err != nil {
 		return stats, err
 	}
 	sortFiles(next.Files)
@@ -578,7 +727,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 // dedupe rewrites a finished temporary file keeping only rows for which
 // keep(key, row) is true.
 func (d *Destination) dedupe(ctx context.Context, e *tableEntry, fe fileEntry, rn rename, keep func(key string, row int64) bool) (fileEntry, rename, error) {
-	w, err := d.newSlotWriter(e, slotOf(fe))
+	w, err := d.newSlotWriter(e, slotOf(fe), fe.Seq)
 	if err != nil {
 		return fe, rn, err
 	}
@@ -656,23 +805,21 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 		if f.Rows == 0 || !buckets[f.Bucket] {
 			continue
 		}
-		if e.PartitionBy != "" {
-			ks, err := d.fileKeys(ctx, e, f)
-			if err != nil {
-				return 0, err
-			}
-			hit := false
-			for h := range hashes {
-				if ks.has(h) {
-					hit = true
-					break
-				}
-			}
-			if !hit {
-				continue
+		ks, err := d.fileKeys(ctx, e, f)
+		if err != nil {
+			return 0, err
+		}
+		hit := false
+		for h := range hashes {
+			if ks.has(h) {
+				hit = true
+				break
 			}
 		}
-		w, err := d.newSlotWriter(e, slotOf(f))
+		if !hit {
+			continue
+		}
+		w, err := d.newSlotWriter(e, slotOf(f), f.Seq)
 		if err != nil {
 			return 0, err
 		}
@@ -753,9 +900,9 @@ func withDeletedAt(d *Destination, rec arrow.RecordBatch, col int, match []bool,
 
 // fillMissing gives the columns a record lacked their old values, for rows
 // that update an existing key: a record with a subset of the columns
-// leaves the others unchanged. It reads the old rows from the touched
-// slots (the only ones that can hold the keys).
-func (d *Destination) fillMissing(ctx context.Context, e *tableEntry, k *keyedRows, slots []slot) (err error) {
+// leaves the others unchanged. It reads the old rows from files, the
+// files that hold the group's keys.
+func (d *Destination) fillMissing(ctx context.Context, e *tableEntry, k *keyedRows, files []fileEntry) (err error) {
 	want := map[string]bool{}
 	for key, ref := range k.last {
 		if len(k.missing[ref.rec]) > 0 {
@@ -773,11 +920,7 @@ func (d *Destination) fillMissing(ctx context.Context, e *tableEntry, k *keyedRo
 		}
 	}()
 	found := map[string]oldRef{}
-	for _, s := range slots {
-		f, ok := e.fileFor(s)
-		if !ok || f.Rows == 0 {
-			continue
-		}
+	for _, f := range files {
 		err := d.readFile(ctx, e, f, func(rec arrow.RecordBatch) error {
 			kr, err := newKeyer(rec, e.PrimaryKey)
 			if err != nil {
