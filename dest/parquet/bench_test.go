@@ -159,14 +159,15 @@ func idRange(from, n int64) []int64 {
 	return ids
 }
 
-// load writes rows ids [0, n) in batches of 10k with a state per batch.
-func load(b *testing.B, d *Destination, tbl *schema.Table, n int64) {
+// load writes rows ids [0, n) in batches of batch rows with a state per
+// batch.
+func load(b *testing.B, d *Destination, tbl *schema.Table, n, batch int64) {
 	sc := tbl.ArrowSchema()
 	ch := make(chan dest.Batch)
 	go func() {
 		defer close(ch)
-		for from := int64(0); from < n; from += 10_000 {
-			ch <- dest.Batch{Record: wideRecord(d.mem, sc, idRange(from, min(10_000, n-from)), 0), State: tableState(fmt.Sprint(from))}
+		for from := int64(0); from < n; from += batch {
+			ch <- dest.Batch{Record: wideRecord(d.mem, sc, idRange(from, min(batch, n-from)), 0), State: tableState(fmt.Sprint(from))}
 		}
 	}()
 	if _, err := d.Write(context.Background(), testNS, tbl, ch); err != nil {
@@ -175,8 +176,8 @@ func load(b *testing.B, d *Destination, tbl *schema.Table, n int64) {
 }
 
 // BenchmarkWrite measures the initial load of the wide issues table: rows
-// per second through Write (batches of 10k rows, each committed with a
-// state), as `make bench` reports for the Parquet destination.
+// per second through Write in batches of 1000 rows, each committed with a
+// state (the Jira source checkpoints every 10 pages of 100 issues).
 func BenchmarkWrite(b *testing.B) {
 	const n = 50_000
 	tbl := wideIssues()
@@ -186,7 +187,7 @@ func BenchmarkWrite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		load(b, d, tbl, n)
+		load(b, d, tbl, n, 1000)
 		d.Close()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
@@ -322,7 +323,7 @@ func BenchmarkUpsert(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer d.Close()
-			load(b, d, tbl, n)
+			load(b, d, tbl, n, 10_000)
 			sc := tbl.ArrowSchema()
 			version := 1
 			for _, w := range workloads {

@@ -519,9 +519,10 @@ func sortFiles(fs []fileEntry) {
 const maxSlotFiles = 8
 
 // compact merges files of slots that have more than maxSlotFiles, size
-// tiered: the newest files are merged while their total is at least half
-// the next older file, so file sizes shrink geometrically from old to new
-// and each row is rewritten O(log n) times. The merged file takes the path
+// tiered: the newest files are merged, extended to older files while their
+// total is at least the next older file, so file sizes shrink from old to
+// new and a row is rewritten only when its file is small compared with the
+// data that arrived after it. The merged file takes the path
 // of the oldest merged file and the others are removed after it; during
 // those renames a glob reader can see the merged rows twice.
 func (d *Destination) compact(ctx context.Context, e *tableEntry) (err error) {
@@ -541,7 +542,7 @@ func (d *Destination) compact(ctx context.Context, e *tableEntry) (err error) {
 		n := len(fs)
 		i := n - 2
 		total := fs[n-1].Rows + fs[n-2].Rows
-		for i > 0 && (total*2 >= fs[i-1].Rows || n-i < 2) {
+		for i > 0 && total >= fs[i-1].Rows {
 			total += fs[i-1].Rows
 			i--
 		}
