@@ -220,12 +220,30 @@ func syncedTables(stdout string) map[string]bool {
 
 // TestFaultsPersistentFailure: one endpoint answers 500 forever. apply
 // stops after bounded retries, names the endpoint, the status and the
-// table, leaves that table's state unchanged and commits the others.
+// table, leaves that table's state and rows unchanged and commits the other
+// tables. Cases: a full table failing on its only page (users), and a full
+// table failing after other pages were sent (versions of one project).
 func TestFaultsPersistentFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the client's full retry schedule (about a minute)")
 	}
 	t.Parallel()
+	cases := []struct {
+		table string
+		path  string // regexp of the failing endpoint
+	}{
+		{"users", `^/rest/api/\d+/users(/search)?$`},
+		{"versions", `^/rest/api/\d+/project/10004/versions?$`},
+	}
+	for _, c := range cases {
+		t.Run(c.table, func(t *testing.T) {
+			t.Parallel()
+			persistentFailure(t, c.table, regexp.MustCompile(c.path))
+		})
+	}
+}
+
+func persistentFailure(t *testing.T, failTable string, failPath *regexp.Regexp) {
 	sim := startSim(t, jirasim.Options{Issues: 30, Seed: 3, Rate: -1})
 	p := newSiteProxy(t, sim)
 	st := proxySite(p)
@@ -234,11 +252,10 @@ func TestFaultsPersistentFailure(t *testing.T) {
 	if r := runJsync(t, dir, env, nil, "apply", "-auto-approve"); r.code != 0 {
 		t.Fatalf("first apply:\n%s", r)
 	}
-	const failTable = "users"
-	failPath := regexp.MustCompile(`^/rest/api/\d+/users(/search)?$`)
-	usersBefore := readState(t, dir, env, failTable)
+	failedBefore := readState(t, dir, env, failTable)
 	issuesBefore := readState(t, dir, env, "issues")
-	rowsBefore := duckCount(t, destDuckDB.path(dir), "SELECT count(*) FROM acme.users")
+	rowsQuery := "SELECT count(*) FROM acme." + failTable
+	rowsBefore := duckCount(t, destDuckDB.path(dir), rowsQuery)
 
 	mut, err := sim.Mutate(jirasim.Mutation{Update: 3})
 	if err != nil {
@@ -258,7 +275,9 @@ func TestFaultsPersistentFailure(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("apply with a persistently failing endpoint: want exit 1\n%s", r)
 	}
-	for _, want := range []string{`/rest/api/\d+/users(/search)?`, `HTTP 500`, `\b` + failTable + `\b`, `after \d+ attempts`} {
+	t.Logf("stderr:\n%s", r.stderr)
+	endpoint := strings.NewReplacer("^", "", "$", "").Replace(failPath.String())
+	for _, want := range []string{endpoint, `HTTP 500`, `\b` + failTable + `\b`, `after \d+ attempts`} {
 		if !regexp.MustCompile(want).MatchString(r.stderr) {
 			t.Errorf("the error does not match %q:\n%s", want, r.stderr)
 		}
@@ -266,11 +285,11 @@ func TestFaultsPersistentFailure(t *testing.T) {
 	if n := failed.Load(); n == 0 || n > 20 {
 		t.Errorf("the failing endpoint was called %d times; want a bounded number of retries", n)
 	}
-	if after := readState(t, dir, env, failTable); after.Cursor != usersBefore.Cursor || !after.LastSuccess.Equal(usersBefore.LastSuccess) {
-		t.Errorf("state of the failed table changed: before %+v, after %+v", usersBefore, after)
+	if after := readState(t, dir, env, failTable); after.Cursor != failedBefore.Cursor || !after.LastSuccess.Equal(failedBefore.LastSuccess) {
+		t.Errorf("state of the failed table changed: before %+v, after %+v", failedBefore, after)
 	}
-	if n := duckCount(t, destDuckDB.path(dir), "SELECT count(*) FROM acme.users"); n != rowsBefore {
-		t.Errorf("failed table users: %d rows before, %d after", rowsBefore, n)
+	if n := duckCount(t, destDuckDB.path(dir), rowsQuery); n != rowsBefore {
+		t.Errorf("failed table %s: %d rows before, %d after: a failed full-table sync replaced the table", failTable, rowsBefore, n)
 	}
 	issuesAfter := readState(t, dir, env, "issues")
 	if !issuesAfter.LastSuccess.After(issuesBefore.LastSuccess) || issuesAfter.Cursor <= issuesBefore.Cursor {
