@@ -520,3 +520,22 @@ func TestInsertsAddFilesAndCompact(t *testing.T) {
 		t.Errorf("count, distinct ids, summary of 1 = %v, want %v", rows[0], want)
 	}
 }
+
+// TestReplaceAdoptsNewPartitioning: partitioning is fixed at creation for
+// upserts, and a replace re-lays the table out by the current options.
+func TestReplaceAdoptsNewPartitioning(t *testing.T) {
+	ctx := context.Background()
+	tbl := issuesTable(schema.FullTable)
+	dir := t.TempDir()
+	d, mem := newDest(t, Options{Path: dir})
+	write(t, d, tbl, dest.Batch{Record: record(t, mem, tbl.ArrowSchema(), issue(1, "A", "one"), issue(2, "B", "two"))})
+	d2, mem2 := newDest(t, Options{Path: dir, PartitionBy: map[string]string{"issues": "project_key"}})
+	if _, err := d2.Replace(ctx, testNS, tbl, send(dest.Batch{Record: record(t, mem2, tbl.ArrowSchema(), issue(1, "A", "one"), issue(3, "C", "three"))})); err != nil {
+		t.Fatal(err)
+	}
+	rows := duck(t, dir, "issues", "SELECT id, project_key, regexp_extract(filename, 'project_key=[^/]+') FROM read_parquet('"+filepath.Join(dir, testNS, "issues", "**", "*.parquet")+"', filename = true) ORDER BY id")
+	want := [][]string{{"1", "A", "project_key=A"}, {"3", "C", "project_key=C"}}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows = %v, want %v", rows, want)
+	}
+}

@@ -598,6 +598,15 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	// A slot's new file takes the path of its oldest old file, so that one
 	// rename swaps old content for new; a new slot gets a new file.
 	next := e.clone()
+	if want := d.opts.PartitionBy[t.Name]; want != e.PartitionBy {
+		// Partitioning is fixed when a table is created; a replace, which
+		// rewrites everything anyway, adopts a changed configuration.
+		fresh, err := d.newEntry(ns, t)
+		if err != nil {
+			return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+		}
+		next.PartitionBy, next.Buckets, next.BucketWidth = fresh.PartitionBy, fresh.Buckets, fresh.BucketWidth
+	}
 	seqOf := func(s slot) int64 {
 		if fs := e.filesOf(s); len(fs) > 0 {
 			return fs[0].Seq
@@ -624,7 +633,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		if err := dest.CheckRecord(t, rec); err != nil {
 			return err
 		}
-		k, err := d.keyRows(ctx, e, []arrow.RecordBatch{rec})
+		k, err := d.keyRows(ctx, next, []arrow.RecordBatch{rec})
 		if err != nil {
 			return err
 		}
