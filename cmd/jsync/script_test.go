@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +44,8 @@ func TestMain(m *testing.M) {
 //	    starts a simulated Jira site in-process over HTTPS; sets $SIM_URL,
 //	    $SIM_EMAIL, $SIM_TOKEN, $SIM_PAT and writes its CA to $WORK/sim-ca.pem.
 //	sim mutate JSON          POST /_sim/mutate
+//	sim advance DURATION     moves the simulator's clock forward (e.g. past Jira's
+//	                         "not within the last minute" rule of the worklog feeds)
 //	sim expected TABLE       prints the expected row count of TABLE
 //	sim stats                prints request counts as JSON
 //	duckq FILE SQL           runs SQL against a DuckDB file, prints rows as tab-separated lines
@@ -115,14 +119,28 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			i++
 		}
+		clock := &simClock{}
+		opts.Now = clock.now
 		srv, err := jirasim.Start(opts)
 		ts.Check(err)
+		simClocks.Store(srv.URL(), clock)
 		ts.Defer(srv.Close)
 		ts.Check(os.WriteFile(ts.MkAbs("sim-ca.pem"), srv.CACertPEM(), 0o644))
 		ts.Setenv("SIM_URL", srv.URL())
 		ts.Setenv("SIM_EMAIL", opts.Email)
 		ts.Setenv("SIM_TOKEN", opts.Token)
 		ts.Setenv("SIM_PAT", opts.PAT)
+	case "advance":
+		if len(args) != 2 {
+			ts.Fatalf("usage: sim advance DURATION")
+		}
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		c, ok := simClocks.Load(ts.Getenv("SIM_URL"))
+		if !ok {
+			ts.Fatalf("sim advance: no simulator; run `sim start` first")
+		}
+		c.(*simClock).offset.Add(int64(d))
 	case "mutate", "expected", "stats":
 		base := ts.Getenv("SIM_URL")
 		if base == "" {
@@ -282,3 +300,11 @@ func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.WriteFile(p, bytes.Replace(b, []byte(args[0]), []byte(args[1]), 1), 0o644))
 }
+
+// simClock is a simulator's clock: real time plus an offset that
+// `sim advance` moves forward.
+type simClock struct{ offset atomic.Int64 }
+
+func (c *simClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+var simClocks sync.Map // SIM_URL → *simClock
