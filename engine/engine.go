@@ -21,6 +21,7 @@ import (
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/engine/suggest"
 )
 
 // SyncStateTable is the pseudo-table under which a sync's own last
@@ -366,7 +367,7 @@ func selectTables(sc *config.Sync, all []*schema.Table) ([]selected, error) {
 		if cols, ok := sc.Columns[t.Name]; ok {
 			for _, c := range cols {
 				if t.Column(c) == nil {
-					errs = append(errs, fmt.Errorf("sync.%s: table %s has no column %q%s", sc.Name, t.Name, c, didYouMean(c, t.ColumnNames())))
+					errs = append(errs, fmt.Errorf("sync.%s: table %s has no column %q%s", sc.Name, t.Name, c, suggest.DidYouMean(c, t.ColumnNames(), 3)))
 				}
 			}
 			pt = t.Project(cols)
@@ -417,39 +418,6 @@ func writtenTables(sel []selected) []*schema.Table {
 		}
 	}
 	return out
-}
-
-func didYouMean(s string, options []string) string {
-	best, bestD := "", 4
-	for _, o := range options {
-		if d := levenshtein(s, o); d < bestD {
-			best, bestD = o, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -25,13 +26,30 @@ type planFlags struct {
 	fullRefresh bool
 }
 
+// register adds the config flags and plan's selection flags; verb is
+// "plan" or "run" for the help texts.
+func (pf *planFlags) register(fs *flag.FlagSet, verb string) {
+	pf.configFlags.register(fs)
+	fs.Var(&pf.targets, "target", "limit the "+verb+" to a sync: -target=sync.NAME (repeatable)")
+	fs.BoolVar(&pf.force, "force", false, verb+" every sync, whether its schedule makes it due or not")
+	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
+}
+
+// parseConfigFlags parses a command that only takes the config flags.
+func parseConfigFlags(env *cliEnv, name, usage string, args []string) (*flag.FlagSet, *configFlags, bool) {
+	fs := newFlagSet(env, name, usage)
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, false
+	}
+	return fs, &cf, true
+}
+
 func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "plan", "plan [options]")
 	var pf planFlags
-	pf.configFlags.register(fs)
-	fs.Var(&pf.targets, "target", "limit the plan to a sync: -target=sync.NAME (repeatable)")
-	fs.BoolVar(&pf.force, "force", false, "plan every sync, whether its schedule makes it due or not")
-	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
+	pf.register(fs, "plan")
 	out := fs.String("out", "", "write the plan to this file, for `jsync apply FILE`")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 when there is nothing to do, 1 on error, 2 when there is work to do")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (see README: plan JSON)")
@@ -77,10 +95,7 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "apply", "apply [options] [PLANFILE]")
 	var pf planFlags
-	pf.configFlags.register(fs)
-	fs.Var(&pf.targets, "target", "limit the run to a sync: -target=sync.NAME (repeatable)")
-	fs.BoolVar(&pf.force, "force", false, "run every sync, whether its schedule makes it due or not")
-	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
+	pf.register(fs, "run")
 	autoApprove := fs.Bool("auto-approve", false, "do not ask for confirmation")
 	parallelism := fs.Int("parallelism", 8, "maximum concurrent table fetches and requests")
 	lockTimeout := fs.Duration("lock-timeout", 0, "wait this long for another apply's lock (default: fail at once)")
@@ -186,13 +201,11 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runValidate(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlagSet(env, "validate", "validate [options]")
-	var cf configFlags
-	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	_, cf, ok := parseConfigFlags(env, "validate", "validate [options]", args)
+	if !ok {
 		return exitError
 	}
-	cfg, ok := env.loadConfig(&cf)
+	cfg, ok := env.loadConfig(cf)
 	if !ok {
 		return exitError
 	}

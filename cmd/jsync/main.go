@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jsync-dev/jsync/engine/suggest"
 )
 
 func main() {
@@ -133,36 +135,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func suggestion(s string, options []string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		if d := editDistance(s, o); d < bestD {
-			best, bestD = o, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return suggest.DidYouMean(s, options, 2)
 }
 
 // errorf prints a one-line error.

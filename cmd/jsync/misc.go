@@ -20,13 +20,11 @@ import (
 )
 
 func runGraph(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlagSet(env, "graph", "graph [options]")
-	var cf configFlags
-	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	_, cf, ok := parseConfigFlags(env, "graph", "graph [options]", args)
+	if !ok {
 		return exitError
 	}
-	cfg, ok := env.loadConfig(&cf)
+	cfg, ok := env.loadConfig(cf)
 	if !ok {
 		return exitError
 	}
