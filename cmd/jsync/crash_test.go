@@ -690,6 +690,8 @@ func TestCrashConsistency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns many jsync processes")
 	}
+	// In parallel with the fault tests, which mostly wait for retries.
+	t.Parallel()
 	full, incremental := 2, 2
 	if longMode() {
 		full, incremental = 12, 10

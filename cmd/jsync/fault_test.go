@@ -120,6 +120,7 @@ func TestFaultsTransient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns jsync processes")
 	}
+	t.Parallel() // mostly waits for retries
 	issues := 60
 	if longMode() {
 		issues = 300
@@ -235,9 +236,11 @@ func TestFaultsPersistentFailure(t *testing.T) {
 		{"users", `^/rest/api/\d+/users(/search)?$`},
 		{"versions", `^/rest/api/\d+/project/10004/versions?$`},
 	}
+	if !longMode() {
+		cases = cases[:1] // each case waits a minute for the retries
+	}
 	for _, c := range cases {
 		t.Run(c.table, func(t *testing.T) {
-			t.Parallel()
 			persistentFailure(t, c.table, regexp.MustCompile(c.path))
 		})
 	}
