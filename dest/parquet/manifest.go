@@ -120,6 +120,8 @@ func (m *manifest) clone() *manifest {
 	c.State.Tables = make(map[string]*state.TableState, len(m.State.Tables))
 	for k, v := range m.State.Tables {
 		ts := *v
+		ts.Extra = maps.Clone(v.Extra)
+		ts.PinnedColumns = maps.Clone(v.PinnedColumns)
 		c.State.Tables[k] = &ts
 	}
 	c.Pending, c.Remove = nil, nil
