@@ -364,10 +364,14 @@ func fieldsOf(issue map[string]any) map[string]any {
 
 func idOf(issue map[string]any) string { return fmt.Sprint(issue["id"]) }
 
-// touchIssues applies edit to the first len(edits) issues of the first page.
+// touchIssues applies edit to the first len(edits) issues of the first page
+// that carries fields (id-only searches, such as the deletion sweep, pass).
 func touchIssues(edits ...func(issue map[string]any)) func(int, map[string]any) ([]string, bool) {
 	return func(_ int, page map[string]any) ([]string, bool) {
 		list := issuesOf(page)
+		if len(list) < len(edits) || fieldsOf(list[0]) == nil || fieldsOf(list[0])["updated"] == nil {
+			return nil, false
+		}
 		var ids []string
 		for i, edit := range edits {
 			if i >= len(list) || fieldsOf(list[i]) == nil {
