@@ -449,6 +449,13 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// The new files' directory entries must be durable before the manifest
+	// that refers to them.
+	if len(req.renames) > 0 {
+		if err := syncDir(d.tmpDir()); err != nil {
+			return err
+		}
+	}
 	d.crash("before manifest")
 	if d.beforeCommit != nil {
 		if err := d.beforeCommit(); err != nil {
