@@ -199,8 +199,7 @@ func (k destKind) path(dir string) string {
 
 // harnessConfig is a configuration syncing every table of the site (through
 // env SITE_URL, SITE_EMAIL, SITE_TOKEN and ca_file site-ca.pem) into k.
-// extraSource is added to the source block.
-func harnessConfig(k destKind, extraSource string) string {
+func harnessConfig(k destKind) string {
 	d := `destination "duckdb" "warehouse" { path = "jira.duckdb" }`
 	to := "destination.duckdb.warehouse"
 	if k == destParquet {
@@ -213,7 +212,7 @@ func harnessConfig(k destKind, extraSource string) string {
   api_token  = env("SITE_TOKEN")
   ca_file    = "site-ca.pem"
   start_date = "2000-01-01"
-` + extraSource + `}
+}
 
 ` + d + `
 
@@ -225,10 +224,10 @@ sync "acme" {
 }
 
 // newWorkDir creates a directory with the configuration and the site's CA.
-func newWorkDir(t *testing.T, s site, k destKind, extraSource string) string {
+func newWorkDir(t *testing.T, s site, k destKind) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "jsync.hcl"), harnessConfig(k, extraSource))
+	writeFile(t, filepath.Join(dir, "jsync.hcl"), harnessConfig(k))
 	s.writeCA(t, dir)
 	return dir
 }
@@ -707,13 +706,13 @@ func TestCrashConsistency(t *testing.T) {
 
 			// The uninterrupted first sync, which also measures the number
 			// of requests a run makes.
-			ref1 := newWorkDir(t, st, k, "")
+			ref1 := newWorkDir(t, st, k)
 			total := measuredApply(t, p, ref1, env)
 			assertExpectedCounts(t, k, sim, k.path(ref1))
 			cursor1 := readState(t, ref1, env, jira.TableIssues).Cursor
 			for i, at := range killPoints(seed, full, total) {
 				t.Run(fmt.Sprintf("full/kill%02d_at_request_%d", i, at), func(t *testing.T) {
-					crashAndRecover(t, p, k, newWorkDir(t, st, k, ""), env, at, k.path(ref1), cursor1)
+					crashAndRecover(t, p, k, newWorkDir(t, st, k), env, at, k.path(ref1), cursor1)
 				})
 			}
 

@@ -119,8 +119,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	s.writeCA(t, dir)
 	env := append(s.env(), "JSYNC_VAR_jira_token="+secretToken)
 	run(dir, env, 0, "validate")
-	run(dir, env, -1, "plan")
-	run(dir, env, -1, "plan", "-json")
+	run(dir, env, 0, "plan")
+	run(dir, env, 0, "plan", "-json")
 	run(dir, env, 0, "plan", "-out=saved.plan")
 	run(dir, env, 0, "apply", "saved.plan")
 	run(dir, env, 0, "apply", "-auto-approve", "-force")
@@ -132,7 +132,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run(dir, env, 0, "query", "jira.duckdb", "select key, summary from acme.issues limit 3")
 	run(dir, env, 0, "query", "jira.duckdb", "select * from _jsync.runs")
 	// The token given with -var instead of the environment.
-	run(dir, s.env(), -1, "plan", "-var", "jira_token="+secretToken)
+	run(dir, s.env(), 0, "plan", "-var", "jira_token="+secretToken)
 
 	// A sensitive value in a configuration error reads "(sensitive)".
 	bad := t.TempDir()
