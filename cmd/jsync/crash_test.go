@@ -145,6 +145,8 @@ func newSiteProxy(t *testing.T, sim *jirasim.Server) *siteProxy {
 		}
 		rp.ServeHTTP(w, r)
 	}))
+	// Killed clients leave half-finished handshakes behind.
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv.StartTLS()
 	t.Cleanup(p.srv.Close)
 	return p
