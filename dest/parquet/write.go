@@ -27,9 +27,11 @@ const (
 )
 
 // Write upserts the batches by primary key. Rows accumulate until a batch
-// carries a state (or groupRows are buffered); then the slots their keys
-// touch are rewritten and committed with the state in one manifest swap.
-// Write owns the records it receives and releases them.
+// carries a state (or groupRows or groupBytes are buffered); then they are
+// applied (see upsert) and committed with the state in one manifest swap.
+// Write owns the records it receives and releases them, also on error; on
+// error or cancellation it returns without draining batches, and rows not
+// yet committed are dropped with no state advanced.
 func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (stats dest.WriteStats, err error) {
 	defer d.tableLock(tableKey(ns, t.Name))()
 	var (
@@ -314,25 +316,26 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 	home := map[string]string{} // key → path of the file in its target slot that holds it
 	touched := map[string]fileEntry{}
 	if k.last != nil {
-		buckets := map[int]bool{}
+		byBucket := map[int][]rowRef{}
 		for _, ref := range k.last {
-			buckets[ref.slot.bucket] = true
+			byBucket[ref.slot.bucket] = append(byBucket[ref.slot.bucket], ref)
 		}
 		for _, f := range e.Files {
-			if f.Rows == 0 || !buckets[f.Bucket] {
+			refs := byBucket[f.Bucket]
+			if f.Rows == 0 || len(refs) == 0 {
 				continue
 			}
 			ks, err := d.fileKeys(ctx, e, f)
 			if err != nil {
 				return stats, err
 			}
-			for key, ref := range k.last {
-				if ref.slot.bucket != f.Bucket || !ks.has(ref.hash) {
+			for _, ref := range refs {
+				if !ks.has(ref.hash) {
 					continue
 				}
 				touched[f.Path] = f
-				if _, ok := home[key]; !ok && slotOf(f) == ref.slot {
-					home[key] = f.Path
+				if _, ok := home[ref.key]; !ok && slotOf(f) == ref.slot {
+					home[ref.key] = f.Path
 				}
 			}
 		}
