@@ -42,7 +42,8 @@
 // newest files are merged (size tiered: each row is rewritten O(log n)
 // times). Files are written with pqarrow (zstd, 64k-row row groups,
 // measured by BenchmarkRowGroupRows) to _jsync/tmp and fsynced. Replace
-// writes one new file per slot, MarkDeleted rewrites only the files
+// writes one new file per slot (keeping a writer, and so a row-group
+// buffer, open per slot until the end), MarkDeleted rewrites only the files
 // holding the keys.
 //
 // # Commit protocol
