@@ -351,6 +351,12 @@ func readState(t *testing.T, dir string, env []string, table string) state.Table
 // excludedColumns differ between runs by design.
 var excludedColumns = map[string]bool{schema.ColSyncedAt: true}
 
+// orderDependent are columns whose value depends on the order in which a
+// run reads pages, so a resumed run may legitimately differ from an
+// uninterrupted one: issue_links.issue_id is "the issue whose payload the
+// link was last read from" (a link is embedded in both its issues).
+var orderDependent = map[string]map[string]bool{"issue_links": {"issue_id": true}}
+
 // snapshotDB is an in-memory DuckDB where each side (ref, got) exposes the
 // tables of namespace acme as views side_<table>. Close it before jsync
 // opens the files again: an attached DuckDB file is locked.
@@ -454,7 +460,7 @@ func (s *snapshotDB) columns(t *testing.T, side, table string) []string {
 	t.Helper()
 	var out []string
 	for _, c := range s.strings(t, "SELECT column_name FROM (DESCRIBE SELECT * FROM "+ident(side+"_"+table)+")") {
-		if !excludedColumns[c] {
+		if !excludedColumns[c] && !orderDependent[table][c] {
 			out = append(out, c)
 		}
 	}
@@ -599,6 +605,16 @@ func assertCursorCovered(t *testing.T, k destKind, cursor, refPath, gotPath stri
 			continue
 		}
 		where := "issue_id IN (SELECT CAST(id AS VARCHAR) FROM ref_issues WHERE " + covered + ")"
+		if orderDependent[tb.Name]["issue_id"] {
+			// The row may have been read from its other issue: look it
+			// up by primary key in the whole table.
+			pk := identList(tb.PrimaryKey())
+			q := "SELECT count(*) FROM (SELECT " + pk + " FROM ref_" + tb.Name + " WHERE " + where + " EXCEPT SELECT " + pk + " FROM got_" + tb.Name + ")"
+			if n := s.int(t, q); n > 0 {
+				t.Errorf("issues cursor %s covers %d unwritten %s rows", cursor, n, tb.Name)
+			}
+			continue
+		}
 		if onlyRef, _, sample := s.diffTable(t, tb.Name, withoutDeleted(s.columns(t, "ref", tb.Name)), where); onlyRef > 0 {
 			t.Errorf("issues cursor %s covers %d unwritten %s rows; e.g.\n%s", cursor, onlyRef, tb.Name, sample)
 		}
