@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // apiLimits are the page-size limits of the Jira Cloud endpoints a sync
 // uses, as Atlassian documents them (and as the simulator enforces them).
@@ -111,6 +114,68 @@ func apiMinimum(s datasetShape, l apiLimits) minimum {
 	m.Catalogue = singleCallCatalogues + max(1, ceilDiv(s.Projects, l.ProjectPage)) + 2*s.Projects +
 		ceilDiv(s.Users+1, l.UserPage) + max(1, ceilDiv(s.Boards, l.BoardPage)) + s.Boards
 	return m
+}
+
+// part names one term of the minimum and which endpoints serve it.
+type part struct {
+	Name  string
+	Match func(endpoint string) bool
+	Min   func(minimum) int64
+}
+
+// minimumParts map the minimum's terms to endpoint patterns, so a run's
+// requests can be compared term by term. Endpoints no term claims are
+// catalogue calls, except serverInfo, myself and approximate-count, which
+// the minimum leaves out.
+var minimumParts = []part{
+	{"search (search/jql)", isSearch, func(m minimum) int64 { return m.Search }},
+	{"changelog (bulkfetch, issue changelog)", pathHas("/changelog/bulkfetch", "/changelog"), func(m minimum) int64 { return m.Changelog }},
+	{"worklogs (feed, list, issue worklog)", pathHas("/worklog/updated", "/worklog/deleted", "/worklog/list", "/worklog"), func(m minimum) int64 { return m.Worklogs }},
+	{"comments (issue comment)", pathHas("/comment"), func(m minimum) int64 { return m.Comments }},
+	{"not in the minimum (serverInfo, myself, approximate-count)", pathHas("/serverInfo", "/myself", "/search/approximate-count"), func(minimum) int64 { return 0 }},
+}
+
+// pathHas matches endpoints whose path ends with one of the suffixes.
+func pathHas(suffixes ...string) func(string) bool {
+	return func(ep string) bool {
+		p := endpointPath(ep)
+		for _, s := range suffixes {
+			if strings.HasSuffix(p, s) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// partCount is one term: the minimum and what a run used.
+type partCount struct {
+	Name      string
+	Min, Used int64
+}
+
+// compareParts splits a run's requests by the minimum's terms; the rest
+// are catalogue calls.
+func compareParts(m minimum, st simStats) []partCount {
+	claimed := map[string]bool{}
+	var out []partCount
+	for _, p := range minimumParts {
+		var used int64
+		for _, e := range st.byEndpoint() {
+			if !claimed[e.Endpoint] && p.Match(e.Endpoint) {
+				claimed[e.Endpoint] = true
+				used += e.Requests
+			}
+		}
+		out = append(out, partCount{p.Name, p.Min(m), used})
+	}
+	var cat int64
+	for _, e := range st.byEndpoint() {
+		if !claimed[e.Endpoint] {
+			cat += e.Requests
+		}
+	}
+	return append(out, partCount{"catalogue (everything else)", m.Catalogue, cat})
 }
 
 // naiveRequests is a one-request-per-issue design: the same search pages

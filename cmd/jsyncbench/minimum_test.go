@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,34 @@ func TestDependentChainAndFloor(t *testing.T) {
 	}
 	if got := latencyFloor(300, 100, 150*time.Millisecond, 27); got != 4050*time.Millisecond {
 		t.Errorf("chain-bound floor = %v, want 4.05s", got)
+	}
+}
+
+func TestCompareParts(t *testing.T) {
+	st := simStats{Endpoints: map[string]map[string]int64{
+		"POST /rest/api/3/search/jql":               {"200": 510, "429": 5},
+		"POST /rest/api/3/changelog/bulkfetch":      {"200": 40},
+		"GET /rest/api/3/issue/{id}/changelog":      {"200": 2},
+		"GET /rest/api/3/worklog/updated":           {"200": 110},
+		"POST /rest/api/3/worklog/list":             {"200": 109},
+		"GET /rest/api/3/issue/{id}/worklog":        {"200": 3},
+		"GET /rest/api/3/issue/{id}/comment":        {"200": 1500},
+		"GET /rest/api/2/serverInfo":                {"200": 1},
+		"POST /rest/api/3/search/approximate-count": {"200": 1},
+		"GET /rest/api/3/project/search":            {"200": 1},
+		"GET /rest/agile/1.0/board/{id}/sprint":     {"200": 8},
+	}}
+	m := minimum{Search: 500, Changelog: 7, Worklogs: 218, Comments: 1474, Catalogue: 32}
+	got := compareParts(m, st)
+	want := []partCount{
+		{"search (search/jql)", 500, 515},
+		{"changelog (bulkfetch, issue changelog)", 7, 42},
+		{"worklogs (feed, list, issue worklog)", 218, 222},
+		{"comments (issue comment)", 1474, 1500},
+		{"not in the minimum (serverInfo, myself, approximate-count)", 0, 2},
+		{"catalogue (everything else)", 32, 9},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("compareParts =\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -162,9 +162,12 @@ func writeMarkdown(w io.Writer, r *report) error {
 		if row.Verdict == verdictFailed || row.NoRate {
 			ips = "—"
 		}
+		req, per := fmtInt(row.Requests), perThousand(row.Requests, row.Issues)
+		if row.Runs == 0 {
+			req, per = "—", "—"
+		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
-			row.Scenario, fmtInt(row.Issues), fmtInt(row.Requests), perThousand(row.Requests, row.Issues), wall, ips,
-			fmtMB(row.PeakRSS), row.Reference, row.Ratio, row.Target, row.Verdict, row.Runs)
+			row.Scenario, fmtInt(row.Issues), req, per, wall, ips, fmtMB(row.PeakRSS), row.Reference, row.Ratio, row.Target, row.Verdict, row.Runs)
 	}
 	p("\nFigures are medians over the runs shown. %s\n\n", r.Budget)
 

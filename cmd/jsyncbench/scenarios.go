@@ -44,7 +44,11 @@ func (b *bench) affordable(what string, d time.Duration) bool {
 		return true
 	}
 	b.logf("budget: skip %s (estimated %s, %s left)", what, fmtDur(d), fmtDur(left))
-	b.rep.Cuts = append(b.rep.Cuts, fmt.Sprintf("%s: skipped, estimated %s with %s of the %s budget left.", what, fmtDur(d), fmtDur(max(0, left)), b.o.Budget))
+	leftText := "nothing"
+	if left > 0 {
+		leftText = fmtDur(left)
+	}
+	b.rep.Cuts = append(b.rep.Cuts, fmt.Sprintf("%s: skipped, estimated %s with %s of the %s budget left.", what, fmtDur(d), leftText, b.o.Budget))
 	return false
 }
 
