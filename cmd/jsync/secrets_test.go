@@ -74,9 +74,9 @@ sync "dc" {
 }
 `
 
-// echoingProxy answers one endpoint with a 400 whose body echoes the
+// echoingProxy answers one endpoint with status and a body that echoes the
 // request's credentials, as some proxies and old Jira versions do.
-func echoingProxy(p *siteProxy, pathSuffix string) {
+func echoingProxy(p *siteProxy, pathSuffix string, status int) {
 	p.set(func(n int64, w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasSuffix(r.URL.Path, pathSuffix) {
 			return false
@@ -86,7 +86,7 @@ func echoingProxy(p *siteProxy, pathSuffix string) {
 		if b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic ")); err == nil {
 			raw = string(b)
 		}
-		writeJSONBody(w, http.StatusBadRequest, map[string]any{
+		writeJSONBody(w, status, map[string]any{
 			"errorMessages": []string{"Bad request " + r.Method + " " + r.URL.String() + " with Authorization: " + auth + " (" + raw + ")"},
 			"errors":        map[string]any{"token": strings.TrimPrefix(strings.TrimPrefix(auth, "Basic "), "Bearer ")},
 		})
@@ -149,10 +149,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 	writeFile(t, filepath.Join(echoDir, "jsync.hcl"), secretsConfig)
 	ps := proxySite(p)
 	ps.writeCA(t, echoDir)
-	echoingProxy(p, "/project/search")
+	echoingProxy(p, "/project/search", http.StatusBadRequest)
 	r = run(echoDir, append(ps.env(), "JSYNC_VAR_jira_token="+secretToken), 1, "apply", "-auto-approve")
 	if !strings.Contains(r.stderr, "HTTP 400") {
 		t.Errorf("the echoing endpoint's error is not reported:\n%s", r)
+	}
+	if longMode() {
+		// A retried status: every retry logs a warning with the error.
+		echoingProxy(p, "/project/search", http.StatusServiceUnavailable)
+		r = run(echoDir, append(ps.env(), "JSYNC_VAR_jira_token="+secretToken), 1, "apply", "-auto-approve", "-force")
+		if !strings.Contains(r.stderr, "retrying") || !strings.Contains(r.stderr, "HTTP 503") {
+			t.Errorf("the retried echoing endpoint is not logged and reported:\n%s", r)
+		}
 	}
 
 	// Data Center with a PAT from the environment.
@@ -169,7 +177,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	writeFile(t, filepath.Join(dcEcho, "jsync.hcl"), secretsDCConfig)
 	pds := proxySite(pdc)
 	pds.writeCA(t, dcEcho)
-	echoingProxy(pdc, "/project")
+	echoingProxy(pdc, "/project", http.StatusBadRequest)
 	run(dcEcho, append(pds.env(), "JIRA_PAT="+secretPAT), 1, "apply", "-auto-approve")
 
 	for _, r := range outputs {
