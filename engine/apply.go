@@ -413,10 +413,6 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 	e.registerSinks(r, sinks)
 
 	syncErr := r.src.Sync(ctx, req)
-	for _, s := range sinks {
-		s.Close()
-	}
-	rejSink.Close()
 	perTable := map[string]error{}
 	var unattributed error
 	for _, err := range flattenJoin(syncErr) {
@@ -427,6 +423,13 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 			unattributed = errors.Join(unattributed, err)
 		}
 	}
+	for n, s := range sinks {
+		if perTable[n] != nil || unattributed != nil || failedAncestor(r, n, perTable) {
+			s.Abort()
+		}
+		s.Close()
+	}
+	rejSink.Close()
 	if err := rejSink.Wait(); err != nil {
 		unattributed = errors.Join(unattributed, fmt.Errorf("write %s: %w", RejectsTable, err))
 	}
@@ -506,6 +509,21 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 	}
 	r.mu.Unlock()
 	return results[group[0]].Err
+}
+
+// failedAncestor reports whether a table's parent (or its parent's parent)
+// failed to fetch: its rows are then incomplete too.
+func failedAncestor(r *syncRun, n string, failed map[string]error) bool {
+	for {
+		sel, ok := r.tables[n]
+		if !ok || sel.t.Parent == "" {
+			return false
+		}
+		n = sel.t.Parent
+		if failed[n] != nil {
+			return true
+		}
+	}
 }
 
 func (r *syncRun) estimate(n string) int64 {

@@ -57,11 +57,21 @@ func (m *memDest) Migrate(ctx context.Context, ns string, changes []schema.Table
 	return nil
 }
 
-func (m *memDest) consume(ns string, t *schema.Table, batches <-chan dest.Batch, replace bool) (dest.WriteStats, error) {
+func (m *memDest) consume(ctx context.Context, ns string, t *schema.Table, batches <-chan dest.Batch, replace bool) (dest.WriteStats, error) {
 	var st dest.WriteStats
 	fresh := map[string]bool{}
 	var last *state.TableState
-	for b := range batches {
+	for {
+		var b dest.Batch
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case b, ok = <-batches:
+		}
+		if !ok {
+			break
+		}
 		if b.Record != nil {
 			if t.Name == m.failOn {
 				b.Record.Release()
@@ -115,10 +125,10 @@ func (m *memDest) commit(sts ...*state.TableState) {
 }
 
 func (m *memDest) Write(ctx context.Context, ns string, t *schema.Table, b <-chan dest.Batch) (dest.WriteStats, error) {
-	return m.consume(ns, t, b, false)
+	return m.consume(ctx, ns, t, b, false)
 }
 func (m *memDest) Replace(ctx context.Context, ns string, t *schema.Table, b <-chan dest.Batch) (dest.WriteStats, error) {
-	return m.consume(ns, t, b, true)
+	return m.consume(ctx, ns, t, b, true)
 }
 func (m *memDest) MarkDeleted(ctx context.Context, ns string, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error) {
 	return keys.NumRows(), nil
@@ -160,8 +170,11 @@ type fakeSource struct {
 	mu       sync.Mutex
 	issues   int
 	failWith error
-	syncs    int
-	sawFull  map[string]bool
+	// failProjects makes the full-table projects fetch fail after sending
+	// part of its rows.
+	failProjects bool
+	syncs        int
+	sawFull      map[string]bool
 }
 
 func tbl(name string, rep schema.Replication, parent string) *schema.Table {
@@ -213,6 +226,9 @@ func (f *fakeSource) Sync(ctx context.Context, req *source.SyncRequest) error {
 		case "projects":
 			if err := tr.Sink.Send(ctx, rec(tr.Table, "P1", "P2")); err != nil {
 				return err
+			}
+			if f.failProjects {
+				errs = append(errs, &source.TableError{Table: "projects", Err: errors.New("HTTP 500 on page 2")})
 			}
 		case "issues":
 			if f.failWith != nil {
@@ -429,5 +445,33 @@ func TestDestinationFailureIsReported(t *testing.T) {
 	}
 	if d.snap.Get("acme", "issues").Cursor != "" {
 		t.Fatal("issues cursor advanced although its children failed to write")
+	}
+}
+
+func TestFailedFullTableFetchKeepsOldContent(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 1}
+	e := newTestEngine(t, testConfig(t), src, d, &now)
+	p, _ := e.Plan(ctx, PlanOptions{})
+	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	d.tables["acme.projects"]["P0"] = true // a row only the old content has
+	d.mu.Unlock()
+	src.failProjects = true
+	now = now.Add(2 * time.Hour)
+	e2 := newTestEngine(t, testConfig(t), src, d, &now)
+	p, _ = e2.Plan(ctx, PlanOptions{})
+	res, err := e2.Apply(ctx, p, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() == nil || !strings.Contains(res.Err().Error(), "HTTP 500 on page 2") {
+		t.Fatalf("want the projects failure, got %v", res.Err())
+	}
+	if got := len(d.tables["acme.projects"]); got != 3 {
+		t.Fatalf("a failed full-table fetch replaced the table: %d rows left, want the old 3", got)
 	}
 }

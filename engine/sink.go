@@ -28,6 +28,11 @@ type tableSink struct {
 	items   chan sinkItem
 	done    chan struct{}
 
+	// aborted is set when the table's fetch failed: a full-table Replace in
+	// progress is then rolled back instead of committed, so a failed fetch
+	// never replaces a table with partial content.
+	aborted atomic.Bool
+
 	mu        sync.Mutex
 	err       error
 	stats     dest.WriteStats
@@ -117,6 +122,10 @@ func (s *tableSink) Flush(ctx context.Context) error {
 // Close ends the stream; Wait then returns the result.
 func (s *tableSink) Close() { close(s.items) }
 
+// Abort marks the fetch as failed; call it before Close. An uncommitted
+// full-table replacement is rolled back.
+func (s *tableSink) Abort() { s.aborted.Store(true) }
+
 // Wait blocks until the writer finished and returns its error.
 func (s *tableSink) Wait() error {
 	<-s.done
@@ -154,35 +163,48 @@ type writeResult struct {
 func (s *tableSink) run(ctx context.Context) {
 	defer close(s.done)
 	var (
-		wch   chan dest.Batch
-		wdone chan writeResult
+		wch    chan dest.Batch
+		wdone  chan writeResult
+		cancel context.CancelFunc
 	)
 	start := func() {
 		wch = make(chan dest.Batch)
 		wdone = make(chan writeResult, 1)
+		var wctx context.Context
+		wctx, cancel = context.WithCancel(ctx)
 		ch, done := wch, wdone
 		go func() {
 			var r writeResult
 			if s.replace {
-				r.stats, r.err = s.d.Replace(ctx, s.ns, s.t, ch)
+				r.stats, r.err = s.d.Replace(wctx, s.ns, s.t, ch)
 			} else {
-				r.stats, r.err = s.d.Write(ctx, s.ns, s.t, ch)
+				r.stats, r.err = s.d.Write(wctx, s.ns, s.t, ch)
 			}
+			done <- r
 			// Drain whatever the writer did not consume so senders never block.
 			for b := range ch {
 				if b.Record != nil {
 					b.Record.Release()
 				}
 			}
-			done <- r
 		}()
 	}
 	stop := func() error {
 		if wch == nil {
 			return nil
 		}
-		close(wch)
-		r := <-wdone
+		var r writeResult
+		if s.replace && s.aborted.Load() {
+			// Roll back: cancel before the writer sees the end of the stream.
+			cancel()
+			r = <-wdone
+			close(wch)
+			r.err = nil // the fetch error is the table's error, not the rollback
+		} else {
+			close(wch)
+			r = <-wdone
+			cancel()
+		}
 		wch, wdone = nil, nil
 		s.addStats(r.stats)
 		return r.err
@@ -199,6 +221,8 @@ func (s *tableSink) run(ctx context.Context) {
 			if b.Record != nil {
 				b.Record.Release()
 			}
+			close(wch)
+			cancel()
 			wch, wdone = nil, nil
 			s.addStats(r.stats)
 			if r.err == nil {
@@ -262,7 +286,7 @@ func (s *tableSink) run(ctx context.Context) {
 		}
 	}
 	if s.write {
-		if s.replace && wch == nil && s.Err() == nil {
+		if s.replace && wch == nil && s.Err() == nil && !s.aborted.Load() {
 			// A full table with no rows at all still replaces: it is empty now.
 			start()
 		}
