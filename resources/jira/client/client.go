@@ -563,8 +563,12 @@ func truncatedJSON(resp *Response) error {
 	if json.Valid(resp.Body) {
 		return nil
 	}
+	// A body cut short may still end in whitespace (a cut inside `true`
+	// followed by a newline reads as "invalid character ' ' in literal
+	// true"), so judge the body without its trailing whitespace.
+	body := bytes.TrimRight(resp.Body, " \t\r\n")
 	var raw json.RawMessage
-	err := json.Unmarshal(resp.Body, &raw)
+	err := json.Unmarshal(body, &raw)
 	var se *json.SyntaxError
 	if errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end of JSON input") {
 		return fmt.Errorf("truncated JSON response (%d bytes)", len(resp.Body))

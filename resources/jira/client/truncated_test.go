@@ -1,0 +1,30 @@
+package client
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestTruncatedJSON(t *testing.T) {
+	tests := map[string]struct {
+		body      string
+		truncated bool
+	}{
+		"complete":                 {`{"isLast":true}`, false},
+		"cut in object":            {`{"issues":[{"id":"1"`, true},
+		"cut inside true":          {`{"isLast":tru`, true},
+		"cut inside true, newline": {"{\"isLast\":tru\n", true},
+		"cut inside null":          {`{"a":nu`, true},
+		"malformed in the middle":  {`{"a":tru, "b":1}`, false},
+		"not json at all":          {`<html>`, false},
+		"empty":                    {``, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			resp := &Response{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)}
+			if got := truncatedJSON(resp) != nil; got != tc.truncated {
+				t.Fatalf("truncatedJSON(%q) = %v, want %v", tc.body, got, tc.truncated)
+			}
+		})
+	}
+}
