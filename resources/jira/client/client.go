@@ -570,7 +570,10 @@ func truncatedJSON(resp *Response) error {
 	var raw json.RawMessage
 	err := json.Unmarshal(body, &raw)
 	var se *json.SyntaxError
-	if errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end of JSON input") {
+	// Go reports the end of input inside a literal (`tru`) as "invalid
+	// character ' ' in literal" at the body's very end.
+	cutLiteral := errors.As(err, &se) && strings.Contains(se.Error(), "invalid character ' ' in literal") && se.Offset >= int64(len(body))
+	if errors.As(err, &se) && (strings.Contains(se.Error(), "unexpected end of JSON input") || cutLiteral) {
 		return fmt.Errorf("truncated JSON response (%d bytes)", len(resp.Body))
 	}
 	return nil
