@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jsync-dev/jsync/resources/jira/jirasim"
+)
+
+// TestInterruptEndsCleanly sends SIGINT to a running apply: it stops
+// fetching, lets the batches in flight commit, exits non-zero with a message
+// saying what happened, and the next apply completes the sync exactly.
+func TestInterruptEndsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end sync")
+	}
+	srv, err := jirasim.Start(jirasim.Options{Issues: 400, Seed: 3, Rate: -1, Latency: 40 * time.Millisecond,
+		Email: "int@example.com", Token: "int-token-123456"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), srv.CACertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`
+source "jira" "acme" {
+  base_url   = %q
+  email      = "int@example.com"
+  api_token  = "int-token-123456"
+  ca_file    = "ca.pem"
+  start_date = "2000-01-01"
+}
+destination "duckdb" "w" { path = "jira.duckdb" }
+sync "acme" {
+  source      = source.jira.acme
+  destination = destination.duckdb.w
+  tables      = ["issues", "issue_comments", "worklogs", "projects"]
+}
+`, srv.URL())
+	if err := os.WriteFile(filepath.Join(dir, "jsync.hcl"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := jsyncCommand(ctx, dir, "apply", "-auto-approve", "-parallelism=2")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt as soon as the first table is done: the issues are still
+	// being fetched then.
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		log.WriteString(line + "\n")
+		if !sent && strings.Contains(line, ": done,") {
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			sent = true
+		}
+	}
+	err = cmd.Wait()
+	out := log.String()
+	if !sent {
+		t.Fatalf("no table finished before the run ended:\n%s", out)
+	}
+	if err == nil {
+		t.Logf("the run finished before the interrupt took effect:\n%s", out)
+	} else if !strings.Contains(out, "Interrupt received") {
+		t.Fatalf("exit %v without the interrupt message:\n%s", err, out)
+	}
+	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
+		t.Fatalf("stack trace on interrupt:\n%s", out)
+	}
+
+	// The next apply completes the sync, with exactly the expected rows.
+	again := jsyncCommand(ctx, dir, "apply", "-auto-approve", "-force")
+	if b, err := again.CombinedOutput(); err != nil {
+		t.Fatalf("apply after the interrupt: %v\n%s", err, b)
+	}
+	db, err := sql.Open("duckdb", filepath.Join(dir, "jira.duckdb")+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := srv.Expected(time.Time{}).Tables
+	for _, table := range []string{"issues", "issue_comments", "worklogs", "projects"} {
+		var n, distinct int64
+		if err := db.QueryRow(fmt.Sprintf(`SELECT count(*), count(DISTINCT id) FROM acme."%s" WHERE _jsync_deleted_at IS NULL`, table)).Scan(&n, &distinct); err != nil {
+			if strings.Contains(err.Error(), "_jsync_deleted_at") {
+				err = db.QueryRow(fmt.Sprintf(`SELECT count(*), count(DISTINCT id) FROM acme."%s"`, table)).Scan(&n, &distinct)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != want[table] || distinct != n {
+			t.Errorf("%s: %d rows (%d distinct), want %d", table, n, distinct, want[table])
+		}
+	}
+}
