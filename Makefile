@@ -16,8 +16,11 @@ demo: build
 	$(BIN)/jsync -chdir=examples apply -auto-approve -force -config=quickstart.hcl
 	$(BIN)/jsync query examples/jira.duckdb
 
+# The README's test command (CI runs it through .ci/run): vet and gofmt,
+# every test, and the race detector on the packages that carry concurrency.
 test: vet
 	$(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 60m ./...
+	$(MAKE) race
 
 test-short:
 	$(GO) test $(GOFLAGS_TAGS) -short ./...
@@ -26,7 +29,7 @@ test-long:
 	JSYNC_LONG=1 $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 120m ./...
 
 race:
-	$(GO) test $(GOFLAGS_TAGS) -race -short ./engine/... ./resources/... ./dest/...
+	$(GO) test $(GOFLAGS_TAGS) -race -short -count=1 ./engine/... ./resources/... ./dest/...
 
 vet:
 	$(GO) vet $(GOFLAGS_TAGS) ./...
