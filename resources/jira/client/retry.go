@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,8 +26,8 @@ func retryableStatus(status int) bool {
 }
 
 // retryableTransport: connection resets, EOFs, timeouts and truncated bodies
-// are retried; certificate problems, a refused redirect and oversized bodies
-// are not.
+// are retried; certificate problems, unknown host names, a refused redirect
+// and oversized bodies are not.
 func retryableTransport(err error) bool {
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -35,7 +36,11 @@ func retryableTransport(err error) bool {
 		verifyErr *tls.CertificateVerificationError
 		recordErr tls.RecordHeaderError
 		tooLarge  *bodyTooLarge
+		dnsErr    *net.DNSError
 	)
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false // a mistyped host name does not heal by waiting
+	}
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid),
 		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &tooLarge), errors.Is(err, errRedirect):

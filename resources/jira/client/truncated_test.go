@@ -1,6 +1,7 @@
 package client
 
 import (
+	"net"
 	"net/http"
 	"testing"
 )
@@ -26,5 +27,14 @@ func TestTruncatedJSON(t *testing.T) {
 				t.Fatalf("truncatedJSON(%q) = %v, want %v", tc.body, got, tc.truncated)
 			}
 		})
+	}
+}
+
+func TestUnknownHostIsNotRetried(t *testing.T) {
+	if retryableTransport(&net.DNSError{Err: "no such host", Name: "acme.atlassian.nett", IsNotFound: true}) {
+		t.Fatal("an unknown host name must fail fast")
+	}
+	if !retryableTransport(&net.DNSError{Err: "server misbehaving", Name: "acme.atlassian.net", IsTemporary: true}) {
+		t.Fatal("a temporary DNS failure should be retried")
 	}
 }
