@@ -146,6 +146,8 @@ func (b *bench) reportBackfill(ctx context.Context, shape datasetShape, expected
 	first := back[0]
 	cpu := b.profileSummary(ctx, filepath.Join(first.Dir, "cpu.prof"), "CPU time")
 	fmt.Fprintf(&body, "Profile of the first run (`-cpuprofile`):\n\n%s\n", cpu)
+	fmt.Fprintf(&body, "Allocations of the first run (`-memprofile`; the live heap at exit is small, so this shows what drives the peak):\n\n%s\n",
+		b.profileSummary(ctx, filepath.Join(first.Dir, "mem.prof"), "allocated bytes", "-sample_index=alloc_space"))
 	fmt.Fprintf(&body, "Requests of the first run:\n\n%s\n", endpointTable(first.Stats))
 	if r.Verdict == verdictNotMet {
 		b.rep.Gaps = append(b.rep.Gaps, fmt.Sprintf("%s: %.0f issues/s is %.2f× read_json's %.0f issues/s; the target 0.5× needs %.0f issues/s "+
