@@ -214,6 +214,7 @@ func harnessConfig(k destKind) string {
   api_token  = env("SITE_TOKEN")
   ca_file    = "site-ca.pem"
   start_date = "2000-01-01"
+  delete_sweep_interval = "1s"
 }
 
 ` + d + `

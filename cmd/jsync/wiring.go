@@ -131,12 +131,21 @@ const (
 	simToken = "jsync-simulator-token"
 )
 
+// defaultDeleteSweep is how often, by default, the id-only sweep that finds
+// deleted issues runs: daily, so an hourly incremental run costs one search
+// request when nothing changed.
+const defaultDeleteSweep = 24 * time.Hour
+
 func openSource(ctx context.Context, s *config.Source, logger *slog.Logger) (source.Source, error) {
+	sweep := s.DeleteSweepInterval
+	if sweep == 0 {
+		sweep = defaultDeleteSweep
+	}
 	cfg := jira.Config{
 		Name: s.Name, BaseURL: s.BaseURL, CloudID: s.CloudID,
 		Email: s.Email, APIToken: s.APIToken, PAT: s.PAT, Username: s.Username, Password: s.Password,
 		CAFile: s.CAFile, StartDate: s.StartDate, Projects: s.Projects,
-		RateLimit: s.RateLimit, Concurrency: s.Concurrency, DeleteSweepInterval: s.DeleteSweepInterval,
+		RateLimit: s.RateLimit, Concurrency: s.Concurrency, DeleteSweepInterval: sweep,
 		Logger: logger,
 	}
 	if s.Simulator == nil {

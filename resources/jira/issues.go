@@ -75,6 +75,40 @@ func (s *Source) issuesJQL(projects []string, since, until time.Time) (string, e
 	return b.Build()
 }
 
+// oldestUpdated returns the `updated` of the oldest issue updated since
+// `since` (one search request for one issue), or ok=false when there is none.
+func (r *syncRun) oldestUpdated(ctx context.Context, keys []string, since time.Time) (time.Time, bool, error) {
+	ctx = client.WithTable(ctx, TableIssues)
+	jqlText, err := r.s.issuesJQL(keys, since, time.Time{})
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var page struct {
+		Issues []struct {
+			Fields struct {
+				Updated string `json:"updated"`
+			} `json:"fields"`
+		} `json:"issues"`
+	}
+	if r.d.cloud {
+		body := map[string]any{"jql": jqlText, "fields": []string{"updated"}, "maxResults": 1}
+		err = r.s.cl.PostJSON(ctx, r.d.api+"/search/jql", nil, body, &page)
+	} else {
+		err = r.s.cl.GetJSON(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"updated"}, "maxResults": {"1"}}, &page)
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("find the oldest issue to slice the backfill: %w", err)
+	}
+	if len(page.Issues) == 0 {
+		return time.Time{}, false, nil
+	}
+	t, err := ParseDateTime(page.Issues[0].Fields.Updated)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("find the oldest issue to slice the backfill: updated %q: %w", page.Issues[0].Fields.Updated, err)
+	}
+	return t, true, nil
+}
+
 // issueFetch is one sequential reader of issue pages with its own outputs
 // (parallel time slices each get one).
 type issueFetch struct {
@@ -204,9 +238,18 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	}()
 	slices := 1
 	// A long window (a first sync, or a backfill resumed from its last
-	// checkpoint) is split into time slices fetched concurrently.
+	// checkpoint) is split into time slices fetched concurrently. The
+	// slices cover where the issues are: from the oldest matching issue's
+	// `updated`, not from the start date, which may lie years earlier.
 	if r.concurrency() > 1 && r.now.Sub(since) > backfillWindow {
-		slices = 2 * r.concurrency()
+		if oldest, ok, err := r.oldestUpdated(ctx, keys, since); err != nil {
+			return err
+		} else if ok && oldest.After(since) {
+			since = oldest.Truncate(time.Millisecond)
+		}
+		if r.now.Sub(since) > backfillWindow {
+			slices = 2 * r.concurrency()
+		}
 	}
 	if slices == 1 {
 		f := r.newIssueFetch(ctx, first)
