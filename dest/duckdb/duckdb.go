@@ -103,6 +103,7 @@ type Destination struct {
 	db       *sql.DB
 	path     string
 	schema   string
+	catalog  string // the database (catalog) name: the file name without its extension
 	readOnly bool
 
 	// beforeCommit, when set (tests only), runs inside every write
@@ -191,6 +192,9 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
 	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly}
+	if err := db.QueryRowContext(ctx, "SELECT current_database()").Scan(&d.catalog); err != nil {
+		return nil, errors.Join(openError(path, err), db.Close())
+	}
 	if !opts.ReadOnly {
 		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '1GB'"); err != nil {
 			return nil, errors.Join(fmt.Errorf("configure %s: %w", path, err), db.Close())
@@ -258,8 +262,16 @@ func (d *Destination) SchemaName(ns dest.Namespace) string {
 
 // TableName is the quoted, schema-qualified name of table in namespace ns,
 // ready for SQL.
+// It is qualified by the database (catalog) name too: a file named
+// acme.duckdb has a catalog "acme", and "acme"."issues" would be ambiguous
+// with the schema "acme".
 func (d *Destination) TableName(ns dest.Namespace, table string) string {
-	return quoteIdent(d.SchemaName(ns)) + "." + quoteIdent(table)
+	return d.qualifiedSchema(ns) + "." + quoteIdent(table)
+}
+
+// qualifiedSchema is the quoted catalog.schema of namespace ns.
+func (d *Destination) qualifiedSchema(ns dest.Namespace) string {
+	return quoteIdent(d.catalog) + "." + quoteIdent(d.SchemaName(ns))
 }
 
 // Close closes the database. Uncommitted work is rolled back.

@@ -125,7 +125,7 @@ func (d *Destination) applyChange(ctx context.Context, conn *sql.Conn, ns dest.N
 		if err != nil {
 			return err
 		}
-		stmts := append([]string{"CREATE SCHEMA IF NOT EXISTS " + quoteIdent(d.SchemaName(ns))}, createStatements(def, qualified)...)
+		stmts := append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.qualifiedSchema(ns)}, createStatements(def, qualified)...)
 		return execAll(ctx, conn, stmts...)
 	case schema.AddColumn:
 		typ, err := columnType(c.Column)
