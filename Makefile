@@ -43,6 +43,7 @@ docs:
 
 bench: build
 	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsyncbench -out BENCHMARKS.md
+	./scripts/bench-dest.sh >> BENCHMARKS.md
 
 fuzz:
 	./scripts/fuzz.sh 30s
