@@ -513,6 +513,10 @@ func requestHas(r *http.Request, s string) bool {
 
 func isSearch(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/search/jql") }
 
+// dataPageHeader marks, on its way through the proxy, a search request for
+// whole issues (fields=*all).
+const dataPageHeader = "X-Jsync-Test-Issue-Page"
+
 // TestHostileServerData rewrites issue search responses. Each case must end
 // in a clear error or in rows kept in _jsync_rejects: never a silently
 // dropped row, never an endless page loop.
@@ -535,6 +539,11 @@ func TestHostileServerData(t *testing.T) {
 				done    bool
 			)
 			p.set(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+				// Only issue pages (fields=*all) are rewritten, not one-issue
+				// probes or id-only sweeps; mark them for the response hook.
+				if isSearch(r) && requestHas(r, "*all") {
+					r.Header.Set(dataPageHeader, "1")
+				}
 				if c.before == nil || !isSearch(r) {
 					return false
 				}
@@ -545,7 +554,7 @@ func TestHostileServerData(t *testing.T) {
 				}
 				return ok
 			}, func(r *http.Request, status int, body []byte) []byte {
-				if !isSearch(r) || status != http.StatusOK {
+				if !isSearch(r) || status != http.StatusOK || r.Header.Get(dataPageHeader) == "" {
 					return body
 				}
 				mu.Lock()
