@@ -187,55 +187,24 @@ func (r *row) setOK(col string, v any, ok bool, err error, raw json.RawMessage) 
 	}
 }
 
-func (r *row) str(col string, raw json.RawMessage) {
+// setParsed parses raw with parse into column col when the column is
+// wanted: a value is set, an absent one left NULL, a bad one rejected.
+func setParsed[T any](r *row, col string, raw json.RawMessage, parse func(json.RawMessage) (T, bool, error)) {
 	if r.want(col) {
-		s, ok, err := asString(raw)
-		r.setOK(col, s, ok, err, raw)
+		v, ok, err := parse(raw)
+		r.setOK(col, v, ok, err, raw)
 	}
 }
 
-func (r *row) int(col string, raw json.RawMessage) {
-	if r.want(col) {
-		n, ok, err := asInt(raw)
-		r.setOK(col, n, ok, err, raw)
-	}
-}
+func (r *row) str(col string, raw json.RawMessage)   { setParsed(r, col, raw, asString) }
+func (r *row) int(col string, raw json.RawMessage)   { setParsed(r, col, raw, asInt) }
+func (r *row) float(col string, raw json.RawMessage) { setParsed(r, col, raw, asFloat) }
+func (r *row) bool(col string, raw json.RawMessage)  { setParsed(r, col, raw, asBool) }
+func (r *row) strs(col string, raw json.RawMessage)  { setParsed(r, col, raw, asStrings) }
+func (r *row) json(col string, raw json.RawMessage)  { setParsed(r, col, raw, compactJSON) }
 
-func (r *row) float(col string, raw json.RawMessage) {
-	if r.want(col) {
-		f, ok, err := asFloat(raw)
-		r.setOK(col, f, ok, err, raw)
-	}
-}
-
-func (r *row) bool(col string, raw json.RawMessage) {
-	if r.want(col) {
-		b, ok, err := asBool(raw)
-		r.setOK(col, b, ok, err, raw)
-	}
-}
-
-func (r *row) strs(col string, raw json.RawMessage) {
-	if r.want(col) {
-		ss, ok, err := asStrings(raw)
-		r.setOK(col, ss, ok, err, raw)
-	}
-}
-
-func (r *row) json(col string, raw json.RawMessage) {
-	if r.want(col) {
-		s, ok, err := compactJSON(raw)
-		r.setOK(col, s, ok, err, raw)
-	}
-}
-
-// time reads a Jira datetime string. With epoch, numbers are accepted as
-// epoch seconds or milliseconds (changelog/bulkfetch).
 func (r *row) time(col string, raw json.RawMessage, epoch bool) {
-	if r.want(col) {
-		t, ok, err := asTime(raw, epoch)
-		r.setOK(col, t, ok, err, raw)
-	}
+	setParsed(r, col, raw, func(raw json.RawMessage) (time.Time, bool, error) { return asTime(raw, epoch) })
 }
 
 func asTime(raw json.RawMessage, epoch bool) (time.Time, bool, error) {
