@@ -573,13 +573,9 @@ type liveSink struct {
 	est         int64
 }
 
-var (
-	liveMu sync.Mutex
-)
-
 func (e *Engine) registerSinks(r *syncRun, sinks map[string]*tableSink) {
-	liveMu.Lock()
-	defer liveMu.Unlock()
+	e.liveMu.Lock()
+	defer e.liveMu.Unlock()
 	if e.live == nil {
 		e.live = map[string]liveSink{}
 	}
@@ -591,8 +587,8 @@ func (e *Engine) registerSinks(r *syncRun, sinks map[string]*tableSink) {
 }
 
 func (e *Engine) unregisterSinks(r *syncRun, group []string) {
-	liveMu.Lock()
-	defer liveMu.Unlock()
+	e.liveMu.Lock()
+	defer e.liveMu.Unlock()
 	for _, n := range group {
 		delete(e.live, r.sp.Name+"."+n)
 	}
@@ -613,13 +609,13 @@ func (e *Engine) startProgress(runs map[string]*syncRun, every time.Duration) fu
 			case <-stop:
 				return
 			case <-t.C:
-				liveMu.Lock()
+				e.liveMu.Lock()
 				var evs []ProgressEvent
 				for _, k := range sortedKeys(e.live) {
 					l := e.live[k]
 					evs = append(evs, ProgressEvent{Sync: l.sync, Table: l.table, Rows: l.s.rows.Load(), Estimate: l.est})
 				}
-				liveMu.Unlock()
+				e.liveMu.Unlock()
 				for _, ev := range evs {
 					e.Progress(ev)
 				}

@@ -53,6 +53,7 @@ type Engine struct {
 	sources     map[string]source.Source
 	dests       map[string]dest.Destination
 	discoveries map[string]*source.Discovery // by sync name
+	liveMu      sync.Mutex                   // guards live, which the progress ticker reads
 	live        map[string]liveSink
 }
 

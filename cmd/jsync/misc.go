@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/dag"
-	"github.com/jsync-dev/jsync/engine/state"
 	"github.com/jsync-dev/jsync/resources/jira"
 )
 
@@ -400,6 +398,3 @@ func formatCell(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
-var _ = os.Stdout
-var _ state.TableState
