@@ -81,8 +81,9 @@ sync "acme" {
 		t.Fatalf("no table finished before the run ended:\n%s", out)
 	}
 	if err == nil {
-		t.Logf("the run finished before the interrupt took effect:\n%s", out)
-	} else if !strings.Contains(out, "Interrupt received") {
+		t.Fatalf("the run finished before the interrupt took effect, so nothing was tested:\n%s", out)
+	}
+	if !strings.Contains(out, "Interrupt received") {
 		t.Fatalf("exit %v without the interrupt message:\n%s", err, out)
 	}
 	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
