@@ -334,11 +334,7 @@ func (s *Server) handleComponents(w http.ResponseWriter, r *http.Request, v *vie
 }
 
 func (s *Server) handleCategories(w http.ResponseWriter, r *http.Request, v *view) {
-	out := []any{}
-	for k := range v.d.cat.categories {
-		out = append(out, v.category(k))
-	}
-	v.writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, bareArray(len(v.d.cat.categories), func(k int) any { return v.category(k) }))
 }
 
 func (s *Server) handleProjectTypes(w http.ResponseWriter, r *http.Request, v *view) {
@@ -399,11 +395,7 @@ func (s *Server) handleFieldSearch(w http.ResponseWriter, r *http.Request, v *vi
 }
 
 func (s *Server) handleStatuses(w http.ResponseWriter, r *http.Request, v *view) {
-	out := []any{}
-	for k := range statuses {
-		out = append(out, v.status(k))
-	}
-	v.writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, bareArray(len(statuses), func(k int) any { return v.status(k) }))
 }
 
 func (s *Server) handleStatusCategories(w http.ResponseWriter, r *http.Request, v *view) {
@@ -415,11 +407,7 @@ func (s *Server) handleStatusCategories(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) handlePriorities(w http.ResponseWriter, r *http.Request, v *view) {
-	out := []any{}
-	for k := range priorities {
-		out = append(out, v.priority(k))
-	}
-	v.writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, bareArray(len(priorities), func(k int) any { return v.priority(k) }))
 }
 
 func (s *Server) handlePrioritySearch(w http.ResponseWriter, r *http.Request, v *view) {
@@ -438,11 +426,7 @@ func (s *Server) handlePrioritySearch(w http.ResponseWriter, r *http.Request, v 
 }
 
 func (s *Server) handleResolutions(w http.ResponseWriter, r *http.Request, v *view) {
-	out := []any{}
-	for k := range resolutions {
-		out = append(out, v.resolution(k))
-	}
-	v.writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, bareArray(len(resolutions), func(k int) any { return v.resolution(k) }))
 }
 
 func (s *Server) handleResolutionSearch(w http.ResponseWriter, r *http.Request, v *view) {
@@ -462,19 +446,11 @@ func (s *Server) handleResolutionSearch(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) handleIssueTypes(w http.ResponseWriter, r *http.Request, v *view) {
-	out := []any{}
-	for k := range issueTypes {
-		out = append(out, v.issueType(k))
-	}
-	v.writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, bareArray(len(issueTypes), func(k int) any { return v.issueType(k) }))
 }
 
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request, v *view) {
-	out := []any{}
-	for k := range roles {
-		out = append(out, v.role(k))
-	}
-	v.writeJSON(w, http.StatusOK, out)
+	v.writeJSON(w, http.StatusOK, bareArray(len(roles), func(k int) any { return v.role(k) }))
 }
 
 // --- users ---
@@ -691,4 +667,14 @@ func queryURL(base string, kv ...string) string {
 		q.Set(kv[k], kv[k+1])
 	}
 	return base + "?" + q.Encode()
+}
+
+// bareArray renders items 0..n-1: the bare-array envelope (pagination style
+// E) of the catalogue endpoints.
+func bareArray(n int, item func(k int) any) []any {
+	out := make([]any, n)
+	for k := range n {
+		out[k] = item(k)
+	}
+	return out
 }
