@@ -316,6 +316,26 @@ func toPlanChange(c schema.TableChange) *plan.Change {
 	return pc
 }
 
+// Selection is one table of a sync's fetch. Write is false for a table
+// fetched only because a selected table needs its data.
+type Selection struct {
+	Table *schema.Table
+	Write bool
+}
+
+// Select resolves a sync's table and column selection against tables, in
+// dependency order (the same resolution plan and apply use).
+func Select(sc *config.Sync, tables []*schema.Table) ([]Selection, error) {
+	sel, err := selectTables(sc, tables)
+	out := make([]Selection, 0, len(sel))
+	for _, s := range sel {
+		if s.t.Name != RejectsTable {
+			out = append(out, Selection{Table: s.t, Write: s.write})
+		}
+	}
+	return out, err
+}
+
 // selected is one table of a sync's fetch.
 type selected struct {
 	t     *schema.Table

@@ -26,58 +26,43 @@ func runGraph(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitError
 	}
-	byName := map[string]*struct{ parent string }{}
-	for _, t := range jira.Tables() {
-		p := t.Parent
-		if p == "" && len(t.DependsOn) > 0 {
-			p = t.DependsOn[0]
-		}
-		byName[t.Name] = &struct{ parent string }{p}
-	}
 	g := dag.New()
+	readOnly := map[string]bool{}
 	for _, name := range sortedNames(cfg.Syncs) {
 		sc := cfg.Syncs[name]
 		srcAddr := "source." + sc.Source.Type + "." + sc.Source.Name
 		dstAddr := "destination." + sc.Destination.Type + "." + sc.Destination.Name
-		need := map[string]bool{}
-		var add func(t string)
-		add = func(t string) {
-			if need[t] || byName[t] == nil {
-				return
-			}
-			need[t] = true
-			if p := byName[t].parent; p != "" {
-				add(p)
-			}
+		sel, err := engine.Select(sc, jira.Tables())
+		if err != nil {
+			return env.fail(err)
 		}
-		if len(sc.Tables) == 0 {
-			for t := range byName {
-				add(t)
-			}
+		in := map[string]bool{}
+		for _, s := range sel {
+			in[s.Table.Name] = true
 		}
-		for _, t := range sc.Tables {
-			add(t)
-		}
-		for t := range need {
-			n := "sync." + name + "." + t
+		for _, s := range sel {
+			n := "sync." + name + "." + s.Table.Name
+			readOnly[n] = !s.Write
 			g.Connect(n, srcAddr)
 			g.Connect(n, dstAddr)
-			if p := byName[t].parent; p != "" {
-				g.Connect(n, "sync."+name+"."+p)
+			for _, dep := range append([]string{s.Table.Parent}, s.Table.DependsOn...) {
+				if in[dep] {
+					g.Connect(n, "sync."+name+"."+dep)
+				}
 			}
 		}
 		for _, other := range sc.DependsOn {
 			for _, v := range g.Vertices() {
 				if strings.HasPrefix(v, "sync."+other+".") {
-					for t := range need {
-						g.Connect("sync."+name+"."+t, v)
+					for _, s := range sel {
+						g.Connect("sync."+name+"."+s.Table.Name, v)
 					}
 				}
 			}
 		}
 	}
 	fmt.Fprint(env.stdout, g.DOT("jsync", func(v string) string {
-		if parts := strings.Split(v, "."); parts[0] == "sync" && len(parts) == 3 && !cfg.Syncs[parts[1]].Selects(parts[2]) {
+		if readOnly[v] {
 			return v + " (read only)"
 		}
 		return v
