@@ -12,8 +12,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -61,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	caps, err := parseCaps(capStr)
+	caps, err := jirasim.ParseCaps(capStr)
 	if err != nil {
 		return err
 	}
@@ -92,32 +90,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, s)
 	}
 	return nil
-}
-
-// parseCaps reads "comments=20,histories=40,worklogs=20"; omitted keys keep
-// their defaults.
-func parseCaps(s string) (jirasim.Caps, error) {
-	var c jirasim.Caps
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if !ok || err != nil || n < 1 {
-			return c, fmt.Errorf("bad -caps entry %q (want name=positive integer)", part)
-		}
-		switch strings.TrimSpace(k) {
-		case "comments":
-			c.Comments = n
-		case "histories":
-			c.Histories = n
-		case "worklogs":
-			c.Worklogs = n
-		default:
-			return c, fmt.Errorf("bad -caps key %q (want comments, histories or worklogs)", k)
-		}
-	}
-	return c, nil
 }

@@ -98,7 +98,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 }
 
 func TestParseCaps(t *testing.T) {
-	c, err := parseCaps("comments=20, histories=40,worklogs=7")
+	c, err := jirasim.ParseCaps("comments=20, histories=40,worklogs=7")
 	if err != nil || c != (jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 7}) {
 		t.Fatalf("%+v %v", c, err)
 	}

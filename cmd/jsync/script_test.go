@@ -101,19 +101,9 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			case "-faults":
 				fmt.Sscan(v, &opts.Faults)
 			case "-caps":
-				for _, kv := range strings.Split(v, ",") {
-					k, val, _ := strings.Cut(kv, "=")
-					var n int
-					fmt.Sscan(val, &n)
-					switch k {
-					case "comments":
-						opts.Caps.Comments = n
-					case "histories":
-						opts.Caps.Histories = n
-					case "worklogs":
-						opts.Caps.Worklogs = n
-					}
-				}
+				caps, err := jirasim.ParseCaps(v)
+				ts.Check(err)
+				opts.Caps = caps
 			default:
 				ts.Fatalf("sim start: unknown option %s", args[i])
 			}
