@@ -82,8 +82,16 @@ type Destination interface {
 	// readers see either the old or the new content. The final state is
 	// committed with the new content.
 	Replace(ctx context.Context, ns Namespace, t *schema.Table, batches <-chan Batch) (WriteStats, error)
-	// MarkDeleted sets ColDeletedAt=at on rows whose primary key is in keys
-	// (a record with the primary-key columns) and commits st with it.
+	// MarkDeleted sets ColDeletedAt=at on the rows keys selects that are
+	// not marked yet (the first deletion time is kept), commits st with it
+	// atomically and returns how many rows it newly marked. The table must
+	// have ColDeletedAt. The columns of keys decide what matches (see
+	// MatchColumns): a record with exactly the primary-key columns selects
+	// rows by key; any other set of the table's scalar columns (a child
+	// table's issue_id, say; no primary key needed) selects every row whose
+	// values equal one record row in all of them, NULLs matching nothing. An
+	// unknown column or a wrong type is an error. keys may be nil (then only
+	// st is committed) and stays owned by the caller.
 	MarkDeleted(ctx context.Context, ns Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error)
 	// State reads the committed state.
 	State(ctx context.Context) (*state.Snapshot, error)

@@ -136,3 +136,57 @@ func TestCheckRecord(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchColumns(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	tbl := &schema.Table{Name: "t", Columns: []schema.Column{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true},
+		{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "v", Type: arrow.BinaryTypes.String},
+		{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	}}
+	tests := []struct {
+		name   string
+		fields []arrow.Field
+		nulls  bool
+		cols   string
+		byKey  bool
+		want   string
+	}{
+		{"key", []arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, false, "id", true, ""},
+		{"null key", []arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, true, "", false, "1 null values"},
+		{"column", []arrow.Field{{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, true, "issue_id", false, ""},
+		{"columns sorted", []arrow.Field{{Name: "v", Type: arrow.BinaryTypes.String}, {Name: "id", Type: arrow.PrimitiveTypes.Int64}}, false, "id,v", false, ""},
+		{"unknown", []arrow.Field{{Name: "w", Type: arrow.BinaryTypes.String}}, false, "", false, `unknown column "w"`},
+		{"wrong type", []arrow.Field{{Name: "issue_id", Type: arrow.BinaryTypes.String}}, false, "", false, "column issue_id has type utf8 in the record, want int64"},
+		{"twice", []arrow.Field{{Name: "v", Type: arrow.BinaryTypes.String}, {Name: "v", Type: arrow.BinaryTypes.String}}, false, "", false, `column "v" twice`},
+		{"nested", []arrow.Field{{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)}}, false, "", false, "nested type"},
+		{"none", nil, false, "", false, "no columns"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := array.NewRecordBuilder(mem, arrow.NewSchema(tc.fields, nil))
+			defer b.Release()
+			for _, fb := range b.Fields() {
+				fb.AppendEmptyValue()
+				if tc.nulls {
+					fb.AppendNull()
+				} else {
+					fb.AppendEmptyValue()
+				}
+			}
+			rec := b.NewRecordBatch()
+			defer rec.Release()
+			cols, byKey, err := dest.MatchColumns(tbl, rec)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("MatchColumns = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("MatchColumns = %v, want an error containing %q", err, tc.want)
+			case tc.want == "" && (strings.Join(cols, ",") != tc.cols || byKey != tc.byKey):
+				t.Errorf("MatchColumns = %q, %v; want %q, %v", cols, byKey, tc.cols, tc.byKey)
+			}
+		})
+	}
+}

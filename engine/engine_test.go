@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +24,8 @@ import (
 // memDest is an in-memory destination that records what the engine did.
 type memDest struct {
 	mu      sync.Mutex
-	tables  map[string]map[string]bool // ns.table → ids
+	tables  map[string]map[string]bool              // ns.table → ids
+	vals    map[string]map[string]map[string]string // ns.table → id → column → ValueStr (NULL absent)
 	created map[string]bool
 	snap    state.Snapshot
 	runs    []state.Run
@@ -32,7 +34,7 @@ type memDest struct {
 }
 
 func newMemDest() *memDest {
-	return &memDest{tables: map[string]map[string]bool{}, created: map[string]bool{}, snap: state.Snapshot{Tables: map[string]*state.TableState{}}}
+	return &memDest{tables: map[string]map[string]bool{}, vals: map[string]map[string]map[string]string{}, created: map[string]bool{}, snap: state.Snapshot{Tables: map[string]*state.TableState{}}}
 }
 
 func (m *memDest) PlanMigrations(ctx context.Context, ns string, tables []*schema.Table) ([]schema.TableChange, error) {
@@ -53,13 +55,16 @@ func (m *memDest) Migrate(ctx context.Context, ns string, changes []schema.Table
 	for _, c := range changes {
 		m.created[ns+"."+c.Table.Name] = true
 		m.tables[ns+"."+c.Table.Name] = map[string]bool{}
+		m.vals[ns+"."+c.Table.Name] = map[string]map[string]string{}
 	}
 	return nil
 }
 
 func (m *memDest) consume(ctx context.Context, ns string, t *schema.Table, batches <-chan dest.Batch, replace bool) (dest.WriteStats, error) {
 	var st dest.WriteStats
+	tk := ns + "." + t.Name
 	fresh := map[string]bool{}
+	freshVals := map[string]map[string]string{}
 	var last *state.TableState
 	for {
 		var b dest.Batch
@@ -80,15 +85,19 @@ func (m *memDest) consume(ctx context.Context, ns string, t *schema.Table, batch
 			ids := b.Record.Column(0).(*array.String)
 			m.mu.Lock()
 			for i := 0; i < ids.Len(); i++ {
+				id := ids.Value(i)
 				if replace {
-					fresh[ids.Value(i)] = true
+					fresh[id] = true
+					freshVals[id] = rowValues(b.Record, i, nil)
 				} else {
-					if m.tables[ns+"."+t.Name][ids.Value(i)] {
+					if m.tables[tk][id] {
 						st.Updated++
 					} else {
 						st.Inserted++
 					}
-					m.tables[ns+"."+t.Name][ids.Value(i)] = true
+					m.tables[tk][id] = true
+					// Columns the record lacks keep their values.
+					m.vals[tk][id] = rowValues(b.Record, i, m.vals[tk][id])
 				}
 			}
 			m.mu.Unlock()
@@ -104,7 +113,8 @@ func (m *memDest) consume(ctx context.Context, ns string, t *schema.Table, batch
 	}
 	if replace {
 		m.mu.Lock()
-		m.tables[ns+"."+t.Name] = fresh
+		m.tables[tk] = fresh
+		m.vals[tk] = freshVals
 		st.Inserted = int64(len(fresh))
 		m.mu.Unlock()
 		if last != nil {
@@ -130,8 +140,76 @@ func (m *memDest) Write(ctx context.Context, ns string, t *schema.Table, b <-cha
 func (m *memDest) Replace(ctx context.Context, ns string, t *schema.Table, b <-chan dest.Batch) (dest.WriteStats, error) {
 	return m.consume(ctx, ns, t, b, true)
 }
+
+// rowValues sets row i of rec into vals (a new map if nil) and returns it.
+func rowValues(rec arrow.RecordBatch, i int, vals map[string]string) map[string]string {
+	if vals == nil {
+		vals = map[string]string{}
+	}
+	for c, f := range rec.Schema().Fields() {
+		if col := rec.Column(c); col.IsNull(i) {
+			delete(vals, f.Name)
+		} else {
+			vals[f.Name] = col.ValueStr(i)
+		}
+	}
+	return vals
+}
+
+// matchKey encodes the values of cols; ok is false if one is NULL.
+func matchKey(cols []string, value func(col string) (string, bool)) (key string, ok bool) {
+	var b strings.Builder
+	for _, c := range cols {
+		v, ok := value(c)
+		if !ok {
+			return "", false
+		}
+		b.WriteString(strconv.Quote(v))
+	}
+	return b.String(), true
+}
+
+// MarkDeleted marks the unmarked rows equal to a keys row in every column
+// keys has (the primary key or others), like the real destinations.
 func (m *memDest) MarkDeleted(ctx context.Context, ns string, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error) {
-	return keys.NumRows(), nil
+	if t.Column(schema.ColDeletedAt) == nil {
+		return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColDeletedAt)
+	}
+	var n int64
+	if keys != nil {
+		cols, _, err := dest.MatchColumns(t, keys)
+		if err != nil {
+			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+		}
+		want := map[string]bool{}
+		for i := 0; i < int(keys.NumRows()); i++ {
+			key, ok := matchKey(cols, func(c string) (string, bool) {
+				col := keys.Column(keys.Schema().FieldIndices(c)[0])
+				return col.ValueStr(i), !col.IsNull(i)
+			})
+			if ok {
+				want[key] = true
+			}
+		}
+		tk := ns + "." + t.Name
+		m.mu.Lock()
+		for id := range m.tables[tk] {
+			row := m.vals[tk][id]
+			if _, marked := row[schema.ColDeletedAt]; marked {
+				continue
+			}
+			key, ok := matchKey(cols, func(c string) (string, bool) { v, ok := row[c]; return v, ok })
+			if ok && want[key] {
+				row[schema.ColDeletedAt] = at.UTC().Format(time.RFC3339Nano)
+				n++
+			}
+		}
+		m.mu.Unlock()
+	}
+	if st != nil {
+		m.commit(st)
+	}
+	return n, nil
 }
 func (m *memDest) State(ctx context.Context) (*state.Snapshot, error) {
 	m.mu.Lock()
@@ -473,5 +551,71 @@ func TestFailedFullTableFetchKeepsOldContent(t *testing.T) {
 	}
 	if got := len(d.tables["acme.projects"]); got != 3 {
 		t.Fatalf("a failed full-table fetch replaced the table: %d rows left, want the old 3", got)
+	}
+}
+
+// The fake destination marks rows like the real ones: by key or by the
+// columns the record carries, NULLs matching nothing, marks kept.
+func TestMemDestMarkDeleted(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	comments := &schema.Table{Name: "comments", Replication: schema.Incremental, Columns: []schema.Column{
+		{Name: "id", Type: arrow.BinaryTypes.String, PrimaryKey: true},
+		{Name: "issue_id", Type: arrow.BinaryTypes.String},
+		{Name: schema.ColDeletedAt, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}}
+	d := newMemDest()
+	if err := d.Migrate(ctx, "acme", []schema.TableChange{{Kind: schema.CreateTable, Table: comments}}, dest.MigrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	record := func(cols []schema.Column, rows ...[]any) arrow.RecordBatch {
+		b := array.NewRecordBuilder(mem, (&schema.Table{Columns: cols}).ArrowSchema())
+		defer b.Release()
+		for _, r := range rows {
+			for i, v := range r {
+				if v == nil {
+					b.Field(i).AppendNull()
+				} else {
+					b.Field(i).(*array.StringBuilder).Append(v.(string))
+				}
+			}
+		}
+		return b.NewRecordBatch()
+	}
+	write := func(rows ...[]any) {
+		ch := make(chan dest.Batch, 1)
+		ch <- dest.Batch{Record: record(comments.Columns[:2], rows...)}
+		close(ch)
+		if _, err := d.Write(ctx, "acme", comments, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := func(cols []schema.Column, rows ...[]any) int64 {
+		t.Helper()
+		keys := record(cols, rows...)
+		defer keys.Release()
+		n, err := d.MarkDeleted(ctx, "acme", comments, keys, time.Now(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write([]any{"c1", "i1"}, []any{"c2", "i1"}, []any{"c3", "i2"}, []any{"c4", nil})
+	byIssue := []schema.Column{{Name: "issue_id", Type: arrow.BinaryTypes.String}}
+	if n := mark(byIssue, []any{"i1"}, []any{nil}); n != 2 {
+		t.Errorf("marked %d comments of i1, want 2", n)
+	}
+	if n := mark(byIssue, []any{"i1"}); n != 0 {
+		t.Errorf("marked %d comments again, want 0", n)
+	}
+	write([]any{"c1", "i1"}) // an upsert without the mark leaves it
+	if n := mark(comments.Columns[:1], []any{"c3"}, []any{"c1"}); n != 1 {
+		t.Errorf("marked %d comments by id, want 1", n)
+	}
+	keys := record([]schema.Column{{Name: "nope", Type: arrow.BinaryTypes.String}}, []any{"x"})
+	defer keys.Release()
+	if _, err := d.MarkDeleted(ctx, "acme", comments, keys, time.Now(), nil); err == nil || !strings.Contains(err.Error(), "unknown column") {
+		t.Errorf("MarkDeleted by an unknown column = %v", err)
 	}
 }

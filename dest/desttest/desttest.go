@@ -50,7 +50,11 @@
 //   - MarkDeleted sets _jsync_deleted_at on the given keys that are not marked
 //     yet, returns how many, ignores unknown keys, keeps an earlier mark, and
 //     commits its state with it. Upserting the row again with a NULL
-//     _jsync_deleted_at clears the mark.
+//     _jsync_deleted_at clears the mark. A record with other columns than
+//     the primary key (a child table's issue_id; one or several columns)
+//     marks every row equal to one of its rows in all of them; NULLs match
+//     nothing, and an unknown column or a wrong type is an error that
+//     commits nothing.
 //   - State: a batch's rows and state commit together or not at all, each
 //     batch by itself; a State-only batch commits the state. Snapshot.Serial
 //     grows by exactly one per committed state change (CommitState call,
@@ -126,6 +130,7 @@ func Run(t *testing.T, open Open, opts Options) {
 		{"Replace", testReplace},
 		{"ReplaceAtomic", testReplaceAtomic},
 		{"MarkDeleted", testMarkDeleted},
+		{"MarkDeletedByColumn", testMarkDeletedByColumn},
 		{"AddColumn", testAddColumn},
 		{"Evolve", testEvolve},
 		{"StateAtomic", testStateAtomic},

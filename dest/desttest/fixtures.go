@@ -56,6 +56,22 @@ func issueRow(id int64, summary any) []any {
 	return []any{id, fmt.Sprintf("ACME-%d", id), summary, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 }
 
+// comments is a child table of issues: keyed by its own id, it belongs to
+// an issue by issue_id (NULL for an orphan).
+func comments() *schema.Table {
+	return &schema.Table{
+		Name:        "comments",
+		Replication: schema.Incremental,
+		Columns: []schema.Column{
+			{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true},
+			{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "body", Type: arrow.BinaryTypes.String},
+			{Name: schema.ColDeletedAt, Type: tsUTC},
+		},
+		TracksDeletes: true,
+	}
+}
+
 // projects is a full-table table.
 func projects() *schema.Table {
 	return &schema.Table{

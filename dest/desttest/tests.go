@@ -271,6 +271,134 @@ func testMarkDeleted(h *harness) {
 	}
 }
 
+func testMarkDeletedByColumn(h *harness) {
+	tbl := comments()
+	h.migrate(tbl)
+	// 40 comments of issues 100-103 (every tenth an orphan), in two
+	// batches so that they span several files; comment 7 is marked already.
+	earlier := ts("2025-01-02T03:04:05.000001Z")
+	model := map[int64][]any{}
+	var first, second [][]any
+	for id := int64(1); id <= 40; id++ {
+		var issue any = 100 + id%4
+		if id%10 == 0 {
+			issue = nil
+		}
+		r := []any{id, issue, fmt.Sprintf("c%d", id), nil}
+		if id == 7 {
+			r[3] = earlier
+		}
+		model[id] = slices.Clone(r)
+		if id <= 20 {
+			first = append(first, r)
+		} else {
+			second = append(second, r)
+		}
+	}
+	h.mustWrite(tbl, h.batch(tbl, nil, first...))
+	h.mustWrite(tbl, h.batch(tbl, nil, second...))
+	want := func() [][]any {
+		out := make([][]any, 0, len(model))
+		for id := int64(1); id <= 40; id++ {
+			out = append(out, model[id])
+		}
+		return out
+	}
+	// apply marks the unmarked model rows for which match holds.
+	apply := func(at time.Time, match func(r []any) bool) int64 {
+		var n int64
+		for _, r := range model {
+			if r[3] == nil && match(r) {
+				r[3] = at
+				n++
+			}
+		}
+		return n
+	}
+	mark := func(cols []schema.Column, at time.Time, st *state.TableState, rows ...[]any) (int64, error) {
+		h.t.Helper()
+		keys, err := buildRecord(h.mem, &schema.Table{Name: "keys", Columns: cols}, rows)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		defer keys.Release()
+		return h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, at, st)
+	}
+	byIssue := []schema.Column{{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64}}
+	issueIn := func(ids ...int64) func(r []any) bool {
+		return func(r []any) bool { return r[1] != nil && slices.Contains(ids, r[1].(int64)) }
+	}
+	serial := h.state().Serial
+
+	// Two issues (one named twice), a NULL and an unknown issue.
+	at := ts("2025-03-04T05:06:07.123456Z")
+	n, err := mark(byIssue, at, tableState("comments", "swept"), []any{int64(101)}, []any{int64(103)}, []any{nil}, []any{int64(999)}, []any{int64(101)})
+	if err != nil {
+		h.t.Fatalf("MarkDeleted by issue_id: %v", err)
+	}
+	if wantN := apply(at, issueIn(101, 103)); n != wantN || n != 19 {
+		h.t.Errorf("MarkDeleted by issue_id marked %d rows, want %d (19)", n, wantN)
+	}
+	h.wantRows(tbl, want())
+	if s := h.state(); s.Serial != serial+1 || s.Get(syncName, "comments").Cursor != "swept" {
+		h.t.Errorf("after MarkDeleted: serial %d cursor %q, want %d swept", s.Serial, s.Get(syncName, "comments").Cursor, serial+1)
+	}
+
+	// Again, later: nothing new, the first time kept.
+	n, err = mark(byIssue, at.Add(time.Hour), nil, []any{int64(101)}, []any{int64(103)})
+	if err != nil || n != 0 {
+		h.t.Errorf("MarkDeleted of marked rows = %d, %v; want 0, nil", n, err)
+	}
+	h.wantRows(tbl, want())
+
+	// The current children come back with a NULL mark: comment 5 (issue
+	// 101) is unmarked, comment 2 moves from issue 102 to 105. Issue 100's
+	// comments share files with the marked ones.
+	h.mustWrite(tbl, h.batch(tbl, nil, []any{int64(5), int64(101), "c5 again", nil}, []any{int64(2), int64(105), "c2", nil}))
+	model[5] = []any{int64(5), int64(101), "c5 again", nil}
+	model[2] = []any{int64(2), int64(105), "c2", nil}
+	h.wantRows(tbl, want())
+	at2 := at.Add(2 * time.Hour)
+	n, err = mark(byIssue, at2, nil, []any{int64(105)}, []any{int64(101)}, []any{int64(100)})
+	if err != nil {
+		h.t.Fatalf("MarkDeleted after upsert: %v", err)
+	}
+	if wantN := apply(at2, issueIn(105, 101, 100)); n != wantN || n != 10 {
+		h.t.Errorf("MarkDeleted after upsert marked %d rows, want %d (10)", n, wantN)
+	}
+	h.wantRows(tbl, want())
+
+	// Several columns (not the key alone): all must be equal.
+	byPair := []schema.Column{{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "id", Type: arrow.PrimitiveTypes.Int64}}
+	n, err = mark(byPair, at2, nil, []any{int64(102), int64(6)}, []any{int64(102), int64(4)}, []any{nil, int64(10)})
+	if err != nil {
+		h.t.Fatalf("MarkDeleted by issue_id and id: %v", err)
+	}
+	if wantN := apply(at2, func(r []any) bool { return r[0] == int64(6) }); n != wantN || n != 1 {
+		h.t.Errorf("MarkDeleted by issue_id and id marked %d rows, want %d (1)", n, wantN)
+	}
+	h.wantRows(tbl, want())
+
+	// Bad records commit nothing.
+	serial = h.state().Serial
+	for _, bad := range []struct {
+		name string
+		cols []schema.Column
+		row  []any
+	}{
+		{"unknown column", []schema.Column{{Name: "nope", Type: arrow.PrimitiveTypes.Int64}}, []any{int64(100)}},
+		{"wrong type", []schema.Column{{Name: "issue_id", Type: arrow.BinaryTypes.String}}, []any{"100"}},
+	} {
+		if n, err := mark(bad.cols, at2, tableState("comments", "bad"), bad.row); err == nil || n != 0 {
+			h.t.Errorf("MarkDeleted with %s = %d, %v; want an error", bad.name, n, err)
+		}
+	}
+	if s := h.state(); s.Serial != serial || s.Get(syncName, "comments").Cursor != "swept" {
+		h.t.Errorf("after failed MarkDeleted: serial %d cursor %q, want %d swept", s.Serial, s.Get(syncName, "comments").Cursor, serial)
+	}
+	h.wantRows(tbl, want())
+}
+
 func testAddColumn(h *harness) {
 	v1 := simple("items")
 	h.migrate(v1)

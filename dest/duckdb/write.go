@@ -192,9 +192,10 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 	return stats, writeStates(ctx, conn, last)
 }
 
-// MarkDeleted sets ColDeletedAt on rows whose key is in keys and that are not
-// marked yet (the first deletion time is kept), and commits st with it. keys
-// stays owned by the caller.
+// MarkDeleted sets ColDeletedAt on the rows keys selects (by primary key,
+// or by whatever columns keys carries; see dest.MatchColumns) that are not
+// marked yet (the first deletion time is kept), and commits st with it.
+// keys stays owned by the caller.
 func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (n int64, err error) {
 	if err := d.checkWritable(ns, t); err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
@@ -202,12 +203,9 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	if t.Column(schema.ColDeletedAt) == nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColDeletedAt)
 	}
-	pk := t.PrimaryKey()
-	if len(pk) == 0 {
-		return 0, fmt.Errorf("mark deleted in %s.%s: table has no primary key", ns, t.Name)
-	}
+	var match []string
 	if keys != nil {
-		if err := dest.CheckRecord(t, keys); err != nil {
+		if match, _, err = dest.MatchColumns(t, keys); err != nil {
 			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 		}
 	}
@@ -224,13 +222,14 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 			if err != nil {
 				return err
 			}
-			conds := make([]string, len(pk))
-			for i, k := range pk {
+			// Equality never holds for NULL: a NULL in keys matches nothing.
+			conds := make([]string, len(match))
+			for i, k := range match {
 				conds[i] = "d." + quoteIdent(k) + " = k." + quoteIdent(k)
 			}
 			del := quoteIdent(schema.ColDeletedAt)
 			res, err := conn.ExecContext(ctx, "UPDATE "+d.TableName(ns, t.Name)+" AS d SET "+del+" = "+timestampLiteral(at)+
-				" FROM (SELECT DISTINCT "+quoteList(pk)+" FROM "+quoteIdent(view)+") AS k WHERE "+strings.Join(conds, " AND ")+
+				" FROM (SELECT DISTINCT "+quoteList(match)+" FROM "+quoteIdent(view)+") AS k WHERE "+strings.Join(conds, " AND ")+
 				" AND d."+del+" IS NULL")
 			if err != nil {
 				return fmt.Errorf("mark rows: %w", err)

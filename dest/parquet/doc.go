@@ -44,7 +44,9 @@
 // measured by BenchmarkRowGroupRows) to _jsync/tmp and fsynced. Replace
 // writes one new file per slot (keeping a writer, and so a row-group
 // buffer, open per slot until the end), MarkDeleted rewrites only the files
-// holding the keys.
+// holding the keys. MarkDeleted by other columns (a child's issue_id) looks
+// at every file, but decides from hashes of those columns alone, read once
+// per file and column set, which files to rewrite.
 //
 // # Commit protocol
 //

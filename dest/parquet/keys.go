@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -59,6 +60,16 @@ func (k *keyer) key(i int) []byte {
 	}
 	k.buf = b
 	return b
+}
+
+// hasNull reports whether row i is NULL in any of k's columns.
+func (k *keyer) hasNull(i int) bool {
+	for _, c := range k.cols {
+		if c.IsNull(i) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendBytes(b []byte, s string) []byte {
@@ -153,8 +164,21 @@ func escapePartitionValue(v string) string {
 	return b.String()
 }
 
-// keySet is the set of key hashes of one file, sorted for binary search.
+// keySet is the set of key hashes of one file (of its primary key or of
+// another set of columns), sorted for binary search.
 type keySet []uint64
+
+// newKeySet sorts hashes in place and returns them as a keySet without
+// duplicates (values of other columns than the key repeat: many comments
+// per issue).
+func newKeySet(hashes []uint64) keySet {
+	slices.Sort(hashes)
+	ks := slices.Compact(hashes)
+	if len(ks) < cap(ks)/2 {
+		ks = slices.Clone(ks)
+	}
+	return keySet(ks)
+}
 
 func (s keySet) has(h uint64) bool {
 	lo, hi := 0, len(s)
@@ -166,6 +190,24 @@ func (s keySet) has(h uint64) bool {
 		case s[m] > h:
 			hi = m
 		default:
+			return true
+		}
+	}
+	return false
+}
+
+// hasAny reports whether s holds any of hashes. It walks the smaller side.
+func (s keySet) hasAny(hashes map[uint64]bool) bool {
+	if len(s) < len(hashes) {
+		for _, h := range s {
+			if hashes[h] {
+				return true
+			}
+		}
+		return false
+	}
+	for h := range hashes {
+		if s.has(h) {
 			return true
 		}
 	}

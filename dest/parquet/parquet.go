@@ -88,7 +88,7 @@ type Destination struct {
 	tableMu sync.Map // tableKey → *sync.Mutex: one writer per table at a time
 
 	keysMu sync.Mutex
-	keys   map[string]keySet // file ID → key hashes (files are immutable)
+	keys   map[string]map[string]keySet // file ID → column set (keySetName) → hashes (files are immutable)
 
 	unlock func() error // set between Lock and unlock
 
@@ -138,7 +138,7 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet destination %s: %w", opts.Path, err)
 	}
-	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]keySet{}, rowGroupRows: rowGroupRows}
+	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]map[string]keySet{}, rowGroupRows: rowGroupRows}
 	if d.mem == nil {
 		d.mem = memory.DefaultAllocator
 	}
@@ -511,7 +511,7 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	req.committed = true
 	d.keysMu.Lock()
 	for _, id := range dropped {
-		delete(d.keys, id)
+		delete(d.keys, id) // with every column set cached for the file
 	}
 	d.keysMu.Unlock()
 	d.crash("after manifest")

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"path"
-	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -194,9 +194,7 @@ func (w *slotWriter) finish() (fileEntry, rename, error) {
 		ID:        newID(),
 	}
 	if w.track {
-		ks := keySet(w.hashes)
-		slices.Sort(ks)
-		w.d.cacheKeys(fe.ID, ks)
+		w.d.cacheKeys(fe.ID, keySetName(w.keyer), newKeySet(w.hashes))
 	}
 	w.d.crash("wrote " + fe.Path)
 	return fe, rename{From: w.tmpRel, To: fe.Path}, nil
@@ -249,11 +247,15 @@ func (d *Destination) readFileAs(ctx context.Context, e *tableEntry, f fileEntry
 	return nil
 }
 
-// fileKeys returns the key hashes of a live file, reading only its
-// primary-key columns the first time.
-func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry) (keySet, error) {
+// fileKeys returns the hashes of the values of cols (the primary key, or
+// the columns MarkDeleted matches by) in each row of a live file, reading
+// only those columns the first time. They are cached by file ID and column
+// set: files are immutable, and commit drops the entries of a file that
+// stops being live.
+func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry, cols []string) (keySet, error) {
+	set := keySetName(cols)
 	d.keysMu.Lock()
-	ks, ok := d.keys[f.ID]
+	ks, ok := d.keys[f.ID][set]
 	d.keysMu.Unlock()
 	if ok {
 		return ks, nil
@@ -263,19 +265,19 @@ func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry) 
 		return nil, fmt.Errorf("open %s: %w", f.Path, err)
 	}
 	defer rdr.Close()
-	var cols []int
-	for _, pk := range e.PrimaryKey {
-		idx := rdr.MetaData().Schema.ColumnIndexByName(pk)
-		if idx < 0 {
-			return nil, fmt.Errorf("read keys of %s: no column %s", f.Path, pk)
+	idx := make([]int, 0, len(cols))
+	for _, c := range cols {
+		i := rdr.MetaData().Schema.ColumnIndexByName(c)
+		if i < 0 {
+			return nil, fmt.Errorf("read keys of %s: no column %s", f.Path, c)
 		}
-		cols = append(cols, idx)
+		idx = append(idx, i)
 	}
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, d.mem)
 	if err != nil {
 		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
 	}
-	rr, err := fr.GetRecordReader(ctx, cols, nil)
+	rr, err := fr.GetRecordReader(ctx, idx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
 	}
@@ -283,7 +285,7 @@ func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry) 
 	ks = make(keySet, 0, f.Rows)
 	for rr.Next() {
 		rec := rr.RecordBatch()
-		k, err := newKeyer(rec, e.PrimaryKey)
+		k, err := newKeyer(rec, cols)
 		if err != nil {
 			return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
 		}
@@ -294,14 +296,22 @@ func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry) 
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
 	}
-	slices.Sort(ks)
-	d.cacheKeys(f.ID, ks)
+	ks = newKeySet(ks)
+	d.cacheKeys(f.ID, set, ks)
 	return ks, nil
 }
 
-func (d *Destination) cacheKeys(id string, ks keySet) {
+// keySetName names a column set in the key cache.
+func keySetName(cols []string) string { return strings.Join(cols, "\x00") }
+
+func (d *Destination) cacheKeys(id, set string, ks keySet) {
 	d.keysMu.Lock()
-	d.keys[id] = ks
+	m := d.keys[id]
+	if m == nil {
+		m = map[string]keySet{}
+		d.keys[id] = m
+	}
+	m[set] = ks
 	d.keysMu.Unlock()
 }
 

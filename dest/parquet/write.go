@@ -325,7 +325,7 @@ func (d *Destination) upsert(ctx context.Context, ns string, t *schema.Table, re
 			if f.Rows == 0 || len(refs) == 0 {
 				continue
 			}
-			ks, err := d.fileKeys(ctx, e, f)
+			ks, err := d.fileKeys(ctx, e, f, e.PrimaryKey)
 			if err != nil {
 				return stats, err
 			}
@@ -766,18 +766,20 @@ func (d *Destination) dedupe(ctx context.Context, e *tableEntry, fe fileEntry, r
 	return w.finish()
 }
 
-// MarkDeleted sets ColDeletedAt=at on the rows whose key is in keys and
-// that are not marked yet, rewriting only the slots that hold them, and
-// commits st with them. Unknown keys are ignored; keys may be nil (then only
-// st is committed). keys stays owned by the caller.
+// MarkDeleted sets ColDeletedAt=at on the rows keys selects that are not
+// marked yet, rewriting only the files that hold them, and commits st with
+// them. keys selects by primary key when it carries exactly the key
+// columns: only the files of the keys' buckets are considered. Otherwise
+// it selects the rows equal to a keys row in every column keys has (see
+// dest.MatchColumns): every file is considered, and the hashes of its match
+// columns, read once per file and column set, tell whether it has a hit.
+// Unknown keys are ignored; keys may be nil (then only st is committed).
+// keys stays owned by the caller.
 func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (n int64, err error) {
 	defer d.tableLock(tableKey(ns, t.Name))()
 	e, err := d.ensureTable(ctx, ns, t)
 	if err != nil {
 		return 0, err
-	}
-	if len(e.PrimaryKey) == 0 {
-		return 0, fmt.Errorf("mark deleted in %s.%s: table has no primary key", ns, t.Name)
 	}
 	delIdx := e.schema.FieldIndices(schema.ColDeletedAt)
 	if len(delIdx) != 1 {
@@ -791,20 +793,32 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	if err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 	}
+	var cols []string // the columns rows are matched by
+	byKey := false
+	if keys != nil {
+		if cols, byKey, err = matchColumns(e, t, keys); err != nil {
+			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+		}
+	}
 	want := map[string]bool{}
 	hashes := map[uint64]bool{}
 	buckets := map[int]bool{}
 	if keys != nil && keys.NumRows() > 0 {
-		kr, err := newKeyer(keys, e.PrimaryKey)
+		kr, err := newKeyer(keys, cols)
 		if err != nil {
 			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 		}
 		for i := 0; i < int(keys.NumRows()); i++ {
+			if !byKey && kr.hasNull(i) {
+				continue // NULL matches nothing
+			}
 			key := kr.key(i)
 			h := hashKey(key)
 			want[string(key)] = true
 			hashes[h] = true
-			buckets[e.bucket(kr, i, h)] = true
+			if byKey {
+				buckets[e.bucket(kr, i, h)] = true
+			}
 		}
 	}
 
@@ -815,21 +829,14 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	defer d.discard(&req)
 	next := e.clone()
 	for fi, f := range e.Files {
-		if f.Rows == 0 || !buckets[f.Bucket] {
+		if f.Rows == 0 || len(hashes) == 0 || byKey && !buckets[f.Bucket] {
 			continue
 		}
-		ks, err := d.fileKeys(ctx, e, f)
+		ks, err := d.fileKeys(ctx, e, f, cols)
 		if err != nil {
 			return 0, err
 		}
-		hit := false
-		for h := range hashes {
-			if ks.has(h) {
-				hit = true
-				break
-			}
-		}
-		if !hit {
+		if !ks.hasAny(hashes) {
 			continue
 		}
 		w, err := d.newSlotWriter(e, slotOf(f), f.Seq)
@@ -837,16 +844,30 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 			return 0, err
 		}
 		var marked int64
+		// The slot writer tracks the primary-key hashes of the new file;
+		// the hashes of other match columns are gathered here.
+		var colHashes []uint64
+		if !byKey {
+			colHashes = make([]uint64, 0, f.Rows)
+		}
 		err = d.readFile(ctx, e, f, func(rec arrow.RecordBatch) error {
-			rk, err := newKeyer(rec, e.PrimaryKey)
+			rk, err := newKeyer(rec, cols)
 			if err != nil {
 				return err
 			}
 			var match []bool
 			del := rec.Column(delIdx[0])
 			for i := 0; i < int(rec.NumRows()); i++ {
+				var hit bool
+				if byKey {
+					hit = del.IsNull(i) && want[string(rk.key(i))]
+				} else {
+					key := rk.key(i)
+					colHashes = append(colHashes, hashKey(key))
+					hit = del.IsNull(i) && want[string(key)]
+				}
 				// An earlier mark is kept: the first deletion time wins.
-				if del.IsNull(i) && want[string(rk.key(i))] {
+				if hit {
 					if match == nil {
 						match = make([]bool, rec.NumRows())
 					}
@@ -873,6 +894,9 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 		if err != nil {
 			return 0, err
 		}
+		if !byKey {
+			d.cacheKeys(fe.ID, keySetName(cols), newKeySet(colHashes))
+		}
 		next.Files[fi] = fe
 		req.renames = append(req.renames, rn)
 		n += marked
@@ -885,6 +909,34 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 	}
 	return n, nil
+}
+
+// matchColumns checks a MarkDeleted record (see dest.MatchColumns) and
+// returns the columns it matches rows by and whether they are the primary
+// key. Every column must be in the table's files with the record's type.
+func matchColumns(e *tableEntry, t *schema.Table, keys arrow.RecordBatch) ([]string, bool, error) {
+	cols, byKey, err := dest.MatchColumns(t, keys)
+	if err != nil {
+		return nil, false, err
+	}
+	if byKey {
+		if slices.Equal(cols, e.PrimaryKey) {
+			return cols, true, nil
+		}
+		// The definition's key is not the stored one: match by value.
+		cols = slices.Sorted(slices.Values(cols))
+	}
+	for _, c := range cols {
+		idx := e.schema.FieldIndices(c)
+		if len(idx) == 0 {
+			return nil, false, fmt.Errorf("column %q is not in the destination table (run a migration first)", c)
+		}
+		want := keys.Schema().Field(keys.Schema().FieldIndices(c)[0]).Type
+		if have := e.schema.Field(idx[0]).Type; !arrow.TypeEqual(have, want) {
+			return nil, false, fmt.Errorf("column %s is %s in the destination table, %s in the record (run a migration first)", c, have, want)
+		}
+	}
+	return cols, false, nil
 }
 
 // withDeletedAt returns rec with column col set to stamp where match.
