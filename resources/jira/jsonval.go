@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // obj is a JSON object decoded one level deep; values stay raw until read,
@@ -20,8 +22,10 @@ func parseObj(raw json.RawMessage) (obj, error) {
 	if k := kindOf(raw); k != '{' {
 		return nil, fmt.Errorf("want object, got %s", kindName(k))
 	}
-	var o obj
-	if err := json.Unmarshal(raw, &o); err != nil {
+	// raw comes from a document validated when it arrived (see
+	// client.Response.ValidJSON): split it without validating again.
+	o, err := jsonscan.Object(raw)
+	if err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -35,11 +39,7 @@ func parseArray(raw json.RawMessage) ([]json.RawMessage, error) {
 	if k := kindOf(raw); k != '[' {
 		return nil, fmt.Errorf("want array, got %s", kindName(k))
 	}
-	var a []json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return jsonscan.Array(raw)
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -79,7 +79,7 @@ func asString(raw json.RawMessage) (s string, ok bool, err error) {
 	case 0, 'n':
 		return "", false, nil
 	case '"':
-		err = json.Unmarshal(raw, &s)
+		s, err = jsonscan.String(raw)
 		return s, err == nil, err
 	case '{', '[':
 		return "", false, fmt.Errorf("want string, got %s", kindName(k))
@@ -137,8 +137,8 @@ func scalarText(raw json.RawMessage) (string, bool, error) {
 	case 0, 'n':
 		return "", false, nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := jsonscan.String(raw)
+		if err != nil {
 			return "", false, err
 		}
 		return s, true, nil
@@ -173,11 +173,11 @@ func compactJSON(raw json.RawMessage) (string, bool, error) {
 	if isNull(raw) {
 		return "", false, nil
 	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
+	b, err := jsonscan.Compact(raw)
+	if err != nil {
 		return "", false, err
 	}
-	return b.String(), true, nil
+	return string(b), true, nil
 }
 
 func truncate(s string) string {

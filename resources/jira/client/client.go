@@ -308,6 +308,9 @@ type Response struct {
 	Header   http.Header
 	Body     []byte
 	Attempts int
+	// ValidJSON is true when Body was checked to be valid JSON; decoders
+	// may then split it without validating again (package jsonscan).
+	ValidJSON bool
 }
 
 // GetJSON GETs path and decodes the JSON body into out (nil discards it).
@@ -561,6 +564,7 @@ func truncatedJSON(resp *Response) error {
 		return nil
 	}
 	if json.Valid(resp.Body) {
+		resp.ValidJSON = true
 		return nil
 	}
 	// A body cut short may still end in whitespace (a cut inside `true`

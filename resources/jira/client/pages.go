@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // PageFunc receives the raw items of one page, in server order. Returning an
@@ -58,6 +60,16 @@ func (c *Client) getEnvelope(ctx context.Context, method, path string, query url
 		return nil, fmt.Errorf("page %d: %w", page, err)
 	}
 	var env envelope
+	if resp.ValidJSON {
+		// Validated once on arrival: split it without validating again.
+		// Items are split the same way (envelope.items), and so on down.
+		if m, serr := jsonscan.Object(resp.Body); serr == nil {
+			env = m
+		}
+	}
+	if env != nil {
+		return env, nil
+	}
 	if err := json.Unmarshal(resp.Body, &env); err != nil || env == nil {
 		if err == nil {
 			err = errors.New("null page")
@@ -77,8 +89,8 @@ func (e envelope) items(key string) ([]json.RawMessage, error) {
 	if isNull(raw) {
 		return nil, nil
 	}
-	var out []json.RawMessage
-	if err := json.Unmarshal(raw, &out); err != nil {
+	out, err := jsonscan.Array(raw)
+	if err != nil {
 		return nil, fmt.Errorf("page member %q is not an array", key)
 	}
 	return out, nil
