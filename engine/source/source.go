@@ -93,7 +93,11 @@ type Sink interface {
 	// Send queues a record batch for upsert (incremental tables) or for the
 	// replacement content (full-table tables).
 	Send(ctx context.Context, rec arrow.RecordBatch) error
-	// Delete marks the rows with these primary keys as deleted at `at`.
+	// Delete marks the rows matching keys as deleted at `at` (rows marked
+	// before keep their first time). keys carries the primary-key columns,
+	// or other columns of the table (e.g. issue_id): a row matches when it
+	// equals one of the records' rows on all of them. A later Send of a row
+	// with a NULL deleted-at column makes it live again.
 	Delete(ctx context.Context, keys arrow.RecordBatch, at time.Time) error
 	// Checkpoint commits st after everything sent before it on this sink,
 	// atomically with the last batch where the destination allows.

@@ -110,20 +110,34 @@ func (m *memTable) Send(_ context.Context, rec arrow.RecordBatch) error {
 	return nil
 }
 
+// Delete marks the rows matching keys on all of its columns (the primary
+// key, or other columns such as issue_id), keeping an earlier mark.
 func (m *memTable) Delete(_ context.Context, keys arrow.RecordBatch, at time.Time) error {
 	defer keys.Release()
 	m.d.mu.Lock()
 	defer m.d.mu.Unlock()
 	m.d.events = append(m.d.events, "delete "+m.table.Name)
+	cols := make([]string, keys.NumCols())
+	for j, f := range keys.Schema().Fields() {
+		if m.table.Column(f.Name) == nil {
+			return fmt.Errorf("%s: delete by unknown column %s", m.table.Name, f.Name)
+		}
+		cols[j] = f.Name
+	}
+	want := map[string]bool{}
 	for i := 0; i < int(keys.NumRows()); i++ {
-		k := keyOf(m.table, func(c string) string {
-			idx := keys.Schema().FieldIndices(c)
-			if len(idx) == 0 {
-				return ""
-			}
-			return keys.Column(idx[0]).ValueStr(i)
-		})
-		if row := m.rows[k]; row != nil {
+		var parts []string
+		for j := range cols {
+			parts = append(parts, keys.Column(j).ValueStr(i))
+		}
+		want[strings.Join(parts, "/")] = true
+	}
+	for _, row := range m.rows {
+		var parts []string
+		for _, c := range cols {
+			parts = append(parts, row[c])
+		}
+		if want[strings.Join(parts, "/")] && row[schema.ColDeletedAt] == "" {
 			row[schema.ColDeletedAt] = at.UTC().Format(time.RFC3339)
 		}
 	}

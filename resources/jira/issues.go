@@ -120,22 +120,41 @@ type issueFetch struct {
 	maxUpdated time.Time
 	placed     map[int64]string     // issue id → project id, for the known sets
 	read       map[string]time.Time // issue id → updated, of issues decoded
+	// resync is set in incremental runs: the children of each issue
+	// re-read are marked deleted before its current children are
+	// upserted, so that children removed in Jira end up marked.
+	resync bool
+	// pendingChangelogs are issues whose embedded changelog is truncated,
+	// waiting to be completed together through changelog/bulkfetch
+	// (Cloud): up to bulkChangelogIssues per request, across pages.
+	pendingChangelogs []string
 }
 
+// bulkChangelogIssues and bulkChangelogPage are changelog/bulkfetch's
+// limits: issue ids per request and histories per page (the server may
+// lower the page size; pages are followed by its token).
+const (
+	bulkChangelogIssues = 1000
+	bulkChangelogPage   = 10000
+)
+
 func (r *syncRun) newIssueFetch(ctx context.Context, first bool) *issueFetch {
-	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: map[string]time.Time{}}
+	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: map[string]time.Time{}, resync: !first}
 	f.e.skipIssue = func(id string, updated time.Time) bool {
-		if prev, ok := f.read[id]; ok && !updated.After(prev) {
+		if !f.newer(id, updated) {
 			return true
 		}
 		f.read[id] = updated
 		return false
 	}
 	mk := func(name string) *tableOut {
-		// Links and sprint membership read twice are the same row; for the
-		// rest a later read is newer. Worklog ids written in an incremental
-		// run are remembered, so worklog/updated does not fetch them again.
-		out := r.newOut(name, name == TableIssueLinks || name == TableSprintIssues || (name == TableWorklogs && !first))
+		// In a first sync, links and sprint membership read twice are the
+		// same row: the first read wins (in incremental runs a re-read
+		// issue re-marks its children, so every read must upsert them).
+		// For the rest a later read is newer. Worklog ids written in an
+		// incremental run are remembered, so worklog/updated does not
+		// fetch them again.
+		out := r.newOut(name, (first && (name == TableIssueLinks || name == TableSprintIssues)) || (name == TableWorklogs && !first))
 		if out != nil {
 			f.all = append(f.all, out)
 		}
@@ -147,13 +166,92 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool) *issueFetch {
 	return f
 }
 
+// newer reports whether an issue read with this `updated` is written: it
+// was not read in this run yet, or only with an older `updated`.
+func (f *issueFetch) newer(id string, updated time.Time) bool {
+	prev, ok := f.read[id]
+	return !ok || updated.After(prev)
+}
+
+// markResynced marks deleted the current children of the issues of a page
+// that will be written, before their decoded children are sent: children
+// still in Jira are upserted right after and so become live again; those
+// removed in Jira stay marked. Worklogs are left to worklog/deleted.
+func (f *issueFetch) markResynced(ctx context.Context, items []json.RawMessage) error {
+	var ids []string
+	for _, it := range items {
+		var v struct {
+			ID     json.RawMessage `json:"id"`
+			Fields struct {
+				Updated json.RawMessage `json:"updated"`
+			} `json:"fields"`
+		}
+		if json.Unmarshal(it, &v) != nil {
+			continue // decodeIssue rejects it, and writes no children
+		}
+		id, ok, err := asString(v.ID)
+		if err != nil || !ok || id == "" {
+			continue
+		}
+		updated, ok, err := asTime(v.Fields.Updated, false)
+		if err != nil || !ok || !f.newer(id, updated) {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// Rows decoded before (earlier pages) go out first, so the marks
+	// cannot be overtaken by an older copy of the same children. (Pending
+	// changelog completions may follow the marks: they are fetched later,
+	// so they are current.)
+	if err := f.flushOuts(ctx); err != nil {
+		return err
+	}
+	return f.r.markChildren(ctx, ids, false)
+}
+
+// markChildren marks the child rows of the issues deleted: by issue_id, and
+// issue links by either end. Worklogs too when withWorklogs.
+func (r *syncRun) markChildren(ctx context.Context, ids []string, withWorklogs bool) error {
+	for _, c := range issueChildren {
+		var err error
+		switch c {
+		case TableWorklogs:
+			if withWorklogs {
+				err = r.deleteBy(ctx, c, "issue_id", ids)
+			}
+		case TableIssueLinks:
+			if err = r.deleteBy(ctx, c, "source_issue_id", ids); err == nil {
+				err = r.deleteBy(ctx, c, "target_issue_id", ids)
+			}
+		default:
+			err = r.deleteBy(ctx, c, "issue_id", ids)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *issueFetch) release() {
 	for _, o := range f.all {
 		o.w.Release()
 	}
 }
 
+// flush completes the pending changelogs and sends every pending row.
 func (f *issueFetch) flush(ctx context.Context) error {
+	if err := f.drainChangelogs(ctx); err != nil {
+		return err
+	}
+	return f.flushOuts(ctx)
+}
+
+// flushOuts sends the rows decoded so far.
+func (f *issueFetch) flushOuts(ctx context.Context) error {
 	for _, o := range f.all {
 		if err := o.flush(ctx); err != nil {
 			return err
@@ -387,6 +485,11 @@ func (r *syncRun) pinned(prev map[string]string) map[string]string {
 func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
 	r := f.r
 	handle := func(items []json.RawMessage) error {
+		if f.resync {
+			if err := f.markResynced(ctx, items); err != nil {
+				return err
+			}
+		}
 		var trunc []issueInfo
 		for _, it := range items {
 			info, ok := f.e.decodeIssue(f.outs, it)
@@ -514,46 +617,16 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 			changelogIDs = append(changelogIDs, id)
 		}
 	}
-	cctx := client.WithTable(ctx, TableChangelogs)
-	decodeHistories := func(id string) func([]json.RawMessage) {
-		return func(items []json.RawMessage) {
-			for _, h := range items {
-				f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
-			}
-		}
-	}
 	if r.d.cloud {
-		for start := 0; start < len(changelogIDs); start += 1000 {
-			chunk := changelogIDs[start:min(start+1000, len(changelogIDs))]
-			jobs = append(jobs, completion{what: "changelogs",
-				fetch: func(context.Context) ([]json.RawMessage, error) {
-					return f.bulkChangelogs(cctx, chunk)
-				},
-				decode: func(items []json.RawMessage) {
-					for _, it := range items {
-						var l struct {
-							IssueID         string            `json:"issueId"`
-							ChangeHistories []json.RawMessage `json:"changeHistories"`
-						}
-						if err := json.Unmarshal(it, &l); err != nil {
-							f.e.reject(TableChangelogs, "", "", "bulkfetch entry: "+err.Error(), it)
-							continue
-						}
-						decodeHistories(l.IssueID)(l.ChangeHistories)
-					}
-				}})
-		}
+		f.pendingChangelogs = append(f.pendingChangelogs, changelogIDs...)
 	} else {
+		cctx := client.WithTable(ctx, TableChangelogs)
 		for _, id := range changelogIDs {
 			jobs = append(jobs, completion{what: "changelog of issue " + id,
 				fetch:  func(context.Context) ([]json.RawMessage, error) { return f.issueChangelog(cctx, id) },
-				decode: decodeHistories(id)})
+				decode: func(items []json.RawMessage) { f.decodeHistories(id, items) }})
 		}
 	}
-	if len(jobs) == 0 {
-		return nil
-	}
-
 	results, errs := fetchAll(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) ([]json.RawMessage, error) {
 		return jobs[i].fetch(ctx)
 	})
@@ -563,37 +636,71 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 		}
 		j.decode(results[i])
 	}
+	if f.e.err == nil && len(f.pendingChangelogs) >= bulkChangelogIssues {
+		return f.drainChangelogs(ctx)
+	}
+	return f.e.err
+}
+
+func (f *issueFetch) decodeHistories(id string, items []json.RawMessage) {
+	for _, h := range items {
+		f.e.decodeChangelog(f.outs.changelogs, f.outs.items, h, id)
+	}
+}
+
+// drainChangelogs completes the pending truncated changelogs.
+func (f *issueFetch) drainChangelogs(ctx context.Context) error {
+	ctx = client.WithTable(ctx, TableChangelogs)
+	for len(f.pendingChangelogs) > 0 {
+		n := min(len(f.pendingChangelogs), bulkChangelogIssues)
+		if err := f.bulkChangelogs(ctx, f.pendingChangelogs[:n]); err != nil {
+			return err
+		}
+		f.pendingChangelogs = f.pendingChangelogs[n:]
+	}
+	f.pendingChangelogs = nil
 	return f.e.err
 }
 
 // bulkChangelogs reads every history of up to 1000 issues through
-// changelog/bulkfetch, falling back to each issue's changelog endpoint when
-// bulkfetch is not offered. Entries are {issueId, changeHistories}.
-func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) ([]json.RawMessage, error) {
+// changelog/bulkfetch, page by page (entries are {issueId,
+// changeHistories}), falling back to each issue's changelog endpoint when
+// bulkfetch is not offered.
+func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) error {
 	r := f.r
-	body := map[string]any{"issueIdsOrKeys": ids, "maxResults": 1000}
-	all, err := collect(func(fn client.PageFunc) error {
-		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", fn)
+	body := map[string]any{"issueIdsOrKeys": ids, "maxResults": bulkChangelogPage}
+	pages := 0
+	err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", func(items []json.RawMessage) error {
+		pages++
+		for _, it := range items {
+			var l struct {
+				IssueID         string            `json:"issueId"`
+				ChangeHistories []json.RawMessage `json:"changeHistories"`
+			}
+			if err := json.Unmarshal(it, &l); err != nil {
+				f.e.reject(TableChangelogs, "", "", "bulkfetch entry: "+err.Error(), it)
+				continue
+			}
+			f.decodeHistories(l.IssueID, l.ChangeHistories)
+		}
+		return f.e.err
 	})
 	if err == nil {
-		return all, nil
+		return nil
 	}
-	if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
-		return nil, fmt.Errorf("changelog bulkfetch: %w", err)
+	if pages > 0 || !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
+		return fmt.Errorf("changelog bulkfetch: %w", err)
 	}
-	all = all[:0]
-	for _, id := range ids {
-		hs, err := f.issueChangelog(ctx, id)
-		if err != nil {
-			return nil, err
+	results, errs := fetchAll(ctx, len(ids), r.concurrency(), func(ctx context.Context, i int) ([]json.RawMessage, error) {
+		return f.issueChangelog(ctx, ids[i])
+	})
+	for i, id := range ids {
+		if errs[i] != nil {
+			return errs[i]
 		}
-		entry, err := json.Marshal(map[string]any{"issueId": id, "changeHistories": hs})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, entry)
+		f.decodeHistories(id, results[i])
 	}
-	return all, nil
+	return f.e.err
 }
 
 // issueChangelog pages issue/{id}/changelog; where that endpoint does not
@@ -726,15 +833,24 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) e
 
 // deleteKeys marks rows of a table with a single-column string key deleted.
 func (r *syncRun) deleteKeys(ctx context.Context, table string, ids []string) error {
+	return r.deleteBy(ctx, table, "", ids)
+}
+
+// deleteBy marks deleted the rows of a table whose string column col (the
+// single-column primary key when col is "") holds one of the values.
+func (r *syncRun) deleteBy(ctx context.Context, table, col string, ids []string) error {
 	tr := r.wanted(table)
 	if tr == nil || len(ids) == 0 {
 		return nil
 	}
-	pk := tr.Table.PrimaryKey()
-	if len(pk) != 1 {
-		return fmt.Errorf("delete from %s: composite keys are not supported", table)
+	if col == "" {
+		pk := tr.Table.PrimaryKey()
+		if len(pk) != 1 {
+			return fmt.Errorf("delete from %s: composite keys are not supported", table)
+		}
+		col = pk[0]
 	}
-	sch := arrow.NewSchema([]arrow.Field{{Name: pk[0], Type: typeString}}, nil)
+	sch := arrow.NewSchema([]arrow.Field{{Name: col, Type: typeString}}, nil)
 	b := array.NewRecordBuilder(r.s.mem, sch)
 	defer b.Release()
 	b.Field(0).(*array.StringBuilder).AppendValues(ids, nil)
@@ -866,6 +982,9 @@ func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known
 		}
 	}
 	if err := r.deleteKeys(ctx, TableIssues, gone); err != nil {
+		return err
+	}
+	if err := r.markChildren(ctx, gone, true); err != nil {
 		return err
 	}
 	extra[extraLastSweep] = r.now.Format(time.RFC3339)

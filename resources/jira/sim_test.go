@@ -73,9 +73,14 @@ func newSimFixture(t *testing.T, flavor string, issues int, restricted bool) *si
 
 func newSimFixtureFaults(t *testing.T, flavor string, issues int, restricted bool, faults float64) *simFixture {
 	t.Helper()
+	return newSimFixtureCaps(t, flavor, issues, restricted, faults, jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20})
+}
+
+func newSimFixtureCaps(t *testing.T, flavor string, issues int, restricted bool, faults float64, caps jirasim.Caps) *simFixture {
+	t.Helper()
 	clock := &fakeClock{now: time.Now().UTC()}
 	sim, err := jirasim.Start(jirasim.Options{Issues: issues, Seed: 7, Flavor: flavor, Rate: -1, Now: clock.Now, Faults: faults,
-		Caps: jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20}, TZ: "Pacific/Kiritimati"})
+		Caps: caps, TZ: "Pacific/Kiritimati"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,18 +129,8 @@ func totalRequests(m map[string]int64) int64 {
 // issue is deleted do not count (they are deleted through their parent).
 func (f *simFixture) counts() map[string]int64 {
 	out := map[string]int64{}
-	issues := f.dest.tables[TableIssues].live()
 	for name, mt := range f.dest.tables {
-		var n int64
-		for _, r := range mt.live() {
-			if mt.table.Parent == TableIssues {
-				if _, ok := issues[r["issue_id"]]; !ok {
-					continue
-				}
-			}
-			n++
-		}
-		out[name] = n
+		out[name] = int64(len(mt.live()))
 	}
 	return out
 }
@@ -181,7 +176,7 @@ func TestSimFirstAndIncrementalSync(t *testing.T) {
 				t.Errorf("%d rejects, first %+v", n, first(f.rej.Rejects()))
 			}
 
-			res, err := f.sim.Mutate(jirasim.Mutation{Update: 6, Comment: 5, Worklog: 4, DeleteIssues: 2, DeleteWorklogs: 2, MoveIssues: 1, AddCustomField: 1})
+			res, err := f.sim.Mutate(jirasim.Mutation{Update: 6, Comment: 5, Worklog: 4, DeleteIssues: 2, DeleteWorklogs: 2, DeleteComments: 2, MoveIssues: 1, AddCustomField: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,6 +206,21 @@ func TestSimFirstAndIncrementalSync(t *testing.T) {
 			for _, id := range res.DeletedWorklogs {
 				if r := f.dest.tables[TableWorklogs].rows[itoa(id)]; r != nil && r[schema.ColDeletedAt] == "" {
 					t.Errorf("deleted worklog %d not marked", id)
+				}
+			}
+			for _, id := range res.DeletedComments {
+				if r := f.dest.tables[TableIssueComments].rows[itoa(id)]; r == nil || r[schema.ColDeletedAt] == "" {
+					t.Errorf("deleted comment %d not marked", id)
+				}
+			}
+			// Every child row of a deleted issue is marked, links by either end.
+			for _, name := range issueChildren {
+				for _, r := range f.dest.tables[name].rows {
+					for _, id := range res.DeletedIssueIDs {
+						if (r["issue_id"] == id || r["source_issue_id"] == id || r["target_issue_id"] == id) && r[schema.ColDeletedAt] == "" {
+							t.Errorf("%s row %v of deleted issue %s not marked", name, r, id)
+						}
+					}
 				}
 			}
 			// The issues cursor is the largest updated written, in UTC.
@@ -584,5 +594,29 @@ func TestSimPermissionLossIsNotDelete(t *testing.T) {
 		if r != nil && visibleToRestricted[r["project_id"]] && r[schema.ColDeletedAt] == "" {
 			t.Errorf("deleted issue %s in a visible project not marked", r["key"])
 		}
+	}
+}
+
+// TestSimChangelogsBatchedAcrossPages: truncated changelogs are completed
+// through changelog/bulkfetch with up to 1000 issues per request, gathered
+// across search pages, not one request per page.
+func TestSimChangelogsBatchedAcrossPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixtureCaps(t, jirasim.FlavorCloud, 1500, false, 0, jirasim.Caps{Comments: 20, Histories: 2, Worklogs: 20})
+	f.src.checkpointPages = 1000 // one sequential reader would drain once
+	f.sync()
+	f.checkCounts("first sync")
+	st := f.sim.Stats().Endpoints
+	bulk := st["POST /rest/api/3/changelog/bulkfetch"]["200"]
+	pages := st["POST /rest/api/3/search/jql"]["200"]
+	// Concurrency 2 splits the year into 4 time slices; each completes its
+	// truncated changelogs (a few hundred, under the 1000 limit) once.
+	if bulk < 1 || bulk > 4 {
+		t.Errorf("%d changelog/bulkfetch requests for %d search pages; want 1 to 4 (one per time slice)", bulk, pages)
+	}
+	if pages < 12 {
+		t.Errorf("only %d search pages: the test needs many pages with truncated changelogs", pages)
 	}
 }

@@ -308,7 +308,7 @@ func issuesTable() *schema.Table {
 
 func issueCommentsTable() *schema.Table {
 	return table(TableIssueComments, "Issue comments, all of them: truncated embedded collections are completed through issue/{id}/comment.",
-		schema.Incremental, TableIssues, false,
+		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Comment id.")),
 		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
 		strCol("author_account_id", "Author."+userNote),
@@ -327,7 +327,7 @@ func issueCommentsTable() *schema.Table {
 func changelogsTable() *schema.Table {
 	return table(TableChangelogs, "Issue change histories, all of them (Stitch keeps only the newest 100): "+
 		"truncated collections are completed through changelog/bulkfetch (Cloud) or issue/{id}/changelog.",
-		schema.Incremental, TableIssues, false,
+		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Change history id.")),
 		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
 		strCol("author_account_id", "Who made the change; NULL for anonymous or automated changes."+userNote),
@@ -340,7 +340,7 @@ func changelogsTable() *schema.Table {
 
 func changelogItemsTable() *schema.Table {
 	return table(TableChangelogItems, "One row per changed field of every change history, for history analysis (status flow, reassignments…).",
-		schema.Incremental, TableIssues, false,
+		schema.Incremental, TableIssues, true,
 		pk(strCol("changelog_id", "Change history (joins changelogs.id).")),
 		pk(intCol("item_index", "Position of the item within its change history, from 0.")),
 		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
@@ -358,7 +358,7 @@ func changelogItemsTable() *schema.Table {
 
 func issueTransitionsTable() *schema.Table {
 	return table(TableIssueTransitions, "Transitions available on each issue to the syncing user at sync time (expand=transitions). Keyed (id, issue_id), as in Stitch.",
-		schema.Incremental, TableIssues, false,
+		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Transition id (unique per workflow, not globally).")),
 		pk(strCol("issue_id", "Issue (joins issues.id).")),
 		strCol("name", "Transition name."),
@@ -470,7 +470,7 @@ func issueTypesTable() *schema.Table {
 
 func issueLinksTable() *schema.Table {
 	return table(TableIssueLinks, "Issue links, one row per link: the link read from either end is normalised to source (outward side) and target.",
-		schema.Incremental, TableIssues, false,
+		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Link id.")),
 		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue whose payload the link was last read from (joins issues.id)."},
 		strCol("source_issue_id", "Issue on the outward side: source <outward> target, e.g. A blocks B."),
@@ -516,7 +516,7 @@ func sprintsTable() *schema.Table {
 
 func sprintIssuesTable() *schema.Table {
 	return table(TableSprintIssues, "Sprint membership: one row per (sprint, issue), cut from each issue's Sprint field.",
-		schema.Incremental, TableIssues, false,
+		schema.Incremental, TableIssues, true,
 		pk(intCol("sprint_id", "Sprint (joins sprints.id).")),
 		pk(strCol("issue_id", "Issue (joins issues.id).")),
 		strCol("sprint_state", "State of the sprint when the issue was synced."),

@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -44,13 +45,14 @@ type overlay struct {
 	histories       []historyItem
 	worklogs        []worklogItem
 	deletedWorklogs map[int64]bool
+	deletedComments map[int64]bool
 	summaryRev      int
 }
 
 func (d *dataset) overlayOf(i int32) *overlay {
 	o := d.overlays[i]
 	if o == nil {
-		o = &overlay{deletedWorklogs: map[int64]bool{}}
+		o = &overlay{deletedWorklogs: map[int64]bool{}, deletedComments: map[int64]bool{}}
 		d.overlays[i] = o
 	}
 	return o
@@ -90,6 +92,7 @@ func (d *dataset) comments(i int32) []commentItem {
 	}
 	if o := d.overlays[i]; o != nil {
 		out = append(out, o.comments...)
+		out = slices.DeleteFunc(out, func(c commentItem) bool { return o.deletedComments[c.ID] })
 	}
 	return out
 }

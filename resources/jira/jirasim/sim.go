@@ -74,15 +74,15 @@ func (s *Server) ExpectedFor(restricted bool, since time.Time) Expected {
 		for j := 0; j < n; j++ {
 			items += int64(d.historyItemCount(ii, j))
 		}
-		comments += int64(rec.nComments)
 		if o := d.overlays[ii]; o != nil {
-			comments += int64(len(o.comments))
+			comments += int64(len(d.comments(ii)))
 			histories += int64(len(o.histories))
 			for _, h := range o.histories {
 				items += int64(len(h.Items))
 			}
 			worklogs += int64(len(d.worklogs(ii)))
 		} else {
+			comments += int64(rec.nComments)
 			worklogs += int64(rec.nWorklogs)
 		}
 		transitions += int64(len(d.transitions(ii)))
@@ -107,6 +107,7 @@ type Mutation struct {
 	Worklog        int `json:"worklog"`          // add a worklog
 	DeleteIssues   int `json:"delete_issues"`    // delete issues (and their worklogs)
 	DeleteWorklogs int `json:"delete_worklogs"`  // delete one worklog each
+	DeleteComments int `json:"delete_comments"`  // delete one comment each (the issue's updated advances)
 	MoveIssues     int `json:"move_issues"`      // move to the next project: new key, history items project and Key
 	AddCustomField int `json:"add_custom_field"` // add a text custom field (values only on issues updated afterwards)
 }
@@ -122,6 +123,7 @@ type MutationResult struct {
 	DeletedIssues   []string    `json:"deletedIssues"`
 	DeletedIssueIDs []string    `json:"deletedIssueIds"`
 	DeletedWorklogs []int64     `json:"deletedWorklogs"`
+	DeletedComments []int64     `json:"deletedComments"`
 	Moved           [][2]string `json:"moved"`
 	AddedFields     []string    `json:"addedFields"`
 }
@@ -130,7 +132,7 @@ type MutationResult struct {
 // same changes) and advances "updated" to the current time like Jira.
 func (s *Server) Mutate(m Mutation) (MutationResult, error) {
 	for name, n := range map[string]int{"update": m.Update, "comment": m.Comment, "worklog": m.Worklog, "delete_issues": m.DeleteIssues,
-		"delete_worklogs": m.DeleteWorklogs, "move_issues": m.MoveIssues, "add_custom_field": m.AddCustomField} {
+		"delete_worklogs": m.DeleteWorklogs, "delete_comments": m.DeleteComments, "move_issues": m.MoveIssues, "add_custom_field": m.AddCustomField} {
 		if n < 0 {
 			return MutationResult{}, fmt.Errorf("mutate: %s must be >= 0, got %d", name, n)
 		}
@@ -140,7 +142,7 @@ func (s *Server) Mutate(m Mutation) (MutationResult, error) {
 	d := s.data
 	now := s.now().UnixMilli()
 	res := MutationResult{At: fmtTime(now, s.loc), AtMillis: now, Updated: []string{}, Commented: []string{}, Worklogged: []string{},
-		DeletedIssues: []string{}, DeletedIssueIDs: []string{}, DeletedWorklogs: []int64{}, Moved: [][2]string{}, AddedFields: []string{}}
+		DeletedIssues: []string{}, DeletedIssueIDs: []string{}, DeletedWorklogs: []int64{}, DeletedComments: []int64{}, Moved: [][2]string{}, AddedFields: []string{}}
 	r := newRnd(d.seed, tagMutation, d.mutations)
 	d.mutations++
 	v := &view{s: s, d: d, ver: "2"}
@@ -211,6 +213,16 @@ func (s *Server) Mutate(m Mutation) (MutationResult, error) {
 		d.deletedWorklogs = append(d.deletedWorklogs, worklogRef{ID: wl.ID, Time: now, Issue: i, Deleted: true})
 		touch(i)
 		res.DeletedWorklogs = append(res.DeletedWorklogs, wl.ID)
+	}
+	for k := 0; k < m.DeleteComments; k++ {
+		i, ok := pick(func(i int32) bool { return len(d.comments(i)) > 0 })
+		if !ok {
+			break
+		}
+		c := d.comments(i)[0]
+		d.overlayOf(i).deletedComments[c.ID] = true
+		touch(i)
+		res.DeletedComments = append(res.DeletedComments, c.ID)
 	}
 	for k := 0; k < m.MoveIssues; k++ {
 		i, ok := pick(func(i int32) bool { return leaf(i) && d.recs[i].typ != typeSubtask })
