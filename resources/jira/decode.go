@@ -154,7 +154,7 @@ func (r *row) end() {
 		return
 	}
 	r.out.w.end()
-	if r.out.w.Len() >= r.out.batchRows {
+	if r.out.w.full(r.out.batchRows) {
 		if err := r.out.flush(r.e.ctx); err != nil && r.e.err == nil {
 			r.e.err = err
 		}

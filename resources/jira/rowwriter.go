@@ -14,6 +14,11 @@ import (
 // DefaultBatchRows bounds the rows of one record batch.
 const DefaultBatchRows = 2000
 
+// batchBytes bounds the string bytes of one record batch: issue rows carry
+// their raw fields JSON (tens of KB for some), so a row count alone would
+// let every concurrent fetcher hold tens of MB per table.
+const batchBytes = 4 << 20
+
 // rowWriter appends rows to a reused RecordBuilder for one (possibly
 // projected) table. Values for columns the table does not have are ignored,
 // so decoders can always set every column they know. Each row is begun with
@@ -24,6 +29,7 @@ type rowWriter struct {
 	idx      map[string]int
 	set      []bool
 	rows     int
+	bytes    int // string bytes appended since the last flush
 	source   string
 	syncedAt time.Time
 }
@@ -48,6 +54,9 @@ func (w *rowWriter) Release() { w.b.Release() }
 
 // Len is the number of rows appended since the last flush.
 func (w *rowWriter) Len() int { return w.rows }
+
+// full reports whether the pending rows reach maxRows or batchBytes.
+func (w *rowWriter) full(maxRows int) bool { return w.rows >= maxRows || w.bytes >= batchBytes }
 
 // has reports whether the table has the column.
 func (w *rowWriter) has(col string) bool { _, ok := w.idx[col]; return ok }
@@ -88,6 +97,7 @@ func (w *rowWriter) put(col string, v any) error {
 			return typeMismatch(col, v, b.Type())
 		}
 		b.Append(s)
+		w.bytes += len(s)
 	case *array.Int64Builder:
 		n, ok := v.(int64)
 		if !ok {
@@ -127,6 +137,9 @@ func (w *rowWriter) put(col string, v any) error {
 			}
 			b.Append(true)
 			vb.AppendValues(ss, nil)
+			for _, s := range ss {
+				w.bytes += len(s)
+			}
 		case *array.Int64Builder:
 			ns, ok := v.([]int64)
 			if !ok {
@@ -154,6 +167,6 @@ func (w *rowWriter) flush() arrow.RecordBatch {
 	if w.rows == 0 {
 		return nil
 	}
-	w.rows = 0
+	w.rows, w.bytes = 0, 0
 	return w.b.NewRecordBatch()
 }
