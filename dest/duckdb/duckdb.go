@@ -95,6 +95,9 @@ type Options struct {
 	// file (DuckDB allows one process to open a file for writing). Zero
 	// fails at once with *InUseError.
 	BusyTimeout time.Duration
+	// MemoryLimit, if set, is DuckDB's memory_limit for writing (e.g.
+	// "512MB"). Empty keeps DuckDB's default.
+	MemoryLimit string
 }
 
 // Destination writes to one DuckDB database file. It is safe for concurrent
@@ -198,6 +201,11 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	if !opts.ReadOnly {
 		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '1GB'"); err != nil {
 			return nil, errors.Join(fmt.Errorf("configure %s: %w", path, err), db.Close())
+		}
+		if opts.MemoryLimit != "" {
+			if _, err := db.ExecContext(ctx, "SET memory_limit = "+quoteString(opts.MemoryLimit)); err != nil {
+				return nil, errors.Join(fmt.Errorf("configure %s: memory_limit %s: %w", path, opts.MemoryLimit, err), db.Close())
+			}
 		}
 		if err := d.bootstrap(ctx); err != nil {
 			return nil, errors.Join(openError(path, err), db.Close())

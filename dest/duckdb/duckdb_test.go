@@ -5,6 +5,7 @@ package duckdb_test
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jsync-dev/jsync/dest"
@@ -31,4 +32,26 @@ func relation(t *testing.T, d dest.Destination, ns dest.Namespace, table string)
 
 func TestConformance(t *testing.T) {
 	desttest.Run(t, openIn, desttest.Options{Relation: relation})
+}
+
+// TestMemoryLimit: Options.MemoryLimit becomes DuckDB's memory_limit; a
+// value DuckDB refuses fails Open with the setting named.
+func TestMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	d, err := duckdb.Open(t.Context(), duckdb.Options{Path: filepath.Join(dir, "a.duckdb"), MemoryLimit: "64MB"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer d.Close()
+	var got string
+	if err := d.DB().QueryRowContext(t.Context(), "SELECT current_setting('memory_limit')").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "61.0 MiB" && got != "64.0 MB" && got != "61.0MiB" {
+		t.Errorf("memory_limit = %q, want 64MB", got)
+	}
+	_, err = duckdb.Open(t.Context(), duckdb.Options{Path: filepath.Join(dir, "b.duckdb"), MemoryLimit: "lots"})
+	if err == nil || !strings.Contains(err.Error(), "memory_limit lots") {
+		t.Errorf("Open with a bad memory limit: %v", err)
+	}
 }

@@ -156,6 +156,9 @@ type Destination struct {
 	Path string
 	// Schema overrides the DuckDB schema name (duckdb only).
 	Schema string
+	// MemoryLimit caps DuckDB's buffer memory, e.g. "512MB" (duckdb only);
+	// empty keeps DuckDB's default (80% of the machine's memory).
+	MemoryLimit string
 	// PartitionBy maps a table to the column it is partitioned by (parquet only).
 	PartitionBy map[string]string
 	// Compression is the Parquet codec (parquet only): snappy, zstd, gzip,

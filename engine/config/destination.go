@@ -19,6 +19,7 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 	"duckdb": {Attributes: withMisplaced([]hcl.AttributeSchema{
 		{Name: "path", Required: true},
 		{Name: "schema"},
+		{Name: "memory_limit"},
 	})},
 	"parquet": {Attributes: withMisplaced([]hcl.AttributeSchema{
 		{Name: "path", Required: true},
@@ -29,9 +30,12 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 
 // destinationOnlyArgs names, per argument, the destination type it belongs
 // to, so a misplaced one gets a specific message.
-var destinationOnlyArgs = map[string]string{"schema": "duckdb", "partition_by": "parquet", "compression": "parquet"}
+var destinationOnlyArgs = map[string]string{"schema": "duckdb", "memory_limit": "duckdb", "partition_by": "parquet", "compression": "parquet"}
 
 var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// memoryLimitRE matches DuckDB memory sizes such as "512MB" or "2 GiB".
+var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
 func (l *loader) decodeDestinations() {
 	for _, b := range l.blocks["destination"] {
@@ -76,6 +80,16 @@ func (l *loader) decodeDestinations() {
 						"%q is not a valid schema name: use letters, digits and underscores, starting with a letter or underscore.", v))
 				} else {
 					d.Schema = v
+				}
+			}
+		}
+		if a := attrs["memory_limit"]; a != nil {
+			if v, ok := l.str(a); ok {
+				if !memoryLimitRE.MatchString(strings.TrimSpace(v)) {
+					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit",
+						"%q is not a memory size: write a number and a unit, for example \"512MB\" or \"2GB\".", v))
+				} else {
+					d.MemoryLimit = strings.TrimSpace(v)
 				}
 			}
 		}

@@ -31,3 +31,8 @@ sync "acme" {
   tables      = "issues"  # ERROR: 31:17 Incorrect attribute value type
   columns     = ["id"]  # ERROR: 32:17 Incorrect attribute value type
 }
+
+destination "duckdb" "small" {
+  path         = "small.duckdb"
+  memory_limit = "lots"  # ERROR: 37:18 Invalid memory limit
+}
