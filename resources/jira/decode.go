@@ -751,18 +751,21 @@ func (e *env) decodeIssueLink(out *tableOut, raw json.RawMessage, issueID, issue
 	}
 	r := e.begin(out, id)
 	r.set("id", id)
-	r.set("issue_id", issueID)
+	// issue_id is the source (outward) issue whichever end the link was
+	// read from, so the row is the same from both ends and from every run.
 	if other := r.sub("target_issue_id", o["outwardIssue"]); other != nil {
 		r.set("source_issue_id", issueID)
 		r.set("source_issue_key", issueKey)
 		r.str("target_issue_id", other["id"])
 		r.str("target_issue_key", other["key"])
 	} else if other := r.sub("source_issue_id", o["inwardIssue"]); other != nil {
+		r.str("issue_id", other["id"])
 		r.str("source_issue_id", other["id"])
 		r.str("source_issue_key", other["key"])
 		r.set("target_issue_id", issueID)
 		r.set("target_issue_key", issueKey)
 	}
+	r.set("issue_id", issueID) // no-op when set to the source above
 	if t := r.sub("type_id", o["type"]); t != nil {
 		r.str("type_id", t["id"])
 		r.str("type_name", t["name"])

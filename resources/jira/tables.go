@@ -472,7 +472,7 @@ func issueLinksTable() *schema.Table {
 	return table(TableIssueLinks, "Issue links, one row per link: the link read from either end is normalised to source (outward side) and target.",
 		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Link id.")),
-		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue whose payload the link was last read from (joins issues.id)."},
+		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "The source (outward) issue, whichever end the link was read from (joins issues.id)."},
 		strCol("source_issue_id", "Issue on the outward side: source <outward> target, e.g. A blocks B."),
 		strCol("source_issue_key", "Key of the source issue."),
 		strCol("target_issue_id", "Issue on the inward side."),
