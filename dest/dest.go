@@ -62,6 +62,14 @@ func (e *ErrLocked) Error() string {
 	return fmt.Sprintf("destination %s is locked by %s", e.Path, e.Holder)
 }
 
+// Mark says when rows were seen deleted (At) and, optionally, that only
+// rows last synced before SyncedBefore are marked: the children of a
+// re-read issue that the run did not write again are gone from Jira.
+type Mark struct {
+	At           time.Time
+	SyncedBefore time.Time
+}
+
 // Destination is everything the engine needs from a place that stores data.
 // Every method that does I/O takes ctx first. Implementations must be safe
 // for concurrent Write/Replace calls on different tables.
@@ -90,9 +98,11 @@ type Destination interface {
 	// rows by key; any other set of the table's scalar columns (a child
 	// table's issue_id, say; no primary key needed) selects every row whose
 	// values equal one record row in all of them, NULLs matching nothing. An
-	// unknown column or a wrong type is an error. keys may be nil (then only
-	// st is committed) and stays owned by the caller.
-	MarkDeleted(ctx context.Context, ns Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error)
+	// unknown column or a wrong type is an error. With m.SyncedBefore set,
+	// only rows whose ColSyncedAt is before it match: rows written by the
+	// current run are left alone. keys may be nil (then only st is
+	// committed) and stays owned by the caller.
+	MarkDeleted(ctx context.Context, ns Namespace, t *schema.Table, keys arrow.RecordBatch, m Mark, st *state.TableState) (int64, error)
 	// State reads the committed state.
 	State(ctx context.Context) (*state.Snapshot, error)
 	// CommitState commits table states (without data) and increments the

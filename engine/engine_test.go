@@ -171,7 +171,7 @@ func matchKey(cols []string, value func(col string) (string, bool)) (key string,
 
 // MarkDeleted marks the unmarked rows equal to a keys row in every column
 // keys has (the primary key or others), like the real destinations.
-func (m *memDest) MarkDeleted(ctx context.Context, ns string, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (int64, error) {
+func (m *memDest) MarkDeleted(ctx context.Context, ns string, t *schema.Table, keys arrow.RecordBatch, mk dest.Mark, st *state.TableState) (int64, error) {
 	if t.Column(schema.ColDeletedAt) == nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColDeletedAt)
 	}
@@ -199,8 +199,12 @@ func (m *memDest) MarkDeleted(ctx context.Context, ns string, t *schema.Table, k
 				continue
 			}
 			key, ok := matchKey(cols, func(c string) (string, bool) { v, ok := row[c]; return v, ok })
+			if ok && !mk.SyncedBefore.IsZero() {
+				synced, err := parseValueTime(row[schema.ColSyncedAt])
+				ok = err == nil && synced.Before(mk.SyncedBefore)
+			}
 			if ok && want[key] {
-				row[schema.ColDeletedAt] = at.UTC().Format(time.RFC3339Nano)
+				row[schema.ColDeletedAt] = mk.At.UTC().Format(time.RFC3339Nano)
 				n++
 			}
 		}
@@ -595,7 +599,7 @@ func TestMemDestMarkDeleted(t *testing.T) {
 		t.Helper()
 		keys := record(cols, rows...)
 		defer keys.Release()
-		n, err := d.MarkDeleted(ctx, "acme", comments, keys, time.Now(), nil)
+		n, err := d.MarkDeleted(ctx, "acme", comments, keys, dest.Mark{At: time.Now()}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -615,7 +619,17 @@ func TestMemDestMarkDeleted(t *testing.T) {
 	}
 	keys := record([]schema.Column{{Name: "nope", Type: arrow.BinaryTypes.String}}, []any{"x"})
 	defer keys.Release()
-	if _, err := d.MarkDeleted(ctx, "acme", comments, keys, time.Now(), nil); err == nil || !strings.Contains(err.Error(), "unknown column") {
+	if _, err := d.MarkDeleted(ctx, "acme", comments, keys, dest.Mark{At: time.Now()}, nil); err == nil || !strings.Contains(err.Error(), "unknown column") {
 		t.Errorf("MarkDeleted by an unknown column = %v", err)
 	}
+}
+
+// parseValueTime reads a timestamp as Arrow's ValueStr renders it.
+func parseValueTime(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z0700", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unreadable time %q", s)
 }

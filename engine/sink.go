@@ -49,7 +49,7 @@ type sinkItem struct {
 
 type deleteItem struct {
 	keys arrow.RecordBatch
-	at   time.Time
+	mark dest.Mark
 }
 
 var _ source.Sink = (*tableSink)(nil)
@@ -97,8 +97,8 @@ func (s *tableSink) Send(ctx context.Context, rec arrow.RecordBatch) error {
 	return s.send(ctx, sinkItem{rec: rec})
 }
 
-func (s *tableSink) Delete(ctx context.Context, keys arrow.RecordBatch, at time.Time) error {
-	return s.send(ctx, sinkItem{del: &deleteItem{keys: keys, at: at}})
+func (s *tableSink) Delete(ctx context.Context, keys arrow.RecordBatch, at, syncedBefore time.Time) error {
+	return s.send(ctx, sinkItem{del: &deleteItem{keys: keys, mark: dest.Mark{At: at, SyncedBefore: syncedBefore}}})
 }
 
 func (s *tableSink) Checkpoint(ctx context.Context, st state.TableState) error {
@@ -272,7 +272,7 @@ func (s *tableSink) run(ctx context.Context) {
 				break
 			}
 			var n int64
-			n, err = s.d.MarkDeleted(ctx, s.ns, s.t, it.del.keys, it.del.at, nil)
+			n, err = s.d.MarkDeleted(ctx, s.ns, s.t, it.del.keys, it.del.mark, nil)
 			it.del.keys.Release()
 			s.addStats(dest.WriteStats{Deleted: n})
 		case it.flush != nil:

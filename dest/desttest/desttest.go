@@ -54,7 +54,8 @@
 //     the primary key (a child table's issue_id; one or several columns)
 //     marks every row equal to one of its rows in all of them; NULLs match
 //     nothing, and an unknown column or a wrong type is an error that
-//     commits nothing.
+//     commits nothing. With Mark.SyncedBefore only rows whose
+//     _jsync_synced_at is before it are marked.
 //   - State: a batch's rows and state commit together or not at all, each
 //     batch by itself; a State-only batch commits the state. Snapshot.Serial
 //     grows by exactly one per committed state change (CommitState call,
@@ -131,6 +132,7 @@ func Run(t *testing.T, open Open, opts Options) {
 		{"ReplaceAtomic", testReplaceAtomic},
 		{"MarkDeleted", testMarkDeleted},
 		{"MarkDeletedByColumn", testMarkDeletedByColumn},
+		{"MarkDeletedStale", testMarkDeletedStale},
 		{"AddColumn", testAddColumn},
 		{"Evolve", testEvolve},
 		{"StateAtomic", testStateAtomic},

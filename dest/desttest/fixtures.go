@@ -72,6 +72,21 @@ func comments() *schema.Table {
 	}
 }
 
+// syncedComments is a child table with the sync time of each row.
+func syncedComments() *schema.Table {
+	return &schema.Table{
+		Name:        "synced_comments",
+		Replication: schema.Incremental,
+		Columns: []schema.Column{
+			{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true},
+			{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64},
+			{Name: schema.ColSyncedAt, Type: tsUTC},
+			{Name: schema.ColDeletedAt, Type: tsUTC},
+		},
+		TracksDeletes: true,
+	}
+}
+
 // projects is a full-table table.
 func projects() *schema.Table {
 	return &schema.Table{

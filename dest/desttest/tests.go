@@ -233,7 +233,7 @@ func testMarkDeleted(h *harness) {
 
 	at := ts("2025-03-04T05:06:07.123456Z")
 	keys := keysRecord(h.mem, 1, 3, 99, 3)
-	n, err := h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, at, tableState("issues", "swept"))
+	n, err := h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, dest.Mark{At: at}, tableState("issues", "swept"))
 	keys.Release()
 	if err != nil {
 		h.t.Fatalf("MarkDeleted: %v", err)
@@ -253,7 +253,7 @@ func testMarkDeleted(h *harness) {
 
 	// A second mark keeps the first time.
 	keys = keysRecord(h.mem, 1)
-	n, err = h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, at.Add(time.Hour), nil)
+	n, err = h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, dest.Mark{At: at.Add(time.Hour)}, nil)
 	keys.Release()
 	if err != nil || n != 0 {
 		h.t.Errorf("MarkDeleted of a marked row = %d, %v; want 0, nil", n, err)
@@ -263,7 +263,7 @@ func testMarkDeleted(h *harness) {
 	h.wantRows(tbl, [][]any{deleted(1, "a", at), deleted(2, "b", nil), deleted(3, "c again", nil)})
 
 	// No keys: only the state.
-	if _, err := h.d.MarkDeleted(h.ctx, h.ns, tbl, nil, at, tableState("issues", "swept2")); err != nil {
+	if _, err := h.d.MarkDeleted(h.ctx, h.ns, tbl, nil, dest.Mark{At: at}, tableState("issues", "swept2")); err != nil {
 		h.t.Fatalf("MarkDeleted without keys: %v", err)
 	}
 	if c := h.cursor("issues"); c != "swept2" {
@@ -322,7 +322,7 @@ func testMarkDeletedByColumn(h *harness) {
 			h.t.Fatal(err)
 		}
 		defer keys.Release()
-		return h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, at, st)
+		return h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, dest.Mark{At: at}, st)
 	}
 	byIssue := []schema.Column{{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64}}
 	issueIn := func(ids ...int64) func(r []any) bool {
@@ -397,6 +397,41 @@ func testMarkDeletedByColumn(h *harness) {
 		h.t.Errorf("after failed MarkDeleted: serial %d cursor %q, want %d swept", s.Serial, s.Get(syncName, "comments").Cursor, serial)
 	}
 	h.wantRows(tbl, want())
+}
+
+// testMarkDeletedStale: with Mark.SyncedBefore only rows last synced
+// before it are marked (the children of a re-read issue that the run did
+// not write again); rows the current run wrote stay live.
+func testMarkDeletedStale(h *harness) {
+	tbl := syncedComments()
+	h.migrate(tbl)
+	run1, run2 := ts("2025-01-01T00:00:00Z"), ts("2025-01-02T00:00:00Z")
+	h.mustWrite(tbl, h.batch(tbl, nil,
+		[]any{int64(1), int64(10), run1, nil}, []any{int64(2), int64(10), run1, nil},
+		[]any{int64(3), int64(10), run1, nil}, []any{int64(4), int64(11), run1, nil}))
+	// The second run re-reads issue 10: comments 1 and 3 are still there.
+	h.mustWrite(tbl, h.batch(tbl, nil, []any{int64(1), int64(10), run2, nil}, []any{int64(3), int64(10), run2, nil}))
+	keys, err := buildRecord(h.mem, &schema.Table{Name: "keys", Columns: []schema.Column{{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64}}},
+		[][]any{{int64(10)}, {int64(11)}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer keys.Release()
+	at := run2.Add(time.Minute)
+	n, err := h.d.MarkDeleted(h.ctx, h.ns, tbl, keys, dest.Mark{At: at, SyncedBefore: run2}, nil)
+	if err != nil || n != 2 {
+		h.t.Errorf("MarkDeleted of stale rows = %d, %v; want 2 (comments 2 and 4)", n, err)
+	}
+	h.wantRows(tbl, [][]any{
+		{int64(1), int64(10), run2, nil}, {int64(2), int64(10), run1, at},
+		{int64(3), int64(10), run2, nil}, {int64(4), int64(11), run1, at},
+	})
+	// A table without _jsync_synced_at cannot be marked that way.
+	plain := comments()
+	h.migrate(plain)
+	if _, err := h.d.MarkDeleted(h.ctx, h.ns, plain, keys, dest.Mark{At: at, SyncedBefore: run2}, nil); err == nil {
+		h.t.Errorf("MarkDeleted with SyncedBefore on a table without %s: no error", schema.ColSyncedAt)
+	}
 }
 
 func testAddColumn(h *harness) {

@@ -126,7 +126,7 @@ func TestCrashBeforeCommit(t *testing.T) {
 		{"mark deleted", func() error {
 			keys := itemsRecord(mem, "", 1, 2)
 			defer keys.Release()
-			_, err := d.MarkDeleted(ctx, "acme", tbl, keys, time.Now(), st("c2"))
+			_, err := d.MarkDeleted(ctx, "acme", tbl, keys, dest.Mark{At: time.Now()}, st("c2"))
 			return err
 		}},
 		{"commit state", func() error { return d.CommitState(ctx, st("c2")) }},

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -196,12 +195,19 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 // or by whatever columns keys carries; see dest.MatchColumns) that are not
 // marked yet (the first deletion time is kept), and commits st with it.
 // keys stays owned by the caller.
-func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (n int64, err error) {
+func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, m dest.Mark, st *state.TableState) (n int64, err error) {
 	if err := d.checkWritable(ns, t); err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
 	}
 	if t.Column(schema.ColDeletedAt) == nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColDeletedAt)
+	}
+	stale := ""
+	if !m.SyncedBefore.IsZero() {
+		if t.Column(schema.ColSyncedAt) == nil {
+			return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColSyncedAt)
+		}
+		stale = " AND d." + quoteIdent(schema.ColSyncedAt) + " < " + timestampLiteral(m.SyncedBefore)
 	}
 	var match []string
 	if keys != nil {
@@ -228,9 +234,9 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 				conds[i] = "d." + quoteIdent(k) + " = k." + quoteIdent(k)
 			}
 			del := quoteIdent(schema.ColDeletedAt)
-			res, err := conn.ExecContext(ctx, "UPDATE "+d.TableName(ns, t.Name)+" AS d SET "+del+" = "+timestampLiteral(at)+
+			res, err := conn.ExecContext(ctx, "UPDATE "+d.TableName(ns, t.Name)+" AS d SET "+del+" = "+timestampLiteral(m.At)+
 				" FROM (SELECT DISTINCT "+quoteList(match)+" FROM "+quoteIdent(view)+") AS k WHERE "+strings.Join(conds, " AND ")+
-				" AND d."+del+" IS NULL")
+				" AND d."+del+" IS NULL"+stale)
 			if err != nil {
 				return fmt.Errorf("mark rows: %w", err)
 			}

@@ -86,7 +86,7 @@ func crashSteps(ctx context.Context, d *Destination, mem memory.Allocator) []fun
 		func() error {
 			keys := rec(&schema.Table{Columns: []schema.Column{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}}, []string{`{"id": 5}`, `{"id": 25}`, `{"id": 55}`})
 			defer keys.Release()
-			_, err := d.MarkDeleted(ctx, testNS, iss, keys, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), st(3))
+			_, err := d.MarkDeleted(ctx, testNS, iss, keys, dest.Mark{At: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)}, st(3))
 			return err
 		},
 		func() error {

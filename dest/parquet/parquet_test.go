@@ -132,7 +132,7 @@ func TestMarkDeleted(t *testing.T) {
 			keys := record(t, mem, keySchema, `{"id": 2}`, `{"id": 3}`, `{"id": 99}`)
 			defer keys.Release()
 			at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-			n, err := d.MarkDeleted(context.Background(), testNS, tbl, keys, at, tableState("del"))
+			n, err := d.MarkDeleted(context.Background(), testNS, tbl, keys, dest.Mark{At: at}, tableState("del"))
 			if err != nil {
 				t.Fatalf("MarkDeleted: %v", err)
 			}

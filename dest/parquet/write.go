@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -775,7 +774,7 @@ func (d *Destination) dedupe(ctx context.Context, e *tableEntry, fe fileEntry, r
 // columns, read once per file and column set, tell whether it has a hit.
 // Unknown keys are ignored; keys may be nil (then only st is committed).
 // keys stays owned by the caller.
-func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, at time.Time, st *state.TableState) (n int64, err error) {
+func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *schema.Table, keys arrow.RecordBatch, m dest.Mark, st *state.TableState) (n int64, err error) {
 	defer d.tableLock(tableKey(ns, t.Name))()
 	e, err := d.ensureTable(ctx, ns, t)
 	if err != nil {
@@ -789,9 +788,25 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	if !ok {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %s is %s, not a timestamp", ns, t.Name, schema.ColDeletedAt, e.schema.Field(delIdx[0]).Type)
 	}
-	stamp, err := arrow.TimestampFromTime(at.UTC(), delType.Unit)
+	stamp, err := arrow.TimestampFromTime(m.At.UTC(), delType.Unit)
 	if err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+	}
+	// With m.SyncedBefore, rows synced at or after it are left alone.
+	syncIdx, before := -1, arrow.Timestamp(0)
+	if !m.SyncedBefore.IsZero() {
+		idx := e.schema.FieldIndices(schema.ColSyncedAt)
+		if len(idx) != 1 {
+			return 0, fmt.Errorf("mark deleted in %s.%s: table has no %s column", ns, t.Name, schema.ColSyncedAt)
+		}
+		sType, ok := e.schema.Field(idx[0]).Type.(*arrow.TimestampType)
+		if !ok {
+			return 0, fmt.Errorf("mark deleted in %s.%s: %s is not a timestamp", ns, t.Name, schema.ColSyncedAt)
+		}
+		if before, err = arrow.TimestampFromTime(m.SyncedBefore.UTC(), sType.Unit); err != nil {
+			return 0, fmt.Errorf("mark deleted in %s.%s: %w", ns, t.Name, err)
+		}
+		syncIdx = idx[0]
 	}
 	var cols []string // the columns rows are matched by
 	byKey := false
@@ -857,6 +872,10 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 			}
 			var match []bool
 			del := rec.Column(delIdx[0])
+			var synced *array.Timestamp
+			if syncIdx >= 0 {
+				synced, _ = rec.Column(syncIdx).(*array.Timestamp)
+			}
 			for i := 0; i < int(rec.NumRows()); i++ {
 				var hit bool
 				if byKey {
@@ -865,6 +884,9 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 					key := rk.key(i)
 					colHashes = append(colHashes, hashKey(key))
 					hit = del.IsNull(i) && want[string(key)]
+				}
+				if hit && synced != nil && (synced.IsNull(i) || synced.Value(i) >= before) {
+					hit = false // written by the current run
 				}
 				// An earlier mark is kept: the first deletion time wins.
 				if hit {

@@ -96,9 +96,11 @@ type Sink interface {
 	// Delete marks the rows matching keys as deleted at `at` (rows marked
 	// before keep their first time). keys carries the primary-key columns,
 	// or other columns of the table (e.g. issue_id): a row matches when it
-	// equals one of the records' rows on all of them. A later Send of a row
-	// with a NULL deleted-at column makes it live again.
-	Delete(ctx context.Context, keys arrow.RecordBatch, at time.Time) error
+	// equals one of the records' rows on all of them. A non-zero
+	// syncedBefore restricts the match to rows whose _jsync_synced_at is
+	// before it, so rows the current run sent stay live. A later Send of a
+	// row with a NULL deleted-at column makes it live again.
+	Delete(ctx context.Context, keys arrow.RecordBatch, at, syncedBefore time.Time) error
 	// Checkpoint commits st after everything sent before it on this sink,
 	// atomically with the last batch where the destination allows.
 	Checkpoint(ctx context.Context, st state.TableState) error

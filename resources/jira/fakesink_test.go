@@ -111,8 +111,9 @@ func (m *memTable) Send(_ context.Context, rec arrow.RecordBatch) error {
 }
 
 // Delete marks the rows matching keys on all of its columns (the primary
-// key, or other columns such as issue_id), keeping an earlier mark.
-func (m *memTable) Delete(_ context.Context, keys arrow.RecordBatch, at time.Time) error {
+// key, or other columns such as issue_id), keeping an earlier mark; with
+// syncedBefore, only rows synced before it.
+func (m *memTable) Delete(_ context.Context, keys arrow.RecordBatch, at, syncedBefore time.Time) error {
 	defer keys.Release()
 	m.d.mu.Lock()
 	defer m.d.mu.Unlock()
@@ -136,6 +137,15 @@ func (m *memTable) Delete(_ context.Context, keys arrow.RecordBatch, at time.Tim
 		var parts []string
 		for _, c := range cols {
 			parts = append(parts, row[c])
+		}
+		if !syncedBefore.IsZero() {
+			synced, err := time.Parse(time.RFC3339Nano, row[schema.ColSyncedAt])
+			if err != nil {
+				return fmt.Errorf("%s: unreadable %s %q", m.table.Name, schema.ColSyncedAt, row[schema.ColSyncedAt])
+			}
+			if !synced.Before(syncedBefore) {
+				continue
+			}
 		}
 		if want[strings.Join(parts, "/")] && row[schema.ColDeletedAt] == "" {
 			row[schema.ColDeletedAt] = at.UTC().Format(time.RFC3339)

@@ -120,10 +120,11 @@ type issueFetch struct {
 	maxUpdated time.Time
 	placed     map[int64]string     // issue id → project id, for the known sets
 	read       map[string]time.Time // issue id → updated, of issues decoded
-	// resync is set in incremental runs: the children of each issue
-	// re-read are marked deleted before its current children are
-	// upserted, so that children removed in Jira end up marked.
-	resync bool
+	// resync is set in incremental runs: once the children of the issues
+	// read (resynced) are sent, their older child rows, those this run did
+	// not write again, are marked deleted: Jira no longer has them.
+	resync   bool
+	resynced []string
 	// pendingChangelogs are issues whose embedded changelog is truncated,
 	// waiting to be completed together through changelog/bulkfetch
 	// (Cloud): up to bulkChangelogIssues per request, across pages.
@@ -148,13 +149,10 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool) *issueFetch {
 		return false
 	}
 	mk := func(name string) *tableOut {
-		// In a first sync, links and sprint membership read twice are the
-		// same row: the first read wins (in incremental runs a re-read
-		// issue re-marks its children, so every read must upsert them).
-		// For the rest a later read is newer. Worklog ids written in an
-		// incremental run are remembered, so worklog/updated does not
-		// fetch them again.
-		out := r.newOut(name, (first && (name == TableIssueLinks || name == TableSprintIssues)) || (name == TableWorklogs && !first))
+		// Links and sprint membership read twice are the same row; for the
+		// rest a later read is newer. Worklog ids written in an incremental
+		// run are remembered, so worklog/updated does not fetch them again.
+		out := r.newOut(name, name == TableIssueLinks || name == TableSprintIssues || (name == TableWorklogs && !first))
 		if out != nil {
 			f.all = append(f.all, out)
 		}
@@ -173,61 +171,23 @@ func (f *issueFetch) newer(id string, updated time.Time) bool {
 	return !ok || updated.After(prev)
 }
 
-// markResynced marks deleted the current children of the issues of a page
-// that will be written, before their decoded children are sent: children
-// still in Jira are upserted right after and so become live again; those
-// removed in Jira stay marked. Worklogs are left to worklog/deleted.
-func (f *issueFetch) markResynced(ctx context.Context, items []json.RawMessage) error {
-	var ids []string
-	for _, it := range items {
-		var v struct {
-			ID     json.RawMessage `json:"id"`
-			Fields struct {
-				Updated json.RawMessage `json:"updated"`
-			} `json:"fields"`
-		}
-		if json.Unmarshal(it, &v) != nil {
-			continue // decodeIssue rejects it, and writes no children
-		}
-		id, ok, err := asString(v.ID)
-		if err != nil || !ok || id == "" {
-			continue
-		}
-		updated, ok, err := asTime(v.Fields.Updated, false)
-		if err != nil || !ok || !f.newer(id, updated) {
-			continue
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	// Rows decoded before (earlier pages) go out first, so the marks
-	// cannot be overtaken by an older copy of the same children. (Pending
-	// changelog completions may follow the marks: they are fetched later,
-	// so they are current.)
-	if err := f.flushOuts(ctx); err != nil {
-		return err
-	}
-	return f.r.markChildren(ctx, ids, false)
-}
-
 // markChildren marks the child rows of the issues deleted: by issue_id, and
-// issue links by either end. Worklogs too when withWorklogs.
-func (r *syncRun) markChildren(ctx context.Context, ids []string, withWorklogs bool) error {
+// issue links by either end. Worklogs too when withWorklogs. A non-zero
+// syncedBefore spares the rows synced since (see source.Sink.Delete).
+func (r *syncRun) markChildren(ctx context.Context, ids []string, withWorklogs bool, syncedBefore time.Time) error {
 	for _, c := range issueChildren {
 		var err error
 		switch c {
 		case TableWorklogs:
 			if withWorklogs {
-				err = r.deleteBy(ctx, c, "issue_id", ids)
+				err = r.deleteBy(ctx, c, "issue_id", ids, syncedBefore)
 			}
 		case TableIssueLinks:
-			if err = r.deleteBy(ctx, c, "source_issue_id", ids); err == nil {
-				err = r.deleteBy(ctx, c, "target_issue_id", ids)
+			if err = r.deleteBy(ctx, c, "source_issue_id", ids, syncedBefore); err == nil {
+				err = r.deleteBy(ctx, c, "target_issue_id", ids, syncedBefore)
 			}
 		default:
-			err = r.deleteBy(ctx, c, "issue_id", ids)
+			err = r.deleteBy(ctx, c, "issue_id", ids, syncedBefore)
 		}
 		if err != nil {
 			return err
@@ -242,12 +202,24 @@ func (f *issueFetch) release() {
 	}
 }
 
-// flush completes the pending changelogs and sends every pending row.
+// flush completes the pending changelogs, sends every pending row, then
+// marks the stale children of the issues re-read since the last flush.
 func (f *issueFetch) flush(ctx context.Context) error {
 	if err := f.drainChangelogs(ctx); err != nil {
 		return err
 	}
-	return f.flushOuts(ctx)
+	if err := f.flushOuts(ctx); err != nil {
+		return err
+	}
+	if len(f.resynced) == 0 {
+		return nil
+	}
+	// Each sink applies the marks after the rows sent before them; rows of
+	// this run carry _jsync_synced_at = r.now (stored to the microsecond)
+	// and are left alone.
+	ids := f.resynced
+	f.resynced = nil
+	return f.r.markChildren(ctx, ids, false, f.r.now.Truncate(time.Microsecond))
 }
 
 // flushOuts sends the rows decoded so far.
@@ -485,11 +457,6 @@ func (r *syncRun) pinned(prev map[string]string) map[string]string {
 func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
 	r := f.r
 	handle := func(items []json.RawMessage) error {
-		if f.resync {
-			if err := f.markResynced(ctx, items); err != nil {
-				return err
-			}
-		}
 		var trunc []issueInfo
 		for _, it := range items {
 			info, ok := f.e.decodeIssue(f.outs, it)
@@ -498,6 +465,9 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 			}
 			if info.Updated.After(f.maxUpdated) {
 				f.maxUpdated = info.Updated
+			}
+			if f.resync {
+				f.resynced = append(f.resynced, info.ID)
 			}
 			if n, err := strconv.ParseInt(info.ID, 10, 64); err == nil && info.ProjectID != "" {
 				f.placed[n] = info.ProjectID
@@ -833,12 +803,12 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) e
 
 // deleteKeys marks rows of a table with a single-column string key deleted.
 func (r *syncRun) deleteKeys(ctx context.Context, table string, ids []string) error {
-	return r.deleteBy(ctx, table, "", ids)
+	return r.deleteBy(ctx, table, "", ids, time.Time{})
 }
 
 // deleteBy marks deleted the rows of a table whose string column col (the
 // single-column primary key when col is "") holds one of the values.
-func (r *syncRun) deleteBy(ctx context.Context, table, col string, ids []string) error {
+func (r *syncRun) deleteBy(ctx context.Context, table, col string, ids []string, syncedBefore time.Time) error {
 	tr := r.wanted(table)
 	if tr == nil || len(ids) == 0 {
 		return nil
@@ -855,7 +825,7 @@ func (r *syncRun) deleteBy(ctx context.Context, table, col string, ids []string)
 	defer b.Release()
 	b.Field(0).(*array.StringBuilder).AppendValues(ids, nil)
 	rec := b.NewRecordBatch()
-	if err := tr.Sink.Delete(ctx, rec, r.now); err != nil {
+	if err := tr.Sink.Delete(ctx, rec, r.now, syncedBefore); err != nil {
 		return fmt.Errorf("mark %d %s deleted: %w", len(ids), table, err)
 	}
 	return nil
@@ -984,7 +954,7 @@ func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known
 	if err := r.deleteKeys(ctx, TableIssues, gone); err != nil {
 		return err
 	}
-	if err := r.markChildren(ctx, gone, true); err != nil {
+	if err := r.markChildren(ctx, gone, true, time.Time{}); err != nil {
 		return err
 	}
 	extra[extraLastSweep] = r.now.Format(time.RFC3339)
