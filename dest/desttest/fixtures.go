@@ -72,19 +72,13 @@ func comments() *schema.Table {
 	}
 }
 
-// syncedComments is a child table with the sync time of each row.
+// syncedComments is comments with the sync time of each row instead of a
+// body.
 func syncedComments() *schema.Table {
-	return &schema.Table{
-		Name:        "synced_comments",
-		Replication: schema.Incremental,
-		Columns: []schema.Column{
-			{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true},
-			{Name: "issue_id", Type: arrow.PrimitiveTypes.Int64},
-			{Name: schema.ColSyncedAt, Type: tsUTC},
-			{Name: schema.ColDeletedAt, Type: tsUTC},
-		},
-		TracksDeletes: true,
-	}
+	t := comments()
+	t.Name = "synced_comments"
+	t.Columns[2] = schema.Column{Name: schema.ColSyncedAt, Type: tsUTC}
+	return t
 }
 
 // projects is a full-table table.
