@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,9 @@ import (
 const (
 	extraLastSweep   = "last_delete_sweep" // RFC 3339 time of the last id sweep
 	extraKnownPrefix = "known_ids:"        // + project id → idSet of issues written
+	// issues written within the overlap before the cursor, as id:updated-ms
+	// pairs: the next run skips them when their `updated` is unchanged.
+	extraOverlapSeen = "overlap_seen"
 	// worklogs table
 	extraDeletedSince = "deleted_since" // epoch ms cursor of worklog/deleted
 )
@@ -139,8 +144,11 @@ const (
 	bulkChangelogPage   = 10000
 )
 
-func (r *syncRun) newIssueFetch(ctx context.Context, first bool) *issueFetch {
-	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: map[string]time.Time{}, resync: !first}
+func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string]time.Time) *issueFetch {
+	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: maps.Clone(seen), resync: !first}
+	if f.read == nil {
+		f.read = map[string]time.Time{}
+	}
 	f.e.skipIssue = func(id string, updated time.Time) bool {
 		if !f.newer(id, updated) {
 			return true
@@ -281,7 +289,17 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	}
 
 	// save commits the issues state (cursor, known ids) after a barrier.
-	save := func(ctx context.Context, upTo time.Time, extra map[string]string) error {
+	// Issues written in the previous run's overlap window are skipped when
+	// re-read with the same `updated` (the overlap re-reads them on purpose,
+	// in case Jira's search index was behind; unchanged they need nothing).
+	var seen map[string]time.Time
+	if !first {
+		seen = parseOverlapSeen(st.Extra[extraOverlapSeen])
+	}
+
+	// save commits the issues state (cursor, known ids, the overlap set)
+	// after a barrier. done are the fetchers whose reads it covers.
+	save := func(ctx context.Context, upTo time.Time, extra map[string]string, done []*issueFetch) error {
 		if tr == nil || tr.Sink == nil || !tr.Write {
 			// Issues fetched only for their children keep no cursor: a
 			// later run that writes issues must start from the start date.
@@ -291,8 +309,15 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			return fmt.Errorf("wait for children rows: %w", err)
 		}
 		next := st
+		at := cursor
 		if upTo.After(cursor) {
 			next.Cursor = upTo.UTC().Format(time.RFC3339Nano)
+			at = upTo
+		}
+		if v := overlapSeen(seen, done, at.Add(-r.s.cfg.Overlap)); v != "" {
+			extra[extraOverlapSeen] = v
+		} else {
+			delete(extra, extraOverlapSeen)
 		}
 		next.Extra = extra
 		next.PinnedColumns = r.pinned(st.PinnedColumns)
@@ -322,7 +347,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	if slices == 1 {
-		f := r.newIssueFetch(ctx, first)
+		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
 		page := 0
 		err := f.pages(ctx, keys, since, time.Time{}, func() error {
@@ -333,7 +358,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			if err := f.flush(ctx); err != nil {
 				return err
 			}
-			return save(ctx, f.maxUpdated, mergeKnown(known, f.placed).extra(st.Extra))
+			return save(ctx, f.maxUpdated, mergeKnown(known, f.placed).extra(st.Extra), fetchers)
 		})
 		if err != nil {
 			return err
@@ -344,7 +369,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		// at its largest `updated`: a crashed backfill resumes from there.
 		width := r.now.Sub(since) / time.Duration(slices)
 		for i := 0; i < slices; i++ {
-			fetchers = append(fetchers, r.newIssueFetch(ctx, first))
+			fetchers = append(fetchers, r.newIssueFetch(ctx, first, seen))
 		}
 		var (
 			wg     sync.WaitGroup
@@ -388,7 +413,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 					}
 					mergeKnown(k, pf.placed)
 				}
-				errs[i] = save(ctx, upTo, k.extra(st.Extra))
+				errs[i] = save(ctx, upTo, k.extra(st.Extra), fetchers[:prefix])
 			}()
 		}
 		wg.Wait()
@@ -421,7 +446,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		return err
 	}
 	extra = known.extra(extra)
-	if err := save(ctx, maxUpdated, extra); err != nil {
+	if err := save(ctx, maxUpdated, extra, fetchers); err != nil {
 		return err
 	}
 	for _, c := range issueChildren {
@@ -829,6 +854,49 @@ func (r *syncRun) deleteBy(ctx context.Context, table, col string, ids []string,
 		return fmt.Errorf("mark %d %s deleted: %w", len(ids), table, err)
 	}
 	return nil
+}
+
+// maxOverlapSeen bounds the overlap set kept in the issues state; past it
+// the set is dropped (the next run then rewrites those issues).
+const maxOverlapSeen = 20000
+
+// overlapSeen encodes the issues with `updated` at or after from, of the
+// previous set and of the reads of done, as sorted id:epoch-ms pairs.
+func overlapSeen(prev map[string]time.Time, done []*issueFetch, from time.Time) string {
+	in := map[string]int64{}
+	add := func(m map[string]time.Time) {
+		for id, u := range m {
+			if !u.Before(from) && u.UnixMilli() > in[id] {
+				in[id] = u.UnixMilli()
+			}
+		}
+	}
+	add(prev)
+	for _, f := range done {
+		add(f.read)
+	}
+	if len(in) == 0 || len(in) > maxOverlapSeen {
+		return ""
+	}
+	parts := make([]string, 0, len(in))
+	for _, id := range slices.Sorted(maps.Keys(in)) {
+		parts = append(parts, id+":"+strconv.FormatInt(in[id], 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseOverlapSeen reads overlapSeen's encoding; a damaged value yields
+// what it can (an entry lost only means that issue is written again).
+func parseOverlapSeen(v string) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, p := range strings.Split(v, ",") {
+		id, ms, ok := strings.Cut(p, ":")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if ok && err == nil && id != "" {
+			out[id] = time.UnixMilli(n).UTC()
+		}
+	}
+	return out
 }
 
 // knownIDs is, per project id, the issue ids written to the destination.
