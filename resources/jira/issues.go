@@ -349,6 +349,23 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if slices == 1 {
 		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
+		// An incremental Cloud run lists what changed (one light search
+		// page, usually) and fetches only the issues it must write.
+		if r.d.cloud && !first {
+			ids, ok, err := f.changedIssues(ctx, keys, since)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := f.hydrate(ctx, ids); err != nil {
+					return err
+				}
+				slices = 0 // done: skip the page walk below
+			}
+		}
+	}
+	if slices == 1 {
+		f := fetchers[0]
 		page := 0
 		err := f.pages(ctx, keys, since, time.Time{}, func() error {
 			page++
@@ -363,7 +380,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-	} else {
+	} else if slices > 1 {
 		// Time slices fetched concurrently. When the slices finished so
 		// far form a prefix of the time range, the cursor is checkpointed
 		// at its largest `updated`: a crashed backfill resumes from there.
@@ -479,32 +496,129 @@ func (r *syncRun) pinned(prev map[string]string) map[string]string {
 // pages reads the issues updated in [since, until) page by page; afterPage
 // runs after each page has been decoded and its truncated collections
 // completed.
+// handle decodes a page of issues (with their children) and completes the
+// truncated collections.
+func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error {
+	var trunc []issueInfo
+	for _, it := range items {
+		info, ok := f.e.decodeIssue(f.outs, it)
+		if !ok {
+			continue
+		}
+		if info.Updated.After(f.maxUpdated) {
+			f.maxUpdated = info.Updated
+		}
+		if f.resync {
+			f.resynced = append(f.resynced, info.ID)
+		}
+		if n, err := strconv.ParseInt(info.ID, 10, 64); err == nil && info.ProjectID != "" {
+			f.placed[n] = info.ProjectID
+		}
+		if info.CommentsTruncated || info.WorklogsTruncated || info.ChangelogTruncated {
+			trunc = append(trunc, info)
+		}
+	}
+	if f.e.err != nil {
+		return f.e.err
+	}
+	return f.complete(ctx, trunc)
+}
+
+// maxHydrate bounds the changed issues an incremental Cloud run lists and
+// then fetches by id; past it the run reads full search pages instead
+// (which checkpoint the cursor as they go).
+const maxHydrate = 5000
+
+var errTooManyChanged = errors.New("too many changed issues to fetch by id")
+
+// changedIssues lists the id and `updated` of the issues updated since
+// `since` (light search pages: few fields, so up to 5000 issues a page) and
+// returns the ids to write: those not already written with the same
+// `updated`, such as the unchanged issues of the cursor overlap. ok is
+// false when more than maxHydrate issues match.
+func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since time.Time) (ids []string, ok bool, err error) {
+	r := f.r
+	jqlText, err := r.s.issuesJQL(keys, since, time.Time{})
+	if err != nil {
+		return nil, false, err
+	}
+	listed := 0
+	body := map[string]any{"jql": jqlText, "fields": []string{"updated"}, "maxResults": maxHydrate}
+	err = r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", func(items []json.RawMessage) error {
+		if listed += len(items); listed > maxHydrate {
+			return errTooManyChanged
+		}
+		for _, it := range items {
+			var v struct {
+				ID     json.RawMessage `json:"id"`
+				Fields struct {
+					Updated json.RawMessage `json:"updated"`
+				} `json:"fields"`
+			}
+			if err := json.Unmarshal(it, &v); err != nil {
+				return fmt.Errorf("decode listed issue: %w", err)
+			}
+			id, ok, err := asString(v.ID)
+			if err != nil || !ok || id == "" {
+				return fmt.Errorf("listed issue without an id: %s", truncate(string(it)))
+			}
+			// An unreadable `updated` is fetched anyway: decodeIssue
+			// rejects it with the reason.
+			if u, ok, err := asTime(v.Fields.Updated, false); err != nil || !ok || f.newer(id, u) {
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errTooManyChanged) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("list changed issues: %w", err)
+	}
+	return ids, true, nil
+}
+
+// hydrate fetches issues by id, 100 per POST issue/bulkfetch (fields=*all,
+// expand=changelog,transitions, the same shape as search pages), and
+// handles them like a search page. Where bulkfetch is not offered, the
+// ids are searched instead (`id in (…)`).
+func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
+	r := f.r
+	for start := 0; start < len(ids); start += 100 {
+		chunk := ids[start:min(start+100, len(ids))]
+		var resp struct {
+			Issues []json.RawMessage `json:"issues"`
+		}
+		body := map[string]any{"issueIdsOrKeys": chunk, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
+		err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp)
+		if isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
+			jqlText, jerr := jql.New().In("id", chunk...).OrderBy("id", jql.Asc).Build()
+			if jerr != nil {
+				return jerr
+			}
+			search := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 100}
+			if err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", search, "issues", func(items []json.RawMessage) error {
+				return f.handle(ctx, items)
+			}); err != nil {
+				return fmt.Errorf("search issues by id: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("issue bulkfetch: %w", err)
+		}
+		if err := f.handle(ctx, resp.Issues); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
 	r := f.r
 	handle := func(items []json.RawMessage) error {
-		var trunc []issueInfo
-		for _, it := range items {
-			info, ok := f.e.decodeIssue(f.outs, it)
-			if !ok {
-				continue
-			}
-			if info.Updated.After(f.maxUpdated) {
-				f.maxUpdated = info.Updated
-			}
-			if f.resync {
-				f.resynced = append(f.resynced, info.ID)
-			}
-			if n, err := strconv.ParseInt(info.ID, 10, 64); err == nil && info.ProjectID != "" {
-				f.placed[n] = info.ProjectID
-			}
-			if info.CommentsTruncated || info.WorklogsTruncated || info.ChangelogTruncated {
-				trunc = append(trunc, info)
-			}
-		}
-		if f.e.err != nil {
-			return f.e.err
-		}
-		if err := f.complete(ctx, trunc); err != nil {
+		if err := f.handle(ctx, items); err != nil {
 			return err
 		}
 		if afterPage != nil {

@@ -275,7 +275,23 @@ func TestSimFirstAndIncrementalSync(t *testing.T) {
 			// feeds; nothing per issue.
 			before := f.src.Requests()
 			sendsBefore := f.dest.tables[TableIssues].sends
+			searches := func() int64 {
+				var n int64
+				for ep, codes := range f.sim.Stats().Endpoints {
+					if strings.HasSuffix(ep, "/search/jql") || strings.HasSuffix(ep, "/rest/api/2/search") {
+						n += codes["200"]
+					}
+				}
+				return n
+			}
+			searchesBefore := searches()
 			f.sync()
+			// Cloud lists the changes in one light page, plus one id-only
+			// page of the delete sweep (which this fixture runs every
+			// time); Data Center pages the overlap (no issue/bulkfetch).
+			if n := searches() - searchesBefore; flavor == jirasim.FlavorCloud && n != 2 {
+				t.Errorf("no-op sync made %d search requests, want 2 (the change list and the sweep)", n)
+			}
 			f.checkCounts("no-op sync")
 			if n := f.dest.tables[TableIssues].sends - sendsBefore; n != 0 {
 				t.Errorf("no-op sync wrote %d issue batches: the overlap's unchanged issues must be skipped", n)
@@ -627,5 +643,51 @@ func TestSimChangelogsBatchedAcrossPages(t *testing.T) {
 	}
 	if pages < 12 {
 		t.Errorf("only %d search pages: the test needs many pages with truncated changelogs", pages)
+	}
+}
+
+// TestSimIncrementalListsThenFetches: an incremental Cloud run lists the
+// changed issues in one light search page and fetches them by id, 100 per
+// issue/bulkfetch; the next run skips the overlap's unchanged issues
+// without fetching them.
+func TestSimIncrementalListsThenFetches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
+	f.sync()
+	count := func(suffix string) int64 {
+		var n int64
+		for ep, codes := range f.sim.Stats().Endpoints {
+			if strings.HasSuffix(ep, suffix) {
+				n += codes["200"]
+			}
+		}
+		return n
+	}
+	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+	if changed <= 100 {
+		t.Fatalf("only %d issues changed: the test needs more than one bulkfetch", changed)
+	}
+	f.clock.Advance(3 * time.Minute)
+	for _, run := range []struct {
+		name              string
+		searches, fetches int64
+	}{
+		// One change list and one sweep page, then 100 issues a fetch.
+		{"after 250 updates", 2, (changed + 99) / 100},
+		// The same issues come back in the overlap, unchanged: not fetched.
+		{"no change", 2, 0},
+	} {
+		s0, b0 := count("/search/jql"), count("/issue/bulkfetch")
+		f.sync()
+		f.checkCounts(run.name)
+		if s, b := count("/search/jql")-s0, count("/issue/bulkfetch")-b0; s != run.searches || b != run.fetches {
+			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d and %d", run.name, s, b, run.searches, run.fetches)
+		}
 	}
 }
