@@ -349,38 +349,12 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if slices == 1 {
 		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
-		// An incremental Cloud run lists what changed (one light search
-		// page, usually) and fetches only the issues it must write.
-		if r.d.cloud && !first {
-			ids, ok, err := f.changedIssues(ctx, keys, since)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if err := f.hydrate(ctx, ids); err != nil {
-					return err
-				}
-				slices = 0 // done: skip the page walk below
-			}
-		}
-	}
-	if slices == 1 {
-		f := fetchers[0]
-		page := 0
-		err := f.pages(ctx, keys, since, time.Time{}, func() error {
-			page++
-			if page%r.s.checkpointPages != 0 {
-				return nil
-			}
-			if err := f.flush(ctx); err != nil {
-				return err
-			}
+		if err := r.fetchSequential(ctx, f, first, keys, since, func() error {
 			return save(ctx, f.maxUpdated, mergeKnown(known, f.placed).extra(st.Extra), fetchers)
-		})
-		if err != nil {
+		}); err != nil {
 			return err
 		}
-	} else if slices > 1 {
+	} else {
 		// Time slices fetched concurrently. When the slices finished so
 		// far form a prefix of the time range, the cursor is checkpointed
 		// at its largest `updated`: a crashed backfill resumes from there.
@@ -477,6 +451,33 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fetchSequential reads the issues since `since` with one fetcher. An
+// incremental Cloud run lists what changed (one light search page,
+// usually) and fetches only the issues it must write; otherwise full search
+// pages are read, with checkpoint called every checkpointPages pages.
+func (r *syncRun) fetchSequential(ctx context.Context, f *issueFetch, first bool, keys []string, since time.Time, checkpoint func() error) error {
+	if r.d.cloud && !first {
+		ids, ok, err := f.changedIssues(ctx, keys, since)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return f.hydrate(ctx, ids)
+		}
+	}
+	page := 0
+	return f.pages(ctx, keys, since, time.Time{}, func() error {
+		page++
+		if page%r.s.checkpointPages != 0 {
+			return nil
+		}
+		if err := f.flush(ctx); err != nil {
+			return err
+		}
+		return checkpoint()
+	})
 }
 
 // pinned is the custom-field column mapping to persist: the previous one
