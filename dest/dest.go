@@ -40,6 +40,11 @@ type WriteStats struct {
 	Deleted  int64
 }
 
+// Add returns the sum of s and o.
+func (s WriteStats) Add(o WriteStats) WriteStats {
+	return WriteStats{Inserted: s.Inserted + o.Inserted, Updated: s.Updated + o.Updated, Deleted: s.Deleted + o.Deleted}
+}
+
 // LockInfo names a lock holder.
 type LockInfo struct {
 	PID   int       `json:"pid"`

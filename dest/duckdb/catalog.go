@@ -100,11 +100,16 @@ func readTableDef(ctx context.Context, q queryer, schemaName, table string) (*ta
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read columns of %s.%s: %w", schemaName, table, err)
 	}
+	// Tables created before jsync kept keys in _jsync.keys carry a
+	// PRIMARY KEY constraint; newer ones have their key in _jsync.keys.
 	var pk []any
 	err = q.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
 		WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'`,
 		schemaName, table).Scan(&pk)
-	if err != nil && err != sql.ErrNoRows {
+	if err == sql.ErrNoRows {
+		pk, err = readKey(ctx, q, schemaName, table)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read primary key of %s.%s: %w", schemaName, table, err)
 	}
 	for _, k := range pk {
@@ -117,8 +122,37 @@ func readTableDef(ctx context.Context, q queryer, schemaName, table string) (*ta
 	return def, nil
 }
 
+// readKey reads a table's key columns from _jsync.keys; none when the
+// table has no row there (or the file predates _jsync.keys).
+func readKey(ctx context.Context, q queryer, schemaName, table string) ([]any, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = '_jsync' AND table_name = 'keys'`).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	var pk []any
+	err := q.QueryRowContext(ctx, `SELECT columns FROM _jsync.keys WHERE schema_name = ? AND table_name = ?`, schemaName, table).Scan(&pk)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	return pk, err
+}
+
+// keyStatement records def's key for schemaName.table in _jsync.keys.
+func keyStatement(def *tableDef, schemaName, table string) string {
+	cols := make([]string, len(def.pk))
+	for i, k := range def.pk {
+		cols[i] = quoteString(k)
+	}
+	return "INSERT OR REPLACE INTO _jsync.keys VALUES (" + quoteString(schemaName) + ", " + quoteString(table) +
+		", [" + strings.Join(cols, ", ") + "]::VARCHAR[])"
+}
+
 // createStatements creates table qualified (already quoted) from def, with
-// its comments.
+// its comments. Key columns are NOT NULL but carry no PRIMARY KEY
+// constraint: DuckDB keeps a constraint's index in memory whole, which
+// would make memory grow with the data. Writes keep keys unique instead
+// (see Write), and the key is recorded in _jsync.keys (keyStatement).
 func createStatements(def *tableDef, qualified string) []string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + qualified + " (")
@@ -127,12 +161,9 @@ func createStatements(def *tableDef, qualified string) []string {
 			b.WriteString(", ")
 		}
 		b.WriteString(quoteIdent(c.name) + " " + c.typ)
-		if c.notNull && !def.isPK(c.name) {
+		if c.notNull {
 			b.WriteString(" NOT NULL")
 		}
-	}
-	if len(def.pk) > 0 {
-		b.WriteString(", PRIMARY KEY (" + quoteList(def.pk) + ")")
 	}
 	b.WriteString(")")
 	stmts := []string{b.String()}

@@ -230,3 +230,56 @@ func TestSplitDuplicateKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyConstraintTables: tables that earlier versions of jsync created
+// with a PRIMARY KEY constraint keep working: the key is read from the
+// constraint, upserts replace rows, Replace rebuilds the table without the
+// constraint and records the key in _jsync.keys.
+func TestKeyConstraintTables(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := t.Context()
+	d, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "old.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = d.Close() }()
+	if err := execAll(ctx, d.DB(), `CREATE SCHEMA acme`,
+		`CREATE TABLE acme.items (id BIGINT PRIMARY KEY, v VARCHAR, _jsync_deleted_at TIMESTAMP WITH TIME ZONE)`); err != nil {
+		t.Fatal(err)
+	}
+	tbl := crashTable()
+	if changes, err := d.PlanMigrations(ctx, "acme", []*schema.Table{tbl}); err != nil || len(changes) != 0 {
+		t.Fatalf("plan = %v, %v; want no change", changes, err)
+	}
+	for _, b := range []dest.Batch{
+		{Record: itemsRecord(mem, "a", 1, 2), State: st("c1")},
+		{Record: itemsRecord(mem, "b", 2, 3), State: st("c2")},
+	} {
+		if _, err := d.Write(ctx, "acme", tbl, batches(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := snapshot(t, d), `rows 1=a/-,2=b/-,3=b/- | columns id,v,_jsync_deleted_at | serial 2 cursor "c2"`; got != want {
+		t.Errorf("after upserts:\n got %s\nwant %s", got, want)
+	}
+	stats, err := d.Replace(ctx, "acme", tbl, batches(dest.Batch{Record: itemsRecord(mem, "r", 3, 4, 4), State: st("c3")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats != (dest.WriteStats{Inserted: 1, Updated: 1, Deleted: 2}) {
+		t.Errorf("replace stats = %+v, want 1 inserted, 1 updated, 2 deleted", stats)
+	}
+	var constraints int
+	var key string
+	if err := d.DB().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'items' AND constraint_type = 'PRIMARY KEY'),
+		(SELECT array_to_string(columns, ',') FROM _jsync.keys WHERE schema_name = 'acme' AND table_name = 'items')`).Scan(&constraints, &key); err != nil {
+		t.Fatal(err)
+	}
+	if constraints != 0 || key != "id" {
+		t.Errorf("after replace: %d key constraints, key %q; want none, id", constraints, key)
+	}
+	if got, want := snapshot(t, d), `rows 3=r/-,4=r/- | columns id,v,_jsync_deleted_at | serial 3 cursor "c3"`; got != want {
+		t.Errorf("after replace:\n got %s\nwant %s", got, want)
+	}
+}

@@ -1,8 +1,8 @@
 //go:build duckdb_arrow
 
 // Package duckdb is the embedded DuckDB destination. Every namespace (source)
-// is a DuckDB schema, every table a DuckDB table with a primary key, and
-// jsync's own bookkeeping lives in the _jsync schema:
+// is a DuckDB schema, every table a DuckDB table holding one row per key,
+// and jsync's own bookkeeping lives in the _jsync schema:
 //
 //	_jsync.state    one row per (sync, table): cursor, extra cursors (JSON),
 //	                last success, pinned custom-field column names (JSON)
@@ -10,12 +10,15 @@
 //	                its row count (append-only, so concurrent table writers
 //	                never conflict on a shared serial row)
 //	_jsync.runs     one row per run of a table: status, error, timings, counts
+//	_jsync.keys     the key columns of each table
+//	_jsync."pending:<schema>.<table>"
+//	                rows a Write committed and has not merged yet
 //
 // Record batches enter DuckDB through its Arrow C interface (duckdb-go's
-// RegisterView, build tag duckdb_arrow) and are merged with
-// INSERT … ON CONFLICT (pk) DO UPDATE. A batch's rows and its state commit in
-// one transaction. Replace builds a staging table and swaps it in within one
-// transaction, so readers see the old or the new content, never a mix.
+// RegisterView, build tag duckdb_arrow). A batch's rows and its state
+// commit in one transaction. Replace builds a staging table and swaps it in
+// within one transaction, so readers see the old or the new content, never
+// a mix.
 //
 // # Type mapping
 //
@@ -43,14 +46,18 @@
 //
 // # Writing
 //
-// A batch that carries every column of the table is merged by deleting the
-// rows with its keys and inserting it, in one transaction; in DuckDB 1.5
-// that is several times faster than INSERT … ON CONFLICT DO UPDATE on wide
-// tables (BenchmarkWriteIssues). A batch with fewer columns uses ON CONFLICT
-// DO UPDATE, which leaves the missing columns unchanged. Keys repeated within
-// a batch keep their last row. The checkpoint threshold is raised to 1 GB so
-// that commits append to the WAL instead of checkpointing (which rewrites
-// the primary-key indexes); DuckDB checkpoints on Close.
+// Tables carry no PRIMARY KEY constraint: DuckDB holds a constraint's ART
+// index wholly in memory, so memory would grow with the data (tables that
+// older versions created with one keep it and work the same). Keys stay
+// unique because every write goes through a merge: a Write appends each
+// batch to its pending table, and every mergeRows rows (or mergeBytes) and
+// at its end deletes the stored rows whose keys are pending and inserts the
+// newest pending row of each key, in one transaction. Keys repeated within
+// or across batches keep their last row. A batch that lacks some of the
+// table's columns is merged on its own by UPDATE and INSERT, keeping the
+// columns it lacks. DuckDB's memory_limit (DefaultMemoryLimit unless set)
+// and a 64 MB checkpoint threshold keep memory flat: committed data is
+// written out to the file and may be evicted.
 //
 // While jsync has the file open for writing, DuckDB lets no other process
 // open it, not even read-only: Open reports *InUseError naming the process
@@ -59,6 +66,7 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -95,10 +103,21 @@ type Options struct {
 	// file (DuckDB allows one process to open a file for writing). Zero
 	// fails at once with *InUseError.
 	BusyTimeout time.Duration
-	// MemoryLimit, if set, is DuckDB's memory_limit for writing (e.g.
-	// "512MB"). Empty keeps DuckDB's default.
+	// MemoryLimit is DuckDB's memory_limit for writing (e.g. "512MB").
+	// Empty means DefaultMemoryLimit.
 	MemoryLimit string
 }
+
+// DefaultMemoryLimit bounds DuckDB's buffer pool while jsync writes. jsync
+// streams: its tables carry no in-memory key index, and pending rows and
+// data not yet checkpointed spill to a temporary directory beside the
+// database, so a sync of any size fits in it (see BENCHMARKS.md).
+const DefaultMemoryLimit = "192MB"
+
+// checkpointThreshold is how much WAL DuckDB gathers before it writes
+// committed data into the database file. Until then the data stays in
+// memory, so a low threshold keeps memory flat as the tables grow.
+const checkpointThreshold = "64MB"
 
 // Destination writes to one DuckDB database file. It is safe for concurrent
 // use; writes to different tables run in parallel transactions.
@@ -199,16 +218,18 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
 	if !opts.ReadOnly {
-		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '1GB'"); err != nil {
+		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = "+quoteString(checkpointThreshold)); err != nil {
 			return nil, errors.Join(fmt.Errorf("configure %s: %w", path, err), db.Close())
 		}
-		if opts.MemoryLimit != "" {
-			if _, err := db.ExecContext(ctx, "SET memory_limit = "+quoteString(opts.MemoryLimit)); err != nil {
-				return nil, errors.Join(fmt.Errorf("configure %s: memory_limit %s: %w", path, opts.MemoryLimit, err), db.Close())
-			}
+		limit := cmp.Or(opts.MemoryLimit, DefaultMemoryLimit)
+		if _, err := db.ExecContext(ctx, "SET memory_limit = "+quoteString(limit)); err != nil {
+			return nil, errors.Join(fmt.Errorf("configure %s: memory_limit %s: %w", path, limit, err), db.Close())
 		}
 		if err := d.bootstrap(ctx); err != nil {
 			return nil, errors.Join(openError(path, err), db.Close())
+		}
+		if err := d.settleAll(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("open database file %s: merge rows a stopped run left: %w", path, err), db.Close())
 		}
 	}
 	return d, nil

@@ -126,7 +126,7 @@ func (d *Destination) applyChange(ctx context.Context, conn *sql.Conn, ns dest.N
 			return err
 		}
 		stmts := append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.qualifiedSchema(ns)}, createStatements(def, qualified)...)
-		return execAll(ctx, conn, stmts...)
+		return execAll(ctx, conn, append(stmts, keyStatement(def, d.SchemaName(ns), c.Table.Name))...)
 	case schema.AddColumn:
 		typ, err := columnType(c.Column)
 		if err != nil {
@@ -183,7 +183,7 @@ func (d *Destination) rebuild(ctx context.Context, conn *sql.Conn, ns dest.Names
 		}
 	}
 	stmts := createStatements(&def, tmp)
-	stmts = append(stmts,
+	stmts = append(stmts, keyStatement(&def, d.SchemaName(ns), table),
 		"INSERT INTO "+tmp+" SELECT "+strings.Join(exprs, ", ")+" FROM "+qualified,
 		"DROP TABLE "+qualified,
 		"ALTER TABLE "+tmp+" RENAME TO "+quoteIdent(table))

@@ -39,7 +39,9 @@ func TestMain(m *testing.M) {
 	case "hold":
 		os.Exit(childHold(os.Getenv("JSYNC_DUCKDB_PATH")))
 	case "writer":
-		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH")))
+		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH"), false))
+	case "stream-writer":
+		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH"), true))
 	case "locked":
 		os.Exit(childLocked(os.Getenv("JSYNC_DUCKDB_PATH")))
 	default:
@@ -87,9 +89,11 @@ func counterBatch(mem memory.Allocator, n int64) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
-// childWriter writes counter batches, one Write per batch, resuming from the
-// committed cursor, and prints "committed N" after each, until killed.
-func childWriter(path string) int {
+// childWriter writes counter batches, resuming from the committed cursor,
+// and prints "committed N" after each, until killed. Without stream each
+// batch has a Write of its own; with it one Write takes them all, so a kill
+// leaves committed rows that were never merged into the table.
+func childWriter(path string, stream bool) int {
 	ctx := context.Background()
 	d, err := duckdb.Open(ctx, duckdb.Options{Path: path})
 	if err != nil {
@@ -113,6 +117,25 @@ func childWriter(path string) int {
 	if c := snap.Get("s", "counter").Cursor; c != "" {
 		last, _ := strconv.ParseInt(c, 10, 64)
 		next = last + 1
+	}
+	if stream {
+		ch := make(chan dest.Batch) // unbuffered: batch n is taken once n-1 committed
+		done := make(chan error, 1)
+		go func() {
+			_, err := d.Write(ctx, "acme", tbl, ch)
+			done <- err
+		}()
+		for n := next; ; n++ {
+			select {
+			case ch <- dest.Batch{Record: counterBatch(memory.DefaultAllocator, n), State: &state.TableState{Sync: "s", Table: "counter", Cursor: strconv.FormatInt(n, 10)}}:
+			case err := <-done:
+				fmt.Fprintln(os.Stderr, "write ended:", err)
+				return 1
+			}
+			if n > next {
+				fmt.Printf("committed %d\n", n-1)
+			}
+		}
 	}
 	for n := next; ; n++ {
 		ch := make(chan dest.Batch, 1)
@@ -224,6 +247,15 @@ func TestOpenErrors(t *testing.T) {
 // must reopen with exactly the rows of the batches up to the committed
 // cursor, and the next writer must resume from there.
 func TestKillDuringWrites(t *testing.T) {
+	for _, role := range []string{"writer", "stream-writer"} {
+		t.Run(role, func(t *testing.T) { killDuringWrites(t, role) })
+	}
+}
+
+// killDuringWrites kills a writer child a few times. Whatever it committed
+// must be in the table once the file is reopened for writing: rows a
+// streaming Write had not merged yet are merged by Open.
+func killDuringWrites(t *testing.T, role string) {
 	path := filepath.Join(t.TempDir(), "jsync.duckdb")
 	kills := 3
 	if os.Getenv("JSYNC_LONG") != "" {
@@ -231,7 +263,7 @@ func TestKillDuringWrites(t *testing.T) {
 	}
 	lastAcked := int64(-1)
 	for k := range kills {
-		cmd, out, _ := startChild(t, "writer", path)
+		cmd, out, _ := startChild(t, role, path)
 		// Let it commit a few batches past the last kill, then kill it
 		// while it runs on.
 		for acked := 0; acked < 2+k%3; {
@@ -346,8 +378,8 @@ func TestStockClientReadsFile(t *testing.T) {
 	if want := "id=Issue id., labels=Labels., updated=, raw="; comments != want {
 		t.Errorf("comments = %q, want %q", comments, want)
 	}
-	err = db.QueryRow(`SELECT array_to_string(constraint_column_names, ','), (SELECT comment FROM duckdb_tables() WHERE schema_name = 'jira' AND table_name = 'issues')
-		FROM duckdb_constraints() WHERE schema_name = 'jira' AND table_name = 'issues' AND constraint_type = 'PRIMARY KEY'`).Scan(&pk, &tableComment)
+	err = db.QueryRow(`SELECT array_to_string(columns, ','), (SELECT comment FROM duckdb_tables() WHERE schema_name = 'jira' AND table_name = 'issues')
+		FROM _jsync.keys WHERE schema_name = 'jira' AND table_name = 'issues'`).Scan(&pk, &tableComment)
 	if err != nil || pk != "id" || tableComment != "Jira issues." {
 		t.Errorf("primary key %q, table comment %q, err %v; want id, Jira issues.", pk, tableComment, err)
 	}

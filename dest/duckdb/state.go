@@ -40,6 +40,12 @@ var bootstrapSQL = []string{
 		updated BIGINT NOT NULL,
 		deleted BIGINT NOT NULL,
 		requests BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS _jsync.keys (
+		schema_name VARCHAR NOT NULL,
+		table_name VARCHAR NOT NULL,
+		columns VARCHAR[] NOT NULL,
+		PRIMARY KEY (schema_name, table_name))`,
+	`COMMENT ON TABLE _jsync.keys IS 'jsync: the key columns of each synced table (unique per table, not enforced by an index)'`,
 	`COMMENT ON TABLE _jsync.state IS 'jsync: sync state per (sync, table); written in the same transaction as the data'`,
 	`COMMENT ON TABLE _jsync.commits IS 'jsync: one row per committed state change; the state serial is the row count'`,
 	`COMMENT ON TABLE _jsync.runs IS 'jsync: one row per sync run of a table'`,

@@ -20,12 +20,23 @@ import (
 	"github.com/jsync-dev/jsync/engine/state"
 )
 
-// Write upserts each batch by primary key in its own transaction, together
-// with the batch's state. It releases every record it receives. On error it
-// returns at once without draining batches; batches committed before the
-// failing one stay committed.
-func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (_ dest.WriteStats, err error) {
-	var stats dest.WriteStats
+// Write merges the batches into the table by primary key. Each batch is
+// appended, in one transaction with its state, to the table's pending table
+// in the _jsync schema; the pending rows are merged into the table (old
+// versions deleted, the newest version of each key inserted) whenever
+// mergeRows have gathered and when batches ends. Readers therefore see the
+// table change in steps of up to mergeRows rows, never a half-merged step.
+// A batch that lacks some of the table's columns is merged on its own,
+// keeping the columns it lacks.
+//
+// Pending rows left by a run that stopped before merging are merged at the
+// next Write, Replace or MarkDeleted of the table: their state is
+// committed, so they must not be lost.
+//
+// Write releases every record it receives. On error it returns at once
+// without draining batches; batches committed before the failing one stay
+// committed.
+func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (stats dest.WriteStats, err error) {
 	if err := d.checkWritable(ns, t); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
@@ -34,14 +45,25 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		return stats, fmt.Errorf("write %s.%s: get connection: %w", ns, t.Name, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
-	have, err := readTableDef(ctx, conn, d.SchemaName(ns), t.Name)
-	if err == nil && have == nil {
-		err = errors.New("table does not exist (migrate first)")
-	}
+	w, err := d.openPending(ctx, conn, ns, t)
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
-	tgt := target{qualified: d.TableName(ns, t.Name), def: have}
+	// However the stream ends, what was committed gets merged: a cancelled
+	// ctx must not hold back rows whose state is committed. The merge takes
+	// a connection of its own, since a cancellation may have cost conn.
+	defer func() {
+		var s dest.WriteStats
+		merr := d.withTx(context.WithoutCancel(ctx), "", func(c *sql.Conn) error {
+			var err error
+			s, err = d.mergeIn(context.WithoutCancel(ctx), c, w, true)
+			return err
+		})
+		stats = stats.Add(s)
+		if merr != nil {
+			err = errors.Join(err, fmt.Errorf("write %s.%s: %w", ns, t.Name, merr))
+		}
+	}()
 	for n := 1; ; n++ {
 		var b dest.Batch
 		var ok bool
@@ -53,14 +75,23 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		if !ok {
 			return stats, nil
 		}
-		s, err := d.writeBatch(ctx, conn, tgt, t, b)
+		s, err := d.writeBatch(ctx, conn, w, t, b)
+		stats = stats.Add(s)
 		if err != nil {
 			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, err)
 		}
-		stats.Inserted += s.Inserted
-		stats.Updated += s.Updated
 	}
 }
+
+// A Write merges its pending rows into the table once mergeRows rows or
+// mergeBytes bytes (as Arrow holds them) have gathered. Each merge scans
+// the table's key columns once, so larger steps cost less in total; the
+// pending rows live in DuckDB's buffer pool, which spills to disk, so the
+// step size bounds how much is copied at once, not how much is held.
+const (
+	mergeRows  = 200_000
+	mergeBytes = 256 << 20
+)
 
 func (d *Destination) checkWritable(ns dest.Namespace, t *schema.Table) error {
 	if d.readOnly {
@@ -69,8 +100,138 @@ func (d *Destination) checkWritable(ns dest.Namespace, t *schema.Table) error {
 	return checkTable(ns, t)
 }
 
-// writeBatch commits one batch: its rows and its state in one transaction.
-func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, tgt target, t *schema.Table, b dest.Batch) (dest.WriteStats, error) {
+// pending is a table being written and its pending table.
+type pending struct {
+	tgt       target
+	qualified string   // the pending table, quoted
+	cols      []string // the pending table's columns, quoted, without the sequence
+	key       []string // the key columns, quoted
+	rows      int64    // rows appended since the last merge
+	bytes     int64    // their size in Arrow
+	seq       int64    // sequence of the last appended chunk
+}
+
+// seqColumn orders a pending table's rows: for a key appended more than
+// once, the row with the highest sequence wins.
+const seqColumn = "_jsync_seq"
+
+// pendingName is the quoted name of table's pending table.
+func (d *Destination) pendingName(ns dest.Namespace, table string) string {
+	return quoteIdent(d.catalog) + "._jsync." + quoteIdent("pending:"+d.SchemaName(ns)+"."+table)
+}
+
+// Pending tables live in the _jsync schema, named pending:<schema>.<table>.
+
+// openPending reads the table's definition, merges the pending rows a
+// stopped run left, and creates an empty pending table.
+func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table) (*pending, error) {
+	have, err := readTableDef(ctx, conn, d.SchemaName(ns), t.Name)
+	if err == nil && have == nil {
+		err = errors.New("table does not exist (migrate first)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := d.settle(ctx, conn, d.SchemaName(ns), t.Name, have); err != nil {
+		return nil, err
+	}
+	w := &pending{tgt: target{qualified: d.TableName(ns, t.Name), def: have}, qualified: d.pendingName(ns, t.Name)}
+	defs := make([]string, 0, len(have.cols)+1)
+	for _, c := range have.cols {
+		w.cols = append(w.cols, quoteIdent(c.name))
+		def := quoteIdent(c.name) + " " + c.typ
+		if c.notNull || have.isPK(c.name) {
+			def += " NOT NULL" // a bad batch fails on its own, not its merge
+		}
+		defs = append(defs, def)
+	}
+	for _, k := range have.pk {
+		w.key = append(w.key, quoteIdent(k))
+	}
+	defs = append(defs, quoteIdent(seqColumn)+" BIGINT NOT NULL")
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE "+w.qualified+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		return nil, fmt.Errorf("create pending table: %w", err)
+	}
+	return w, nil
+}
+
+// settleAll merges every pending table a stopped run left (see settle), so
+// that a file opened for writing shows all committed rows.
+func (d *Destination) settleAll(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, `SELECT table_name FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = '_jsync' AND starts_with(table_name, 'pending:')`)
+	if err != nil {
+		return fmt.Errorf("list pending tables: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return errors.Join(fmt.Errorf("list pending tables: %w", err), rows.Close())
+		}
+		names = append(names, n)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("list pending tables: %w", err)
+	}
+	for _, n := range names {
+		// pending:<schema>.<table>; table names carry no dots.
+		qual := strings.TrimPrefix(n, "pending:")
+		i := strings.LastIndexByte(qual, '.')
+		if i < 0 {
+			continue
+		}
+		schemaName, table := qual[:i], qual[i+1:]
+		err := func() (err error) {
+			conn, err := d.db.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, conn.Close()) }()
+			have, err := readTableDef(ctx, conn, schemaName, table)
+			if err != nil || have == nil {
+				return err // the table is gone: keep the rows for a person to look at
+			}
+			return d.settle(ctx, conn, schemaName, table, have)
+		}()
+		if err != nil {
+			return fmt.Errorf("table %s.%s: %w", schemaName, table, err)
+		}
+	}
+	return nil
+}
+
+// settle merges and drops a pending table left by a run that stopped
+// before merging it. Its columns are read from the catalog: the table may
+// have been migrated since.
+func (d *Destination) settle(ctx context.Context, conn *sql.Conn, schemaName, table string, have *tableDef) error {
+	name := "pending:" + schemaName + "." + table
+	left, err := readTableDef(ctx, conn, "_jsync", name)
+	if err != nil || left == nil {
+		return err
+	}
+	w := &pending{
+		tgt:       target{qualified: quoteIdent(d.catalog) + "." + quoteIdent(schemaName) + "." + quoteIdent(table), def: have},
+		qualified: quoteIdent(d.catalog) + "._jsync." + quoteIdent(name),
+		rows:      1,
+	}
+	for _, c := range left.cols {
+		if c.name != seqColumn {
+			w.cols = append(w.cols, quoteIdent(c.name))
+		}
+	}
+	for _, k := range have.pk {
+		w.key = append(w.key, quoteIdent(k))
+	}
+	if _, err := d.merge(ctx, conn, w, true); err != nil {
+		return fmt.Errorf("merge the rows a stopped run left: %w", err)
+	}
+	return nil
+}
+
+// writeBatch commits one batch and its state in one transaction, then
+// merges the pending rows if enough have gathered.
+func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, b dest.Batch) (dest.WriteStats, error) {
 	var stats dest.WriteStats
 	if b.Record != nil {
 		defer b.Record.Release()
@@ -78,18 +239,116 @@ func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, tgt target
 			return stats, err
 		}
 	}
+	partial := b.Record != nil && !w.whole(b.Record)
+	if partial && w.rows > 0 {
+		// Rows merged in order: what is pending goes first.
+		s, err := d.merge(ctx, conn, w, false)
+		if stats = stats.Add(s); err != nil {
+			return stats, err
+		}
+	}
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	err := d.txOn(ctx, conn, t.Name, func() error {
 		if b.Record != nil && b.Record.NumRows() > 0 {
-			updated, err := views.upsert(ctx, conn, tgt, t, b.Record)
-			if err != nil {
+			if partial {
+				s, err := views.upsertPartial(ctx, conn, w.tgt, t, b.Record)
+				stats = stats.Add(s)
+				if err != nil {
+					return err
+				}
+			} else if err := views.appendPending(ctx, conn, w, b.Record); err != nil {
 				return err
 			}
-			stats.Updated = updated
-			stats.Inserted = b.Record.NumRows() - updated
 		}
 		return writeStates(ctx, conn, b.State)
+	})
+	if err != nil {
+		return dest.WriteStats{}, err
+	}
+	if w.rows >= mergeRows || w.bytes >= mergeBytes {
+		s, err := d.merge(ctx, conn, w, false)
+		return stats.Add(s), err
+	}
+	return stats, nil
+}
+
+// whole reports whether rec carries every column of the table, so that its
+// rows can replace the stored ones outright.
+func (w *pending) whole(rec arrow.RecordBatch) bool {
+	for _, c := range w.tgt.def.cols {
+		if len(rec.Schema().FieldIndices(c.name)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendPending appends rec to the pending table, one sequence number per
+// run of rows whose keys do not repeat, so that within rec too the last
+// row of a key wins.
+func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending, rec arrow.RecordBatch) error {
+	chunks := splitDuplicateKeys(rec, w.tgt.def.pk)
+	defer func() {
+		for _, c := range chunks {
+			c.Release()
+		}
+	}()
+	cols := make([]string, rec.NumCols())
+	for i, f := range rec.Schema().Fields() {
+		cols[i] = quoteIdent(f.Name)
+	}
+	colList := strings.Join(cols, ", ")
+	for _, chunk := range chunks {
+		view, err := v.register(conn, chunk)
+		if err != nil {
+			return err
+		}
+		w.seq++
+		if _, err := conn.ExecContext(ctx, "INSERT INTO "+w.qualified+" ("+colList+", "+quoteIdent(seqColumn)+") SELECT "+
+			colList+", "+strconv.FormatInt(w.seq, 10)+" FROM "+quoteIdent(view)); err != nil {
+			return fmt.Errorf("append to pending table: %w", err)
+		}
+		if err := v.drop(ctx, conn, view); err != nil {
+			return err
+		}
+	}
+	w.rows += rec.NumRows()
+	w.bytes += recordBytes(rec)
+	return nil
+}
+
+// recordBytes is the size of rec's buffers.
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var add func(d arrow.ArrayData)
+	add = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			add(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		add(c.Data())
+	}
+	return n
+}
+
+// merge moves the pending rows into the table in one transaction (see
+// mergeIn) and, with last, drops the pending table.
+func (d *Destination) merge(ctx context.Context, conn *sql.Conn, w *pending, last bool) (dest.WriteStats, error) {
+	if w.rows == 0 && !last {
+		return dest.WriteStats{}, nil
+	}
+	var stats dest.WriteStats
+	err := d.txOn(ctx, conn, "", func() error {
+		var err error
+		stats, err = d.mergeIn(ctx, conn, w, last)
+		return err
 	})
 	if err != nil {
 		return dest.WriteStats{}, err
@@ -97,11 +356,64 @@ func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, tgt target
 	return stats, nil
 }
 
-// Replace writes the batches into a staging table and, in the same
-// transaction, drops the old table, renames the staging table into its place
-// and commits the last batch's state. The staging table copies the existing
-// table's columns (including extra ones), types, comments and primary key.
-// Deleted counts rows whose key is gone, Updated rows whose key survived.
+// mergeIn moves the pending rows into the table, in the caller's
+// transaction: rows whose key is pending are deleted, then the newest
+// pending row of each key is inserted. The pending table is emptied, or
+// with last dropped.
+func (d *Destination) mergeIn(ctx context.Context, conn *sql.Conn, w *pending, last bool) (dest.WriteStats, error) {
+	var stats dest.WriteStats
+	if w.rows == 0 {
+		if last {
+			return stats, execAll(ctx, conn, "DROP TABLE IF EXISTS "+w.qualified)
+		}
+		return stats, nil
+	}
+	colList := strings.Join(w.cols, ", ")
+	if len(w.key) > 0 {
+		keyList := strings.Join(w.key, ", ")
+		// Older versions of a key within the pending rows go first.
+		if _, err := conn.ExecContext(ctx, "DELETE FROM "+w.qualified+" WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY "+
+			keyList+" ORDER BY "+quoteIdent(seqColumn)+" DESC) AS n FROM "+w.qualified+") WHERE n > 1)"); err != nil {
+			return stats, fmt.Errorf("merge pending rows into %s: drop superseded rows: %w", w.tgt.qualified, err)
+		}
+		conds := make([]string, len(w.key))
+		for i, k := range w.key {
+			conds[i] = w.tgt.qualified + "." + k + " = p." + k
+		}
+		res, err := conn.ExecContext(ctx, "DELETE FROM "+w.tgt.qualified+" USING (SELECT "+keyList+" FROM "+w.qualified+") AS p WHERE "+strings.Join(conds, " AND "))
+		if err != nil {
+			return stats, fmt.Errorf("merge pending rows into %s: delete old versions: %w", w.tgt.qualified, err)
+		}
+		if stats.Updated, err = res.RowsAffected(); err != nil {
+			return stats, err
+		}
+	}
+	res, err := conn.ExecContext(ctx, "INSERT INTO "+w.tgt.qualified+" ("+colList+") SELECT "+colList+" FROM "+w.qualified)
+	if err != nil {
+		return stats, fmt.Errorf("merge pending rows into %s: insert: %w", w.tgt.qualified, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return stats, err
+	}
+	stats.Inserted = n - stats.Updated
+	clear := "DELETE FROM " + w.qualified
+	if last {
+		clear = "DROP TABLE " + w.qualified
+	}
+	if _, err := conn.ExecContext(ctx, clear); err != nil {
+		return stats, fmt.Errorf("merge pending rows into %s: %w", w.tgt.qualified, err)
+	}
+	w.rows, w.bytes = 0, 0
+	return stats, nil
+}
+
+// Replace writes the batches into a pending table and, in one transaction,
+// builds a staging table from the newest row of each key, drops the old
+// table, renames the staging table into its place and commits the last
+// batch's state. The staging table copies the existing table's columns
+// (including extra ones), types and comments. Deleted counts rows whose key
+// is gone, Updated rows whose key survived.
 func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (_ dest.WriteStats, err error) {
 	var stats dest.WriteStats
 	if err := d.checkWritable(ns, t); err != nil {
@@ -112,34 +424,28 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		return stats, fmt.Errorf("replace %s.%s: get connection: %w", ns, t.Name, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
+	w, err := d.openPending(ctx, conn, ns, t)
+	if err != nil {
+		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+	}
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	err = d.txOn(ctx, conn, t.Name, func() error {
-		s, err := d.replaceIn(ctx, conn, ns, t, batches, &views)
+		s, err := d.replaceIn(ctx, conn, ns, t, w, batches, &views)
 		stats = s
 		return err
 	})
 	if err != nil {
-		return dest.WriteStats{}, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+		// The pending table holds no committed state: drop it.
+		_, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+w.qualified)
+		return dest.WriteStats{}, errors.Join(fmt.Errorf("replace %s.%s: %w", ns, t.Name, err), derr)
 	}
 	return stats, nil
 }
 
-func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch, views *viewSet) (dest.WriteStats, error) {
+func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table, w *pending, batches <-chan dest.Batch, views *viewSet) (dest.WriteStats, error) {
 	var stats dest.WriteStats
-	qualified := d.TableName(ns, t.Name)
-	have, err := readTableDef(ctx, conn, d.SchemaName(ns), t.Name)
-	if err != nil {
-		return stats, err
-	}
-	if have == nil {
-		return stats, errors.New("table does not exist (migrate first)")
-	}
-	stageName := t.Name + "__jsync_stage"
-	stage := d.TableName(ns, stageName)
-	if err := execAll(ctx, conn, createStatements(have, stage)...); err != nil {
-		return stats, err
-	}
+	have := w.tgt.def
 	var last *state.TableState
 	for n := 1; ; n++ {
 		var b dest.Batch
@@ -159,16 +465,26 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 			continue
 		}
 		err := dest.CheckRecord(t, b.Record)
-		if err == nil {
-			_, err = views.upsert(ctx, conn, target{qualified: stage, def: have}, t, b.Record)
+		if err == nil && b.Record.NumRows() > 0 {
+			err = views.appendPending(ctx, conn, w, b.Record)
 		}
 		b.Record.Release()
 		if err != nil {
 			return stats, fmt.Errorf("batch %d: %w", n, err)
 		}
 	}
+	qualified := w.tgt.qualified
 	oldN, err := countRows(ctx, conn, qualified)
 	if err != nil {
+		return stats, err
+	}
+	stage := d.TableName(ns, t.Name+"__jsync_stage")
+	w.tgt.qualified = stage
+	stmts := append(createStatements(have, stage), keyStatement(have, d.SchemaName(ns), t.Name))
+	if err := execAll(ctx, conn, stmts...); err != nil {
+		return stats, err
+	}
+	if _, err := d.mergeIn(ctx, conn, w, true); err != nil {
 		return stats, err
 	}
 	newN, err := countRows(ctx, conn, stage)
@@ -345,17 +661,14 @@ type target struct {
 	def       *tableDef
 }
 
-// upsert merges rec into tgt by primary key and returns how many rows
-// replaced an existing one. Rows whose key repeats within rec are written by
-// successive statements, so the last occurrence wins.
-//
-// When rec carries every column of the table, existing rows are deleted and
-// all rows inserted, in the caller's transaction: in DuckDB 1.5 this is
-// several times faster than ON CONFLICT DO UPDATE on wide tables with
-// strings and lists (see BenchmarkWriteIssues). Otherwise ON CONFLICT DO
-// UPDATE keeps the columns rec lacks.
-func (v *viewSet) upsert(ctx context.Context, conn *sql.Conn, tgt target, t *schema.Table, rec arrow.RecordBatch) (int64, error) {
-	pk := t.PrimaryKey()
+// upsertPartial merges rec, which lacks some of the table's columns, into
+// tgt by key: stored rows get rec's columns updated and keep the others,
+// rows with new keys are inserted. Rows whose key repeats within rec are
+// merged by successive statements, so the last occurrence wins. It returns
+// the counts.
+func (v *viewSet) upsertPartial(ctx context.Context, conn *sql.Conn, tgt target, t *schema.Table, rec arrow.RecordBatch) (dest.WriteStats, error) {
+	var stats dest.WriteStats
+	pk := tgt.def.pk
 	chunks := splitDuplicateKeys(rec, pk)
 	defer func() {
 		for _, c := range chunks {
@@ -366,82 +679,60 @@ func (v *viewSet) upsert(ctx context.Context, conn *sql.Conn, tgt target, t *sch
 	var set []string
 	for i, f := range rec.Schema().Fields() {
 		cols[i] = quoteIdent(f.Name)
-		if !t.Column(f.Name).PrimaryKey {
-			set = append(set, cols[i]+" = excluded."+cols[i])
+		if !tgt.def.isPK(f.Name) {
+			set = append(set, cols[i]+" = k."+cols[i])
 		}
 	}
 	colList := strings.Join(cols, ", ")
-	whole := len(pk) > 0
-	for _, c := range tgt.def.cols {
-		if len(rec.Schema().FieldIndices(c.name)) == 0 {
-			whole = false
-		}
+	conds := make([]string, len(pk))
+	for i, k := range pk {
+		conds[i] = "d." + quoteIdent(k) + " = k." + quoteIdent(k)
 	}
-	var updated int64
 	for _, chunk := range chunks {
-		n, err := v.upsertChunk(ctx, conn, tgt.qualified, pk, chunk, colList, set, whole)
+		var updated int64
+		if len(pk) > 0 && len(set) > 0 {
+			// A view is scanned once: the update gets a view of its own.
+			keys, err := v.register(conn, chunk)
+			if err != nil {
+				return stats, err
+			}
+			res, err := conn.ExecContext(ctx, "UPDATE "+tgt.qualified+" AS d SET "+strings.Join(set, ", ")+
+				" FROM "+quoteIdent(keys)+" AS k WHERE "+strings.Join(conds, " AND "))
+			if err != nil {
+				return stats, fmt.Errorf("upsert into %s: update: %w", tgt.qualified, err)
+			}
+			if updated, err = res.RowsAffected(); err != nil {
+				return stats, err
+			}
+			if err := v.drop(ctx, conn, keys); err != nil {
+				return stats, err
+			}
+		}
+		rows, err := v.register(conn, chunk)
 		if err != nil {
-			return 0, fmt.Errorf("upsert into %s: %w", tgt.qualified, err)
+			return stats, err
 		}
-		updated += n
-	}
-	return updated, nil
-}
-
-func (v *viewSet) upsertChunk(ctx context.Context, conn *sql.Conn, qualified string, pk []string, chunk arrow.RecordBatch, colList string, set []string, whole bool) (int64, error) {
-	rows, err := v.register(conn, chunk)
-	if err != nil {
-		return 0, err
-	}
-	insert := "INSERT INTO " + qualified + " (" + colList + ") SELECT " + colList + " FROM " + quoteIdent(rows)
-	if whole {
-		// A view is scanned once: the keys get a view of their own.
-		keys, err := v.register(conn, chunk)
+		insert := "INSERT INTO " + tgt.qualified + " (" + colList + ") SELECT " + colList + " FROM " + quoteIdent(rows) + " AS k"
+		if len(pk) > 0 {
+			insert += " WHERE NOT EXISTS (SELECT 1 FROM " + tgt.qualified + " AS d WHERE " + strings.Join(conds, " AND ") + ")"
+		}
+		res, err := conn.ExecContext(ctx, insert)
 		if err != nil {
-			return 0, err
+			return stats, fmt.Errorf("upsert into %s: insert: %w", tgt.qualified, err)
 		}
-		conds := make([]string, len(pk))
-		for i, k := range pk {
-			conds[i] = qualified + "." + quoteIdent(k) + " = k." + quoteIdent(k)
-		}
-		res, err := conn.ExecContext(ctx, "DELETE FROM "+qualified+" USING "+quoteIdent(keys)+" AS k WHERE "+strings.Join(conds, " AND "))
+		inserted, err := res.RowsAffected()
 		if err != nil {
-			return 0, fmt.Errorf("delete old versions: %w", err)
+			return stats, err
 		}
-		if err := v.drop(ctx, conn, keys); err != nil {
-			return 0, err
+		if err := v.drop(ctx, conn, rows); err != nil {
+			return stats, err
 		}
-		replaced, err := res.RowsAffected()
-		if err != nil {
-			return 0, err
+		if len(set) == 0 {
+			updated = chunk.NumRows() - inserted // every column is a key column: nothing to update
 		}
-		if _, err := conn.ExecContext(ctx, insert); err != nil {
-			return 0, fmt.Errorf("insert: %w", err)
-		}
-		return replaced, v.drop(ctx, conn, rows)
+		stats = stats.Add(dest.WriteStats{Inserted: inserted, Updated: updated})
 	}
-	before, err := countRows(ctx, conn, qualified)
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case len(pk) == 0:
-	case len(set) == 0:
-		insert += " ON CONFLICT (" + quoteList(pk) + ") DO NOTHING"
-	default:
-		insert += " ON CONFLICT (" + quoteList(pk) + ") DO UPDATE SET " + strings.Join(set, ", ")
-	}
-	if _, err := conn.ExecContext(ctx, insert); err != nil {
-		return 0, err
-	}
-	if err := v.drop(ctx, conn, rows); err != nil {
-		return 0, err
-	}
-	after, err := countRows(ctx, conn, qualified)
-	if err != nil {
-		return 0, err
-	}
-	return chunk.NumRows() - (after - before), nil
+	return stats, nil
 }
 
 // splitDuplicateKeys cuts rec into consecutive slices in none of which a

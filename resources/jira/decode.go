@@ -30,12 +30,22 @@ type tableOut struct {
 	runKeys   map[string]struct{}
 }
 
+// rememberedKeys bounds the keys a run remembers to skip rows it already
+// wrote (tableOut.runKeys, issueFetch.read). Past it the memory is
+// cleared: a row written twice costs a write, never correctness, since
+// destinations merge rows by key. Without the bound memory would grow
+// with the site.
+const rememberedKeys = 100_000
+
 // admit decides whether a row with key may be appended, flushing the
 // pending batch when it already holds the key.
 func (t *tableOut) admit(ctx context.Context, key string) (bool, error) {
 	if t.runKeys != nil {
 		if _, dup := t.runKeys[key]; dup {
 			return false, nil
+		}
+		if len(t.runKeys) >= rememberedKeys {
+			clear(t.runKeys)
 		}
 		t.runKeys[key] = struct{}{}
 	}

@@ -153,6 +153,9 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string
 		if !f.newer(id, updated) {
 			return true
 		}
+		if len(f.read) >= rememberedKeys {
+			clear(f.read)
+		}
 		f.read[id] = updated
 		return false
 	}
