@@ -12,7 +12,8 @@
 //	_jsync.runs     one row per run of a table: status, error, timings, counts
 //	_jsync.keys     the key columns of each table
 //	_jsync."pending:<schema>.<table>"
-//	                rows a Write committed and has not merged yet
+//	                a Write's rows before they are merged; empty outside
+//	                its transactions
 //
 // Record batches enter DuckDB through its Arrow C interface (duckdb-go's
 // RegisterView, build tag duckdb_arrow). A batch's rows and its state
@@ -49,15 +50,18 @@
 // Tables carry no PRIMARY KEY constraint: DuckDB holds a constraint's ART
 // index wholly in memory, so memory would grow with the data (tables that
 // older versions created with one keep it and work the same). Keys stay
-// unique because every write goes through a merge: a Write appends each
-// batch to its pending table, and every mergeRows rows (or mergeBytes) and
-// at its end deletes the stored rows whose keys are pending and inserts the
-// newest pending row of each key, in one transaction. Keys repeated within
-// or across batches keep their last row. A batch that lacks some of the
-// table's columns is merged on its own by UPDATE and INSERT, keeping the
-// columns it lacks. DuckDB's memory_limit (DefaultMemoryLimit unless set)
-// and a 64 MB checkpoint threshold keep memory flat: committed data is
-// written out to the file and may be evicted.
+// unique because every write goes through a merge. A Write appends its
+// batches to the table's pending table and commits them in groups: in one
+// transaction it deletes the stored rows whose keys are pending, inserts
+// the newest pending row of each key, empties the pending table and
+// commits the state of the group's last batch. A group ends with the
+// batches (the engine ends them at each source checkpoint) or at mergeRows
+// rows or mergeBytes bytes. Keys repeated within or across batches keep
+// their last row. A batch that lacks some of the table's columns is merged
+// on its own by UPDATE and INSERT, keeping the columns it lacks. DuckDB's
+// memory_limit (DefaultMemoryLimit unless set) and a 64 MB checkpoint
+// threshold keep memory flat: committed data is written out to the file
+// and may be evicted.
 //
 // While jsync has the file open for writing, DuckDB lets no other process
 // open it, not even read-only: Open reports *InUseError naming the process
@@ -77,6 +81,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -127,6 +132,12 @@ type Destination struct {
 	schema   string
 	catalog  string // the database (catalog) name: the file name without its extension
 	readOnly bool
+
+	// idle holds the empty pending tables of finished Writes, by table,
+	// for the next Write of the table to reuse (creating a table costs
+	// more than merging a few thousand rows). Close drops them.
+	mu   sync.Mutex
+	idle map[string]*pending
 
 	// beforeCommit, when set (tests only), runs inside every write
 	// transaction after its statements and before COMMIT; an error aborts
@@ -228,8 +239,8 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		if err := d.bootstrap(ctx); err != nil {
 			return nil, errors.Join(openError(path, err), db.Close())
 		}
-		if err := d.settleAll(ctx); err != nil {
-			return nil, errors.Join(fmt.Errorf("open database file %s: merge rows a stopped run left: %w", path, err), db.Close())
+		if err := d.dropLeftovers(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("open database file %s: %w", path, err), db.Close())
 		}
 	}
 	return d, nil
@@ -305,6 +316,19 @@ func (d *Destination) qualifiedSchema(ns dest.Namespace) string {
 
 // Close closes the database. Uncommitted work is rolled back.
 func (d *Destination) Close() error {
+	d.mu.Lock()
+	idle := d.idle
+	d.idle = nil
+	d.mu.Unlock()
+	var errs []error
+	for _, w := range idle {
+		if _, err := d.db.Exec("DROP TABLE IF EXISTS " + w.qualified); err != nil {
+			errs = append(errs, fmt.Errorf("drop pending table: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return errors.Join(fmt.Errorf("close database file %s: %w", d.path, err), d.db.Close())
+	}
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("close database file %s: %w", d.path, err)
 	}

@@ -105,6 +105,9 @@ func (d *Destination) Migrate(ctx context.Context, ns dest.Namespace, changes []
 			if err := checkTable(ns, c.Table); err != nil {
 				return err
 			}
+			if err := d.forget(ctx, conn, ns, c.Table.Name); err != nil {
+				return err
+			}
 			if err := d.applyChange(ctx, conn, ns, c); err != nil {
 				return fmt.Errorf("%s: %w", c, err)
 			}

@@ -90,9 +90,8 @@ func counterBatch(mem memory.Allocator, n int64) arrow.RecordBatch {
 }
 
 // childWriter writes counter batches, resuming from the committed cursor,
-// and prints "committed N" after each, until killed. Without stream each
-// batch has a Write of its own; with it one Write takes them all, so a kill
-// leaves committed rows that were never merged into the table.
+// and prints "committed N" after each Write, until killed. Without stream
+// each batch has a Write of its own; with it each Write takes 5 batches.
 func childWriter(path string, stream bool) int {
 	ctx := context.Background()
 	d, err := duckdb.Open(ctx, duckdb.Options{Path: path})
@@ -119,22 +118,24 @@ func childWriter(path string, stream bool) int {
 		next = last + 1
 	}
 	if stream {
-		ch := make(chan dest.Batch) // unbuffered: batch n is taken once n-1 committed
-		done := make(chan error, 1)
-		go func() {
-			_, err := d.Write(ctx, "acme", tbl, ch)
-			done <- err
-		}()
-		for n := next; ; n++ {
-			select {
-			case ch <- dest.Batch{Record: counterBatch(memory.DefaultAllocator, n), State: &state.TableState{Sync: "s", Table: "counter", Cursor: strconv.FormatInt(n, 10)}}:
-			case err := <-done:
-				fmt.Fprintln(os.Stderr, "write ended:", err)
+		// Groups of 5 batches per Write: a kill inside a group must leave
+		// the whole group out.
+		for n := next; ; n += 5 {
+			ch := make(chan dest.Batch)
+			done := make(chan error, 1)
+			go func() {
+				_, err := d.Write(ctx, "acme", tbl, ch)
+				done <- err
+			}()
+			for i := n; i < n+5; i++ {
+				ch <- dest.Batch{Record: counterBatch(memory.DefaultAllocator, i), State: &state.TableState{Sync: "s", Table: "counter", Cursor: strconv.FormatInt(i, 10)}}
+			}
+			close(ch)
+			if err := <-done; err != nil {
+				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
-			if n > next {
-				fmt.Printf("committed %d\n", n-1)
-			}
+			fmt.Printf("committed %d\n", n+4)
 		}
 	}
 	for n := next; ; n++ {
@@ -252,9 +253,9 @@ func TestKillDuringWrites(t *testing.T) {
 	}
 }
 
-// killDuringWrites kills a writer child a few times. Whatever it committed
-// must be in the table once the file is reopened for writing: rows a
-// streaming Write had not merged yet are merged by Open.
+// killDuringWrites kills a writer child a few times. The file must then
+// hold exactly the batches up to the committed cursor, at least up to the
+// last acknowledged one.
 func killDuringWrites(t *testing.T, role string) {
 	path := filepath.Join(t.TempDir(), "jsync.duckdb")
 	kills := 3

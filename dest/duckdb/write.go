@@ -20,22 +20,22 @@ import (
 	"github.com/jsync-dev/jsync/engine/state"
 )
 
-// Write merges the batches into the table by primary key. Each batch is
-// appended, in one transaction with its state, to the table's pending table
-// in the _jsync schema; the pending rows are merged into the table (old
-// versions deleted, the newest version of each key inserted) whenever
-// mergeRows have gathered and when batches ends. Readers therefore see the
-// table change in steps of up to mergeRows rows, never a half-merged step.
-// A batch that lacks some of the table's columns is merged on its own,
+// Write merges the batches into the table by key, in groups: each group
+// of batches is appended to the table's pending table in the _jsync schema
+// and, in the same transaction, merged into the table (old versions of its
+// keys deleted, the newest pending row of each key inserted) and committed
+// with the state of its last batch. A group ends when batches closes, or
+// once mergeRows rows or mergeBytes bytes have gathered. The pending table
+// is empty whenever no transaction is open: it never holds committed rows.
+//
+// Readers therefore see the table change in whole groups. On error the
+// open group is rolled back; the groups before it stay committed, so the
+// committed state never runs ahead of the committed rows. A batch that
+// lacks some of the table's columns is merged by UPDATE and INSERT,
 // keeping the columns it lacks.
 //
-// Pending rows left by a run that stopped before merging are merged at the
-// next Write, Replace or MarkDeleted of the table: their state is
-// committed, so they must not be lost.
-//
 // Write releases every record it receives. On error it returns at once
-// without draining batches; batches committed before the failing one stay
-// committed.
+// without draining batches.
 func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Table, batches <-chan dest.Batch) (stats dest.WriteStats, err error) {
 	if err := d.checkWritable(ns, t); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
@@ -49,22 +49,10 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
-	// However the stream ends, what was committed gets merged: a cancelled
-	// ctx must not hold back rows whose state is committed. The merge takes
-	// a connection of its own, since a cancellation may have cost conn.
-	defer func() {
-		var s dest.WriteStats
-		merr := d.withTx(context.WithoutCancel(ctx), "", func(c *sql.Conn) error {
-			var err error
-			s, err = d.mergeIn(context.WithoutCancel(ctx), c, w, true)
-			return err
-		})
-		stats = stats.Add(s)
-		if merr != nil {
-			err = errors.Join(err, fmt.Errorf("write %s.%s: %w", ns, t.Name, merr))
-		}
-	}()
-	for n := 1; ; n++ {
+	// Committed or rolled back, the pending table is empty again.
+	defer d.release(w)
+	n := 0 // batches received
+	for {
 		var b dest.Batch
 		var ok bool
 		select {
@@ -75,19 +63,97 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		if !ok {
 			return stats, nil
 		}
-		s, err := d.writeBatch(ctx, conn, w, t, b)
-		stats = stats.Add(s)
+		n++
+		s, more, err := d.writeGroup(ctx, conn, w, t, b, batches, &n)
 		if err != nil {
 			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, err)
+		}
+		stats = stats.Add(s)
+		if !more {
+			return stats, nil
 		}
 	}
 }
 
-// A Write merges its pending rows into the table once mergeRows rows or
-// mergeBytes bytes (as Arrow holds them) have gathered. Each merge scans
-// the table's key columns once, so larger steps cost less in total; the
-// pending rows live in DuckDB's buffer pool, which spills to disk, so the
-// step size bounds how much is copied at once, not how much is held.
+// writeGroup commits one group of batches, starting with first, in one
+// transaction. It reports whether batches may hold more. n counts the
+// batches received.
+func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, first dest.Batch, batches <-chan dest.Batch, n *int) (stats dest.WriteStats, more bool, err error) {
+	var views viewSet
+	defer func() { views.release(ctx, conn) }()
+	var last *state.TableState
+	err = d.txOn(ctx, conn, t.Name, func() error {
+		b := first
+		for {
+			s, err := d.appendBatch(ctx, conn, w, t, b, &views)
+			if err != nil {
+				return err
+			}
+			stats = stats.Add(s)
+			if b.State != nil {
+				last = b.State
+			}
+			if w.rows >= mergeRows || w.bytes >= mergeBytes {
+				more = true
+				break
+			}
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case b, ok = <-batches:
+			}
+			if !ok {
+				break
+			}
+			*n++
+		}
+		s, err := d.mergeIn(ctx, conn, w, false)
+		if err != nil {
+			return err
+		}
+		stats = stats.Add(s)
+		return writeStates(ctx, conn, last)
+	})
+	if err != nil {
+		w.rows, w.bytes = 0, 0 // rolled back with the transaction
+		return dest.WriteStats{}, false, err
+	}
+	return stats, more, nil
+}
+
+// appendBatch adds b's rows to the open transaction: to the pending table,
+// or, for a record that lacks some of the table's columns, merged into the
+// table at once (after the rows pending before it). It releases b.Record.
+func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, b dest.Batch, views *viewSet) (dest.WriteStats, error) {
+	var stats dest.WriteStats
+	if b.Record == nil {
+		return stats, nil
+	}
+	defer b.Record.Release()
+	if err := dest.CheckRecord(t, b.Record); err != nil {
+		return stats, err
+	}
+	if b.Record.NumRows() == 0 {
+		return stats, nil
+	}
+	if w.whole(b.Record) {
+		return stats, views.appendPending(ctx, conn, w, b.Record)
+	}
+	s, err := d.mergeIn(ctx, conn, w, false)
+	if err != nil {
+		return stats, err
+	}
+	p, err := views.upsertPartial(ctx, conn, w.tgt, t, b.Record)
+	return s.Add(p), err
+}
+
+// A Write commits a group of batches once mergeRows rows or mergeBytes
+// bytes (as Arrow holds them) have gathered, or when its batches end (the
+// engine ends them at each checkpoint of the source). Each merge scans the
+// table's key columns once, so larger groups cost less in total; pending
+// rows live in DuckDB's buffer pool, which spills to disk, so the group
+// size bounds the work a failure rolls back, not memory.
 const (
 	mergeRows  = 200_000
 	mergeBytes = 256 << 20
@@ -115,16 +181,24 @@ type pending struct {
 // once, the row with the highest sequence wins.
 const seqColumn = "_jsync_seq"
 
-// pendingName is the quoted name of table's pending table.
+// pendingName is the quoted name of table's pending table, in the _jsync
+// schema: pending:<schema>.<table>.
 func (d *Destination) pendingName(ns dest.Namespace, table string) string {
 	return quoteIdent(d.catalog) + "._jsync." + quoteIdent("pending:"+d.SchemaName(ns)+"."+table)
 }
 
-// Pending tables live in the _jsync schema, named pending:<schema>.<table>.
-
-// openPending reads the table's definition, merges the pending rows a
-// stopped run left, and creates an empty pending table.
+// openPending returns an empty pending table for t: the one a finished
+// Write left, or a new one.
 func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table) (*pending, error) {
+	name := d.pendingName(ns, t.Name)
+	d.mu.Lock()
+	w := d.idle[name]
+	delete(d.idle, name)
+	d.mu.Unlock()
+	if w != nil {
+		w.seq = 0
+		return w, nil
+	}
 	have, err := readTableDef(ctx, conn, d.SchemaName(ns), t.Name)
 	if err == nil && have == nil {
 		err = errors.New("table does not exist (migrate first)")
@@ -132,10 +206,7 @@ func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.N
 	if err != nil {
 		return nil, err
 	}
-	if err := d.settle(ctx, conn, d.SchemaName(ns), t.Name, have); err != nil {
-		return nil, err
-	}
-	w := &pending{tgt: target{qualified: d.TableName(ns, t.Name), def: have}, qualified: d.pendingName(ns, t.Name)}
+	w = &pending{tgt: target{qualified: d.TableName(ns, t.Name), def: have}, qualified: name}
 	defs := make([]string, 0, len(have.cols)+1)
 	for _, c := range have.cols {
 		w.cols = append(w.cols, quoteIdent(c.name))
@@ -149,15 +220,43 @@ func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.N
 		w.key = append(w.key, quoteIdent(k))
 	}
 	defs = append(defs, quoteIdent(seqColumn)+" BIGINT NOT NULL")
-	if _, err := conn.ExecContext(ctx, "CREATE TABLE "+w.qualified+" ("+strings.Join(defs, ", ")+")"); err != nil {
+	// A table of the same name can only be an empty leftover: replace it.
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+w.qualified+" ("+strings.Join(defs, ", ")+")"); err != nil {
 		return nil, fmt.Errorf("create pending table: %w", err)
 	}
 	return w, nil
 }
 
-// settleAll merges every pending table a stopped run left (see settle), so
-// that a file opened for writing shows all committed rows.
-func (d *Destination) settleAll(ctx context.Context) error {
+// release keeps w, emptied, for the next Write of its table.
+func (d *Destination) release(w *pending) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.idle == nil {
+		d.idle = map[string]*pending{}
+	}
+	d.idle[w.qualified] = w
+}
+
+// forget drops the idle pending table of a table whose definition is about
+// to change (Migrate, Replace): the next Write creates one that matches.
+func (d *Destination) forget(ctx context.Context, q queryer, ns dest.Namespace, table string) error {
+	name := d.pendingName(ns, table)
+	d.mu.Lock()
+	w := d.idle[name]
+	delete(d.idle, name)
+	d.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+		return fmt.Errorf("drop pending table: %w", err)
+	}
+	return nil
+}
+
+// dropLeftovers drops the pending tables a process that stopped left.
+// They are empty: a pending table holds rows only inside a transaction.
+func (d *Destination) dropLeftovers(ctx context.Context) error {
 	rows, err := d.db.QueryContext(ctx, `SELECT table_name FROM duckdb_tables()
 		WHERE database_name = current_database() AND schema_name = '_jsync' AND starts_with(table_name, 'pending:')`)
 	if err != nil {
@@ -175,102 +274,11 @@ func (d *Destination) settleAll(ctx context.Context) error {
 		return fmt.Errorf("list pending tables: %w", err)
 	}
 	for _, n := range names {
-		// pending:<schema>.<table>; table names carry no dots.
-		qual := strings.TrimPrefix(n, "pending:")
-		i := strings.LastIndexByte(qual, '.')
-		if i < 0 {
-			continue
-		}
-		schemaName, table := qual[:i], qual[i+1:]
-		err := func() (err error) {
-			conn, err := d.db.Conn(ctx)
-			if err != nil {
-				return err
-			}
-			defer func() { err = errors.Join(err, conn.Close()) }()
-			have, err := readTableDef(ctx, conn, schemaName, table)
-			if err != nil || have == nil {
-				return err // the table is gone: keep the rows for a person to look at
-			}
-			return d.settle(ctx, conn, schemaName, table, have)
-		}()
-		if err != nil {
-			return fmt.Errorf("table %s.%s: %w", schemaName, table, err)
+		if _, err := d.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+quoteIdent(d.catalog)+"._jsync."+quoteIdent(n)); err != nil {
+			return fmt.Errorf("drop pending table %s: %w", n, err)
 		}
 	}
 	return nil
-}
-
-// settle merges and drops a pending table left by a run that stopped
-// before merging it. Its columns are read from the catalog: the table may
-// have been migrated since.
-func (d *Destination) settle(ctx context.Context, conn *sql.Conn, schemaName, table string, have *tableDef) error {
-	name := "pending:" + schemaName + "." + table
-	left, err := readTableDef(ctx, conn, "_jsync", name)
-	if err != nil || left == nil {
-		return err
-	}
-	w := &pending{
-		tgt:       target{qualified: quoteIdent(d.catalog) + "." + quoteIdent(schemaName) + "." + quoteIdent(table), def: have},
-		qualified: quoteIdent(d.catalog) + "._jsync." + quoteIdent(name),
-		rows:      1,
-	}
-	for _, c := range left.cols {
-		if c.name != seqColumn {
-			w.cols = append(w.cols, quoteIdent(c.name))
-		}
-	}
-	for _, k := range have.pk {
-		w.key = append(w.key, quoteIdent(k))
-	}
-	if _, err := d.merge(ctx, conn, w, true); err != nil {
-		return fmt.Errorf("merge the rows a stopped run left: %w", err)
-	}
-	return nil
-}
-
-// writeBatch commits one batch and its state in one transaction, then
-// merges the pending rows if enough have gathered.
-func (d *Destination) writeBatch(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, b dest.Batch) (dest.WriteStats, error) {
-	var stats dest.WriteStats
-	if b.Record != nil {
-		defer b.Record.Release()
-		if err := dest.CheckRecord(t, b.Record); err != nil {
-			return stats, err
-		}
-	}
-	partial := b.Record != nil && !w.whole(b.Record)
-	if partial && w.rows > 0 {
-		// Rows merged in order: what is pending goes first.
-		s, err := d.merge(ctx, conn, w, false)
-		if stats = stats.Add(s); err != nil {
-			return stats, err
-		}
-	}
-	var views viewSet
-	defer func() { views.release(ctx, conn) }()
-	err := d.txOn(ctx, conn, t.Name, func() error {
-		if b.Record != nil && b.Record.NumRows() > 0 {
-			if partial {
-				s, err := views.upsertPartial(ctx, conn, w.tgt, t, b.Record)
-				stats = stats.Add(s)
-				if err != nil {
-					return err
-				}
-			} else if err := views.appendPending(ctx, conn, w, b.Record); err != nil {
-				return err
-			}
-		}
-		return writeStates(ctx, conn, b.State)
-	})
-	if err != nil {
-		return dest.WriteStats{}, err
-	}
-	if w.rows >= mergeRows || w.bytes >= mergeBytes {
-		s, err := d.merge(ctx, conn, w, false)
-		return stats.Add(s), err
-	}
-	return stats, nil
 }
 
 // whole reports whether rec carries every column of the table, so that its
@@ -336,24 +344,6 @@ func recordBytes(rec arrow.RecordBatch) int64 {
 		add(c.Data())
 	}
 	return n
-}
-
-// merge moves the pending rows into the table in one transaction (see
-// mergeIn) and, with last, drops the pending table.
-func (d *Destination) merge(ctx context.Context, conn *sql.Conn, w *pending, last bool) (dest.WriteStats, error) {
-	if w.rows == 0 && !last {
-		return dest.WriteStats{}, nil
-	}
-	var stats dest.WriteStats
-	err := d.txOn(ctx, conn, "", func() error {
-		var err error
-		stats, err = d.mergeIn(ctx, conn, w, last)
-		return err
-	})
-	if err != nil {
-		return dest.WriteStats{}, err
-	}
-	return stats, nil
 }
 
 // mergeIn moves the pending rows into the table, in the caller's
@@ -424,6 +414,10 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		return stats, fmt.Errorf("replace %s.%s: get connection: %w", ns, t.Name, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
+	// The table is rebuilt from its definition as the catalog has it now.
+	if err := d.forget(ctx, conn, ns, t.Name); err != nil {
+		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+	}
 	w, err := d.openPending(ctx, conn, ns, t)
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
