@@ -156,7 +156,7 @@ func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pendin
 // size bounds the work a failure rolls back, not memory.
 const (
 	mergeRows  = 200_000
-	mergeBytes = 256 << 20
+	mergeBytes = 64 << 20 // well within DefaultMemoryLimit, so a group rarely spills
 )
 
 func (d *Destination) checkWritable(ns dest.Namespace, t *schema.Table) error {

@@ -213,6 +213,26 @@ func (f *issueFetch) release() {
 	}
 }
 
+// finished lets go what a completed time slice no longer needs, so that
+// the memory of a backfill does not grow with the slices done: the keys
+// of links and sprint memberships it wrote (no more rows come), and the
+// issues it read before its last `updated` minus the overlap (the overlap
+// set keeps only issues within the overlap of the cursor, which is at or
+// past that).
+func (f *issueFetch) finished(overlap time.Duration) {
+	for _, o := range []*tableOut{f.outs.links, f.outs.sprintIssues} {
+		if o != nil {
+			o.runKeys = nil
+		}
+	}
+	from := f.maxUpdated.Add(-overlap)
+	for id, u := range f.read {
+		if u.Before(from) {
+			delete(f.read, id)
+		}
+	}
+}
+
 // flush completes the pending changelogs, sends every pending row, then
 // marks the stale children of the issues re-read since the last flush.
 func (f *issueFetch) flush(ctx context.Context) error {
@@ -390,6 +410,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 				if errs[i] = f.flush(ctx); errs[i] != nil {
 					return
 				}
+				f.finished(r.s.cfg.Overlap)
 				mu.Lock()
 				defer mu.Unlock()
 				done[i] = true
