@@ -120,3 +120,24 @@ type Destination interface {
 	Lock(ctx context.Context, info LockInfo, timeout time.Duration) (unlock func() error, err error)
 	Close() error
 }
+
+// RecordBytes is the size of rec's buffers (shared buffers counted once per
+// use), for destinations that bound what they gather.
+func RecordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		walk(c.Data())
+	}
+	return n
+}

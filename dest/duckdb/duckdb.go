@@ -16,10 +16,10 @@
 //	                its transactions
 //
 // Record batches enter DuckDB through its Arrow C interface (duckdb-go's
-// RegisterView, build tag duckdb_arrow). A batch's rows and its state
-// commit in one transaction. Replace builds a staging table and swaps it in
-// within one transaction, so readers see the old or the new content, never
-// a mix.
+// RegisterView, build tag duckdb_arrow). Rows commit in one transaction
+// with the state that covers them (see Writing). Replace builds a staging
+// table and swaps it in within one transaction, so readers see the old or
+// the new content, never a mix.
 //
 // # Type mapping
 //

@@ -108,7 +108,7 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 			}
 			*n++
 		}
-		s, err := d.mergeIn(ctx, conn, w, false)
+		s, err := d.mergeIn(ctx, conn, w)
 		if err != nil {
 			return err
 		}
@@ -140,11 +140,11 @@ func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pendin
 	if w.whole(b.Record) {
 		return stats, views.appendPending(ctx, conn, w, b.Record)
 	}
-	s, err := d.mergeIn(ctx, conn, w, false)
+	s, err := d.mergeIn(ctx, conn, w)
 	if err != nil {
 		return stats, err
 	}
-	p, err := views.upsertPartial(ctx, conn, w.tgt, t, b.Record)
+	p, err := views.upsertPartial(ctx, conn, w.tgt, b.Record)
 	return s.Add(p), err
 }
 
@@ -322,40 +322,16 @@ func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending,
 		}
 	}
 	w.rows += rec.NumRows()
-	w.bytes += recordBytes(rec)
+	w.bytes += dest.RecordBytes(rec)
 	return nil
-}
-
-// recordBytes is the size of rec's buffers.
-func recordBytes(rec arrow.RecordBatch) int64 {
-	var n int64
-	var add func(d arrow.ArrayData)
-	add = func(d arrow.ArrayData) {
-		for _, b := range d.Buffers() {
-			if b != nil {
-				n += int64(b.Len())
-			}
-		}
-		for _, c := range d.Children() {
-			add(c)
-		}
-	}
-	for _, c := range rec.Columns() {
-		add(c.Data())
-	}
-	return n
 }
 
 // mergeIn moves the pending rows into the table, in the caller's
 // transaction: rows whose key is pending are deleted, then the newest
-// pending row of each key is inserted. The pending table is emptied, or
-// with last dropped.
-func (d *Destination) mergeIn(ctx context.Context, conn *sql.Conn, w *pending, last bool) (dest.WriteStats, error) {
+// pending row of each key is inserted, and the pending table is emptied.
+func (d *Destination) mergeIn(ctx context.Context, conn *sql.Conn, w *pending) (dest.WriteStats, error) {
 	var stats dest.WriteStats
 	if w.rows == 0 {
-		if last {
-			return stats, execAll(ctx, conn, "DROP TABLE IF EXISTS "+w.qualified)
-		}
 		return stats, nil
 	}
 	colList := strings.Join(w.cols, ", ")
@@ -387,11 +363,7 @@ func (d *Destination) mergeIn(ctx context.Context, conn *sql.Conn, w *pending, l
 		return stats, err
 	}
 	stats.Inserted = n - stats.Updated
-	clear := "DELETE FROM " + w.qualified
-	if last {
-		clear = "DROP TABLE " + w.qualified
-	}
-	if _, err := conn.ExecContext(ctx, clear); err != nil {
+	if _, err := conn.ExecContext(ctx, "DELETE FROM "+w.qualified); err != nil {
 		return stats, fmt.Errorf("merge pending rows into %s: %w", w.tgt.qualified, err)
 	}
 	w.rows, w.bytes = 0, 0
@@ -478,8 +450,11 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 	if err := execAll(ctx, conn, stmts...); err != nil {
 		return stats, err
 	}
-	if _, err := d.mergeIn(ctx, conn, w, true); err != nil {
+	if _, err := d.mergeIn(ctx, conn, w); err != nil {
 		return stats, err
+	}
+	if _, err := conn.ExecContext(ctx, "DROP TABLE "+w.qualified); err != nil {
+		return stats, fmt.Errorf("drop pending table: %w", err)
 	}
 	newN, err := countRows(ctx, conn, stage)
 	if err != nil {
@@ -660,7 +635,7 @@ type target struct {
 // rows with new keys are inserted. Rows whose key repeats within rec are
 // merged by successive statements, so the last occurrence wins. It returns
 // the counts.
-func (v *viewSet) upsertPartial(ctx context.Context, conn *sql.Conn, tgt target, t *schema.Table, rec arrow.RecordBatch) (dest.WriteStats, error) {
+func (v *viewSet) upsertPartial(ctx context.Context, conn *sql.Conn, tgt target, rec arrow.RecordBatch) (dest.WriteStats, error) {
 	var stats dest.WriteStats
 	pk := tgt.def.pk
 	chunks := splitDuplicateKeys(rec, pk)

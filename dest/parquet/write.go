@@ -74,7 +74,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 			}
 			pending = append(pending, b.Record)
 			rows += b.Record.NumRows()
-			bytes += recordBytes(b.Record)
+			bytes += dest.RecordBytes(b.Record)
 		}
 		if b.State != nil || rows >= groupRows || bytes >= groupBytes {
 			if err := flush(b.State); err != nil {
@@ -1100,25 +1100,4 @@ func releaseAll(arrs []arrow.Array) {
 	for _, a := range arrs {
 		a.Release()
 	}
-}
-
-// recordBytes is the size of rec's buffers (shared buffers counted once per
-// use), to bound what Write buffers.
-func recordBytes(rec arrow.RecordBatch) int64 {
-	var n int64
-	var walk func(d arrow.ArrayData)
-	walk = func(d arrow.ArrayData) {
-		for _, b := range d.Buffers() {
-			if b != nil {
-				n += int64(b.Len())
-			}
-		}
-		for _, c := range d.Children() {
-			walk(c)
-		}
-	}
-	for _, c := range rec.Columns() {
-		walk(c.Data())
-	}
-	return n
 }
