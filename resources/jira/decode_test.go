@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -597,5 +598,24 @@ func TestEverySampleIsDecoded(t *testing.T) {
 		if _, ok := covered[filepath.Base(f)]; !ok {
 			t.Errorf("sample %s is decoded by no test", filepath.Base(f))
 		}
+	}
+}
+
+// TestRunKeysBounded: past rememberedKeys the run forgets the keys it
+// wrote (a repeat is then written again) instead of growing.
+func TestRunKeysBounded(t *testing.T) {
+	out := &tableOut{runKeys: map[string]struct{}{}, batchKeys: map[string]struct{}{}}
+	for i := range rememberedKeys {
+		out.runKeys[strconv.Itoa(i)] = struct{}{}
+	}
+	ok, err := out.admit(t.Context(), "new")
+	if err != nil || !ok {
+		t.Fatalf("admit new key = %v, %v", ok, err)
+	}
+	if len(out.runKeys) != 1 {
+		t.Errorf("%d keys remembered after the bound, want 1 (the map cleared)", len(out.runKeys))
+	}
+	if ok, _ := out.admit(t.Context(), "new"); ok {
+		t.Error("a key admitted since the clear was admitted again")
 	}
 }

@@ -42,3 +42,32 @@ func TestOverlapSeen(t *testing.T) {
 		t.Errorf("overlapSeen past the bound kept %d bytes", len(got))
 	}
 }
+
+// TestFinishedSlice: a finished slice keeps only the reads the overlap set
+// can still use (updated within the overlap of its last `updated`), and
+// stops remembering link and sprint keys.
+func TestFinishedSlice(t *testing.T) {
+	ms := func(n int64) time.Time { return time.UnixMilli(n).UTC() }
+	links := &tableOut{runKeys: map[string]struct{}{"a": {}}}
+	sprints := &tableOut{runKeys: map[string]struct{}{"b": {}}}
+	worklogs := &tableOut{runKeys: map[string]struct{}{"c": {}}}
+	f := &issueFetch{
+		maxUpdated: ms(10_000),
+		read:       map[string]time.Time{"old": ms(1_000), "edge": ms(7_000), "new": ms(9_500)},
+		outs:       issueOuts{links: links, sprintIssues: sprints, worklogs: worklogs},
+	}
+	f.finished(3 * time.Second)
+	if _, ok := f.read["old"]; ok || len(f.read) != 2 {
+		t.Errorf("reads after finished = %v, want edge and new", f.read)
+	}
+	if links.runKeys != nil || sprints.runKeys != nil {
+		t.Errorf("link/sprint keys kept: %v %v", links.runKeys, sprints.runKeys)
+	}
+	if len(worklogs.runKeys) != 1 {
+		t.Errorf("worklog keys = %v, want kept (worklog/updated uses them)", worklogs.runKeys)
+	}
+	// What the slice keeps is what overlapSeen would use at the cursor.
+	if got := overlapSeen(nil, []*issueFetch{f}, ms(10_000).Add(-3*time.Second)); got != "edge:7000,new:9500" {
+		t.Errorf("overlapSeen after finished = %q", got)
+	}
+}
