@@ -169,15 +169,17 @@ func asStrings(raw json.RawMessage) ([]string, bool, error) {
 }
 
 // compactJSON returns the value as compact JSON text; ok is false for null.
-func compactJSON(raw json.RawMessage) (string, bool, error) {
+// Text that is already compact is returned as is, aliasing raw: the row
+// writer copies it into the Arrow buffer without an intermediate string.
+func compactJSON(raw json.RawMessage) ([]byte, bool, error) {
 	if isNull(raw) {
-		return "", false, nil
+		return nil, false, nil
 	}
 	b, err := jsonscan.Compact(raw)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
-	return string(b), true, nil
+	return b, true, nil
 }
 
 func truncate(s string) string {

@@ -92,12 +92,16 @@ func (w *rowWriter) put(col string, v any) error {
 	}
 	switch b := fb.(type) {
 	case *array.StringBuilder:
-		s, ok := v.(string)
-		if !ok {
+		switch s := v.(type) {
+		case string:
+			b.Append(s)
+			w.bytes += len(s)
+		case []byte: // JSON text (compactJSON), copied as received
+			b.BinaryBuilder.Append(s)
+			w.bytes += len(s)
+		default:
 			return typeMismatch(col, v, b.Type())
 		}
-		b.Append(s)
-		w.bytes += len(s)
 	case *array.Int64Builder:
 		n, ok := v.(int64)
 		if !ok {

@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // Defaults for Options.
@@ -311,6 +313,8 @@ type Response struct {
 	// ValidJSON is true when Body was checked to be valid JSON; decoders
 	// may then split it without validating again (package jsonscan).
 	ValidJSON bool
+	// doc indexes Body when ValidJSON (see jsonscan.Doc).
+	doc *jsonscan.Doc
 }
 
 // GetJSON GETs path and decodes the JSON body into out (nil discards it).
@@ -563,7 +567,8 @@ func truncatedJSON(resp *Response) error {
 	if len(bytes.TrimSpace(resp.Body)) == 0 || (ct != "" && !strings.Contains(ct, "json")) {
 		return nil
 	}
-	if json.Valid(resp.Body) {
+	// One pass validates the body and indexes its containers.
+	if resp.doc = jsonscan.Index(resp.Body); resp.doc != nil {
 		resp.ValidJSON = true
 		return nil
 	}

@@ -51,30 +51,39 @@ func envErr(method, path string, page int, format string, args ...any) error {
 const maxEmptyCursorPages = 3
 
 // envelope is a page object decoded leniently: numbers may arrive as
-// strings, and unknown members are ignored.
-type envelope map[string]json.RawMessage
+// strings, and unknown members are ignored. doc, when set, indexes the
+// page (see jsonscan.Doc): registered while the page is split and while
+// its items are handed on, so every level below is split without
+// rescanning.
+type envelope struct {
+	m   map[string]json.RawMessage
+	doc *jsonscan.Doc
+}
 
 func (c *Client) getEnvelope(ctx context.Context, method, path string, query url.Values, body any, page int) (envelope, error) {
 	resp, err := c.Do(ctx, method, path, query, body)
 	if err != nil {
-		return nil, fmt.Errorf("page %d: %w", page, err)
+		return envelope{}, fmt.Errorf("page %d: %w", page, err)
 	}
-	var env envelope
+	env := envelope{doc: resp.doc}
 	if resp.ValidJSON {
 		// Validated once on arrival: split it without validating again.
 		// Items are split the same way (envelope.items), and so on down.
-		if m, serr := jsonscan.Object(resp.Body); serr == nil {
-			env = m
+		env.doc.Register()
+		m, serr := jsonscan.Object(resp.Body)
+		env.doc.Release()
+		if serr == nil {
+			env.m = m
 		}
 	}
-	if env != nil {
+	if env.m != nil {
 		return env, nil
 	}
-	if err := json.Unmarshal(resp.Body, &env); err != nil || env == nil {
+	if err := json.Unmarshal(resp.Body, &env.m); err != nil || env.m == nil {
 		if err == nil {
 			err = errors.New("null page")
 		}
-		return nil, c.decodeError(ctx, method, path, resp.Body, fmt.Errorf("page %d: %w", page, err))
+		return envelope{}, c.decodeError(ctx, method, path, resp.Body, fmt.Errorf("page %d: %w", page, err))
 	}
 	return env, nil
 }
@@ -82,22 +91,32 @@ func (c *Client) getEnvelope(ctx context.Context, method, path string, query url
 // items returns the array under key. A missing key is an error (the caller
 // named the wrong key, or the server changed shape); null is an empty page.
 func (e envelope) items(key string) ([]json.RawMessage, error) {
-	raw, ok := e[key]
+	raw, ok := e.m[key]
 	if !ok {
 		return nil, fmt.Errorf("page has no %q array", key)
 	}
 	if isNull(raw) {
 		return nil, nil
 	}
+	e.doc.Register()
 	out, err := jsonscan.Array(raw)
+	e.doc.Release()
 	if err != nil {
 		return nil, fmt.Errorf("page member %q is not an array", key)
 	}
 	return out, nil
 }
 
+// deliver hands the page's items to fn, with the page's index registered
+// while fn decodes them.
+func (e envelope) deliver(fn PageFunc, items []json.RawMessage) error {
+	e.doc.Register()
+	defer e.doc.Release()
+	return fn(items)
+}
+
 func (e envelope) int(key string) (v int64, present bool, err error) {
-	raw, ok := e[key]
+	raw, ok := e.m[key]
 	if !ok || isNull(raw) {
 		return 0, false, nil
 	}
@@ -117,7 +136,7 @@ func (e envelope) int(key string) (v int64, present bool, err error) {
 }
 
 func (e envelope) bool(key string) (v, present bool, err error) {
-	raw, ok := e[key]
+	raw, ok := e.m[key]
 	if !ok || isNull(raw) {
 		return false, false, nil
 	}
@@ -134,7 +153,7 @@ func (e envelope) bool(key string) (v, present bool, err error) {
 }
 
 func (e envelope) string(key string) (string, error) {
-	raw, ok := e[key]
+	raw, ok := e.m[key]
 	if !ok || isNull(raw) {
 		return "", nil
 	}
@@ -220,7 +239,7 @@ func (c *Client) offsetPages(ctx context.Context, path string, query url.Values,
 		if !hasStart {
 			echoedStart = startAt
 		}
-		if err := fn(items); err != nil {
+		if err := env.deliver(fn, items); err != nil {
 			return err
 		}
 		next := echoedStart + int64(len(items))
@@ -308,7 +327,7 @@ func (c *Client) cursorPages(ctx context.Context, method, path, itemsKey string,
 		if err := errors.Join(err1, err2); err != nil {
 			return envErr(method, path, page, "%v", err)
 		}
-		if err := fn(items); err != nil {
+		if err := env.deliver(fn, items); err != nil {
 			return err
 		}
 		if hasLast && isLast {
@@ -360,7 +379,7 @@ func (c *Client) EachSincePage(ctx context.Context, path string, since int64, qu
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return since, envErr(method, path, page, "%v", err)
 		}
-		if err := fn(items); err != nil {
+		if err := env.deliver(fn, items); err != nil {
 			return since, err
 		}
 		cursor := since

@@ -43,28 +43,50 @@ func skipSpace(b []byte, i int) int {
 // stringEnd returns the index just after the closing quote of the string
 // starting at b[i] (a quote), and whether the string holds a backslash.
 func stringEnd(b []byte, i int) (end int, escaped bool, err error) {
+	end, err = skipString(b, i)
+	if err != nil {
+		return 0, false, err
+	}
+	return end, bytes.IndexByte(b[i+1:end-1], '\\') >= 0, nil
+}
+
+// skipString returns the index just after the closing quote of the string
+// starting at b[i] (a quote). Short runs are stepped through byte by byte
+// (most keys and values are a few bytes); longer ones use IndexByte.
+func skipString(b []byte, i int) (int, error) {
 	j := i + 1
 	for {
+		// Step through up to 16 bytes before paying for an IndexByte call.
+		lim := min(j+16, len(b))
+		for ; j < lim; j++ {
+			switch b[j] {
+			case '"':
+				return j + 1, nil
+			case '\\':
+				j++ // skip the escaped byte
+			}
+		}
+		if j >= len(b) {
+			return 0, syntaxErr("unterminated string at offset %d", i)
+		}
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
-			return 0, false, syntaxErr("unterminated string at offset %d", i)
+			return 0, syntaxErr("unterminated string at offset %d", i)
 		}
 		q := j + k
-		// The quote is escaped when an odd number of backslashes precede it.
-		n := 0
-		for p := q - 1; p > i && b[p] == '\\'; p-- {
-			n++
+		if bytes.IndexByte(b[j:q], '\\') < 0 {
+			return q + 1, nil
 		}
-		if n > 0 {
-			escaped = true
-		}
-		if n%2 == 0 {
-			if !escaped && bytes.IndexByte(b[j:q], '\\') >= 0 {
-				escaped = true
+		// A backslash before the quote: step through the escapes.
+		for ; j < q; j++ {
+			if b[j] == '\\' {
+				j++
 			}
-			return q + 1, escaped, nil
 		}
-		escaped = true
+		if j == q {
+			return q + 1, nil
+		}
+		// The quote at q was escaped; go on after it.
 		j = q + 1
 	}
 }
@@ -76,36 +98,10 @@ func valueEnd(b []byte, i int) (int, error) {
 	}
 	switch c := b[i]; c {
 	case '"':
-		end, _, err := stringEnd(b, i)
-		return end, err
+		return skipString(b, i)
 	case '{', '[':
-		var stack [32]byte
-		open := append(stack[:0], c)
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, _, err := stringEnd(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				open = append(open, b[j])
-			case '}', ']':
-				want := byte('{')
-				if b[j] == ']' {
-					want = '['
-				}
-				if open[len(open)-1] != want {
-					return 0, syntaxErr("mismatched %q at offset %d", b[j], j)
-				}
-				open = open[:len(open)-1]
-				if len(open) == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, syntaxErr("unterminated %s at offset %d", map[byte]string{'{': "object", '[': "array"}[c], i)
+		end, _, err := containerEnd(b, i)
+		return end, err
 	case ',', ':', '}', ']':
 		return 0, syntaxErr("value expected at offset %d, found %q", i, c)
 	default:
@@ -117,18 +113,63 @@ func valueEnd(b []byte, i int) (int, error) {
 	}
 }
 
-// trim returns the value without surrounding whitespace and checks that it
-// is a single value.
+// structural marks the bytes containerEnd stops at.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true, ' ': true, '\t': true, '\n': true, '\r': true}
+
+// containerEnd returns the index just after the object or array starting
+// at b[i], and whether whitespace appears in it outside strings.
+func containerEnd(b []byte, i int) (end int, spaced bool, err error) {
+	if end, spaced, ok := indexedEnd(b, i); ok && end <= len(b) {
+		return end, spaced, nil
+	}
+	var stack [32]byte
+	c := b[i]
+	open := append(stack[:0], c)
+	for j := i + 1; j < len(b); j++ {
+		if !structural[b[j]] {
+			continue
+		}
+		switch b[j] {
+		case '"':
+			end, err := skipString(b, j)
+			if err != nil {
+				return 0, false, err
+			}
+			j = end - 1
+		case '{', '[':
+			open = append(open, b[j])
+		case '}', ']':
+			want := byte('{')
+			if b[j] == ']' {
+				want = '['
+			}
+			if open[len(open)-1] != want {
+				return 0, false, syntaxErr("mismatched %q at offset %d", b[j], j)
+			}
+			open = open[:len(open)-1]
+			if len(open) == 0 {
+				return j + 1, spaced, nil
+			}
+		case ' ', '\t', '\n', '\r':
+			spaced = true
+		}
+	}
+	return 0, false, syntaxErr("unterminated %s at offset %d", map[byte]string{'{': "object", '[': "array"}[c], i)
+}
+
+// trim returns the value without surrounding whitespace. It does not scan
+// the value: Object and Array check its structure as they split it, and
+// String and Compact check that the value ends where it should.
 func trim(raw []byte) ([]byte, error) {
 	i := skipSpace(raw, 0)
-	end, err := valueEnd(raw, i)
-	if err != nil {
-		return nil, err
+	j := len(raw)
+	for j > i && isSpace(raw[j-1]) {
+		j--
 	}
-	if k := skipSpace(raw, end); k != len(raw) {
-		return nil, syntaxErr("unexpected %q after the value at offset %d", raw[k], k)
+	if i == j {
+		return nil, syntaxErr("value expected at end of input")
 	}
-	return raw[i:end], nil
+	return raw[i:j], nil
 }
 
 // Object splits a JSON object into its members. A key that repeats keeps
@@ -242,9 +283,9 @@ func Array(raw []byte) ([]json.RawMessage, error) {
 	}
 }
 
-// String decodes a JSON string value. A string without escapes and with
-// valid UTF-8 is copied out directly; others go through encoding/json
-// (which also replaces invalid UTF-8, as it would have).
+// String decodes a JSON string value. A string without escapes, control
+// characters or invalid UTF-8 is copied out directly; others go through
+// encoding/json (which also replaces invalid UTF-8, as it would have).
 func String(raw []byte) (string, error) {
 	b, err := trim(raw)
 	if err != nil {
@@ -253,7 +294,7 @@ func String(raw []byte) (string, error) {
 	if len(b) < 2 || b[0] != '"' {
 		return "", syntaxErr("not a string")
 	}
-	if bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && utf8.Valid(b) && noControl(b) {
+	if plainString(b) {
 		return string(b[1 : len(b)-1]), nil
 	}
 	var s string
@@ -263,15 +304,20 @@ func String(raw []byte) (string, error) {
 	return s, nil
 }
 
-// noControl reports whether b has no control characters, which JSON
-// strings must escape (encoding/json rejects them).
-func noControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
+// plainString reports whether the quoted string b (quotes included) ends
+// at its last byte and holds no escape, no control character and only
+// valid UTF-8, so its bytes between the quotes are its value.
+func plainString(b []byte) bool {
+	ascii := true
+	for _, c := range b[1 : len(b)-1] {
+		switch {
+		case c < 0x20 || c == '"' || c == '\\':
 			return false
+		case c >= 0x80:
+			ascii = false
 		}
 	}
-	return true
+	return b[len(b)-1] == '"' && (ascii || utf8.Valid(b))
 }
 
 // Compact returns raw without insignificant whitespace. Text that is
@@ -281,20 +327,21 @@ func Compact(raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	compact := true
-	for j := 0; j < len(b) && compact; j++ {
-		switch b[j] {
-		case '"':
-			end, _, err := stringEnd(b, j)
-			if err != nil {
-				return nil, err
-			}
-			j = end - 1
-		case ' ', '\t', '\n', '\r':
-			compact = false
-		}
+	var end int
+	spaced := false
+	switch b[0] {
+	case '{', '[':
+		end, spaced, err = containerEnd(b, 0)
+	default:
+		end, err = valueEnd(b, 0)
 	}
-	if compact {
+	if err != nil {
+		return nil, err
+	}
+	if end != len(b) {
+		return nil, syntaxErr("unexpected %q after the value at offset %d", b[end], end)
+	}
+	if !spaced {
 		return b, nil
 	}
 	var buf bytes.Buffer
