@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -182,61 +183,76 @@ func Object(raw []byte) (map[string]json.RawMessage, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, syntaxErr("not an object")
 	}
-	out := make(map[string]json.RawMessage, 8)
-	err = eachMember(b, func(key string, val []byte) { out[key] = val })
-	return out, err
+	var buf [24]member
+	ms, err := appendMembers(buf[:0], b)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(ms))
+	for _, m := range ms {
+		out[m.key] = m.val
+	}
+	return out, nil
 }
 
-// eachMember calls fn for every member of the object b (trimmed, starting
-// with '{' and balanced).
-func eachMember(b []byte, fn func(key string, val []byte)) error {
+type member struct {
+	key string
+	val json.RawMessage
+}
+
+// appendMembers appends the members of the object b (trimmed, starting
+// with '{') to dst, in order.
+func appendMembers(dst []member, b []byte) ([]member, error) {
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
-		return nil
+		if i != len(b)-1 {
+			return dst, syntaxErr("unexpected text after the object at offset %d", i+1)
+		}
+		return dst, nil
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return syntaxErr("object key expected at offset %d", i)
+			return dst, syntaxErr("object key expected at offset %d", i)
 		}
 		kend, escaped, err := stringEnd(b, i)
 		if err != nil {
-			return err
+			return dst, err
 		}
 		key, err := keyString(b[i:kend], escaped)
 		if err != nil {
-			return err
+			return dst, err
 		}
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return syntaxErr("colon expected at offset %d", i)
+			return dst, syntaxErr("colon expected at offset %d", i)
 		}
 		i = skipSpace(b, i+1)
 		vend, err := valueEnd(b, i)
 		if err != nil {
-			return err
+			return dst, err
 		}
-		fn(key, b[i:vend:vend])
+		dst = append(dst, member{key, b[i:vend:vend]})
 		i = skipSpace(b, vend)
 		if i >= len(b) {
-			return syntaxErr("unterminated object")
+			return dst, syntaxErr("unterminated object")
 		}
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
 			if i != len(b)-1 {
-				return syntaxErr("unexpected text after the object at offset %d", i+1)
+				return dst, syntaxErr("unexpected text after the object at offset %d", i+1)
 			}
-			return nil
+			return dst, nil
 		default:
-			return syntaxErr("comma or } expected at offset %d, found %q", i, b[i])
+			return dst, syntaxErr("comma or } expected at offset %d, found %q", i, b[i])
 		}
 	}
 }
 
 func keyString(q []byte, escaped bool) (string, error) {
 	if !escaped && utf8.Valid(q) {
-		return string(q[1 : len(q)-1]), nil
+		return intern(q[1 : len(q)-1]), nil
 	}
 	var s string
 	if err := json.Unmarshal(q, &s); err != nil {
@@ -350,4 +366,27 @@ func Compact(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// keyCache interns object keys: a Jira page repeats the same few hundred
+// keys ("id", "self", "customfield_10020", …) in every issue, so each is
+// allocated once rather than once per object. A slot holds the last key
+// that hashed to it; a miss only costs the allocation interning saves.
+var keyCache [1024]atomic.Pointer[string]
+
+func intern(b []byte) string {
+	if len(b) > 48 {
+		return string(b)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &keyCache[h%uint32(len(keyCache))]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
 }
