@@ -280,7 +280,7 @@ func (c *Client) offsetPages(ctx context.Context, path string, query url.Values,
 // token, or more than a few empty pages in a row is a loop error.
 func (c *Client) EachCursorPage(ctx context.Context, path string, query url.Values, itemsKey string, fn PageFunc) error {
 	q := cloneQuery(query)
-	return c.cursorPages(ctx, http.MethodGet, path, itemsKey, fn, func(page int, token string) (envelope, error) {
+	return c.cursorPages(ctx, http.MethodGet, path, itemsKey, fn, func(ctx context.Context, page int, token string) (envelope, error) {
 		if token == "" {
 			q.Del("nextPageToken")
 		} else {
@@ -294,7 +294,7 @@ func (c *Client) EachCursorPage(ctx context.Context, path string, query url.Valu
 // POST /rest/api/3/search/jql ("issues") or POST /rest/api/3/changelog/bulkfetch
 // ("issueChangeLogs"). body is copied per page with "nextPageToken" set.
 func (c *Client) EachCursorPagePOST(ctx context.Context, path string, body map[string]any, itemsKey string, fn PageFunc) error {
-	return c.cursorPages(ctx, http.MethodPost, path, itemsKey, fn, func(page int, token string) (envelope, error) {
+	return c.cursorPages(ctx, http.MethodPost, path, itemsKey, fn, func(ctx context.Context, page int, token string) (envelope, error) {
 		b := maps.Clone(body)
 		if b == nil {
 			b = map[string]any{}
@@ -309,12 +309,28 @@ func (c *Client) EachCursorPagePOST(ctx context.Context, path string, body map[s
 }
 
 func (c *Client) cursorPages(ctx context.Context, method, path, itemsKey string, fn PageFunc,
-	fetch func(page int, token string) (envelope, error)) error {
+	fetch func(ctx context.Context, page int, token string) (envelope, error)) error {
+	// The next page is requested as soon as this one's token is known, so
+	// its round trip overlaps fn's work on this page: one request of the
+	// loop is in flight at a time, as without it, but the loop no longer
+	// waits out the latency after each page.
+	type result struct {
+		env envelope
+		err error
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	var ahead chan result
+	defer func() {
+		cancel()
+		if ahead != nil {
+			<-ahead // the prefetch ends with pctx
+		}
+	}()
 	seen := map[string]bool{}
 	token := ""
 	empty := 0
+	env, err := fetch(pctx, 1, token)
 	for page := 1; ; page++ {
-		env, err := fetch(page, token)
 		if err != nil {
 			return err
 		}
@@ -327,31 +343,47 @@ func (c *Client) cursorPages(ctx context.Context, method, path, itemsKey string,
 		if err := errors.Join(err1, err2); err != nil {
 			return envErr(method, path, page, "%v", err)
 		}
-		if err := env.deliver(fn, items); err != nil {
-			return err
-		}
-		if hasLast && isLast {
-			return nil
-		}
-		if next == "" {
+		// What follows this page: the end, a loop error (reported after
+		// fn has had the page, as the page itself is good), or the next
+		// page, fetched while fn runs.
+		var stop error
+		done := hasLast && isLast
+		switch {
+		case done:
+		case next == "":
+			done = true
 			if hasLast {
-				return loopErr(method, path, page, "isLast=false but no nextPageToken")
+				stop = loopErr(method, path, page, "isLast=false but no nextPageToken")
 			}
-			return nil
-		}
-		if seen[next] || next == token {
-			return loopErr(method, path, page, "nextPageToken repeated")
+		case seen[next] || next == token:
+			stop = loopErr(method, path, page, "nextPageToken repeated")
 		}
 		if len(items) == 0 {
 			empty++
-			if empty >= maxEmptyCursorPages {
-				return loopErr(method, path, page, "%d empty pages in a row that claim more follow", empty)
-			}
 		} else {
 			empty = 0
 		}
+		if !done && stop == nil && empty >= maxEmptyCursorPages {
+			stop = loopErr(method, path, page, "%d empty pages in a row that claim more follow", empty)
+		}
+		if !done && stop == nil {
+			ahead = make(chan result, 1)
+			go func(page int, token string, out chan<- result) {
+				env, err := fetch(pctx, page, token)
+				out <- result{env, err}
+			}(page+1, next, ahead)
+		}
+		if err := env.deliver(fn, items); err != nil {
+			return err
+		}
+		if done || stop != nil {
+			return stop
+		}
 		seen[next] = true
 		token = next
+		r := <-ahead
+		ahead = nil
+		env, err = r.env, r.err
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fixture loads a sample envelope and the items under key.
@@ -525,5 +526,65 @@ func TestPageFuncErrorStops(t *testing.T) {
 	err := c.EachPageBean(context.Background(), "/p", nil, func([]json.RawMessage) error { return stop })
 	if !errors.Is(err, stop) || c.Requests() != 1 {
 		t.Errorf("err = %v requests = %d", err, c.Requests())
+	}
+}
+
+// The next cursor page is requested while fn still works on the current
+// one; when fn fails, the loop stops and waits for the request ahead.
+func TestCursorPrefetch(t *testing.T) {
+	requested := make(chan int, 10)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("nextPageToken"))
+		if page == 0 {
+			page = 1
+		}
+		requested <- page
+		out := map[string]any{"issues": []map[string]any{{"id": strconv.Itoa(page)}}, "isLast": page == 5}
+		if page < 5 {
+			out["nextPageToken"] = strconv.Itoa(page + 1)
+		}
+		writeJSON(w, 200, out)
+	})
+	c, _, _ := newTLSServer(t, h)
+	boom := errors.New("boom")
+	var pages []int
+	err := c.EachCursorPage(context.Background(), "/rest/api/3/search/jql", url.Values{"jql": {"x"}}, "issues", func(items []json.RawMessage) error {
+		page := len(pages) + 1
+		pages = append(pages, page)
+		if <-requested != page {
+			t.Errorf("page %d: requests out of order", page)
+		}
+		if page == 1 {
+			// The request for page 2 arrives while page 1 is in fn.
+			select {
+			case p := <-requested:
+				if p != 2 {
+					t.Errorf("requested page %d while handling page 1, want 2", p)
+				}
+				requested <- p // for page 2's own check
+			case <-time.After(10 * time.Second):
+				t.Error("page 2 was not requested while page 1 was being handled")
+			}
+		}
+		if page == 2 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want fn's error", err)
+	}
+	// Page 3 may have been requested ahead of page 2's failure; nothing
+	// after it, and nothing once the loop has returned.
+	n := c.Requests()
+	if n > 3 {
+		t.Errorf("%d requests, want at most 3", n)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if c.Requests() != n {
+		t.Error("a request was made after the loop returned")
+	}
+	if len(pages) != 2 {
+		t.Errorf("fn saw pages %v, want [1 2]", pages)
 	}
 }
