@@ -5,6 +5,7 @@ package duckdb_test
 import (
 	"database/sql"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -32,6 +33,39 @@ func relation(t *testing.T, d dest.Destination, ns dest.Namespace, table string)
 
 func TestConformance(t *testing.T) {
 	desttest.Run(t, openIn, desttest.Options{Relation: relation})
+}
+
+// TestWriteThreads: a destination open for writing runs DuckDB with one
+// worker thread (its tables are written from parallel connections); a
+// read-only one keeps DuckDB's default.
+func TestWriteThreads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.duckdb")
+	threads := func(d *duckdb.Destination) int {
+		t.Helper()
+		var n int
+		if err := d.DB().QueryRowContext(t.Context(), "SELECT current_setting('threads')::INTEGER").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	d, err := duckdb.Open(t.Context(), duckdb.Options{Path: path})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if n := threads(d); n != 1 {
+		t.Errorf("threads while writing = %d, want 1", n)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := duckdb.Open(t.Context(), duckdb.Options{Path: path, ReadOnly: true})
+	if err != nil {
+		t.Fatalf("Open read-only: %v", err)
+	}
+	defer r.Close()
+	if n := threads(r); runtime.NumCPU() > 1 && n == 1 {
+		t.Errorf("threads read-only = %d, want DuckDB's default", n)
+	}
 }
 
 // TestMemoryLimit: Options.MemoryLimit becomes DuckDB's memory_limit; a
