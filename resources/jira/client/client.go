@@ -310,12 +310,13 @@ type Response struct {
 	Header   http.Header
 	Body     []byte
 	Attempts int
-	// ValidJSON is true when Body was checked to be valid JSON; decoders
-	// may then split it without validating again (package jsonscan).
-	ValidJSON bool
-	// doc indexes Body when ValidJSON (see jsonscan.Doc).
+	// doc validates and indexes Body when it is JSON (see ValidJSON).
 	doc *jsonscan.Doc
 }
+
+// ValidJSON reports whether Body was checked to be valid JSON; decoders
+// may then split it without validating again (package jsonscan).
+func (r *Response) ValidJSON() bool { return r.doc != nil }
 
 // GetJSON GETs path and decodes the JSON body into out (nil discards it).
 func (c *Client) GetJSON(ctx context.Context, path string, query url.Values, out any) error {
@@ -569,7 +570,6 @@ func truncatedJSON(resp *Response) error {
 	}
 	// One pass validates the body and indexes its containers.
 	if resp.doc = jsonscan.Index(resp.Body); resp.doc != nil {
-		resp.ValidJSON = true
 		return nil
 	}
 	// A body cut short may still end in whitespace (a cut inside `true`

@@ -66,7 +66,7 @@ func (c *Client) getEnvelope(ctx context.Context, method, path string, query url
 		return envelope{}, fmt.Errorf("page %d: %w", page, err)
 	}
 	env := envelope{doc: resp.doc}
-	if resp.ValidJSON {
+	if resp.ValidJSON() {
 		// Validated once on arrival: split it without validating again.
 		// Items are split the same way (envelope.items), and so on down.
 		env.doc.Register()

@@ -144,15 +144,6 @@ func TestRegistryIsBounded(t *testing.T) {
 	}
 }
 
-func FuzzIndex(f *testing.F) {
-	for _, s := range seeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		checkIndex(t, in)
-	})
-}
-
 func BenchmarkValidate(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString(`{"issues":[`)

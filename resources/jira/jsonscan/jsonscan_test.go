@@ -58,10 +58,12 @@ func TestCompactAliasesCompactInput(t *testing.T) {
 	}
 }
 
-// checkAgainstStdlib compares every function with encoding/json on valid
+// checkAgainstStdlib checks Index against encoding/json.Valid (checkIndex)
+// and compares every function with encoding/json on valid
 // input; on invalid input it only requires no panic.
 func checkAgainstStdlib(t *testing.T, in []byte) {
 	t.Helper()
+	checkIndex(t, in)
 	valid := json.Valid(in)
 	obj, oerr := Object(in)
 	arr, aerr := Array(in)
