@@ -323,11 +323,16 @@ func (st Stats) String() string {
 // --- JSON and errors ---
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	writeEncoded(w, status, v, nil)
+}
+
+func writeEncoded(w http.ResponseWriter, status int, v any, embed func(string) ([]byte, bool)) {
+	b, release, err := marshal(v, embed)
 	if err != nil {
 		http.Error(w, "encode response", http.StatusInternalServerError)
 		return
 	}
+	defer release()
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

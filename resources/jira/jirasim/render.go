@@ -1,7 +1,6 @@
 package jirasim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,42 +80,23 @@ func (v *view) userJSON(i int) []byte {
 	return cache[i]
 }
 
-var embedPrefix = []byte(`"\u0000u`)
+const embedPrefix = "\x00u"
+
+// embed returns the pre-encoded user a userEmbed placeholder stands for.
+func (v *view) embed(s string) ([]byte, bool) {
+	if !v.embeds || !strings.HasPrefix(s, embedPrefix) {
+		return nil, false
+	}
+	n, err := strconv.Atoi(s[len(embedPrefix):])
+	if err != nil || n < 0 || n >= len(v.d.cat.users) {
+		return nil, false
+	}
+	return v.userJSON(n), true
+}
 
 // writeJSON encodes val and expands user placeholders.
 func (v *view) writeJSON(w http.ResponseWriter, status int, val any) {
-	b, err := json.Marshal(val)
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	if v.embeds {
-		b = v.expandUsers(b)
-	}
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-func (v *view) expandUsers(b []byte) []byte {
-	out := make([]byte, 0, len(b)*2)
-	for {
-		k := bytes.Index(b, embedPrefix)
-		if k < 0 {
-			return append(out, b...)
-		}
-		out = append(out, b[:k]...)
-		rest := b[k+len(embedPrefix):]
-		end := bytes.IndexByte(rest, '"')
-		n, err := strconv.Atoi(string(rest[:max(end, 0)]))
-		if end < 0 || err != nil || n < 0 || n >= len(v.d.cat.users) {
-			out = append(out, b[k:k+len(embedPrefix)]...)
-			b = rest
-			continue
-		}
-		out = append(out, v.userJSON(n)...)
-		b = rest[end+1:]
-	}
+	writeEncoded(w, status, val, v.embed)
 }
 
 func (v *view) user(i int) map[string]any {
