@@ -947,7 +947,7 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 	if !isNull(f["worklog"]) {
 		r.set("worklog_count", worklogs.total)
 	}
-	r.json("fields", o["fields"])
+	setParsed(r, "fields", o["fields"], rawFields)
 	for _, c := range e.custom {
 		e.customValue(r, c, f[c.FieldID])
 	}

@@ -273,13 +273,32 @@ func TestDecodeIssueSample(t *testing.T) {
 		"comment_count": "2", "worklog_count": "0",
 		"date_field": "2012-04-12T12:26:00Z", "radio_field": "Two", "text_field": "Modified text field value",
 	})
-	// The raw fields object is kept whole.
+	// The raw fields object is kept whole, in order, except the embedded
+	// comment and worklog collections (the child tables hold them).
 	var doc struct{ Fields json.RawMessage }
 	_ = json.Unmarshal(raw, &doc)
-	var want bytes.Buffer
-	_ = json.Compact(&want, doc.Fields)
-	if issues[0]["fields"] != want.String() {
-		t.Errorf("fields JSON not kept verbatim")
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(doc.Fields, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields["comment"] == nil || fields["worklog"] == nil {
+		t.Fatal("the sample lost its embedded comment or worklog collection")
+	}
+	var kept map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(issues[0]["fields"]), &kept); err != nil {
+		t.Fatalf("fields column: %v", err)
+	}
+	delete(fields, "comment")
+	delete(fields, "worklog")
+	if len(kept) != len(fields) {
+		t.Errorf("fields column has %d members, want %d", len(kept), len(fields))
+	}
+	for k, v := range fields {
+		var want bytes.Buffer
+		_ = json.Compact(&want, v)
+		if string(kept[k]) != want.String() {
+			t.Errorf("fields.%s = %s, want %s verbatim", k, kept[k], want.String())
+		}
 	}
 	if _, ok := issues[0]["resolution_date"]; ok {
 		t.Errorf("null resolutiondate decoded: %v", issues[0]["resolution_date"])

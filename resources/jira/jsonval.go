@@ -182,6 +182,21 @@ func compactJSON(raw json.RawMessage) ([]byte, bool, error) {
 	return b, true, nil
 }
 
+// embeddedCollections are the members of an issue's fields that the raw
+// fields column leaves out: Jira caps them (20 comments, 20 worklogs on
+// Cloud), and the child tables hold them complete. Kept, they were more
+// than half of the issues table and a truncated copy users could mistake
+// for the whole.
+var embeddedCollections = []string{"comment", "worklog"}
+
+func rawFields(raw json.RawMessage) ([]byte, bool, error) {
+	if isNull(raw) {
+		return nil, false, nil
+	}
+	b, err := jsonscan.Without(raw, embeddedCollections...)
+	return b, err == nil, err
+}
+
 func truncate(s string) string {
 	if len(s) > 80 {
 		return strconv.Quote(s[:80]) + "…"

@@ -26,7 +26,7 @@ func TablesMarkdown() string {
 	b.WriteString("a sprint the issue left) are marked; the others stay live. Filter with `WHERE _jsync_deleted_at IS NULL`.\n\n")
 	b.WriteString("Bad values are never dropped silently: a value that does not fit its typed column leaves the column NULL and is reported as a ")
 	b.WriteString("reject (table, key, column, reason, raw JSON) in `_jsync_rejects`; a row without a readable primary key (or, for issues, `updated`) is rejected whole. ")
-	b.WriteString("The raw `fields` JSON of issues keeps every original value.\n\n")
+	b.WriteString("The raw `fields` JSON of issues keeps every original value, except the embedded comment and worklog collections, which Jira caps and issue_comments and worklogs hold complete.\n\n")
 	b.WriteString("| table | replication | parent | primary key |\n|---|---|---|---|\n")
 	tables := Tables()
 	for _, t := range tables {

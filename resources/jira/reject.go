@@ -12,7 +12,8 @@ import (
 //   - a bad value in an ordinary column (a datetime without a zone, a string
 //     where a number belongs…) sets that column to NULL, the row is still
 //     written, and one Reject records the column and the raw JSON value; the
-//     raw `fields` JSON of issues keeps the original as well;
+//     raw `fields` JSON of issues keeps the original as well (except in
+//     the comment and worklog collections, which child tables hold);
 //   - a row whose primary key or cursor column is missing or unreadable cannot
 //     be written; it is rejected whole, with the raw JSON of the row.
 //

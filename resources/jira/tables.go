@@ -302,7 +302,7 @@ func issuesTable() *schema.Table {
 		intCol("watch_count", "Number of watchers."),
 		intCol("comment_count", "Number of comments (the embedded collection's total)."),
 		intCol("worklog_count", "Number of worklogs (the embedded collection's total)."),
-		jsonCol("fields", "The raw `fields` object as Jira returned it, so nothing is lost."),
+		jsonCol("fields", "The raw `fields` object as Jira returned it, minus the embedded `comment` and `worklog` collections (capped by Jira; complete in issue_comments and worklogs)."),
 	)
 	return t
 }

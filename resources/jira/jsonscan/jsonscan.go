@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"unicode/utf8"
 )
@@ -366,6 +367,57 @@ func Compact(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Without returns the object raw, compact, without its top-level members
+// named by drop. An object that has none of them is returned as Compact
+// returns it (no copy when already compact); otherwise kept members are
+// copied in order.
+func Without(raw []byte, drop ...string) ([]byte, error) {
+	b, err := trim(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil, syntaxErr("not an object")
+	}
+	var buf [24]member
+	ms, err := appendMembers(buf[:0], b)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for _, m := range ms {
+		if slices.Contains(drop, m.key) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return Compact(b)
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, '{')
+	for _, m := range ms {
+		if slices.Contains(drop, m.key) {
+			continue
+		}
+		v, err := Compact(m.val)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		k, err := json.Marshal(m.key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k...)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	return append(out, '}'), nil
 }
 
 // keyCache interns object keys: a Jira page repeats the same few hundred
