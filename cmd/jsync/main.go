@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -17,7 +18,17 @@ import (
 	"github.com/jsync-dev/jsync/engine/suggest"
 )
 
+// gcPercent is jsync's GOGC unless the environment sets one. A sync's live
+// heap is small (pages in flight, batches being built) but it allocates
+// fast, so Go's default (100) lets the heap reach twice the live size
+// between collections. 50 measured, on 2 cores: peak RSS 667 -> 581 MB at
+// 50,000 issues and 875 -> 762 MB at 200,000, for about 3% more wall time.
+const gcPercent = 50
+
 func main() {
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(gcPercent)
+	}
 	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
