@@ -114,6 +114,98 @@ func (r *syncRun) oldestUpdated(ctx context.Context, keys []string, since time.T
 	return t, true, nil
 }
 
+// sliceParts is how many equal-width parts per time slice sliceBounds
+// counts: the finer, the more even the slices, at one count request each.
+const sliceParts = 2
+
+// sliceBounds splits [since, now) into at most n time slices that hold
+// about the same number of issues, and returns their n+1 bounds (the last
+// is zero: the newest slice is open-ended). Issues are rarely spread evenly
+// over time: recently updated ones dominate, so with equal widths the
+// newest slice is a chain of pages many times longer than the others,
+// read one after another while the rest of the run waits. It counts the
+// issues of sliceParts×n equal-width parts, concurrently, and cuts where
+// the running count passes each n-th of the total. A failed or empty count
+// falls back to equal widths: the counts only balance the work.
+func (r *syncRun) sliceBounds(ctx context.Context, keys []string, since time.Time, n int) []time.Time {
+	parts := sliceParts * n
+	width := r.now.Sub(since) / time.Duration(parts)
+	at := func(i int) time.Time { return since.Add(time.Duration(i) * width) }
+	even := func(n int) []time.Time {
+		w := r.now.Sub(since) / time.Duration(n)
+		b := make([]time.Time, n+1)
+		for i := range n {
+			b[i] = since.Add(time.Duration(i) * w)
+		}
+		return b
+	}
+	counts := make([]int64, parts)
+	errs := make([]error, parts)
+	ctx = client.WithTable(ctx, TableIssues)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, r.concurrency())
+	for i := range parts {
+		var hi time.Time
+		if i < parts-1 {
+			hi = at(i + 1)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			jqlText, err := r.s.issuesJQL(keys, at(i), hi)
+			if err == nil {
+				counts[i], err = r.s.countIssues(ctx, r.d, jqlText)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, c := range counts {
+		if errs[i] != nil || c < 0 {
+			r.s.log.Warn("jira: could not count issues to balance the backfill slices; using equal time slices", "error", errors.Join(errs...))
+			return even(n)
+		}
+	}
+	cuts := balancedCuts(counts, n)
+	if cuts == nil {
+		return even(n)
+	}
+	bounds := []time.Time{since}
+	for _, c := range cuts {
+		bounds = append(bounds, at(c))
+	}
+	return append(bounds, time.Time{})
+}
+
+// balancedCuts returns where to cut parts with these issue counts into at
+// most n runs of about equal total: the indices of the parts that start a
+// new run, in increasing order (never 0, never past the last part). It
+// returns nil when the counts are all zero.
+func balancedCuts(counts []int64, n int) []int {
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	if total <= 0 {
+		return nil
+	}
+	cuts := []int{}
+	var cum int64
+	k := 1 // the next run to start
+	for i := 0; i < len(counts)-1 && k < n; i++ {
+		cum += counts[i]
+		if cum*int64(n) >= int64(k)*total {
+			cuts = append(cuts, i+1)
+			for k < n && cum*int64(n) >= int64(k)*total {
+				k++
+			}
+		}
+	}
+	return cuts
+}
+
 // issueFetch is one sequential reader of issue pages with its own outputs
 // (parallel time slices each get one).
 type issueFetch struct {
@@ -369,6 +461,11 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			slices = 2 * r.concurrency()
 		}
 	}
+	var bounds []time.Time
+	if slices > 1 {
+		bounds = r.sliceBounds(ctx, keys, since, slices)
+		slices = len(bounds) - 1
+	}
 	if slices == 1 {
 		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
@@ -381,7 +478,6 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		// Time slices fetched concurrently. When the slices finished so
 		// far form a prefix of the time range, the cursor is checkpointed
 		// at its largest `updated`: a crashed backfill resumes from there.
-		width := r.now.Sub(since) / time.Duration(slices)
 		for i := 0; i < slices; i++ {
 			fetchers = append(fetchers, r.newIssueFetch(ctx, first, seen))
 		}
@@ -394,11 +490,9 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		errs := make([]error, slices)
 		sem := make(chan struct{}, r.concurrency())
 		for i, f := range fetchers {
-			lo := since.Add(time.Duration(i) * width)
-			var hi time.Time // the last slice is open-ended: it catches issues updated during the sync
-			if i < slices-1 {
-				hi = since.Add(time.Duration(i+1) * width)
-			}
+			// The last slice is open-ended (bounds[slices] is zero): it
+			// catches issues updated during the sync.
+			lo, hi := bounds[i], bounds[i+1]
 			sem <- struct{}{} // oldest slices start first, so the prefix grows early
 			wg.Add(1)
 			go func() {

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -69,5 +70,37 @@ func TestFinishedSlice(t *testing.T) {
 	// What the slice keeps is what overlapSeen would use at the cursor.
 	if got := overlapSeen(nil, []*issueFetch{f}, ms(10_000).Add(-3*time.Second)); got != "edge:7000,new:9500" {
 		t.Errorf("overlapSeen after finished = %q", got)
+	}
+}
+
+func TestBalancedCuts(t *testing.T) {
+	cases := []struct {
+		name   string
+		counts []int64
+		n      int
+		want   []int
+	}{
+		{"even", []int64{10, 10, 10, 10, 10, 10, 10, 10}, 4, []int{2, 4, 6}},
+		{"skewed to recent", []int64{1, 1, 2, 2, 4, 8, 14, 32}, 4, []int{6, 7}},
+		{"one heavy part", []int64{0, 0, 100, 0}, 4, []int{3}},
+		{"empty head", []int64{0, 0, 0, 5, 5, 5, 5}, 2, []int{5}},
+		{"all zero", []int64{0, 0, 0}, 2, nil},
+		{"one slice", []int64{3, 4}, 1, []int{}},
+		{"more slices than parts", []int64{5, 5}, 4, []int{1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := balancedCuts(c.counts, c.n)
+			if !slices.Equal(got, c.want) || (got == nil) != (c.want == nil) {
+				t.Fatalf("balancedCuts(%v, %d) = %v, want %v", c.counts, c.n, got, c.want)
+			}
+			prev := 0
+			for _, k := range got {
+				if k <= prev || k >= len(c.counts) {
+					t.Fatalf("cut %d out of order or range in %v", k, got)
+				}
+				prev = k
+			}
+		})
 	}
 }

@@ -357,13 +357,23 @@ func (s *Source) Estimate(ctx context.Context, table string, st state.TableState
 	if err != nil {
 		return -1, err
 	}
-	ctx = client.WithTable(ctx, table)
+	n, err := s.countIssues(client.WithTable(ctx, table), d, jqlText)
+	if err != nil {
+		return -1, fmt.Errorf("estimate issues: %w", err)
+	}
+	return n, nil
+}
+
+// countIssues returns the number of issues jqlText matches: Cloud's
+// search/approximate-count, or the total of a zero-size search on Data
+// Center.
+func (s *Source) countIssues(ctx context.Context, d *discovery, jqlText string) (int64, error) {
 	if d.cloud {
 		var out struct {
 			Count int64 `json:"count"`
 		}
 		if err := s.cl.PostJSON(ctx, d.api+"/search/approximate-count", nil, map[string]any{"jql": jqlText}, &out); err != nil {
-			return -1, fmt.Errorf("estimate issues: %w", err)
+			return 0, err
 		}
 		return out.Count, nil
 	}
@@ -372,7 +382,7 @@ func (s *Source) Estimate(ctx context.Context, table string, st state.TableState
 	}
 	q := url.Values{"jql": {jqlText}, "maxResults": {"0"}, "fields": {"id"}}
 	if err := s.cl.GetJSON(ctx, d.api+"/search", q, &out); err != nil {
-		return -1, fmt.Errorf("estimate issues: %w", err)
+		return 0, err
 	}
 	return out.Total, nil
 }
