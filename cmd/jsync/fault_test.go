@@ -524,7 +524,9 @@ func TestHostileServerData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns jsync processes")
 	}
-	sim := startSim(t, jirasim.Options{Issues: 30, Seed: 21, Rate: -1})
+	// Enough issues that each of a backfill's balanced time slices has a page
+	// of at least as many issues as a case edits.
+	sim := startSim(t, jirasim.Options{Issues: 200, Seed: 21, Rate: -1})
 	expected := sim.Expected(time.Time{}).Tables["issues"]
 	p := newSiteProxy(t, sim)
 	st := proxySite(p)
