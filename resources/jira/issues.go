@@ -162,6 +162,9 @@ func (r *syncRun) sliceBounds(ctx context.Context, keys []string, since time.Tim
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return even(n) // the slices' own requests report the cancellation
+	}
 	for i, c := range counts {
 		if errs[i] != nil || c < 0 {
 			r.s.log.Warn("jira: could not count issues to balance the backfill slices; using equal time slices", "error", errors.Join(errs...))
