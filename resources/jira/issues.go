@@ -131,13 +131,19 @@ func (r *syncRun) sliceBounds(ctx context.Context, keys []string, since time.Tim
 	parts := sliceParts * n
 	width := r.now.Sub(since) / time.Duration(parts)
 	at := func(i int) time.Time { return since.Add(time.Duration(i) * width) }
-	even := func(n int) []time.Time {
-		w := r.now.Sub(since) / time.Duration(n)
-		b := make([]time.Time, n+1)
-		for i := range n {
-			b[i] = since.Add(time.Duration(i) * w)
+	bounds := func(cuts []int) []time.Time {
+		b := []time.Time{since}
+		for _, c := range cuts {
+			b = append(b, at(c))
 		}
-		return b
+		return append(b, time.Time{})
+	}
+	even := func() []time.Time {
+		cuts := make([]int, n-1)
+		for k := range cuts {
+			cuts[k] = (k + 1) * sliceParts
+		}
+		return bounds(cuts)
 	}
 	counts := make([]int64, parts)
 	errs := make([]error, parts)
@@ -163,23 +169,19 @@ func (r *syncRun) sliceBounds(ctx context.Context, keys []string, since time.Tim
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return even(n) // the slices' own requests report the cancellation
+		return even() // the slices' own requests report the cancellation
 	}
 	for i, c := range counts {
 		if errs[i] != nil || c < 0 {
 			r.s.log.Warn("jira: could not count issues to balance the backfill slices; using equal time slices", "error", errors.Join(errs...))
-			return even(n)
+			return even()
 		}
 	}
 	cuts := balancedCuts(counts, n)
 	if cuts == nil {
-		return even(n)
+		return even()
 	}
-	bounds := []time.Time{since}
-	for _, c := range cuts {
-		bounds = append(bounds, at(c))
-	}
-	return append(bounds, time.Time{})
+	return bounds(cuts)
 }
 
 // balancedCuts returns where to cut parts with these issue counts into at

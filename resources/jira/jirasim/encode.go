@@ -67,32 +67,9 @@ func (e *encoder) append(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, '}'), nil
 	case []any:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, el := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = e.append(b, el, depth+1); err != nil {
-				return b, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendArray(b, x, func(b []byte, el any) ([]byte, error) { return e.append(b, el, depth+1) })
 	case []string:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		return append(b, ']'), nil
+		return appendArray(b, x, func(b []byte, s string) ([]byte, error) { return appendString(b, s), nil })
 	default:
 		raw, err := json.Marshal(v)
 		if err != nil {
@@ -100,6 +77,25 @@ func (e *encoder) append(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, raw...), nil
 	}
+}
+
+// appendArray encodes xs as a JSON array (null when nil), each element
+// with el.
+func appendArray[T any](b []byte, xs []T, el func([]byte, T) ([]byte, error)) ([]byte, error) {
+	if xs == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = el(b, x); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // plainJSON marks the bytes encoding/json writes inside a string unchanged.

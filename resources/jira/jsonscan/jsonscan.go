@@ -177,15 +177,8 @@ func trim(raw []byte) ([]byte, error) {
 // Object splits a JSON object into its members. A key that repeats keeps
 // its last value, as with encoding/json. Values alias raw.
 func Object(raw []byte) (map[string]json.RawMessage, error) {
-	b, err := trim(raw)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 || b[0] != '{' {
-		return nil, syntaxErr("not an object")
-	}
 	var buf [24]member
-	ms, err := appendMembers(buf[:0], b)
+	_, ms, err := objectMembers(raw, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -196,9 +189,26 @@ func Object(raw []byte) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
+// member is one member of an object: its decoded key, whether the key was
+// written with escapes, and its value (aliasing the object's text).
 type member struct {
-	key string
-	val json.RawMessage
+	key     string
+	val     json.RawMessage
+	escaped bool
+}
+
+// objectMembers trims raw, checks that it is an object and appends its
+// members to dst in order. It returns the trimmed object too.
+func objectMembers(raw []byte, dst []member) ([]byte, []member, error) {
+	b, err := trim(raw)
+	if err != nil {
+		return nil, dst, err
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil, dst, syntaxErr("not an object")
+	}
+	ms, err := appendMembers(dst, b)
+	return b, ms, err
 }
 
 // appendMembers appends the members of the object b (trimmed, starting
@@ -232,7 +242,7 @@ func appendMembers(dst []member, b []byte) ([]member, error) {
 		if err != nil {
 			return dst, err
 		}
-		dst = append(dst, member{key, b[i:vend:vend]})
+		dst = append(dst, member{key, b[i:vend:vend], escaped})
 		i = skipSpace(b, vend)
 		if i >= len(b) {
 			return dst, syntaxErr("unterminated object")
@@ -371,53 +381,54 @@ func Compact(raw []byte) ([]byte, error) {
 
 // Without returns the object raw, compact, without its top-level members
 // named by drop. An object that has none of them is returned as Compact
-// returns it (no copy when already compact); otherwise kept members are
-// copied in order.
+// returns it (no copy when already compact); otherwise the kept members
+// are copied in order.
 func Without(raw []byte, drop ...string) ([]byte, error) {
-	b, err := trim(raw)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 || b[0] != '{' {
-		return nil, syntaxErr("not an object")
-	}
 	var buf [24]member
-	ms, err := appendMembers(buf[:0], b)
+	b, ms, err := objectMembers(raw, buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	found := false
-	for _, m := range ms {
-		if slices.Contains(drop, m.key) {
-			found = true
-			break
-		}
-	}
-	if !found {
+	dropped := func(m member) bool { return slices.Contains(drop, m.key) }
+	if !slices.ContainsFunc(ms, dropped) {
 		return Compact(b)
 	}
 	out := make([]byte, 0, len(b))
 	out = append(out, '{')
 	for _, m := range ms {
-		if slices.Contains(drop, m.key) {
+		if dropped(m) {
 			continue
 		}
-		v, err := Compact(m.val)
-		if err != nil {
+		if out, err = appendMember(out, m); err != nil {
 			return nil, err
 		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
+	}
+	return append(out, '}'), nil
+}
+
+// appendMember appends `"key":value` (compact) to an object being built
+// that starts with '{'. A key written with escapes is encoded again.
+func appendMember(out []byte, m member) ([]byte, error) {
+	v, err := Compact(m.val)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > 1 {
+		out = append(out, ',')
+	}
+	if m.escaped {
 		k, err := json.Marshal(m.key)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, k...)
-		out = append(out, ':')
-		out = append(out, v...)
+	} else {
+		out = append(out, '"')
+		out = append(out, m.key...)
+		out = append(out, '"')
 	}
-	return append(out, '}'), nil
+	out = append(out, ':')
+	return append(out, v...), nil
 }
 
 // keyCache interns object keys: a Jira page repeats the same few hundred
