@@ -51,6 +51,10 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	}
 	// Committed or rolled back, the pending table is empty again.
 	defer d.release(w)
+	if err := d.attachFeed(conn, w, t); err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
+	defer w.detachFeed(ctx, conn)
 	n := 0 // batches received
 	for {
 		var b dest.Batch
@@ -175,6 +179,23 @@ type pending struct {
 	rows      int64    // rows appended since the last merge
 	bytes     int64    // their size in Arrow
 	seq       int64    // sequence of the last appended chunk
+	feed      *feed    // the running Write's feed, on its connection
+}
+
+// attachFeed gives w a feed for t's records on conn, for one Write.
+func (d *Destination) attachFeed(conn *sql.Conn, w *pending, t *schema.Table) error {
+	f, err := openFeed(conn, t.ArrowSchema())
+	if err != nil {
+		return err
+	}
+	w.feed = f
+	return nil
+}
+
+// detachFeed drops w's feed at the end of its Write.
+func (w *pending) detachFeed(ctx context.Context, conn *sql.Conn) {
+	w.feed.close(ctx, conn)
+	w.feed = nil
 }
 
 // seqColumn orders a pending table's rows: for a key appended more than
@@ -307,14 +328,23 @@ func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending,
 		cols[i] = quoteIdent(f.Name)
 	}
 	colList := strings.Join(cols, ", ")
+	insert := func(view string) string {
+		return "INSERT INTO " + w.qualified + " (" + colList + ", " + quoteIdent(seqColumn) + ") SELECT " +
+			colList + ", " + strconv.FormatInt(w.seq, 10) + " FROM " + quoteIdent(view)
+	}
 	for _, chunk := range chunks {
+		w.seq++
+		if w.feed.fits(chunk) {
+			if err := w.feed.exec(ctx, conn, chunk, insert(w.feed.name)); err != nil {
+				return fmt.Errorf("append to pending table: %w", err)
+			}
+			continue
+		}
 		view, err := v.register(conn, chunk)
 		if err != nil {
 			return err
 		}
-		w.seq++
-		if _, err := conn.ExecContext(ctx, "INSERT INTO "+w.qualified+" ("+colList+", "+quoteIdent(seqColumn)+") SELECT "+
-			colList+", "+strconv.FormatInt(w.seq, 10)+" FROM "+quoteIdent(view)); err != nil {
+		if _, err := conn.ExecContext(ctx, insert(view)); err != nil {
 			return fmt.Errorf("append to pending table: %w", err)
 		}
 		if err := v.drop(ctx, conn, view); err != nil {
@@ -394,6 +424,10 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
+	if err := d.attachFeed(conn, w, t); err != nil {
+		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+	}
+	defer w.detachFeed(ctx, conn)
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	err = d.txOn(ctx, conn, t.Name, func() error {
