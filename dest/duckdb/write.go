@@ -592,7 +592,9 @@ type viewSet struct {
 }
 
 // register exposes rec to SQL as a temporary view through DuckDB's Arrow
-// scan. The view reads rec once.
+// scan. The view reads rec once. Each registration costs C memory that
+// DuckDB never frees (see feed): it serves what the Write's feed cannot
+// carry, such as batches that lack columns and MarkDeleted's keys.
 func (v *viewSet) register(conn *sql.Conn, rec arrow.RecordBatch) (string, error) {
 	name := "_jsync_arrow_" + strconv.FormatUint(viewSeq.Add(1), 10)
 	err := conn.Raw(func(dc any) error {
