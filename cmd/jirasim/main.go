@@ -26,7 +26,7 @@ import (
 const gcPercent = 400
 
 func main() {
-	if os.Getenv("GOGC") == "" {
+	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -74,6 +74,27 @@ func snapshot(t *testing.T, d *Destination) string {
 	return fmt.Sprintf("rows %s | columns %s | serial %d cursor %q", rows, cols, snap.Serial, snap.Get("s", "items").Cursor)
 }
 
+// openItems opens a new database with crashTable migrated into namespace
+// acme; the test's cleanup closes it.
+func openItems(t *testing.T) (*Destination, string, *schema.Table) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jsync.duckdb")
+	d, err := Open(t.Context(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	tbl := crashTable()
+	changes, err := d.PlanMigrations(t.Context(), "acme", []*schema.Table{tbl})
+	if err == nil {
+		err = d.Migrate(t.Context(), "acme", changes, dest.MigrateOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, path, tbl
+}
+
 // TestCrashBeforeCommit fails every kind of write transaction at its last
 // moment, after all its statements ran, and checks that nothing of it is
 // visible, now or after a reopen, and that no Arrow memory leaks.
@@ -81,20 +102,7 @@ func TestCrashBeforeCommit(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "jsync.duckdb")
-	d, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = d.Close() }()
-	tbl := crashTable()
-	changes, err := d.PlanMigrations(ctx, "acme", []*schema.Table{tbl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Migrate(ctx, "acme", changes, dest.MigrateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	d, path, tbl := openItems(t)
 	if _, err := d.Write(ctx, "acme", tbl, batches(dest.Batch{Record: itemsRecord(mem, "a", 1, 2, 3), State: st("c1")})); err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +171,12 @@ func TestCrashBeforeCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = d.Close() }()
 	if got := snapshot(t, d); got != want {
 		t.Errorf("after reopen:\n got %s\nwant %s", got, want)
 	}
 	var views int
-	if err := d.DB().QueryRowContext(context.Background(), `SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '_jsync_arrow_%'`).Scan(&views); err != nil || views != 0 {
+	if err := d.DB().QueryRowContext(context.Background(), `SELECT count(*) FROM duckdb_views() WHERE starts_with(view_name, '_jsync_')`).Scan(&views); err != nil || views != 0 {
 		t.Errorf("%d Arrow views left behind (err %v)", views, err)
 	}
 }

@@ -5,13 +5,8 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"fmt"
-	"strconv"
-	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	duckdbdrv "github.com/duckdb/duckdb-go/v2"
 )
 
 // feed is one Arrow view that a Write registers on its connection once and
@@ -39,21 +34,10 @@ type feed struct {
 // openFeed registers a feed for records of schema s on conn, outside any
 // transaction, so that no rollback takes the view away.
 func openFeed(conn *sql.Conn, s *arrow.Schema) (*feed, error) {
-	f := &feed{name: "_jsync_feed_" + strconv.FormatUint(viewSeq.Add(1), 10), schema: s, rdr: &feedReader{schema: s}}
-	err := conn.Raw(func(dc any) error {
-		dconn, ok := dc.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		ar, err := duckdbdrv.NewArrowFromConn(dconn)
-		if err != nil {
-			return err
-		}
-		f.release, err = ar.RegisterView(f.rdr, f.name)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("register arrow view: %w", err)
+	f := &feed{schema: s, rdr: &feedReader{schema: s}}
+	var err error
+	if f.name, f.release, err = registerView(conn, "_jsync_feed_", f.rdr); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -88,8 +72,9 @@ func (f *feed) close(ctx context.Context, conn *sql.Conn) {
 
 // feedReader is the feed's record stream: each scan reads the record put
 // since the last one, then ends.
+// The feed owns it from registration to close, so Retain and Release have
+// nothing to count.
 type feedReader struct {
-	refs   atomic.Int64
 	schema *arrow.Schema
 	next   arrow.RecordBatch // put, not scanned yet
 	cur    arrow.RecordBatch // being scanned
@@ -110,8 +95,8 @@ func (r *feedReader) clear() {
 	r.cur, r.next = nil, nil
 }
 
-func (r *feedReader) Retain()               { r.refs.Add(1) }
-func (r *feedReader) Release()              { r.refs.Add(-1) }
+func (r *feedReader) Retain()               {}
+func (r *feedReader) Release()              {}
 func (r *feedReader) Schema() *arrow.Schema { return r.schema }
 func (r *feedReader) Err() error            { return nil }
 

@@ -182,7 +182,8 @@ type pending struct {
 	feed      *feed    // the running Write's feed, on its connection
 }
 
-// attachFeed gives w a feed for t's records on conn, for one Write.
+// attachFeed gives w a feed for t's records on conn, for one Write or
+// Replace. It must run outside any transaction.
 func (d *Destination) attachFeed(conn *sql.Conn, w *pending, t *schema.Table) error {
 	f, err := openFeed(conn, t.ArrowSchema())
 	if err != nil {
@@ -596,8 +597,26 @@ type viewSet struct {
 // DuckDB never frees (see feed): it serves what the Write's feed cannot
 // carry, such as batches that lack columns and MarkDeleted's keys.
 func (v *viewSet) register(conn *sql.Conn, rec arrow.RecordBatch) (string, error) {
-	name := "_jsync_arrow_" + strconv.FormatUint(viewSeq.Add(1), 10)
-	err := conn.Raw(func(dc any) error {
+	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return "", fmt.Errorf("register arrow view: %w", err)
+	}
+	defer rdr.Release()
+	name, release, err := registerView(conn, "_jsync_arrow_", rdr)
+	if err != nil {
+		return "", err
+	}
+	v.names = append(v.names, name)
+	v.releases = append(v.releases, release)
+	return name, nil
+}
+
+// registerView exposes rdr's stream to SQL as a temporary view on conn,
+// named prefix and a number unique in the process. release frees the
+// stream; call it only once the view is dropped.
+func registerView(conn *sql.Conn, prefix string, rdr array.RecordReader) (name string, release func(), err error) {
+	name = prefix + strconv.FormatUint(viewSeq.Add(1), 10)
+	err = conn.Raw(func(dc any) error {
 		dconn, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
@@ -606,23 +625,13 @@ func (v *viewSet) register(conn *sql.Conn, rec arrow.RecordBatch) (string, error
 		if err != nil {
 			return err
 		}
-		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		if err != nil {
-			return err
-		}
-		defer rdr.Release()
-		release, err := ar.RegisterView(rdr, name)
-		if err != nil {
-			return err
-		}
-		v.names = append(v.names, name)
-		v.releases = append(v.releases, release)
-		return nil
+		release, err = ar.RegisterView(rdr, name)
+		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("register arrow view: %w", err)
+		return "", nil, fmt.Errorf("register arrow view: %w", err)
 	}
-	return name, nil
+	return name, release, nil
 }
 
 // drop drops a view inside the current transaction and releases its
