@@ -54,7 +54,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	if err := d.attachFeed(conn, w, t); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
-	defer w.detachFeed(ctx, conn)
+	defer func() { err = errors.Join(err, w.detachFeed(ctx, conn)) }()
 	n := 0 // batches received
 	for {
 		var b dest.Batch
@@ -185,7 +185,7 @@ type pending struct {
 // attachFeed gives w a feed for t's records on conn, for one Write or
 // Replace. It must run outside any transaction.
 func (d *Destination) attachFeed(conn *sql.Conn, w *pending, t *schema.Table) error {
-	f, err := openFeed(conn, t.ArrowSchema())
+	f, err := openFeed(conn, t.ArrowSchema(), w.qualified)
 	if err != nil {
 		return err
 	}
@@ -194,9 +194,13 @@ func (d *Destination) attachFeed(conn *sql.Conn, w *pending, t *schema.Table) er
 }
 
 // detachFeed drops w's feed at the end of its Write.
-func (w *pending) detachFeed(ctx context.Context, conn *sql.Conn) {
-	w.feed.close(ctx, conn)
+func (w *pending) detachFeed(ctx context.Context, conn *sql.Conn) error {
+	err := w.feed.close(ctx, conn)
 	w.feed = nil
+	if err != nil {
+		return fmt.Errorf("close feed: %w", err)
+	}
+	return nil
 }
 
 // seqColumn orders a pending table's rows: for a key appended more than
@@ -336,7 +340,7 @@ func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending,
 	for _, chunk := range chunks {
 		w.seq++
 		if w.feed.fits(chunk) {
-			if err := w.feed.exec(ctx, conn, chunk, insert(w.feed.name)); err != nil {
+			if err := w.feed.appendRows(ctx, conn, chunk, w.seq); err != nil {
 				return fmt.Errorf("append to pending table: %w", err)
 			}
 			continue
@@ -428,7 +432,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if err := d.attachFeed(conn, w, t); err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
-	defer w.detachFeed(ctx, conn)
+	defer func() { err = errors.Join(err, w.detachFeed(ctx, conn)) }()
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	err = d.txOn(ctx, conn, t.Name, func() error {
