@@ -347,8 +347,8 @@ func budgetNote(o options) string {
 			"scenario 1's throughput, that would pass it is skipped and listed below", o.Budget)
 	}
 	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 at -parallelism=%d take the median of %d runs (`-runs`); "+
-		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`), "+
-		"because each takes several times longer. The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
+		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`); "+
+		"they are the longest runs, so the budget cuts their last runs first. The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
 		"The read_json reference loads the first %d search pages (its throughput is per issue, so a sample of pages measures it) "+
 		"with the same number of runs. The harness works to %s.",
 		o.Parallelism, o.Runs, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
