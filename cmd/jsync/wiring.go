@@ -222,3 +222,7 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// pinMallocThreshold keeps the C memory DuckDB frees from staying resident
+// for the rest of the run (see duckdb.PinMallocThreshold).
+func pinMallocThreshold() { duckdb.PinMallocThreshold() }

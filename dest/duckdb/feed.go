@@ -33,7 +33,8 @@ import (
 // as a column of the batch. DuckDB also binds a prepared statement again on
 // every run after any catalog change committed since it was prepared; the
 // feed sees that as a schema export during the run, and prepares the
-// statement anew. TestFeedBindsOnce holds it to that.
+// statement anew. TestFeedBindsOnce and TestFeedPreparesAgain hold it to
+// that.
 //
 // A feed serves records of its schema only; appendPending registers a view
 // of its own for any other.
