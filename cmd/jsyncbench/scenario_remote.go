@@ -151,7 +151,7 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 	default:
 		r2.Verdict = verdictNotMet
 		b.rep.Gaps = append(b.rep.Gaps, fmt.Sprintf("%s: the parallel run is %.1f× faster than -parallelism=1 (%s vs %s), target ≥ 8×. "+
-			"At -parallelism=1 every request waits out its %s in turn; the parallel run is bound by %s",
+			"At -parallelism=1 every request waits out its %s in turn; in the parallel run %s",
 			nameS2p1, speedup, fmtDur(wall), fmtDur(seqWall), o.Latency, strings.TrimSuffix(cpuNote(par), ".")+"."))
 	}
 	b.rep.Rows = append(b.rep.Rows, r, r2)
