@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -58,11 +57,7 @@ func openFeed(conn *sql.Conn, s *arrow.Schema, qualified string) (*feed, error) 
 	if f.name, f.release, err = registerView(conn, "_jsync_feed_", f.rdr); err != nil {
 		return nil, err
 	}
-	cols := make([]string, len(f.view.Fields()))
-	for i, fl := range f.view.Fields() {
-		cols[i] = quoteIdent(fl.Name)
-	}
-	colList := strings.Join(cols, ", ")
+	colList := columnList(f.view)
 	f.insert = "INSERT INTO " + qualified + " (" + colList + ") SELECT " + colList + " FROM " + quoteIdent(f.name)
 	return f, nil
 }

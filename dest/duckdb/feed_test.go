@@ -48,6 +48,9 @@ func TestFeedBindsOnce(t *testing.T) {
 				}
 				exports[int(n)] = schemaExports.Load() - before
 			}
+			if exports[1] == 0 {
+				t.Error("DuckDB never asked for the feed's schema: the count that detects binds is not wired")
+			}
 			if exports[50] != exports[1] {
 				t.Errorf("DuckDB asked for the feed's schema %d times for 50 batches, %d times for 1", exports[50], exports[1])
 			}

@@ -328,12 +328,9 @@ func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending,
 			c.Release()
 		}
 	}()
-	cols := make([]string, rec.NumCols())
-	for i, f := range rec.Schema().Fields() {
-		cols[i] = quoteIdent(f.Name)
-	}
-	colList := strings.Join(cols, ", ")
+	// For chunks the feed cannot carry: their own view, seq as a literal.
 	insert := func(view string) string {
+		colList := columnList(rec.Schema())
 		return "INSERT INTO " + w.qualified + " (" + colList + ", " + quoteIdent(seqColumn) + ") SELECT " +
 			colList + ", " + strconv.FormatInt(w.seq, 10) + " FROM " + quoteIdent(view)
 	}
@@ -613,6 +610,15 @@ func (v *viewSet) register(conn *sql.Conn, rec arrow.RecordBatch) (string, error
 	v.names = append(v.names, name)
 	v.releases = append(v.releases, release)
 	return name, nil
+}
+
+// columnList is s's field names, quoted and comma-separated.
+func columnList(s *arrow.Schema) string {
+	cols := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		cols[i] = quoteIdent(f.Name)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // registerView exposes rdr's stream to SQL as a temporary view on conn,
