@@ -59,9 +59,10 @@
 // rows or mergeBytes bytes. Keys repeated within or across batches keep
 // their last row. A batch that lacks some of the table's columns is merged
 // on its own by UPDATE and INSERT, keeping the columns it lacks. DuckDB's
-// memory_limit (DefaultMemoryLimit unless set) and a 64 MB checkpoint
-// threshold keep memory flat: committed data is written out to the file
-// and may be evicted.
+// memory_limit (DefaultMemoryLimit unless set, raised to TableMemory of
+// the widest table written) and a 64 MB checkpoint threshold keep memory
+// flat: committed data is written out to the file and may be evicted.
+// Appends run in parallel; merges and commits take turns (beginMerge).
 //
 // While jsync has the file open for writing, DuckDB lets no other process
 // open it, not even read-only: Open reports *InUseError naming the process
@@ -109,15 +110,34 @@ type Options struct {
 	// fails at once with *InUseError.
 	BusyTimeout time.Duration
 	// MemoryLimit is DuckDB's memory_limit for writing (e.g. "512MB").
-	// Empty means DefaultMemoryLimit.
+	// Empty means DefaultMemoryLimit, raised for wide tables (see
+	// TableMemory).
 	MemoryLimit string
 }
 
 // DefaultMemoryLimit bounds DuckDB's buffer pool while jsync writes. jsync
 // streams: its tables carry no in-memory key index, and pending rows and
 // data not yet checkpointed spill to a temporary directory beside the
-// database, so a sync of any size fits in it (see BENCHMARKS.md).
+// database, so a site of any size fits in it (see BENCHMARKS.md). What
+// does not spill grows with the width of a table, not with its rows: when
+// no limit is set, a Write raises the limit to TableMemory of its table
+// if that is more.
 const DefaultMemoryLimit = "192MB"
+
+const defaultMemoryBytes = 192_000_000 // DefaultMemoryLimit (DuckDB's MB is 10^6 bytes)
+
+// TableMemory is the memory_limit DuckDB needs to write a table of cols
+// columns (pending-table columns included). Moving a group of rows from
+// its pending table into the table pins a block (256 KiB) of every
+// column's data and validity in both tables at once, and DuckDB cannot
+// evict pinned blocks: a 300-column table fails with "could not allocate
+// block" under 320 MB. Measured with one table of n nullable string
+// columns (TestWideTableMemory): the need is about 1.3 MB per column; this
+// allows 1.5 MB, plus 64 MB for everything else. Only one merge runs at a
+// time (see beginMerge), so the widest table sets the need.
+func TableMemory(cols int) int64 {
+	return 64<<20 + int64(cols)*(3<<19)
+}
 
 // checkpointThreshold is how much WAL DuckDB gathers before a commit
 // writes committed data into the database file. DuckDB checkpoints only
@@ -153,6 +173,16 @@ type Destination struct {
 	// more than merging a few thousand rows). Close drops them.
 	mu   sync.Mutex
 	idle map[string]*pending
+
+	// mergeMu lets one write transaction at a time run its merge and
+	// commit (see beginMerge).
+	mergeMu sync.Mutex
+
+	// memMu guards memLimit, DuckDB's memory_limit in bytes; autoMem says
+	// jsync sizes it (Options.MemoryLimit was empty).
+	memMu    sync.Mutex
+	memLimit int64
+	autoMem  bool
 
 	// beforeCommit, when set (tests only), runs inside every write
 	// transaction after its statements and before COMMIT; an error aborts
@@ -239,7 +269,8 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
-	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly}
+	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly,
+		autoMem: opts.MemoryLimit == "", memLimit: defaultMemoryBytes}
 	if err := db.QueryRowContext(ctx, "SELECT current_database()").Scan(&d.catalog); err != nil {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
@@ -469,4 +500,38 @@ func checkTable(ns dest.Namespace, t *schema.Table) error {
 		return fmt.Errorf("namespace %s is reserved for jsync", MetaSchema)
 	}
 	return nil
+}
+
+// fitMemory raises DuckDB's memory_limit to TableMemory(cols) when jsync
+// sizes it and the limit is lower. The limit never goes down while the
+// destination is open: the tables written later in a run are no wider.
+func (d *Destination) fitMemory(ctx context.Context, cols int) error {
+	if !d.autoMem {
+		return nil
+	}
+	need := TableMemory(cols)
+	d.memMu.Lock()
+	defer d.memMu.Unlock()
+	if need <= d.memLimit {
+		return nil
+	}
+	if _, err := d.db.ExecContext(ctx, "SET memory_limit = "+quoteString(strconv.FormatInt(need>>20, 10)+"MiB")); err != nil {
+		return fmt.Errorf("raise memory_limit for a table of %d columns: %w", cols, err)
+	}
+	d.memLimit = need
+	return nil
+}
+
+// outOfMemory adds to a DuckDB out-of-memory error what the user can do
+// about it. cols is the width of the table being written.
+func (d *Destination) outOfMemory(err error, cols int) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "Out of Memory") && !strings.Contains(msg, "could not allocate block") && !strings.Contains(msg, "failed to pin block") {
+		return err
+	}
+	need := (TableMemory(cols) + 999_999) / 1_000_000
+	if d.autoMem {
+		return fmt.Errorf("%w\nDuckDB ran out of memory writing a table of %d columns with memory_limit sized by jsync (%d MB); set memory_limit in the destination block higher than that", err, cols, need)
+	}
+	return fmt.Errorf("%w\nDuckDB ran out of the destination's memory_limit writing a table of %d columns, which needs about %d MB: raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", err, cols, need, need)
 }

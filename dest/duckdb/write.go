@@ -46,6 +46,9 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
 	w, err := d.openPending(ctx, conn, ns, t)
+	if err == nil {
+		err = d.fitMemory(ctx, len(w.cols))
+	}
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
@@ -70,7 +73,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		n++
 		s, more, err := d.writeGroup(ctx, conn, w, t, b, batches, &n)
 		if err != nil {
-			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, err)
+			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, d.outOfMemory(err, len(w.cols)))
 		}
 		stats = stats.Add(s)
 		if !more {
@@ -86,6 +89,8 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	var last *state.TableState
+	var merging bool
+	defer d.endMerge(&merging)
 	err = d.txOn(ctx, conn, t.Name, func() error {
 		b := first
 		for {
@@ -112,6 +117,7 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 			}
 			*n++
 		}
+		d.beginMerge(&merging)
 		s, err := d.mergeIn(ctx, conn, w)
 		if err != nil {
 			return err
@@ -144,6 +150,9 @@ func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pendin
 	if w.whole(b.Record) {
 		return stats, views.appendPending(ctx, conn, w, b.Record)
 	}
+	var merging bool
+	defer d.endMerge(&merging)
+	d.beginMerge(&merging)
 	s, err := d.mergeIn(ctx, conn, w)
 	if err != nil {
 		return stats, err
@@ -423,6 +432,9 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
 	w, err := d.openPending(ctx, conn, ns, t)
+	if err == nil {
+		err = d.fitMemory(ctx, len(w.cols))
+	}
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
@@ -432,20 +444,22 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	defer func() { err = errors.Join(err, w.detachFeed(ctx, conn)) }()
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
+	var merging bool
+	defer d.endMerge(&merging)
 	err = d.txOn(ctx, conn, t.Name, func() error {
-		s, err := d.replaceIn(ctx, conn, ns, t, w, batches, &views)
+		s, err := d.replaceIn(ctx, conn, ns, t, w, batches, &views, &merging)
 		stats = s
 		return err
 	})
 	if err != nil {
 		// The pending table holds no committed state: drop it.
 		_, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+w.qualified)
-		return dest.WriteStats{}, errors.Join(fmt.Errorf("replace %s.%s: %w", ns, t.Name, err), derr)
+		return dest.WriteStats{}, errors.Join(fmt.Errorf("replace %s.%s: %w", ns, t.Name, d.outOfMemory(err, len(w.cols))), derr)
 	}
 	return stats, nil
 }
 
-func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table, w *pending, batches <-chan dest.Batch, views *viewSet) (dest.WriteStats, error) {
+func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table, w *pending, batches <-chan dest.Batch, views *viewSet, merging *bool) (dest.WriteStats, error) {
 	var stats dest.WriteStats
 	have := w.tgt.def
 	var last *state.TableState
@@ -475,6 +489,7 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 			return stats, fmt.Errorf("batch %d: %w", n, err)
 		}
 	}
+	d.beginMerge(merging)
 	qualified := w.tgt.qualified
 	oldN, err := countRows(ctx, conn, qualified)
 	if err != nil {
@@ -796,4 +811,27 @@ func splitDuplicateKeys(rec arrow.RecordBatch, pk []string) []arrow.RecordBatch 
 		return []arrow.RecordBatch{rec}
 	}
 	return append(chunks, rec.NewSlice(start, rec.NumRows()))
+}
+
+// beginMerge takes the destination's merge turn, once per held flag.
+// Moving a group from its pending table into its table pins a block of
+// every column of both tables at once (about 1.5 MB per column), and the
+// commit pins the table's columns again: several wide tables doing so at
+// the same moment exhaust DuckDB's memory_limit even though each one
+// alone fits. Appends to pending tables still run in parallel; only the
+// merges and commits take turns. The turn is never held while waiting
+// for batches, so it cannot deadlock with the source.
+func (d *Destination) beginMerge(held *bool) {
+	if !*held {
+		d.mergeMu.Lock()
+		*held = true
+	}
+}
+
+// endMerge gives the turn back if held.
+func (d *Destination) endMerge(held *bool) {
+	if *held {
+		*held = false
+		d.mergeMu.Unlock()
+	}
 }
