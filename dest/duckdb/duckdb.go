@@ -59,8 +59,8 @@
 // rows or mergeBytes bytes. Keys repeated within or across batches keep
 // their last row. A batch that lacks some of the table's columns is merged
 // on its own by UPDATE and INSERT, keeping the columns it lacks. DuckDB's
-// memory_limit (DefaultMemoryLimit unless set, raised to TableMemory of
-// the widest table written) and a 64 MB checkpoint threshold keep memory
+// memory_limit (DefaultMemoryLimit unless set, raised to WriteMemory of
+// the tables being written) and a 64 MB checkpoint threshold keep memory
 // flat: committed data is written out to the file and may be evicted.
 // Appends run in parallel; merges and commits take turns (beginMerge).
 //
@@ -111,7 +111,7 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MemoryLimit is DuckDB's memory_limit for writing (e.g. "512MB").
 	// Empty means DefaultMemoryLimit, raised for wide tables (see
-	// TableMemory).
+	// WriteMemory).
 	MemoryLimit string
 }
 
@@ -120,23 +120,30 @@ type Options struct {
 // data not yet checkpointed spill to a temporary directory beside the
 // database, so a site of any size fits in it (see BENCHMARKS.md). What
 // does not spill grows with the width of a table, not with its rows: when
-// no limit is set, a Write raises the limit to TableMemory of its table
-// if that is more.
+// no limit is set, a Write raises the limit to WriteMemory of the tables
+// being written if that is more.
 const DefaultMemoryLimit = "192MB"
 
 const defaultMemoryBytes = 192_000_000 // DefaultMemoryLimit (DuckDB's MB is 10^6 bytes)
 
-// TableMemory is the memory_limit DuckDB needs to write a table of cols
-// columns (pending-table columns included). Moving a group of rows from
-// its pending table into the table pins a block (256 KiB) of every
-// column's data and validity in both tables at once, and DuckDB cannot
-// evict pinned blocks: a 300-column table fails with "could not allocate
-// block" under 320 MB. Measured with one table of n nullable string
-// columns (TestWideTableMemory): the need is about 1.3 MB per column; this
-// allows 1.5 MB, plus 64 MB for everything else. Only one merge runs at a
-// time (see beginMerge), so the widest table sets the need.
-func TableMemory(cols int) int64 {
-	return 64<<20 + int64(cols)*(3<<19)
+// WriteMemory is the memory_limit DuckDB needs to write tables of the
+// given widths (pending-table columns, one entry per table) at the same
+// time. Moving a group of rows from its pending table into its table
+// pins a block (256 KiB) of every column's data and validity in both
+// tables, and DuckDB cannot evict pinned blocks: a 300-column table failed
+// with "could not allocate block" under 320 MB. Only one merge runs at a
+// time (see beginMerge), so the widest table needs its merge, 1.5 MB a
+// column (about 1.3 MB measured); the others append to their pending
+// tables meanwhile, 0.25 MB a column (five 100-column tables written at
+// once passed with it on a loaded machine; without the merge turn three
+// failed even at 400 MB). Plus 64 MB for everything else.
+// TestWideTableMemory checks it.
+func WriteMemory(widths ...int) int64 {
+	widest, sum := 0, 0
+	for _, w := range widths {
+		widest, sum = max(widest, w), sum+w
+	}
+	return 64<<20 + int64(widest)*(3<<19) + int64(sum-widest)*(1<<18)
 }
 
 // checkpointThreshold is how much WAL DuckDB gathers before a commit
@@ -178,10 +185,12 @@ type Destination struct {
 	// commit (see beginMerge).
 	mergeMu sync.Mutex
 
-	// memMu guards memLimit, DuckDB's memory_limit in bytes; autoMem says
-	// jsync sizes it (Options.MemoryLimit was empty).
+	// memMu guards memLimit, DuckDB's memory_limit in bytes, and writing,
+	// the width of each table being written; autoMem says jsync sizes the
+	// limit (Options.MemoryLimit was empty).
 	memMu    sync.Mutex
 	memLimit int64
+	writing  map[*pending]int
 	autoMem  bool
 
 	// beforeCommit, when set (tests only), runs inside every write
@@ -502,24 +511,39 @@ func checkTable(ns dest.Namespace, t *schema.Table) error {
 	return nil
 }
 
-// fitMemory raises DuckDB's memory_limit to TableMemory(cols) when jsync
-// sizes it and the limit is lower. The limit never goes down while the
-// destination is open: the tables written later in a run are no wider.
-func (d *Destination) fitMemory(ctx context.Context, cols int) error {
-	if !d.autoMem {
-		return nil
-	}
-	need := TableMemory(cols)
+// fitMemory counts w among the tables being written and raises DuckDB's
+// memory_limit to their WriteMemory when jsync sizes it and the limit is
+// lower. The limit never goes down while the destination is open. The
+// returned func ends w's count.
+func (d *Destination) fitMemory(ctx context.Context, w *pending) (func(), error) {
 	d.memMu.Lock()
 	defer d.memMu.Unlock()
+	if d.writing == nil {
+		d.writing = map[*pending]int{}
+	}
+	d.writing[w] = len(w.cols)
+	done := func() {
+		d.memMu.Lock()
+		delete(d.writing, w)
+		d.memMu.Unlock()
+	}
+	if !d.autoMem {
+		return done, nil
+	}
+	widths := make([]int, 0, len(d.writing))
+	for _, n := range d.writing {
+		widths = append(widths, n)
+	}
+	need := WriteMemory(widths...)
 	if need <= d.memLimit {
-		return nil
+		return done, nil
 	}
 	if _, err := d.db.ExecContext(ctx, "SET memory_limit = "+quoteString(strconv.FormatInt(need>>20, 10)+"MiB")); err != nil {
-		return fmt.Errorf("raise memory_limit for a table of %d columns: %w", cols, err)
+		delete(d.writing, w)
+		return nil, fmt.Errorf("raise memory_limit to %d MiB for tables of %v columns: %w", need>>20, widths, err)
 	}
 	d.memLimit = need
-	return nil
+	return done, nil
 }
 
 // outOfMemory adds to a DuckDB out-of-memory error what the user can do
@@ -529,7 +553,7 @@ func (d *Destination) outOfMemory(err error, cols int) error {
 	if !strings.Contains(msg, "Out of Memory") && !strings.Contains(msg, "could not allocate block") && !strings.Contains(msg, "failed to pin block") {
 		return err
 	}
-	need := (TableMemory(cols) + 999_999) / 1_000_000
+	need := (WriteMemory(cols) + 999_999) / 1_000_000
 	if d.autoMem {
 		return fmt.Errorf("%w\nDuckDB ran out of memory writing a table of %d columns with memory_limit sized by jsync (%d MB); set memory_limit in the destination block higher than that", err, cols, need)
 	}

@@ -117,7 +117,7 @@ func TestWideTableMemory(t *testing.T) {
 		batches, rows     int
 		wantLimitAtLeastB int64
 	}{
-		{"one table of 300 columns", 1, 300, 16, 2000, duckdb.TableMemory(301)},
+		{"one table of 300 columns", 1, 300, 16, 2000, duckdb.WriteMemory(301)},
 		{"three tables of 100 columns merging at once", 3, 100, 12, 2000, 0},
 	}
 	for _, tt := range tests {
@@ -169,7 +169,7 @@ func TestExplicitMemoryLimitTooSmall(t *testing.T) {
 	if len(errs) != 1 {
 		t.Fatalf("errors = %v, want one out-of-memory error", errs)
 	}
-	need := (duckdb.TableMemory(301) + 999_999) / 1_000_000
+	need := (duckdb.WriteMemory(301) + 999_999) / 1_000_000
 	if msg := errs[0].Error(); !strings.Contains(msg, fmt.Sprintf(`raise memory_limit in the destination block to at least "%dMB"`, need)) ||
 		!strings.Contains(msg, "a table of 301 columns") {
 		t.Errorf("error does not say what to do:\n%s", msg)

@@ -46,14 +46,16 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
 	w, err := d.openPending(ctx, conn, ns, t)
-	if err == nil {
-		err = d.fitMemory(ctx, len(w.cols))
-	}
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 	// Committed or rolled back, the pending table is empty again.
 	defer d.release(w)
+	written, err := d.fitMemory(ctx, w)
+	if err != nil {
+		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+	}
+	defer written()
 	if err := d.attachFeed(conn, w, t); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
@@ -432,12 +434,14 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
 	w, err := d.openPending(ctx, conn, ns, t)
-	if err == nil {
-		err = d.fitMemory(ctx, len(w.cols))
-	}
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
+	written, err := d.fitMemory(ctx, w)
+	if err != nil {
+		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+	}
+	defer written()
 	if err := d.attachFeed(conn, w, t); err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
