@@ -156,15 +156,61 @@ func (env *cliEnv) errorf(format string, args ...any) int {
 	return exitError
 }
 
-// fail prints err (each joined cause on its own line).
+// fail prints err: each joined cause on its own "Error:" line, with the
+// context that wraps it, and each distinct cause once. Tables that fail
+// for one reason (a database out of memory, a site refusing the token)
+// all report it; the user needs to read it once.
 func (env *cliEnv) fail(err error) int {
-	var j interface{ Unwrap() []error }
-	if errors.As(err, &j) && len(j.Unwrap()) > 1 {
-		for _, e := range j.Unwrap() {
-			fmt.Fprintf(env.stderr, "Error: %v\n", e)
+	seen := map[string]bool{}
+	repeats := 0
+	for _, msg := range causes(err) {
+		if seen[msg] {
+			repeats++
+			continue
 		}
-		return exitError
+		seen[msg] = true
+		fmt.Fprintf(env.stderr, "Error: %s\n", msg)
 	}
-	fmt.Fprintf(env.stderr, "Error: %v\n", err)
+	if repeats > 0 {
+		fmt.Fprintf(env.stderr, "(%d more of the errors above, reported again by other tables)\n", repeats)
+	}
 	return exitError
+}
+
+// causes lists the messages of err's joined causes, each with the text
+// of the errors that wrap it ("sync.x: write y: cause"). An error that
+// does not print as the join of its parts (fmt.Errorf with several %w)
+// is one cause.
+func causes(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts := j.Unwrap()
+		msgs := make([]string, 0, len(parts))
+		for _, p := range parts {
+			if p != nil {
+				msgs = append(msgs, p.Error())
+			}
+		}
+		if len(parts) > 0 && err.Error() == strings.Join(msgs, "\n") {
+			var out []string
+			for _, p := range parts {
+				if p != nil {
+					out = append(out, causes(p)...)
+				}
+			}
+			return out
+		}
+		return []string{err.Error()}
+	}
+	msg := err.Error()
+	if inner := errors.Unwrap(err); inner != nil && strings.HasSuffix(msg, inner.Error()) {
+		prefix := msg[:len(msg)-len(inner.Error())]
+		sub := causes(inner)
+		if len(sub) > 1 {
+			for i := range sub {
+				sub[i] = prefix + sub[i]
+			}
+			return sub
+		}
+	}
+	return []string{msg}
 }

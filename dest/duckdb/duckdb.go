@@ -420,7 +420,7 @@ func (d *Destination) withTx(ctx context.Context, table string, fn func(conn *sq
 	if err != nil {
 		return fmt.Errorf("get connection: %w", err)
 	}
-	defer func() { err = errors.Join(err, conn.Close()) }()
+	defer func() { err = joinCleanup(err, conn.Close()) }()
 	return d.txOn(ctx, conn, table, func() error { return fn(conn) })
 }
 
@@ -442,7 +442,7 @@ func (d *Destination) readTx(ctx context.Context, fn func(conn *sql.Conn) error)
 	if err != nil {
 		return fmt.Errorf("get connection: %w", err)
 	}
-	defer func() { err = errors.Join(err, conn.Close()) }()
+	defer func() { err = joinCleanup(err, conn.Close()) }()
 	return d.runTx(ctx, conn, func() error { return fn(conn) })
 }
 
@@ -547,15 +547,52 @@ func (d *Destination) fitMemory(ctx context.Context, w *pending) (func(), error)
 }
 
 // outOfMemory adds to a DuckDB out-of-memory error what the user can do
-// about it. cols is the width of the table being written.
-func (d *Destination) outOfMemory(err error, cols int) error {
+// about it. failed is the pending table of the Write that failed.
+func (d *Destination) outOfMemory(err error, failed *pending) error {
 	msg := err.Error()
 	if !strings.Contains(msg, "Out of Memory") && !strings.Contains(msg, "could not allocate block") && !strings.Contains(msg, "failed to pin block") {
 		return err
 	}
-	need := (WriteMemory(cols) + 999_999) / 1_000_000
-	if d.autoMem {
-		return fmt.Errorf("%w\nDuckDB ran out of memory writing a table of %d columns with memory_limit sized by jsync (%d MB); set memory_limit in the destination block higher than that", err, cols, need)
+	cols := len(failed.cols)
+	d.memMu.Lock()
+	widths := []int{cols}
+	for w, n := range d.writing {
+		if w != failed {
+			widths = append(widths, n)
+		}
 	}
-	return fmt.Errorf("%w\nDuckDB ran out of the destination's memory_limit writing a table of %d columns, which needs about %d MB: raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", err, cols, need, need)
+	d.memMu.Unlock()
+	need := (WriteMemory(widths...) + 999_999) / 1_000_000
+	var hint string
+	if d.autoMem {
+		hint = fmt.Sprintf("DuckDB ran out of memory writing a table of %d columns with memory_limit sized by jsync (%d MB); set memory_limit in the destination block higher than that", cols, need)
+	} else {
+		hint = fmt.Sprintf("DuckDB ran out of the destination's memory_limit writing a table of %d columns; with the tables written beside it that needs about %d MB: raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", cols, need, need)
+	}
+	// DuckDB's own advice is for its SQL users (SET threads, SET
+	// memory_limit); jsync's replaces it.
+	if i := strings.Index(msg, "Possible solutions:"); i > 0 {
+		msg = strings.TrimSpace(msg[:i])
+	}
+	return &memoryError{err: err, msg: msg + "\n" + hint}
 }
+
+// joinCleanup joins the error of a cleanup step (closing a feed or a
+// connection) to err, except when err already failed the connection: a
+// connection discarded after a failure answers every later step with
+// sql.ErrConnDone, which tells the user nothing.
+func joinCleanup(err, cerr error) error {
+	if err != nil && errors.Is(cerr, sql.ErrConnDone) {
+		return err
+	}
+	return errors.Join(err, cerr)
+}
+
+// memoryError is a DuckDB out-of-memory error told in jsync's terms.
+type memoryError struct {
+	err error
+	msg string
+}
+
+func (e *memoryError) Error() string { return e.msg }
+func (e *memoryError) Unwrap() error { return e.err }

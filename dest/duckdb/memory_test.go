@@ -174,6 +174,9 @@ func TestExplicitMemoryLimitTooSmall(t *testing.T) {
 		!strings.Contains(msg, "a table of 301 columns") {
 		t.Errorf("error does not say what to do:\n%s", msg)
 	}
+	if msg := errs[0].Error(); strings.Contains(msg, "SET threads") {
+		t.Errorf("error passes on DuckDB's advice for SQL users:\n%s", msg)
+	}
 	if got := memoryLimit(t, d); got != "183.1 MiB" {
 		t.Errorf("memory_limit = %s, want the 192MB the user set", got)
 	}

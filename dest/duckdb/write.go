@@ -44,7 +44,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: get connection: %w", ns, t.Name, err)
 	}
-	defer func() { err = errors.Join(err, conn.Close()) }()
+	defer func() { err = joinCleanup(err, conn.Close()) }()
 	w, err := d.openPending(ctx, conn, ns, t)
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
@@ -59,7 +59,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	if err := d.attachFeed(conn, w, t); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
-	defer func() { err = errors.Join(err, w.detachFeed(ctx, conn)) }()
+	defer func() { err = joinCleanup(err, w.detachFeed(ctx, conn)) }()
 	n := 0 // batches received
 	for {
 		var b dest.Batch
@@ -75,7 +75,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		n++
 		s, more, err := d.writeGroup(ctx, conn, w, t, b, batches, &n)
 		if err != nil {
-			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, d.outOfMemory(err, len(w.cols)))
+			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, d.outOfMemory(err, w))
 		}
 		stats = stats.Add(s)
 		if !more {
@@ -428,7 +428,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: get connection: %w", ns, t.Name, err)
 	}
-	defer func() { err = errors.Join(err, conn.Close()) }()
+	defer func() { err = joinCleanup(err, conn.Close()) }()
 	// The table is rebuilt from its definition as the catalog has it now.
 	if err := d.forget(ctx, conn, ns, t.Name); err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
@@ -445,7 +445,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if err := d.attachFeed(conn, w, t); err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
-	defer func() { err = errors.Join(err, w.detachFeed(ctx, conn)) }()
+	defer func() { err = joinCleanup(err, w.detachFeed(ctx, conn)) }()
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	var merging bool
@@ -458,7 +458,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if err != nil {
 		// The pending table holds no committed state: drop it.
 		_, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+w.qualified)
-		return dest.WriteStats{}, errors.Join(fmt.Errorf("replace %s.%s: %w", ns, t.Name, d.outOfMemory(err, len(w.cols))), derr)
+		return dest.WriteStats{}, errors.Join(fmt.Errorf("replace %s.%s: %w", ns, t.Name, d.outOfMemory(err, w)), derr)
 	}
 	return stats, nil
 }
@@ -559,7 +559,7 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 	if err != nil {
 		return 0, fmt.Errorf("mark deleted in %s.%s: get connection: %w", ns, t.Name, err)
 	}
-	defer func() { err = errors.Join(err, conn.Close()) }()
+	defer func() { err = joinCleanup(err, conn.Close()) }()
 	var views viewSet
 	defer func() { views.release(ctx, conn) }()
 	err = d.txOn(ctx, conn, t.Name, func() error {
