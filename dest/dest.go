@@ -121,6 +121,13 @@ type Destination interface {
 	Close() error
 }
 
+// A MemoryPlanner is a Destination that can tell, before a sync, what
+// writing its tables will ask of memory. PlanMemory returns the warnings
+// for the plan (none when the tables fit the destination's defaults).
+type MemoryPlanner interface {
+	PlanMemory(tables []*schema.Table) []string
+}
+
 // RecordBytes is the size of rec's buffers (shared buffers counted once per
 // use), for destinations that bound what they gather.
 func RecordBytes(rec arrow.RecordBatch) int64 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -219,6 +220,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		return nil, err
 	}
 	written := writtenTables(sel)
+	if mp, ok := d.(dest.MemoryPlanner); ok {
+		sp.Warnings = slices.Concat(sp.Warnings, mp.PlanMemory(written))
+	}
 	changes, err := d.PlanMigrations(ctx, sp.Namespace, written)
 	if err != nil {
 		return nil, fmt.Errorf("plan migrations in %s: %w", destinationAddr(sc.Destination), err)

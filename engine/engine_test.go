@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -621,5 +622,64 @@ func TestMemDestMarkDeleted(t *testing.T) {
 	defer keys.Release()
 	if _, err := d.MarkDeleted(ctx, "acme", comments, keys, dest.Mark{At: time.Now()}, nil); err == nil || !strings.Contains(err.Error(), "unknown column") {
 		t.Errorf("MarkDeleted by an unknown column = %v", err)
+	}
+}
+
+// memoryDest is a memDest that also plans memory: it warns when a table
+// has more than 3 columns.
+type memoryDest struct {
+	*memDest
+	seen []string
+}
+
+func (d *memoryDest) PlanMemory(tables []*schema.Table) []string {
+	var out []string
+	for _, t := range tables {
+		d.seen = append(d.seen, t.Name)
+		if len(t.Columns) > 3 {
+			out = append(out, "table "+t.Name+" is wide")
+		}
+	}
+	return out
+}
+
+// TestPlanAsksDestinationForMemory: a destination that plans memory sees
+// the tables the sync writes, and its warnings join the plan's, after the
+// source's, without changing the cached discovery's.
+func TestPlanAsksDestinationForMemory(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d := &memoryDest{memDest: newMemDest()}
+	src := &fakeSource{issues: 5}
+	e := New(testConfig(t), Opener{
+		Source:      func(ctx context.Context, s *config.Source) (source.Source, error) { return src, nil },
+		Destination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) { return d, nil },
+	})
+	e.Now = func() time.Time { return now }
+	first := -1
+	for range 2 { // the second plan reuses the discovery
+		p, err := e.Plan(ctx, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wide []string
+		for _, w := range p.Syncs[0].Warnings {
+			if strings.HasSuffix(w, " is wide") {
+				wide = append(wide, w)
+			}
+		}
+		if len(wide) == 0 {
+			t.Fatalf("plan warnings %q carry none of the destination's", p.Syncs[0].Warnings)
+		}
+		if n := len(p.Syncs[0].Warnings); n != len(wide) {
+			t.Errorf("plan warnings %q: want only the destination's %q (the fake source warns of nothing)", p.Syncs[0].Warnings, wide)
+		}
+		if first >= 0 && len(wide) != first {
+			t.Errorf("second plan has %d of the destination's warnings, the first %d: warnings pile up in the cached discovery", len(wide), first)
+		}
+		first = len(wide)
+	}
+	if !slices.Contains(d.seen, "issues") {
+		t.Errorf("PlanMemory saw %q, want the written tables", d.seen)
 	}
 }

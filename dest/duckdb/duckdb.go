@@ -192,6 +192,8 @@ type Destination struct {
 	memLimit int64
 	writing  map[*pending]int
 	autoMem  bool
+	// userLimit is Options.MemoryLimit as the user wrote it.
+	userLimit string
 
 	// beforeCommit, when set (tests only), runs inside every write
 	// transaction after its statements and before COMMIT; an error aborts
@@ -279,7 +281,7 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
 	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly,
-		autoMem: opts.MemoryLimit == "", memLimit: defaultMemoryBytes}
+		autoMem: opts.MemoryLimit == "", memLimit: defaultMemoryBytes, userLimit: opts.MemoryLimit}
 	if err := db.QueryRowContext(ctx, "SELECT current_database()").Scan(&d.catalog); err != nil {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
@@ -596,3 +598,50 @@ type memoryError struct {
 
 func (e *memoryError) Error() string { return e.msg }
 func (e *memoryError) Unwrap() error { return e.err }
+
+var _ dest.MemoryPlanner = (*Destination)(nil)
+
+// PlanMemory warns, for the plan, of a table too wide for the default
+// memory_limit: jsync will raise the limit, or, when the user set one
+// below what the table needs, the sync would fail. It counts every table
+// as written at once, so the figure is an upper bound.
+func (d *Destination) PlanMemory(tables []*schema.Table) []string {
+	var widest *schema.Table
+	widths := make([]int, 0, len(tables))
+	for _, t := range tables {
+		widths = append(widths, len(t.Columns))
+		if widest == nil || len(t.Columns) > len(widest.Columns) {
+			widest = t
+		}
+	}
+	if widest == nil || WriteMemory(len(widest.Columns)) <= defaultMemoryBytes {
+		return nil
+	}
+	need := (WriteMemory(widths...) + 999_999) / 1_000_000
+	if d.autoMem {
+		return []string{fmt.Sprintf("table %s has %d columns: while writing, jsync raises DuckDB's memory_limit to up to %d MB (set memory_limit in the destination block to choose another)", widest.Name, len(widest.Columns), need)}
+	}
+	limit, ok := parseMemory(d.userLimit)
+	if !ok || limit >= need*1_000_000 {
+		return nil
+	}
+	return []string{fmt.Sprintf("table %s has %d columns: writing it needs a memory_limit of about %d MB, and the destination sets %s, so the sync would fail; raise memory_limit to at least \"%dMB\" or remove it to let jsync size it", widest.Name, len(widest.Columns), need, d.userLimit, need)}
+}
+
+var memoryRe = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b|b|bytes)?\s*$`)
+
+// parseMemory reads a memory size as DuckDB does ("512MB", "2GiB"; KB, MB,
+// GB and TB are powers of 1000, KiB… powers of 1024).
+func parseMemory(s string) (int64, bool) {
+	m := memoryRe.FindStringSubmatch(strings.ToLower(s))
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	mult := map[string]float64{"": 1, "b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[m[2]]
+	return int64(n * mult), true
+}

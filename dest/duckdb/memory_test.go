@@ -181,3 +181,48 @@ func TestExplicitMemoryLimitTooSmall(t *testing.T) {
 		t.Errorf("memory_limit = %s, want the 192MB the user set", got)
 	}
 }
+
+// TestPlanMemory: the plan warns of a table too wide for the default
+// memory_limit, and of a limit set too low for it.
+func TestPlanMemory(t *testing.T) {
+	table := func(name string, cols int) *schema.Table {
+		cs := []schema.Column{{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true}}
+		for i := 1; i < cols; i++ {
+			cs = append(cs, schema.Column{Name: fmt.Sprintf("c%d", i), Type: arrow.BinaryTypes.String})
+		}
+		return &schema.Table{Name: name, Columns: cs}
+	}
+	standard := []*schema.Table{table("issues", 75), table("issue_comments", 15), table("changelogs", 10)}
+	wide := []*schema.Table{table("issues", 475), table("issue_comments", 15), table("changelogs", 10)}
+	need := (duckdb.WriteMemory(475, 15, 10) + 999_999) / 1_000_000
+	tests := []struct {
+		name   string
+		limit  string
+		tables []*schema.Table
+		want   string // "" for no warning
+	}{
+		{"standard schema, default limit", "", standard, ""},
+		{"standard schema, limit set", "192MB", standard, ""},
+		{"wide, default limit", "", wide, fmt.Sprintf("table issues has 475 columns: while writing, jsync raises DuckDB's memory_limit to up to %d MB", need)},
+		{"wide, limit too low", "192MB", wide, fmt.Sprintf(`and the destination sets 192MB, so the sync would fail; raise memory_limit to at least "%dMB"`, need)},
+		{"wide, limit too low in GiB", "0.5GiB", wide, "so the sync would fail"},
+		{"wide, limit enough", "2GB", wide, ""},
+		{"wide, limit enough in GiB", "1GiB", wide, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := duckdb.Open(t.Context(), duckdb.Options{Path: filepath.Join(t.TempDir(), "p.duckdb"), MemoryLimit: tt.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			got := d.PlanMemory(tt.tables)
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("PlanMemory = %q, want no warning", got)
+			case tt.want != "" && (len(got) != 1 || !strings.Contains(got[0], tt.want)):
+				t.Errorf("PlanMemory = %q, want one warning containing %q", got, tt.want)
+			}
+		})
+	}
+}
