@@ -516,8 +516,10 @@ func checkTable(ns dest.Namespace, t *schema.Table) error {
 // fitMemory counts w among the tables being written and raises DuckDB's
 // memory_limit to their WriteMemory when jsync sizes it and the limit is
 // lower. The limit never goes down while the destination is open. The
-// returned func ends w's count.
-func (d *Destination) fitMemory(ctx context.Context, w *pending) (func(), error) {
+// returned func ends w's count. memory_limit is global to the database;
+// it is set on the Write's own connection so that sizing never waits for
+// the connection pool while holding memMu.
+func (d *Destination) fitMemory(ctx context.Context, conn *sql.Conn, w *pending) (func(), error) {
 	d.memMu.Lock()
 	defer d.memMu.Unlock()
 	if d.writing == nil {
@@ -540,7 +542,7 @@ func (d *Destination) fitMemory(ctx context.Context, w *pending) (func(), error)
 	if need <= d.memLimit {
 		return done, nil
 	}
-	if _, err := d.db.ExecContext(ctx, "SET memory_limit = "+quoteString(strconv.FormatInt(need>>20, 10)+"MiB")); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET memory_limit = "+quoteString(strconv.FormatInt(need>>20, 10)+"MiB")); err != nil {
 		delete(d.writing, w)
 		return nil, fmt.Errorf("raise memory_limit to %d MiB for tables of %v columns: %w", need>>20, widths, err)
 	}

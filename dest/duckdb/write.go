@@ -51,7 +51,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	}
 	// Committed or rolled back, the pending table is empty again.
 	defer d.release(w)
-	written, err := d.fitMemory(ctx, w)
+	written, err := d.fitMemory(ctx, conn, w)
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
@@ -437,7 +437,7 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
-	written, err := d.fitMemory(ctx, w)
+	written, err := d.fitMemory(ctx, conn, w)
 	if err != nil {
 		return stats, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
 	}
