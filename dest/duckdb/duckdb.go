@@ -566,12 +566,12 @@ func (d *Destination) outOfMemory(err error, failed *pending) error {
 		}
 	}
 	d.memMu.Unlock()
-	need := (WriteMemory(widths...) + 999_999) / 1_000_000
+	need := megabytes(WriteMemory(widths...))
 	var hint string
 	if d.autoMem {
 		hint = fmt.Sprintf("DuckDB ran out of memory writing a table of %d columns with memory_limit sized by jsync (%d MB); set memory_limit in the destination block higher than that", cols, need)
 	} else {
-		hint = fmt.Sprintf("DuckDB ran out of the destination's memory_limit writing a table of %d columns; with the tables written beside it that needs about %d MB: raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", cols, need, need)
+		hint = fmt.Sprintf("DuckDB ran out of the destination's memory_limit writing a table of %d columns; with the tables written beside it that needs about %d MB: %s", cols, need, raiseLimit(need))
 	}
 	// DuckDB's own advice is for its SQL users (SET threads, SET
 	// memory_limit); jsync's replaces it.
@@ -619,15 +619,23 @@ func (d *Destination) PlanMemory(tables []*schema.Table) []string {
 	if widest == nil || WriteMemory(len(widest.Columns)) <= defaultMemoryBytes {
 		return nil
 	}
-	need := (WriteMemory(widths...) + 999_999) / 1_000_000
+	need := megabytes(WriteMemory(widths...))
 	if d.autoMem {
 		return []string{fmt.Sprintf("table %s has %d columns: while writing, jsync raises DuckDB's memory_limit to up to %d MB (set memory_limit in the destination block to choose another)", widest.Name, len(widest.Columns), need)}
 	}
 	limit, ok := parseMemory(d.userLimit)
-	if !ok || limit >= need*1_000_000 {
+	if !ok || megabytes(limit) >= need {
 		return nil
 	}
-	return []string{fmt.Sprintf("table %s has %d columns: writing it needs a memory_limit of about %d MB, and the destination sets %s, so the sync would fail; raise memory_limit to at least \"%dMB\" or remove it to let jsync size it", widest.Name, len(widest.Columns), need, d.userLimit, need)}
+	return []string{fmt.Sprintf("table %s has %d columns: writing it needs a memory_limit of about %d MB, and the destination sets %s, so the sync would fail: %s", widest.Name, len(widest.Columns), need, d.userLimit, raiseLimit(need))}
+}
+
+// megabytes rounds bytes up to DuckDB's megabytes (10^6 bytes).
+func megabytes(b int64) int64 { return (b + 999_999) / 1_000_000 }
+
+// raiseLimit is the advice for a memory_limit set below need megabytes.
+func raiseLimit(need int64) string {
+	return fmt.Sprintf("raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", need)
 }
 
 var memoryRe = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b|b|bytes)?\s*$`)

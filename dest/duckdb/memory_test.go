@@ -204,7 +204,7 @@ func TestPlanMemory(t *testing.T) {
 		{"standard schema, default limit", "", standard, ""},
 		{"standard schema, limit set", "192MB", standard, ""},
 		{"wide, default limit", "", wide, fmt.Sprintf("table issues has 475 columns: while writing, jsync raises DuckDB's memory_limit to up to %d MB", need)},
-		{"wide, limit too low", "192MB", wide, fmt.Sprintf(`and the destination sets 192MB, so the sync would fail; raise memory_limit to at least "%dMB"`, need)},
+		{"wide, limit too low", "192MB", wide, fmt.Sprintf(`and the destination sets 192MB, so the sync would fail: raise memory_limit in the destination block to at least "%dMB"`, need)},
 		{"wide, limit too low in GiB", "0.5GiB", wide, "so the sync would fail"},
 		{"wide, limit enough", "2GB", wide, ""},
 		{"wide, limit enough in GiB", "1GiB", wide, ""},
