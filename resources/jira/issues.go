@@ -231,6 +231,9 @@ type issueFetch struct {
 	// waiting to be completed together through changelog/bulkfetch
 	// (Cloud): up to bulkChangelogIssues per request, across pages.
 	pendingChangelogs []string
+	// inflight are the last page's completions, fetched while the next
+	// page is read; settle decodes them.
+	inflight *completions
 }
 
 // bulkChangelogIssues and bulkChangelogPage are changelog/bulkfetch's
@@ -305,6 +308,7 @@ func (r *syncRun) markChildren(ctx context.Context, ids []string, withWorklogs b
 }
 
 func (f *issueFetch) release() {
+	f.abandon()
 	for _, o := range f.all {
 		o.w.Release()
 	}
@@ -330,9 +334,13 @@ func (f *issueFetch) finished(overlap time.Duration) {
 	}
 }
 
-// flush completes the pending changelogs, sends every pending row, then
-// marks the stale children of the issues re-read since the last flush.
+// flush decodes the completions in flight, completes the pending
+// changelogs, sends every pending row, then marks the stale children of the
+// issues re-read since the last flush.
 func (f *issueFetch) flush(ctx context.Context) error {
+	if err := f.settle(); err != nil {
+		return err
+	}
 	if err := f.drainChangelogs(ctx); err != nil {
 		return err
 	}
@@ -617,9 +625,6 @@ func (r *syncRun) pinned(prev map[string]string) map[string]string {
 	return m
 }
 
-// pages reads the issues updated in [since, until) page by page; afterPage
-// runs after each page has been decoded and its truncated collections
-// completed.
 // handle decodes a page of issues (with their children) and completes the
 // truncated collections.
 func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error {
@@ -739,6 +744,9 @@ func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// pages reads the issues updated in [since, until) page by page; afterPage
+// runs after each page has been decoded (its truncated collections may
+// still be completing: flush waits for them).
 func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
 	r := f.r
 	handle := func(items []json.RawMessage) error {
@@ -810,26 +818,41 @@ type completion struct {
 	decode func(items []json.RawMessage)
 }
 
+// completions are the fetches of one page's completions, running while the
+// fetcher goes on to its next page.
+type completions struct {
+	jobs    []completion
+	results [][]json.RawMessage
+	errs    []error
+	done    chan struct{} // closed when every fetch has returned
+	cancel  context.CancelFunc
+}
+
 // complete fetches the whole of each truncated embedded collection:
 // comments and worklogs by paging their issue endpoints, changelogs through
 // changelog/bulkfetch (Cloud, up to 1000 issues per request) or the issue's
 // changelog endpoint. Up to Concurrency fetches run at once, all within the
 // client's rate limiter.
+//
+// The fetches of a page overlap the reading and decoding of the next page:
+// complete starts them and returns after decoding the previous page's, so
+// that a time slice does not wait out a round trip on every page. The last
+// page's are decoded by settle, which flush calls first.
 func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 	r := f.r
 	var jobs []completion
 	var changelogIDs []string
-	pageAll := func(ctx context.Context, path string, q url.Values, key string) func(context.Context) ([]json.RawMessage, error) {
-		return func(context.Context) ([]json.RawMessage, error) {
+	pageAll := func(table, path string, q url.Values, key string) func(context.Context) ([]json.RawMessage, error) {
+		return func(ctx context.Context) ([]json.RawMessage, error) {
+			ctx = client.WithTable(ctx, table)
 			return collect(func(fn client.PageFunc) error { return r.s.cl.EachPageOf(ctx, path, q, key, fn) })
 		}
 	}
 	for _, info := range infos {
 		id := info.ID
 		if info.CommentsTruncated && f.outs.comments != nil {
-			cctx := client.WithTable(ctx, TableIssueComments)
 			jobs = append(jobs, completion{what: "comments of issue " + info.Key,
-				fetch: pageAll(cctx, r.d.api+"/issue/"+id+"/comment", url.Values{"maxResults": {"100"}}, "comments"),
+				fetch: pageAll(TableIssueComments, r.d.api+"/issue/"+id+"/comment", url.Values{"maxResults": {"100"}}, "comments"),
 				decode: func(items []json.RawMessage) {
 					for _, it := range items {
 						f.e.decodeComment(f.outs.comments, it, id)
@@ -837,9 +860,8 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 				}})
 		}
 		if info.WorklogsTruncated && f.outs.worklogs != nil {
-			wctx := client.WithTable(ctx, TableWorklogs)
 			jobs = append(jobs, completion{what: "worklogs of issue " + info.Key,
-				fetch: pageAll(wctx, r.d.api+"/issue/"+id+"/worklog", nil, "worklogs"),
+				fetch: pageAll(TableWorklogs, r.d.api+"/issue/"+id+"/worklog", nil, "worklogs"),
 				decode: func(items []json.RawMessage) {
 					for _, it := range items {
 						f.e.decodeWorklog(f.outs.worklogs, it, id)
@@ -853,26 +875,73 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 	if r.d.cloud {
 		f.pendingChangelogs = append(f.pendingChangelogs, changelogIDs...)
 	} else {
-		cctx := client.WithTable(ctx, TableChangelogs)
 		for _, id := range changelogIDs {
 			jobs = append(jobs, completion{what: "changelog of issue " + id,
-				fetch:  func(context.Context) ([]json.RawMessage, error) { return f.issueChangelog(cctx, id) },
+				fetch: func(ctx context.Context) ([]json.RawMessage, error) {
+					return f.issueChangelog(client.WithTable(ctx, TableChangelogs), id)
+				},
 				decode: func(items []json.RawMessage) { f.decodeHistories(id, items) }})
 		}
 	}
-	results, errs := fetchAll(ctx, len(jobs), r.concurrency(), func(ctx context.Context, i int) ([]json.RawMessage, error) {
-		return jobs[i].fetch(ctx)
-	})
-	for i, j := range jobs {
-		if errs[i] != nil {
-			return fmt.Errorf("%s: %w", j.what, errs[i])
-		}
-		j.decode(results[i])
+	prev := f.inflight
+	f.inflight = f.startCompletions(ctx, jobs)
+	if err := f.decodeCompletions(prev); err != nil {
+		return err
 	}
 	if f.e.err == nil && len(f.pendingChangelogs) >= bulkChangelogIssues {
 		return f.drainChangelogs(ctx)
 	}
 	return f.e.err
+}
+
+// startCompletions starts fetching jobs, up to Concurrency at once.
+func (f *issueFetch) startCompletions(ctx context.Context, jobs []completion) *completions {
+	if len(jobs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c := &completions{jobs: jobs, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(c.done)
+		c.results, c.errs = fetchAll(ctx, len(jobs), f.r.concurrency(), func(ctx context.Context, i int) ([]json.RawMessage, error) {
+			return jobs[i].fetch(ctx)
+		})
+	}()
+	return c
+}
+
+// settle waits for the completions still in flight and decodes them.
+func (f *issueFetch) settle() error {
+	c := f.inflight
+	f.inflight = nil
+	return f.decodeCompletions(c)
+}
+
+// decodeCompletions waits for c's fetches and decodes their items in job
+// order. The first failed fetch fails the page.
+func (f *issueFetch) decodeCompletions(c *completions) error {
+	if c == nil {
+		return nil
+	}
+	<-c.done
+	c.cancel()
+	for i, j := range c.jobs {
+		if c.errs[i] != nil {
+			return fmt.Errorf("%s: %w", j.what, c.errs[i])
+		}
+		j.decode(c.results[i])
+	}
+	return f.e.err
+}
+
+// abandon stops the completions in flight, whose rows are not wanted: the
+// fetch failed.
+func (f *issueFetch) abandon() {
+	if c := f.inflight; c != nil {
+		f.inflight = nil
+		c.cancel()
+		<-c.done
+	}
 }
 
 func (f *issueFetch) decodeHistories(id string, items []json.RawMessage) {
