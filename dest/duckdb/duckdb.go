@@ -89,6 +89,7 @@ import (
 	duckdbdrv "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/bytesize"
 	"github.com/jsync-dev/jsync/engine/schema"
 )
 
@@ -623,8 +624,8 @@ func (d *Destination) PlanMemory(tables []*schema.Table) []string {
 	if d.autoMem {
 		return []string{fmt.Sprintf("table %s has %d columns: while writing, jsync raises DuckDB's memory_limit to up to %d MB (set memory_limit in the destination block to choose another)", widest.Name, len(widest.Columns), need)}
 	}
-	limit, ok := parseMemory(d.userLimit)
-	if !ok || megabytes(limit) >= need {
+	limit, err := bytesize.Parse(d.userLimit)
+	if err != nil || megabytes(limit) >= need {
 		return nil
 	}
 	return []string{fmt.Sprintf("table %s has %d columns: writing it needs a memory_limit of about %d MB, and the destination sets %s, so the sync would fail: %s", widest.Name, len(widest.Columns), need, d.userLimit, raiseLimit(need))}
@@ -636,22 +637,4 @@ func megabytes(b int64) int64 { return (b + 999_999) / 1_000_000 }
 // raiseLimit is the advice for a memory_limit set below need megabytes.
 func raiseLimit(need int64) string {
 	return fmt.Sprintf("raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", need)
-}
-
-var memoryRe = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b|b|bytes)?\s*$`)
-
-// parseMemory reads a memory size as DuckDB does ("512MB", "2GiB"; KB, MB,
-// GB and TB are powers of 1000, KiB… powers of 1024).
-func parseMemory(s string) (int64, bool) {
-	m := memoryRe.FindStringSubmatch(strings.ToLower(s))
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, false
-	}
-	mult := map[string]float64{"": 1, "b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[m[2]]
-	return int64(n * mult), true
 }

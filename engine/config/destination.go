@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/jsync-dev/jsync/engine/bytesize"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -33,9 +34,6 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 var destinationOnlyArgs = map[string]string{"schema": "duckdb", "memory_limit": "duckdb", "partition_by": "parquet", "compression": "parquet"}
 
 var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// memoryLimitRE matches DuckDB memory sizes such as "512MB" or "2 GiB".
-var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
 func (l *loader) decodeDestinations() {
 	for _, b := range l.blocks["destination"] {
@@ -85,9 +83,8 @@ func (l *loader) decodeDestinations() {
 		}
 		if a := attrs["memory_limit"]; a != nil {
 			if v, ok := l.str(a); ok {
-				if !memoryLimitRE.MatchString(strings.TrimSpace(v)) {
-					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit",
-						"%q is not a memory size: write a number and a unit, for example \"512MB\" or \"2GB\".", v))
+				if _, err := bytesize.Parse(v); err != nil {
+					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit", "%s.", err))
 				} else {
 					d.MemoryLimit = strings.TrimSpace(v)
 				}
