@@ -125,7 +125,14 @@ type Options struct {
 // being written if that is more.
 const DefaultMemoryLimit = "192MB"
 
-const defaultMemoryBytes = 192_000_000 // DefaultMemoryLimit (DuckDB's MB is 10^6 bytes)
+// defaultMemoryBytes is DefaultMemoryLimit in bytes.
+var defaultMemoryBytes = func() int64 {
+	b, err := bytesize.Parse(DefaultMemoryLimit)
+	if err != nil {
+		panic(err) // DefaultMemoryLimit is a constant
+	}
+	return b
+}()
 
 // WriteMemory is the memory_limit DuckDB needs to write tables of the
 // given widths (pending-table columns, one entry per table) at the same
@@ -535,10 +542,7 @@ func (d *Destination) fitMemory(ctx context.Context, conn *sql.Conn, w *pending)
 	if !d.autoMem {
 		return done, nil
 	}
-	widths := make([]int, 0, len(d.writing))
-	for _, n := range d.writing {
-		widths = append(widths, n)
-	}
+	widths := d.widthsLocked()
 	need := WriteMemory(widths...)
 	if need <= d.memLimit {
 		return done, nil
@@ -551,6 +555,16 @@ func (d *Destination) fitMemory(ctx context.Context, conn *sql.Conn, w *pending)
 	return done, nil
 }
 
+// widthsLocked is the width of each table being written. memMu must be
+// held.
+func (d *Destination) widthsLocked() []int {
+	widths := make([]int, 0, len(d.writing))
+	for _, n := range d.writing {
+		widths = append(widths, n)
+	}
+	return widths
+}
+
 // outOfMemory adds to a DuckDB out-of-memory error what the user can do
 // about it. failed is the pending table of the Write that failed.
 func (d *Destination) outOfMemory(err error, failed *pending) error {
@@ -560,12 +574,7 @@ func (d *Destination) outOfMemory(err error, failed *pending) error {
 	}
 	cols := len(failed.cols)
 	d.memMu.Lock()
-	widths := []int{cols}
-	for w, n := range d.writing {
-		if w != failed {
-			widths = append(widths, n)
-		}
-	}
+	widths := d.widthsLocked() // failed's among them until its Write returns
 	d.memMu.Unlock()
 	need := megabytes(WriteMemory(widths...))
 	var hint string
