@@ -17,6 +17,10 @@ type tableDef struct {
 	comment string
 	cols    []colDef
 	pk      []string
+	// constrained: pk is a PRIMARY KEY constraint (tables of early
+	// versions), which rejects a second row of a key even within a
+	// transaction.
+	constrained bool
 }
 
 type colDef struct {
@@ -106,6 +110,7 @@ func readTableDef(ctx context.Context, q queryer, schemaName, table string) (*ta
 	err = q.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
 		WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'`,
 		schemaName, table).Scan(&pk)
+	def.constrained = err == nil
 	if err == sql.ErrNoRows {
 		pk, err = readKey(ctx, q, schemaName, table)
 	}

@@ -11,9 +11,13 @@
 //	                never conflict on a shared serial row)
 //	_jsync.runs     one row per run of a table: status, error, timings, counts
 //	_jsync.keys     the key columns of each table
+//	_jsync."written:<schema>.<table>"
+//	                the keys a Write appended since its last settle; empty
+//	                outside its transactions
 //	_jsync."pending:<schema>.<table>"
-//	                a Write's rows before they are merged; empty outside
-//	                its transactions
+//	                a Replace's rows before they are merged into the new
+//	                table (and a Write's, for a table with a PRIMARY KEY
+//	                constraint); empty outside its transactions
 //
 // Record batches enter DuckDB through its Arrow C interface (duckdb-go's
 // RegisterView, build tag duckdb_arrow). Rows commit in one transaction
@@ -50,11 +54,12 @@
 // Tables carry no PRIMARY KEY constraint: DuckDB holds a constraint's ART
 // index wholly in memory, so memory would grow with the data (tables that
 // older versions created with one keep it and work the same). Keys stay
-// unique because every write goes through a merge. A Write appends its
-// batches to the table's pending table and commits them in groups: in one
-// transaction it deletes the stored rows whose keys are pending, inserts
-// the newest pending row of each key, empties the pending table and
-// commits the state of the group's last batch. A group ends with the
+// unique because every write settles them. A Write appends its batches to
+// the table, and their keys to the table's written-keys table, and commits
+// them in groups: in one transaction, one join of the table with the
+// written keys tells whether any key repeated; if one did, the older rows
+// of the repeated keys are deleted. The written-keys table is emptied and
+// the state of the group's last batch committed. A group ends with the
 // batches (the engine ends them at each source checkpoint) or at mergeRows
 // rows or mergeBytes bytes. Keys repeated within or across batches keep
 // their last row. A batch that lacks some of the table's columns is merged
@@ -62,7 +67,8 @@
 // memory_limit (DefaultMemoryLimit unless set, raised to WriteMemory of
 // the tables being written) and a 64 MB checkpoint threshold keep memory
 // flat: committed data is written out to the file and may be evicted.
-// Appends run in parallel; merges and commits take turns (beginMerge).
+// Appends run in parallel; settles, merges and commits take turns
+// (beginMerge).
 //
 // While jsync has the file open for writing, DuckDB lets no other process
 // open it, not even read-only: Open reports *InUseError naming the process
@@ -117,8 +123,8 @@ type Options struct {
 }
 
 // DefaultMemoryLimit bounds DuckDB's buffer pool while jsync writes. jsync
-// streams: its tables carry no in-memory key index, and pending rows and
-// data not yet checkpointed spill to a temporary directory beside the
+// streams: its tables carry no in-memory key index, and uncommitted rows
+// and data not yet checkpointed spill to a temporary directory beside the
 // database, so a site of any size fits in it (see BENCHMARKS.md). What
 // does not spill grows with the width of a table, not with its rows: when
 // no limit is set, a Write raises the limit to WriteMemory of the tables
@@ -183,9 +189,10 @@ type Destination struct {
 	catalog  string // the database (catalog) name: the file name without its extension
 	readOnly bool
 
-	// idle holds the empty pending tables of finished Writes, by table,
-	// for the next Write of the table to reuse (creating a table costs
-	// more than merging a few thousand rows). Close drops them.
+	// idle holds the tables of finished Writes with their empty side
+	// tables, by table, for the next Write of the table to reuse (creating
+	// a table costs more than merging a few thousand rows). Close drops
+	// the side tables.
 	mu   sync.Mutex
 	idle map[string]*pending
 
@@ -390,8 +397,8 @@ func (d *Destination) Close() error {
 	d.mu.Unlock()
 	var errs []error
 	for _, w := range idle {
-		if _, err := d.db.Exec("DROP TABLE IF EXISTS " + w.qualified); err != nil {
-			errs = append(errs, fmt.Errorf("drop pending table: %w", err))
+		if err := w.dropSides(context.Background(), d.db); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

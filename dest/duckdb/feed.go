@@ -15,9 +15,10 @@ import (
 )
 
 // feed is one Arrow view that a Write registers on its connection once,
-// and one prepared statement that appends what the view holds to the
-// pending table. Before each run of the statement, the feed puts a batch
-// in the view, which the scan reads once.
+// and the prepared statements that append what the view holds to a table
+// (the table itself, its written-keys table, or its pending table). Before each
+// run of a statement, the feed puts a batch in the view, which the scan
+// reads once.
 //
 // DuckDB leaks the Arrow schema it asks a view's stream for: once when the
 // view is registered (duckdb_arrow_scan never releases it) and once more
@@ -26,8 +27,8 @@ import (
 // process: about 50 KB per registration and 12 KB per bind for a
 // 60-column table. Registering a view per batch was most of DuckDB's memory
 // growth over a 200,000-issue sync, and binding a statement per batch the
-// rest. So a feed registers once per Write, and binds once: its statement
-// is prepared, and it takes no parameters (DuckDB binds a statement with
+// rest. So a feed registers once per Write, and binds each statement once:
+// it is prepared, and it takes no parameters (DuckDB binds a statement with
 // parameters again on every run), so the batch's sequence number travels
 // as a column of the batch. DuckDB also binds a prepared statement again on
 // every run after any catalog change committed since it was prepared; the
@@ -35,31 +36,34 @@ import (
 // statement anew. TestFeedBindsOnce and TestFeedPreparesAgain hold it to
 // that.
 //
-// A feed serves records of its schema only; appendPending registers a view
-// of its own for any other.
+// A feed serves records of its schema only; appendDirect and appendPending
+// register a view of their own for any other.
 type feed struct {
 	name    string
 	schema  *arrow.Schema // of the records it carries
 	view    *arrow.Schema // schema and seqColumn
 	rdr     *feedReader
-	release func() // the stream, once the view is dropped
-	insert  string
-	stmt    *sql.Stmt // insert, prepared at the first batch
+	release func()               // the stream, once the view is dropped
+	stmts   map[string]*sql.Stmt // by SQL text, each prepared at its first run
 }
 
-// openFeed registers a feed on conn for records of schema s, to be
-// appended to the pending table qualified. It must run outside any
-// transaction, so that no rollback takes the view away.
-func openFeed(conn *sql.Conn, s *arrow.Schema, qualified string) (*feed, error) {
+// openFeed registers a feed on conn for records of schema s. It must run
+// outside any transaction, so that no rollback takes the view away.
+func openFeed(conn *sql.Conn, s *arrow.Schema) (*feed, error) {
 	f := &feed{schema: s, view: arrow.NewSchema(append(s.Fields(), arrow.Field{Name: seqColumn, Type: arrow.PrimitiveTypes.Int64}), nil)}
 	f.rdr = &feedReader{schema: f.view}
 	var err error
 	if f.name, f.release, err = registerView(conn, "_jsync_feed_", f.rdr); err != nil {
 		return nil, err
 	}
-	colList := columnList(f.view)
-	f.insert = "INSERT INTO " + qualified + " (" + colList + ") SELECT " + colList + " FROM " + quoteIdent(f.name)
+	f.stmts = map[string]*sql.Stmt{}
 	return f, nil
+}
+
+// insertInto is the statement that appends the columns cols (quoted,
+// comma-separated) of the feed's batch to the table qualified.
+func (f *feed) insertInto(qualified, cols string) string {
+	return "INSERT INTO " + qualified + " (" + cols + ") SELECT " + cols + " FROM " + quoteIdent(f.name)
 }
 
 // fits reports whether f can carry rec.
@@ -67,15 +71,16 @@ func (f *feed) fits(rec arrow.RecordBatch) bool {
 	return f != nil && rec.Schema().Equal(f.schema)
 }
 
-// appendRows appends rec's rows to the pending table, each with sequence
-// number seq. rec stays owned by the caller.
-func (f *feed) appendRows(ctx context.Context, conn *sql.Conn, rec arrow.RecordBatch, seq int64) error {
-	if f.stmt == nil {
-		stmt, err := conn.PrepareContext(ctx, f.insert)
-		if err != nil {
+// run runs query, one of the feed's insertInto statements, on rec's rows,
+// each with sequence number seq. rec stays owned by the caller.
+func (f *feed) run(ctx context.Context, conn *sql.Conn, query string, rec arrow.RecordBatch, seq int64) error {
+	stmt := f.stmts[query]
+	if stmt == nil {
+		var err error
+		if stmt, err = conn.PrepareContext(ctx, query); err != nil {
 			return fmt.Errorf("prepare: %w", err)
 		}
-		f.stmt = stmt
+		f.stmts[query] = stmt
 	}
 	seqs := make([]int64, rec.NumRows())
 	for i := range seqs {
@@ -90,15 +95,14 @@ func (f *feed) appendRows(ctx context.Context, conn *sql.Conn, rec arrow.RecordB
 	f.rdr.put(withSeq)
 	defer f.rdr.clear()
 	exports := f.rdr.exports.Load()
-	if _, err := f.stmt.ExecContext(ctx); err != nil {
+	if _, err := stmt.ExecContext(ctx); err != nil {
 		return err
 	}
 	if f.rdr.exports.Load() != exports {
 		// Bound again: the catalog changed since the statement was
 		// prepared. Prepare it anew, or every run would bind.
-		err := f.stmt.Close()
-		f.stmt = nil
-		return err
+		delete(f.stmts, query)
+		return stmt.Close()
 	}
 	return nil
 }
@@ -111,8 +115,8 @@ func (f *feed) close(ctx context.Context, conn *sql.Conn) error {
 		return nil
 	}
 	var err error
-	if f.stmt != nil {
-		err = f.stmt.Close()
+	for _, stmt := range f.stmts {
+		err = errors.Join(err, stmt.Close())
 	}
 	if _, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+quoteIdent(f.name)); derr != nil {
 		discard(conn)

@@ -87,7 +87,8 @@ func TestFeedPreparesAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := openFeed(conn, tbl.ArrowSchema(), w.qualified)
+	f, err := openFeed(conn, tbl.ArrowSchema())
+	insert := f.insertInto(w.qualified, columnList(f.view))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestFeedPreparesAgain(t *testing.T) {
 		err := d.runTx(ctx, conn, func() error {
 			for i := range n {
 				rec := itemsRecord(mem, "v", int64(i))
-				err := f.appendRows(ctx, conn, rec, int64(i))
+				err := f.run(ctx, conn, insert, rec, int64(i))
 				rec.Release()
 				if err != nil {
 					return err

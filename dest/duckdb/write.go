@@ -21,12 +21,18 @@ import (
 )
 
 // Write merges the batches into the table by key, in groups: each group
-// of batches is appended to the table's pending table in the _jsync schema
-// and, in the same transaction, merged into the table (old versions of its
-// keys deleted, the newest pending row of each key inserted) and committed
-// with the state of its last batch. A group ends when batches closes, or
-// once mergeRows rows or mergeBytes bytes have gathered. The pending table
-// is empty whenever no transaction is open: it never holds committed rows.
+// of batches is appended to the table itself, and its keys to the table's
+// written-keys table in the _jsync schema; in the same transaction, settle then
+// deletes the older rows of any key that the group appended twice or that
+// the table already held, and the group is committed with the state of
+// its last batch. A group ends when batches closes, or once mergeRows rows
+// or mergeBytes bytes have gathered. The written-keys table is empty whenever no
+// transaction is open: it never holds committed rows.
+//
+// Rows are written once: a backfill, where keys rarely repeat, costs one
+// append per row and one scan of the table's key columns per group. (Write
+// appended to a pending table and then moved the rows into the table; at
+// 20,000 issues that move was a quarter of DuckDB's time in Write.)
 //
 // Readers therefore see the table change in whole groups. On error the
 // open group is rolled back; the groups before it stay committed, so the
@@ -45,11 +51,11 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		return stats, fmt.Errorf("write %s.%s: get connection: %w", ns, t.Name, err)
 	}
 	defer func() { err = joinCleanup(err, conn.Close()) }()
-	w, err := d.openPending(ctx, conn, ns, t)
+	w, err := d.openWrite(ctx, conn, ns, t)
 	if err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
-	// Committed or rolled back, the pending table is empty again.
+	// Committed or rolled back, the side tables are empty again.
 	defer d.release(w)
 	written, err := d.fitMemory(ctx, conn, w)
 	if err != nil {
@@ -120,7 +126,7 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 			*n++
 		}
 		d.beginMerge(&merging)
-		s, err := d.mergeIn(ctx, conn, w)
+		s, err := d.flushGroup(ctx, conn, w)
 		if err != nil {
 			return err
 		}
@@ -128,15 +134,16 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 		return writeStates(ctx, conn, last)
 	})
 	if err != nil {
-		w.rows, w.bytes = 0, 0 // rolled back with the transaction
+		w.rows, w.bytes, w.direct = 0, 0, 0 // rolled back with the transaction
 		return dest.WriteStats{}, false, err
 	}
 	return stats, more, nil
 }
 
-// appendBatch adds b's rows to the open transaction: to the pending table,
+// appendBatch adds b's rows to the open transaction: appended to the table,
 // or, for a record that lacks some of the table's columns, merged into the
-// table at once (after the rows pending before it). It releases b.Record.
+// table at once (after settling the rows appended before it). It releases
+// b.Record.
 func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, b dest.Batch, views *viewSet) (dest.WriteStats, error) {
 	var stats dest.WriteStats
 	if b.Record == nil {
@@ -150,12 +157,15 @@ func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pendin
 		return stats, nil
 	}
 	if w.whole(b.Record) {
-		return stats, views.appendPending(ctx, conn, w, b.Record)
+		if w.qualified != "" {
+			return stats, views.appendPending(ctx, conn, w, b.Record)
+		}
+		return stats, views.appendDirect(ctx, conn, w, b.Record)
 	}
 	var merging bool
 	defer d.endMerge(&merging)
 	d.beginMerge(&merging)
-	s, err := d.mergeIn(ctx, conn, w)
+	s, err := d.flushGroup(ctx, conn, w)
 	if err != nil {
 		return stats, err
 	}
@@ -165,10 +175,10 @@ func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pendin
 
 // A Write commits a group of batches once mergeRows rows or mergeBytes
 // bytes (as Arrow holds them) have gathered, or when its batches end (the
-// engine ends them at each checkpoint of the source). Each merge scans the
-// table's key columns once, so larger groups cost less in total; pending
-// rows live in DuckDB's buffer pool, which spills to disk, so the group
-// size bounds the work a failure rolls back, not memory.
+// engine ends them at each checkpoint of the source). Each settle scans
+// the table's key columns once, so larger groups cost less in total; a
+// group's rows live in DuckDB's buffer pool, which spills to disk, so the
+// group size bounds the work a failure rolls back, not memory.
 const (
 	mergeRows  = 200_000
 	mergeBytes = 64 << 20 // well within DefaultMemoryLimit, so a group rarely spills
@@ -181,26 +191,39 @@ func (d *Destination) checkWritable(ns dest.Namespace, t *schema.Table) error {
 	return checkTable(ns, t)
 }
 
-// pending is a table being written and its pending table.
+// pending is a table being written and its side table in the _jsync
+// schema: a written-keys table for a Write, a pending table for a Replace
+// (and for a Write to a table with a PRIMARY KEY constraint, which cannot
+// hold two rows of a key even until settle).
 type pending struct {
 	tgt       target
-	qualified string   // the pending table, quoted
-	cols      []string // the pending table's columns, quoted, without the sequence
+	qualified string   // the pending table, quoted, or ""
+	keys      string   // the written-keys table, quoted, or "" (also for a table without a key)
+	cols      []string // the table's columns, quoted
 	key       []string // the key columns, quoted
-	rows      int64    // rows appended since the last merge
+	rows      int64    // rows appended since the last merge or settle
 	bytes     int64    // their size in Arrow
+	direct    int64    // rows appended to the table itself since the last settle
 	seq       int64    // sequence of the last appended chunk
 	feed      *feed    // the running Write's feed, on its connection
+
+	// The feed's statements: the batch into the table, its key columns
+	// into the written-keys table, the batch with its sequence into the pending
+	// table.
+	toTable, toKeys, toPending string
 }
 
 // attachFeed gives w a feed for t's records on conn, for one Write or
 // Replace. It must run outside any transaction.
 func (d *Destination) attachFeed(conn *sql.Conn, w *pending, t *schema.Table) error {
-	f, err := openFeed(conn, t.ArrowSchema(), w.qualified)
+	f, err := openFeed(conn, t.ArrowSchema())
 	if err != nil {
 		return err
 	}
 	w.feed = f
+	w.toTable = f.insertInto(w.tgt.qualified, columnList(f.schema))
+	w.toKeys = f.insertInto(w.keys, strings.Join(w.key, ", "))
+	w.toPending = f.insertInto(w.qualified, columnList(f.view))
 	return nil
 }
 
@@ -218,24 +241,14 @@ func (w *pending) detachFeed(ctx context.Context, conn *sql.Conn) error {
 // once, the row with the highest sequence wins.
 const seqColumn = "_jsync_seq"
 
-// pendingName is the quoted name of table's pending table, in the _jsync
-// schema: pending:<schema>.<table>.
-func (d *Destination) pendingName(ns dest.Namespace, table string) string {
-	return quoteIdent(d.catalog) + "._jsync." + quoteIdent("pending:"+d.SchemaName(ns)+"."+table)
+// sideName is the quoted name of one of table's side tables in the _jsync
+// schema: kind:<schema>.<table>, where kind is "pending" or "written".
+func (d *Destination) sideName(kind string, ns dest.Namespace, table string) string {
+	return quoteIdent(d.catalog) + "._jsync." + quoteIdent(kind+":"+d.SchemaName(ns)+"."+table)
 }
 
-// openPending returns an empty pending table for t: the one a finished
-// Write left, or a new one.
-func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table) (*pending, error) {
-	name := d.pendingName(ns, t.Name)
-	d.mu.Lock()
-	w := d.idle[name]
-	delete(d.idle, name)
-	d.mu.Unlock()
-	if w != nil {
-		w.seq = 0
-		return w, nil
-	}
+// newPending describes t as the catalog has it, for writing.
+func (d *Destination) newPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table) (*pending, error) {
 	have, err := readTableDef(ctx, conn, d.SchemaName(ns), t.Name)
 	if err == nil && have == nil {
 		err = errors.New("table does not exist (migrate first)")
@@ -243,76 +256,149 @@ func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.N
 	if err != nil {
 		return nil, err
 	}
-	w = &pending{tgt: target{qualified: d.TableName(ns, t.Name), def: have}, qualified: name}
-	defs := make([]string, 0, len(have.cols)+1)
+	w := &pending{tgt: target{name: t.Name, qualified: d.TableName(ns, t.Name), def: have}}
 	for _, c := range have.cols {
 		w.cols = append(w.cols, quoteIdent(c.name))
-		def := quoteIdent(c.name) + " " + c.typ
-		if c.notNull || have.isPK(c.name) {
-			def += " NOT NULL" // a bad batch fails on its own, not its merge
-		}
-		defs = append(defs, def)
 	}
 	for _, k := range have.pk {
 		w.key = append(w.key, quoteIdent(k))
 	}
-	defs = append(defs, quoteIdent(seqColumn)+" BIGINT NOT NULL")
-	// A table of the same name can only be an empty leftover: replace it.
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+w.qualified+" ("+strings.Join(defs, ", ")+")"); err != nil {
-		return nil, fmt.Errorf("create pending table: %w", err)
+	return w, nil
+}
+
+// createSide creates (or, since a table of the same name can only be an
+// empty leftover, replaces) a side table of w's table with the given
+// columns, each NOT NULL where the table has it or where it is a key
+// column (a bad batch fails on its own, not its merge), and then extra
+// column definitions.
+func createSide(ctx context.Context, conn *sql.Conn, w *pending, name string, cols []string, extra ...string) error {
+	defs := make([]string, 0, len(cols)+len(extra))
+	for _, col := range cols {
+		for _, c := range w.tgt.def.cols {
+			if quoteIdent(c.name) != col {
+				continue
+			}
+			def := col + " " + c.typ
+			if c.notNull || w.tgt.def.isPK(c.name) {
+				def += " NOT NULL"
+			}
+			defs = append(defs, def)
+		}
+	}
+	_, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+name+" ("+strings.Join(append(defs, extra...), ", ")+")")
+	return err
+}
+
+// openPending returns a new, empty pending table for t (for a Replace).
+func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table) (*pending, error) {
+	w, err := d.newPending(ctx, conn, ns, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.createPending(ctx, conn, ns, w); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
 
-// release keeps w, emptied, for the next Write of its table.
+// createPending gives w a new, empty pending table.
+func (d *Destination) createPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, w *pending) error {
+	w.qualified = d.sideName("pending", ns, w.tgt.name)
+	if err := createSide(ctx, conn, w, w.qualified, w.cols, quoteIdent(seqColumn)+" BIGINT NOT NULL"); err != nil {
+		return fmt.Errorf("create pending table: %w", err)
+	}
+	return nil
+}
+
+// openWrite returns t and its empty side table for a Write: the ones a
+// finished Write left, or new ones.
+func (d *Destination) openWrite(ctx context.Context, conn *sql.Conn, ns dest.Namespace, t *schema.Table) (*pending, error) {
+	d.mu.Lock()
+	w := d.idle[d.TableName(ns, t.Name)]
+	delete(d.idle, d.TableName(ns, t.Name))
+	d.mu.Unlock()
+	if w != nil {
+		w.seq = 0
+		return w, nil
+	}
+	w, err := d.newPending(ctx, conn, ns, t)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case w.tgt.def.constrained:
+		if err := d.createPending(ctx, conn, ns, w); err != nil {
+			return nil, err
+		}
+	case len(w.key) > 0:
+		w.keys = d.sideName("written", ns, t.Name)
+		if err := createSide(ctx, conn, w, w.keys, w.key); err != nil {
+			return nil, fmt.Errorf("create written-keys table: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// release keeps w, whose side tables are empty, for the next Write of its
+// table.
 func (d *Destination) release(w *pending) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.idle == nil {
 		d.idle = map[string]*pending{}
 	}
-	d.idle[w.qualified] = w
+	d.idle[w.tgt.qualified] = w
 }
 
-// forget drops the idle pending table of a table whose definition is about
+// forget drops the idle side tables of a table whose definition is about
 // to change (Migrate, Replace): the next Write creates one that matches.
 func (d *Destination) forget(ctx context.Context, q queryer, ns dest.Namespace, table string) error {
-	name := d.pendingName(ns, table)
 	d.mu.Lock()
-	w := d.idle[name]
-	delete(d.idle, name)
+	w := d.idle[d.TableName(ns, table)]
+	delete(d.idle, d.TableName(ns, table))
 	d.mu.Unlock()
 	if w == nil {
 		return nil
 	}
-	if _, err := q.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
-		return fmt.Errorf("drop pending table: %w", err)
+	return w.dropSides(ctx, q)
+}
+
+// dropSides drops w's side tables.
+func (w *pending) dropSides(ctx context.Context, q queryer) error {
+	for _, name := range []string{w.keys, w.qualified} {
+		if name == "" {
+			continue
+		}
+		if _, err := q.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+			return fmt.Errorf("drop side table: %w", err)
+		}
 	}
 	return nil
 }
 
-// dropLeftovers drops the pending tables a process that stopped left.
-// They are empty: a pending table holds rows only inside a transaction.
+// dropLeftovers drops the side tables a process that stopped left. They
+// are empty: a side table holds rows only inside a transaction.
 func (d *Destination) dropLeftovers(ctx context.Context) error {
 	rows, err := d.db.QueryContext(ctx, `SELECT table_name FROM duckdb_tables()
-		WHERE database_name = current_database() AND schema_name = '_jsync' AND starts_with(table_name, 'pending:')`)
+		WHERE database_name = current_database() AND schema_name = '_jsync'
+		AND (starts_with(table_name, 'pending:') OR starts_with(table_name, 'written:'))`)
 	if err != nil {
-		return fmt.Errorf("list pending tables: %w", err)
+		return fmt.Errorf("list side tables: %w", err)
 	}
 	var names []string
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return errors.Join(fmt.Errorf("list pending tables: %w", err), rows.Close())
+			return errors.Join(fmt.Errorf("list side tables: %w", err), rows.Close())
 		}
 		names = append(names, n)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("list pending tables: %w", err)
+		return fmt.Errorf("list side tables: %w", err)
 	}
 	for _, n := range names {
 		if _, err := d.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+quoteIdent(d.catalog)+"._jsync."+quoteIdent(n)); err != nil {
-			return fmt.Errorf("drop pending table %s: %w", n, err)
+			return fmt.Errorf("drop side table %s: %w", n, err)
 		}
 	}
 	return nil
@@ -348,7 +434,7 @@ func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending,
 	for _, chunk := range chunks {
 		w.seq++
 		if w.feed.fits(chunk) {
-			if err := w.feed.appendRows(ctx, conn, chunk, w.seq); err != nil {
+			if err := w.feed.run(ctx, conn, w.toPending, chunk, w.seq); err != nil {
 				return fmt.Errorf("append to pending table: %w", err)
 			}
 			continue
@@ -367,6 +453,113 @@ func (v *viewSet) appendPending(ctx context.Context, conn *sql.Conn, w *pending,
 	w.rows += rec.NumRows()
 	w.bytes += dest.RecordBytes(rec)
 	return nil
+}
+
+// appendDirect appends rec to the table itself, in the open transaction,
+// and its key columns to the written-keys table; settle then makes the keys unique
+// again.
+func (v *viewSet) appendDirect(ctx context.Context, conn *sql.Conn, w *pending, rec arrow.RecordBatch) error {
+	if w.feed.fits(rec) {
+		if err := w.feed.run(ctx, conn, w.toTable, rec, 0); err != nil {
+			return fmt.Errorf("append to %s: %w", w.tgt.qualified, err)
+		}
+		if w.keys != "" {
+			if err := w.feed.run(ctx, conn, w.toKeys, rec, 0); err != nil {
+				return fmt.Errorf("append keys of %s: %w", w.tgt.qualified, err)
+			}
+		}
+	} else {
+		// A record the feed cannot carry: a view for each statement (a
+		// view is scanned once).
+		if err := v.insertFrom(ctx, conn, rec, w.tgt.qualified, columnList(rec.Schema())); err != nil {
+			return fmt.Errorf("append to %s: %w", w.tgt.qualified, err)
+		}
+		if w.keys != "" {
+			if err := v.insertFrom(ctx, conn, rec, w.keys, strings.Join(w.key, ", ")); err != nil {
+				return fmt.Errorf("append keys of %s: %w", w.tgt.qualified, err)
+			}
+		}
+	}
+	w.rows += rec.NumRows()
+	w.bytes += dest.RecordBytes(rec)
+	w.direct += rec.NumRows()
+	return nil
+}
+
+// insertFrom appends the columns cols (quoted, comma-separated) of rec to
+// the table qualified through a view of its own.
+func (v *viewSet) insertFrom(ctx context.Context, conn *sql.Conn, rec arrow.RecordBatch, qualified, cols string) error {
+	view, err := v.register(conn, rec)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+qualified+" ("+cols+") SELECT "+cols+" FROM "+quoteIdent(view)); err != nil {
+		return err
+	}
+	return v.drop(ctx, conn, view)
+}
+
+// flushGroup makes what the group appended so far final in the table: the
+// pending rows merged in (a table with a PRIMARY KEY constraint), or the
+// appended rows settled.
+func (d *Destination) flushGroup(ctx context.Context, conn *sql.Conn, w *pending) (dest.WriteStats, error) {
+	if w.qualified != "" {
+		return d.mergeIn(ctx, conn, w)
+	}
+	return d.settle(ctx, conn, w)
+}
+
+// settle makes the table's keys unique again after appendDirect, in the
+// caller's transaction, and counts the rows inserted and updated. One
+// join of the table with the written-keys table tells whether any key appended
+// since the last settle was in the table already, or was appended twice;
+// only then are the older rows of those keys deleted. DuckDB numbers the
+// rows a transaction appends after the table's committed rows, in the
+// order they were appended, so the row with the highest rowid is the
+// newest (TestSettleKeepsNewest checks it). The written-keys table is emptied.
+func (d *Destination) settle(ctx context.Context, conn *sql.Conn, w *pending) (dest.WriteStats, error) {
+	var stats dest.WriteStats
+	n := w.direct
+	if n == 0 {
+		return stats, nil
+	}
+	if w.keys == "" {
+		w.rows, w.bytes, w.direct = 0, 0, 0
+		stats.Inserted = n
+		return stats, nil
+	}
+	keyList := strings.Join(w.key, ", ")
+	var matched int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+w.tgt.qualified+" JOIN "+w.keys+" USING ("+keyList+")").Scan(&matched); err != nil {
+		return stats, fmt.Errorf("settle keys of %s: %w", w.tgt.qualified, err)
+	}
+	stats.Inserted = n
+	if matched != n {
+		// Every appended row matches at least itself: more matches mean
+		// repeated keys.
+		var distinct int64
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT DISTINCT "+keyList+" FROM "+w.keys+")").Scan(&distinct); err != nil {
+			return stats, fmt.Errorf("settle keys of %s: count keys: %w", w.tgt.qualified, err)
+		}
+		res, err := conn.ExecContext(ctx, "DELETE FROM "+w.tgt.qualified+" WHERE rowid IN (SELECT id FROM (SELECT t.rowid AS id, row_number() OVER (PARTITION BY "+
+			keyList+" ORDER BY t.rowid DESC) AS n FROM "+w.tgt.qualified+" AS t SEMI JOIN "+w.keys+" USING ("+keyList+")) WHERE n > 1)")
+		if err != nil {
+			return stats, fmt.Errorf("settle keys of %s: delete old versions: %w", w.tgt.qualified, err)
+		}
+		deleted, err := res.RowsAffected()
+		if err != nil {
+			return stats, err
+		}
+		// Of the deleted rows, n - distinct were appended in this group
+		// and superseded within it; the rest were stored before.
+		stats.Updated = deleted - (n - distinct)
+		stats.Inserted = distinct - stats.Updated
+	}
+	if _, err := conn.ExecContext(ctx, "DELETE FROM "+w.keys); err != nil {
+		return stats, fmt.Errorf("settle keys of %s: %w", w.tgt.qualified, err)
+	}
+	w.rows, w.bytes, w.direct = 0, 0, 0
+	return stats, nil
 }
 
 // mergeIn moves the pending rows into the table, in the caller's
@@ -700,6 +893,7 @@ func (v *viewSet) release(ctx context.Context, conn *sql.Conn) {
 // target is a table being written: its quoted name and its definition in
 // the catalog.
 type target struct {
+	name      string // unquoted
 	qualified string
 	def       *tableDef
 }
@@ -818,12 +1012,12 @@ func splitDuplicateKeys(rec arrow.RecordBatch, pk []string) []arrow.RecordBatch 
 }
 
 // beginMerge takes the destination's merge turn, once per held flag.
-// Moving a group from its pending table into its table pins a block of
-// every column of both tables at once (about 1.5 MB per column), and the
-// commit pins the table's columns again: several wide tables doing so at
-// the same moment exhaust DuckDB's memory_limit even though each one
-// alone fits. Appends to pending tables still run in parallel; only the
-// merges and commits take turns. The turn is never held while waiting
+// Moving a group from a pending table into a table pins a block of every
+// column of both tables at once (about 1.5 MB per column), a settle's
+// delete pins the table's, and the commit pins the table's columns again:
+// several wide tables doing so at the same moment exhaust DuckDB's
+// memory_limit even though each one alone fits. Appends still run in
+// parallel; only the settles, merges and commits take turns. The turn is never held while waiting
 // for batches, so it cannot deadlock with the source.
 func (d *Destination) beginMerge(held *bool) {
 	if !*held {
