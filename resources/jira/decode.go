@@ -88,7 +88,14 @@ type env struct {
 	// skips it with its children (an issue re-read in an overlap).
 	skipIssue func(id string, updated time.Time) bool
 	err       error
+	// users caches userRef by the text of the user object: the same
+	// authors recur in every comment, worklog and history of a page, and
+	// reading one costs more than hashing its text. Cleared when full.
+	users map[string]string
 }
+
+// maxCachedUsers bounds env.users (about 0.5 KB an entry).
+const maxCachedUsers = 2048
 
 func newEnv(ctx context.Context, rejects RejectSink, custom []CustomColumn) *env {
 	if rejects == nil {
@@ -280,17 +287,31 @@ func (r *row) text(col, adfCol string, raw json.RawMessage) {
 
 // user reads a user object into its reference (see userRef).
 func (r *row) user(col string, raw json.RawMessage) {
-	if !r.want(col) || isNull(raw) {
-		return
+	if r.want(col) {
+		ref, ok, err := r.e.userRef(raw)
+		r.setOK(col, ref, ok, err, raw)
+	}
+}
+
+// userRef reads a user object as userRef does; null, absent or a user
+// without any of its fields yields ok false.
+func (e *env) userRef(raw json.RawMessage) (string, bool, error) {
+	if isNull(raw) {
+		return "", false, nil
+	}
+	if ref, ok := e.users[string(raw)]; ok {
+		return ref, ref != "", nil
 	}
 	o, err := parseObj(raw)
 	if err != nil {
-		r.reject(col, err, raw)
-		return
+		return "", false, err
 	}
-	if ref, ok := userRef(o); ok {
-		r.set(col, ref)
+	ref, _ := userRef(o)
+	if e.users == nil || len(e.users) >= maxCachedUsers {
+		e.users = make(map[string]string, 64)
 	}
+	e.users[string(raw)] = ref
+	return ref, ref != "", nil
 }
 
 // userRef is how every table refers to a user: the accountId on Cloud, the
@@ -298,7 +319,7 @@ func (r *row) user(col string, raw json.RawMessage) {
 // old server sends neither.
 func userRef(o obj) (string, bool) {
 	for _, k := range []string{"accountId", "key", "name"} {
-		if s, ok, _ := asString(o[k]); ok && s != "" {
+		if s, ok, _ := asString(o.get(k)); ok && s != "" {
 			return s, true
 		}
 	}
@@ -341,7 +362,7 @@ func (r *row) listOf(col string, raw json.RawMessage, member string) {
 			r.reject(col, fmt.Errorf("item is not an object"), raw)
 			return
 		}
-		s, ok, err := asString(o[member])
+		s, ok, err := asString(o.get(member))
 		if err != nil {
 			r.reject(col, err, raw)
 			return
@@ -357,7 +378,7 @@ func (r *row) listOf(col string, raw json.RawMessage, member string) {
 
 func (e *env) decodeProject(out *tableOut, raw json.RawMessage) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
@@ -366,67 +387,67 @@ func (e *env) decodeProject(out *tableOut, raw json.RawMessage) {
 	for _, m := range [][2]string{{"key", "key"}, {"name", "name"}, {"url", "url"}, {"email", "email"},
 		{"project_type_key", "projectTypeKey"}, {"style", "style"}, {"assignee_type", "assigneeType"}, {"self", "self"}} {
 		col, k := m[0], m[1]
-		r.str(col, o[k])
+		r.str(col, o.get(k))
 	}
-	r.text("description", "", o["description"])
-	r.bool("simplified", o["simplified"])
-	r.bool("is_private", o["isPrivate"])
-	r.bool("archived", o["archived"])
-	r.user("lead_account_id", o["lead"])
-	if cat := r.sub("project_category_id", o["projectCategory"]); cat != nil {
-		r.str("project_category_id", cat["id"])
+	r.text("description", "", o.get("description"))
+	r.bool("simplified", o.get("simplified"))
+	r.bool("is_private", o.get("isPrivate"))
+	r.bool("archived", o.get("archived"))
+	r.user("lead_account_id", o.get("lead"))
+	if cat := r.sub("project_category_id", o.get("projectCategory")); cat != nil {
+		r.str("project_category_id", cat.get("id"))
 	}
-	r.strs("project_keys", o["projectKeys"])
+	r.strs("project_keys", o.get("projectKeys"))
 	r.end()
 }
 
 func (e *env) decodeVersion(out *tableOut, raw json.RawMessage, projectID string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
 	r := e.begin(out, id)
 	r.set("id", id)
-	if isNull(o["projectId"]) && projectID != "" {
+	if isNull(o.get("projectId")) && projectID != "" {
 		r.set("project_id", projectID)
 	}
-	r.str("project_id", o["projectId"])
+	r.str("project_id", o.get("projectId"))
 	for _, m := range [][2]string{{"name", "name"}, {"description", "description"},
 		{"user_start_date", "userStartDate"}, {"user_release_date", "userReleaseDate"}, {"self", "self"}} {
 		col, k := m[0], m[1]
-		r.str(col, o[k])
+		r.str(col, o.get(k))
 	}
-	r.bool("archived", o["archived"])
-	r.bool("released", o["released"])
-	r.bool("overdue", o["overdue"])
-	r.date("start_date", o["startDate"])
-	r.date("release_date", o["releaseDate"])
+	r.bool("archived", o.get("archived"))
+	r.bool("released", o.get("released"))
+	r.bool("overdue", o.get("overdue"))
+	r.date("start_date", o.get("startDate"))
+	r.date("release_date", o.get("releaseDate"))
 	r.end()
 }
 
 func (e *env) decodeComponent(out *tableOut, raw json.RawMessage, projectID string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
 	r := e.begin(out, id)
 	r.set("id", id)
-	if isNull(o["projectId"]) && projectID != "" {
+	if isNull(o.get("projectId")) && projectID != "" {
 		r.set("project_id", projectID)
 	}
-	r.str("project_id", o["projectId"])
+	r.str("project_id", o.get("projectId"))
 	for _, m := range [][2]string{{"project_key", "project"}, {"name", "name"}, {"description", "description"},
 		{"assignee_type", "assigneeType"}, {"real_assignee_type", "realAssigneeType"}, {"self", "self"}} {
 		col, k := m[0], m[1]
-		r.str(col, o[k])
+		r.str(col, o.get(k))
 	}
-	r.bool("is_assignee_type_valid", o["isAssigneeTypeValid"])
-	r.user("lead_account_id", o["lead"])
-	r.user("assignee_account_id", o["assignee"])
-	r.user("real_assignee_account_id", o["realAssignee"])
-	r.int("issue_count", o["issueCount"])
+	r.bool("is_assignee_type_valid", o.get("isAssigneeTypeValid"))
+	r.user("lead_account_id", o.get("lead"))
+	r.user("assignee_account_id", o.get("assignee"))
+	r.user("real_assignee_account_id", o.get("realAssignee"))
+	r.int("issue_count", o.get("issueCount"))
 	r.end()
 }
 
@@ -434,13 +455,13 @@ func (e *env) decodeComponent(out *tableOut, raw json.RawMessage, projectID stri
 // column → JSON member string columns.
 func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember string, strCols [][2]string, more func(r *row, o obj)) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, keyMember, o[keyMember])
+	id, ok := e.key(out, raw, keyMember, o.get(keyMember))
 	if !ok {
 		return
 	}
 	var key any = id
 	if col := out.w.table.Column(keyCol); col != nil && col.Type.ID() == arrow.INT64 {
-		n, ok, err := asInt(o[keyMember])
+		n, ok, err := asInt(o.get(keyMember))
 		if err != nil || !ok {
 			e.reject(out.name, id, "", "primary key "+keyMember+" is not an integer", raw)
 			return
@@ -450,7 +471,7 @@ func (e *env) decodeSimple(out *tableOut, raw json.RawMessage, keyCol, keyMember
 	r := e.begin(out, id)
 	r.set(keyCol, key)
 	for _, m := range strCols {
-		r.str(m[0], o[m[1]])
+		r.str(m[0], o.get(m[1]))
 	}
 	if more != nil {
 		more(r, o)
@@ -477,11 +498,11 @@ func (e *env) decodeResolution(out *tableOut, raw json.RawMessage) {
 func (e *env) decodeRole(out *tableOut, raw json.RawMessage) {
 	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"}, {"self", "self"}},
 		func(r *row, o obj) {
-			r.json("actors", o["actors"])
-			if sc := r.sub("scope_type", o["scope"]); sc != nil {
-				r.str("scope_type", sc["type"])
-				if p := r.sub("scope_project_id", sc["project"]); p != nil {
-					r.str("scope_project_id", p["id"])
+			r.json("actors", o.get("actors"))
+			if sc := r.sub("scope_type", o.get("scope")); sc != nil {
+				r.str("scope_type", sc.get("type"))
+				if p := r.sub("scope_project_id", sc.get("project")); p != nil {
+					r.str("scope_project_id", p.get("id"))
 				}
 			}
 		})
@@ -501,40 +522,40 @@ func (e *env) decodeUser(out *tableOut, raw json.RawMessage) {
 	r.set("account_id", id)
 	for _, m := range [][2]string{{"key", "key"}, {"name", "name"}} {
 		col, k := m[0], m[1]
-		if s, ok, _ := asString(o[k]); ok && s != "" {
+		if s, ok, _ := asString(o.get(k)); ok && s != "" {
 			r.set(col, s)
 		}
 	}
 	for _, m := range [][2]string{{"display_name", "displayName"}, {"email_address", "emailAddress"},
 		{"time_zone", "timeZone"}, {"locale", "locale"}, {"account_type", "accountType"}, {"self", "self"}} {
 		col, k := m[0], m[1]
-		r.str(col, o[k])
+		r.str(col, o.get(k))
 	}
-	r.bool("active", o["active"])
+	r.bool("active", o.get("active"))
 	r.end()
 }
 
 func (e *env) decodeField(out *tableOut, raw json.RawMessage, columns map[string]string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
 	r := e.begin(out, id)
 	r.set("id", id)
-	r.str("key", o["key"])
-	r.str("name", o["name"])
-	r.bool("custom", o["custom"])
-	r.bool("navigable", o["navigable"])
-	r.bool("orderable", o["orderable"])
-	r.bool("searchable", o["searchable"])
-	r.strs("clause_names", o["clauseNames"])
-	if sc := r.sub("schema_type", o["schema"]); sc != nil {
-		r.str("schema_type", sc["type"])
-		r.str("schema_items", sc["items"])
-		r.str("schema_system", sc["system"])
-		r.str("schema_custom", sc["custom"])
-		r.int("schema_custom_id", sc["customId"])
+	r.str("key", o.get("key"))
+	r.str("name", o.get("name"))
+	r.bool("custom", o.get("custom"))
+	r.bool("navigable", o.get("navigable"))
+	r.bool("orderable", o.get("orderable"))
+	r.bool("searchable", o.get("searchable"))
+	r.strs("clause_names", o.get("clauseNames"))
+	if sc := r.sub("schema_type", o.get("schema")); sc != nil {
+		r.str("schema_type", sc.get("type"))
+		r.str("schema_items", sc.get("items"))
+		r.str("schema_system", sc.get("system"))
+		r.str("schema_custom", sc.get("custom"))
+		r.int("schema_custom_id", sc.get("customId"))
 	}
 	if col, ok := columns[id]; ok {
 		r.set("column_name", col)
@@ -545,13 +566,13 @@ func (e *env) decodeField(out *tableOut, raw json.RawMessage, columns map[string
 func (e *env) decodeStatus(out *tableOut, raw json.RawMessage) {
 	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
 		{"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
-		if c := r.sub("status_category_id", o["statusCategory"]); c != nil {
-			r.int("status_category_id", c["id"])
-			r.str("status_category_key", c["key"])
+		if c := r.sub("status_category_id", o.get("statusCategory")); c != nil {
+			r.int("status_category_id", c.get("id"))
+			r.str("status_category_key", c.get("key"))
 		}
-		if sc := r.sub("scope_project_id", o["scope"]); sc != nil {
-			if p := r.sub("scope_project_id", sc["project"]); p != nil {
-				r.str("scope_project_id", p["id"])
+		if sc := r.sub("scope_project_id", o.get("scope")); sc != nil {
+			if p := r.sub("scope_project_id", sc.get("project")); p != nil {
+				r.str("scope_project_id", p.get("id"))
 			}
 		}
 	})
@@ -565,19 +586,19 @@ func (e *env) decodeStatusCategory(out *tableOut, raw json.RawMessage) {
 func (e *env) decodePriority(out *tableOut, raw json.RawMessage) {
 	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
 		{"status_color", "statusColor"}, {"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
-		r.bool("is_default", o["isDefault"])
+		r.bool("is_default", o.get("isDefault"))
 	})
 }
 
 func (e *env) decodeIssueType(out *tableOut, raw json.RawMessage) {
 	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"description", "description"},
 		{"icon_url", "iconUrl"}, {"self", "self"}}, func(r *row, o obj) {
-		r.bool("subtask", o["subtask"])
-		r.int("hierarchy_level", o["hierarchyLevel"])
-		r.int("avatar_id", o["avatarId"])
-		if sc := r.sub("scope_project_id", o["scope"]); sc != nil {
-			if p := r.sub("scope_project_id", sc["project"]); p != nil {
-				r.str("scope_project_id", p["id"])
+		r.bool("subtask", o.get("subtask"))
+		r.int("hierarchy_level", o.get("hierarchyLevel"))
+		r.int("avatar_id", o.get("avatarId"))
+		if sc := r.sub("scope_project_id", o.get("scope")); sc != nil {
+			if p := r.sub("scope_project_id", sc.get("project")); p != nil {
+				r.str("scope_project_id", p.get("id"))
 			}
 		}
 	})
@@ -586,9 +607,9 @@ func (e *env) decodeIssueType(out *tableOut, raw json.RawMessage) {
 func (e *env) decodeBoard(out *tableOut, raw json.RawMessage) {
 	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"type", "type"}, {"self", "self"}},
 		func(r *row, o obj) {
-			if loc := r.sub("project_id", o["location"]); loc != nil {
-				r.str("project_id", loc["projectId"])
-				r.str("project_key", loc["projectKey"])
+			if loc := r.sub("project_id", o.get("location")); loc != nil {
+				r.str("project_id", loc.get("projectId"))
+				r.str("project_key", loc.get("projectKey"))
 			}
 		})
 }
@@ -596,18 +617,18 @@ func (e *env) decodeBoard(out *tableOut, raw json.RawMessage) {
 func (e *env) decodeSprint(out *tableOut, raw json.RawMessage) {
 	e.decodeSimple(out, raw, "id", "id", [][2]string{{"name", "name"}, {"state", "state"}, {"goal", "goal"}, {"self", "self"}},
 		func(r *row, o obj) {
-			r.time("start_date", o["startDate"], false)
-			r.time("end_date", o["endDate"], false)
-			r.time("complete_date", o["completeDate"], false)
-			r.time("created_date", o["createdDate"], false)
-			r.int("origin_board_id", o["originBoardId"])
+			r.time("start_date", o.get("startDate"), false)
+			r.time("end_date", o.get("endDate"), false)
+			r.time("complete_date", o.get("completeDate"), false)
+			r.time("created_date", o.get("createdDate"), false)
+			r.int("origin_board_id", o.get("originBoardId"))
 		})
 }
 
 func firstPresent(o obj, keys ...string) json.RawMessage {
 	for _, k := range keys {
-		if !isNull(o[k]) {
-			return o[k]
+		if !isNull(o.get(k)) {
+			return o.get(k)
 		}
 	}
 	return nil
@@ -617,34 +638,34 @@ func firstPresent(o obj, keys ...string) json.RawMessage {
 
 func (e *env) decodeComment(out *tableOut, raw json.RawMessage, issueID string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
 	r := e.begin(out, id)
 	r.set("id", id)
 	r.set("issue_id", issueID)
-	r.user("author_account_id", o["author"])
-	r.user("update_author_account_id", o["updateAuthor"])
-	r.text("body", "body_adf", o["body"])
-	r.time("created", o["created"], false)
-	r.time("updated", o["updated"], false)
-	if v := r.sub("visibility_type", o["visibility"]); v != nil {
-		r.str("visibility_type", v["type"])
-		r.str("visibility_value", v["value"])
+	r.user("author_account_id", o.get("author"))
+	r.user("update_author_account_id", o.get("updateAuthor"))
+	r.text("body", "body_adf", o.get("body"))
+	r.time("created", o.get("created"), false)
+	r.time("updated", o.get("updated"), false)
+	if v := r.sub("visibility_type", o.get("visibility")); v != nil {
+		r.str("visibility_type", v.get("type"))
+		r.str("visibility_value", v.get("value"))
 	}
-	r.bool("jsd_public", o["jsdPublic"])
-	r.str("self", o["self"])
+	r.bool("jsd_public", o.get("jsdPublic"))
+	r.str("self", o.get("self"))
 	r.end()
 }
 
 func (e *env) decodeWorklog(out *tableOut, raw json.RawMessage, issueID string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
-	if s, ok, _ := asString(o["issueId"]); ok && s != "" {
+	if s, ok, _ := asString(o.get("issueId")); ok && s != "" {
 		issueID = s
 	}
 	if issueID == "" {
@@ -654,19 +675,19 @@ func (e *env) decodeWorklog(out *tableOut, raw json.RawMessage, issueID string) 
 	r := e.begin(out, id)
 	r.set("id", id)
 	r.set("issue_id", issueID)
-	r.user("author_account_id", o["author"])
-	r.user("update_author_account_id", o["updateAuthor"])
-	r.text("comment", "comment_adf", o["comment"])
-	r.time("started", o["started"], false)
-	r.str("time_spent", o["timeSpent"])
-	r.int("time_spent_seconds", o["timeSpentSeconds"])
-	r.time("created", o["created"], false)
-	r.time("updated", o["updated"], false)
-	if v := r.sub("visibility_type", o["visibility"]); v != nil {
-		r.str("visibility_type", v["type"])
-		r.str("visibility_value", v["value"])
+	r.user("author_account_id", o.get("author"))
+	r.user("update_author_account_id", o.get("updateAuthor"))
+	r.text("comment", "comment_adf", o.get("comment"))
+	r.time("started", o.get("started"), false)
+	r.str("time_spent", o.get("timeSpent"))
+	r.int("time_spent_seconds", o.get("timeSpentSeconds"))
+	r.time("created", o.get("created"), false)
+	r.time("updated", o.get("updated"), false)
+	if v := r.sub("visibility_type", o.get("visibility")); v != nil {
+		r.str("visibility_type", v.get("type"))
+		r.str("visibility_value", v.get("value"))
 	}
-	r.str("self", o["self"])
+	r.str("self", o.get("self"))
 	r.end()
 }
 
@@ -684,25 +705,32 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 	if o == nil {
 		return
 	}
-	id, ok, err := asString(o["id"])
+	id, ok, err := asString(o.get("id"))
 	if err != nil || !ok || id == "" {
 		e.reject(name, "", "", "missing primary key id", raw)
 		return
 	}
-	list, err := parseArray(o["items"])
+	list, err := parseArray(o.get("items"))
 	if err != nil {
-		e.reject(name, id, "items", err.Error(), o["items"])
+		e.reject(name, id, "items", err.Error(), o.get("items"))
 	}
 	if r := e.begin(histories, id); r != nil {
 		r.set("id", id)
 		r.set("issue_id", issueID)
-		r.user("author_account_id", o["author"])
-		r.time("created", o["created"], true)
+		r.user("author_account_id", o.get("author"))
+		r.time("created", o.get("created"), true)
 		r.set("item_count", int64(len(list)))
-		r.json("items", o["items"])
-		r.json("history_metadata", o["historyMetadata"])
+		r.json("items", o.get("items"))
+		r.json("history_metadata", o.get("historyMetadata"))
 		r.end()
 	}
+	if items == nil {
+		return
+	}
+	// Every item carries its history's author and time: read them once.
+	created, author := o.get("created"), o.get("author")
+	at, atOK, atErr := asTime(created, true)
+	ref, refOK, refErr := e.userRef(author)
 	for i, it := range list {
 		io := e.object(TableChangelogItems, it)
 		if io == nil {
@@ -715,12 +743,16 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 		r.set("changelog_id", id)
 		r.set("item_index", int64(i))
 		r.set("issue_id", issueID)
-		r.time("created", o["created"], true)
-		r.user("author_account_id", o["author"])
+		if r.want("created") {
+			r.setOK("created", at, atOK, atErr, created)
+		}
+		if r.want("author_account_id") {
+			r.setOK("author_account_id", ref, refOK, refErr, author)
+		}
 		for _, m := range [][2]string{{"field", "field"}, {"field_type", "fieldtype"}, {"field_id", "fieldId"},
 			{"from_value", "from"}, {"from_string", "fromString"}, {"to_value", "to"}, {"to_string", "toString"}} {
 			col, k := m[0], m[1]
-			r.str(col, io[k])
+			r.str(col, io.get(k))
 		}
 		r.end()
 	}
@@ -728,25 +760,25 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 
 func (e *env) decodeTransition(out *tableOut, raw json.RawMessage, issueID string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
 	r := e.begin(out, id+"/"+issueID)
 	r.set("id", id)
 	r.set("issue_id", issueID)
-	r.str("name", o["name"])
-	if to := r.sub("to_status_id", o["to"]); to != nil {
-		r.str("to_status_id", to["id"])
-		r.str("to_status", to["name"])
-		if c := r.sub("to_status_category", to["statusCategory"]); c != nil {
-			r.str("to_status_category", c["key"])
+	r.str("name", o.get("name"))
+	if to := r.sub("to_status_id", o.get("to")); to != nil {
+		r.str("to_status_id", to.get("id"))
+		r.str("to_status", to.get("name"))
+		if c := r.sub("to_status_category", to.get("statusCategory")); c != nil {
+			r.str("to_status_category", c.get("key"))
 		}
 	}
 	for _, m := range [][2]string{{"has_screen", "hasScreen"}, {"is_global", "isGlobal"}, {"is_initial", "isInitial"},
 		{"is_available", "isAvailable"}, {"is_conditional", "isConditional"}, {"is_looped", "isLooped"}} {
 		col, k := m[0], m[1]
-		r.bool(col, o[k])
+		r.bool(col, o.get(k))
 	}
 	r.end()
 }
@@ -755,7 +787,7 @@ func (e *env) decodeTransition(out *tableOut, raw json.RawMessage, issueID strin
 // normalised so that source is the outward side.
 func (e *env) decodeIssueLink(out *tableOut, raw json.RawMessage, issueID, issueKey string) {
 	o := e.object(out.name, raw)
-	id, ok := e.key(out, raw, "id", o["id"])
+	id, ok := e.key(out, raw, "id", o.get("id"))
 	if !ok {
 		return
 	}
@@ -763,24 +795,24 @@ func (e *env) decodeIssueLink(out *tableOut, raw json.RawMessage, issueID, issue
 	r.set("id", id)
 	// issue_id is the source (outward) issue whichever end the link was
 	// read from, so the row is the same from both ends and from every run.
-	if other := r.sub("target_issue_id", o["outwardIssue"]); other != nil {
+	if other := r.sub("target_issue_id", o.get("outwardIssue")); other != nil {
 		r.set("source_issue_id", issueID)
 		r.set("source_issue_key", issueKey)
-		r.str("target_issue_id", other["id"])
-		r.str("target_issue_key", other["key"])
-	} else if other := r.sub("source_issue_id", o["inwardIssue"]); other != nil {
-		r.str("issue_id", other["id"])
-		r.str("source_issue_id", other["id"])
-		r.str("source_issue_key", other["key"])
+		r.str("target_issue_id", other.get("id"))
+		r.str("target_issue_key", other.get("key"))
+	} else if other := r.sub("source_issue_id", o.get("inwardIssue")); other != nil {
+		r.str("issue_id", other.get("id"))
+		r.str("source_issue_id", other.get("id"))
+		r.str("source_issue_key", other.get("key"))
 		r.set("target_issue_id", issueID)
 		r.set("target_issue_key", issueKey)
 	}
 	r.set("issue_id", issueID) // no-op when set to the source above
-	if t := r.sub("type_id", o["type"]); t != nil {
-		r.str("type_id", t["id"])
-		r.str("type_name", t["name"])
-		r.str("outward", t["outward"])
-		r.str("inward", t["inward"])
+	if t := r.sub("type_id", o.get("type")); t != nil {
+		r.str("type_id", t.get("id"))
+		r.str("type_name", t.get("name"))
+		r.str("outward", t.get("outward"))
+		r.str("inward", t.get("inward"))
 	}
 	r.end()
 }
@@ -824,12 +856,12 @@ func (e *env) collection(table, key, itemsKey string, raw json.RawMessage) colle
 		e.reject(table, key, itemsKey, err.Error(), raw)
 		return collection{}
 	}
-	items, err := parseArray(o[itemsKey])
+	items, err := parseArray(o.get(itemsKey))
 	if err != nil {
-		e.reject(table, key, itemsKey, err.Error(), o[itemsKey])
+		e.reject(table, key, itemsKey, err.Error(), o.get(itemsKey))
 	}
 	c := collection{items: items, total: int64(len(items))}
-	if n, ok, err := asInt(o["total"]); err == nil && ok {
+	if n, ok, err := asInt(o.get("total")); err == nil && ok {
 		c.total = n
 		c.truncated = n > int64(len(items))
 	}
@@ -844,19 +876,19 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 	if o == nil {
 		return info, false
 	}
-	id, ok, err := asString(o["id"])
+	id, ok, err := asString(o.get("id"))
 	if err != nil || !ok || id == "" {
 		e.reject(TableIssues, "", "", "missing primary key id", raw)
 		return info, false
 	}
 	info.ID = id
-	info.Key, _, _ = asString(o["key"])
-	f, err := parseObj(o["fields"])
+	info.Key, _, _ = asString(o.get("key"))
+	f, err := parseObj(o.get("fields"))
 	if err != nil {
 		e.reject(TableIssues, id, "", "fields: "+err.Error(), raw)
 		return info, false
 	}
-	updated, uok, err := asTime(f["updated"], false)
+	updated, uok, err := asTime(f.get("updated"), false)
 	if err != nil || !uok {
 		reason := "missing fields.updated"
 		if err != nil {
@@ -872,58 +904,58 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 
 	r := e.begin(outs.issues, id)
 	r.set("id", id)
-	r.str("key", o["key"])
-	r.str("self", o["self"])
-	if p, err := parseObj(f["project"]); err == nil && p != nil {
-		r.str("project_id", p["id"])
-		r.str("project_key", p["key"])
-		info.ProjectKey, _, _ = asString(p["key"])
-		info.ProjectID, _, _ = asString(p["id"])
+	r.str("key", o.get("key"))
+	r.str("self", o.get("self"))
+	if p, err := parseObj(f.get("project")); err == nil && p != nil {
+		r.str("project_id", p.get("id"))
+		r.str("project_key", p.get("key"))
+		info.ProjectKey, _, _ = asString(p.get("key"))
+		info.ProjectID, _, _ = asString(p.get("id"))
 	} else if err != nil {
-		r.reject("project_id", err, f["project"])
+		r.reject("project_id", err, f.get("project"))
 	}
-	r.str("summary", f["summary"])
-	r.text("description", "description_adf", f["description"])
-	r.text("environment", "environment_adf", f["environment"])
-	if t := r.sub("issue_type", f["issuetype"]); t != nil {
-		r.str("issue_type_id", t["id"])
-		r.str("issue_type", t["name"])
-		r.bool("is_subtask", t["subtask"])
+	r.str("summary", f.get("summary"))
+	r.text("description", "description_adf", f.get("description"))
+	r.text("environment", "environment_adf", f.get("environment"))
+	if t := r.sub("issue_type", f.get("issuetype")); t != nil {
+		r.str("issue_type_id", t.get("id"))
+		r.str("issue_type", t.get("name"))
+		r.bool("is_subtask", t.get("subtask"))
 	}
-	if s := r.sub("status", f["status"]); s != nil {
-		r.str("status_id", s["id"])
-		r.str("status", s["name"])
-		if c := r.sub("status_category", s["statusCategory"]); c != nil {
-			r.str("status_category", c["key"])
+	if s := r.sub("status", f.get("status")); s != nil {
+		r.str("status_id", s.get("id"))
+		r.str("status", s.get("name"))
+		if c := r.sub("status_category", s.get("statusCategory")); c != nil {
+			r.str("status_category", c.get("key"))
 		}
 	}
-	r.time("status_category_changed_at", f["statuscategorychangedate"], false)
-	if p := r.sub("priority", f["priority"]); p != nil {
-		r.str("priority_id", p["id"])
-		r.str("priority", p["name"])
+	r.time("status_category_changed_at", f.get("statuscategorychangedate"), false)
+	if p := r.sub("priority", f.get("priority")); p != nil {
+		r.str("priority_id", p.get("id"))
+		r.str("priority", p.get("name"))
 	}
-	if p := r.sub("resolution", f["resolution"]); p != nil {
-		r.str("resolution_id", p["id"])
-		r.str("resolution", p["name"])
+	if p := r.sub("resolution", f.get("resolution")); p != nil {
+		r.str("resolution_id", p.get("id"))
+		r.str("resolution", p.get("name"))
 	}
-	r.time("resolution_date", f["resolutiondate"], false)
-	r.time("created", f["created"], false)
+	r.time("resolution_date", f.get("resolutiondate"), false)
+	r.time("created", f.get("created"), false)
 	r.set("updated", updated)
-	r.time("last_viewed", f["lastViewed"], false)
-	r.date("due_date", f["duedate"])
-	r.user("assignee_account_id", f["assignee"])
-	r.user("reporter_account_id", f["reporter"])
-	r.user("creator_account_id", f["creator"])
-	if p := r.sub("parent_id", f["parent"]); p != nil {
-		r.str("parent_id", p["id"])
-		r.str("parent_key", p["key"])
+	r.time("last_viewed", f.get("lastViewed"), false)
+	r.date("due_date", f.get("duedate"))
+	r.user("assignee_account_id", f.get("assignee"))
+	r.user("reporter_account_id", f.get("reporter"))
+	r.user("creator_account_id", f.get("creator"))
+	if p := r.sub("parent_id", f.get("parent")); p != nil {
+		r.str("parent_id", p.get("id"))
+		r.str("parent_key", p.get("key"))
 	}
-	r.strs("labels", f["labels"])
-	r.ids("component_ids", f["components"])
-	r.ids("fix_version_ids", f["fixVersions"])
-	r.ids("affected_version_ids", f["versions"])
-	if s := r.sub("security_level", f["security"]); s != nil {
-		r.str("security_level", s["name"])
+	r.strs("labels", f.get("labels"))
+	r.ids("component_ids", f.get("components"))
+	r.ids("fix_version_ids", f.get("fixVersions"))
+	r.ids("affected_version_ids", f.get("versions"))
+	if s := r.sub("security_level", f.get("security")); s != nil {
+		r.str("security_level", s.get("name"))
 	}
 	for _, m := range [][2]string{{"time_original_estimate_seconds", "timeoriginalestimate"},
 		{"time_estimate_seconds", "timeestimate"}, {"time_spent_seconds", "timespent"},
@@ -931,25 +963,25 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 		{"aggregate_time_estimate_seconds", "aggregatetimeestimate"},
 		{"aggregate_time_spent_seconds", "aggregatetimespent"}, {"work_ratio", "workratio"}} {
 		col, k := m[0], m[1]
-		r.int(col, f[k])
+		r.int(col, f.get(k))
 	}
-	if v := r.sub("votes", f["votes"]); v != nil {
-		r.int("votes", v["votes"])
+	if v := r.sub("votes", f.get("votes")); v != nil {
+		r.int("votes", v.get("votes"))
 	}
 	if w := r.sub("watch_count", firstPresent(f, "watches", "watcher")); w != nil {
-		r.int("watch_count", w["watchCount"])
+		r.int("watch_count", w.get("watchCount"))
 	}
-	comments := e.collection(TableIssueComments, id, "comments", f["comment"])
-	worklogs := e.collection(TableWorklogs, id, "worklogs", f["worklog"])
-	if !isNull(f["comment"]) {
+	comments := e.collection(TableIssueComments, id, "comments", f.get("comment"))
+	worklogs := e.collection(TableWorklogs, id, "worklogs", f.get("worklog"))
+	if !isNull(f.get("comment")) {
 		r.set("comment_count", comments.total)
 	}
-	if !isNull(f["worklog"]) {
+	if !isNull(f.get("worklog")) {
 		r.set("worklog_count", worklogs.total)
 	}
-	setParsed(r, "fields", o["fields"], rawFields)
+	setParsed(r, "fields", o.get("fields"), rawFields)
 	for _, c := range e.custom {
-		e.customValue(r, c, f[c.FieldID])
+		e.customValue(r, c, f.get(c.FieldID))
 	}
 	r.end()
 
@@ -972,8 +1004,8 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 			}
 		}
 	}
-	if !isNull(o["changelog"]) {
-		hist := e.collection(TableChangelogs, id, "histories", o["changelog"])
+	if !isNull(o.get("changelog")) {
+		hist := e.collection(TableChangelogs, id, "histories", o.get("changelog"))
 		info.ChangelogTruncated = hist.truncated
 		if !hist.truncated {
 			for _, h := range hist.items {
@@ -982,25 +1014,25 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 		}
 	}
 	if outs.transitions != nil {
-		ts, err := parseArray(o["transitions"])
+		ts, err := parseArray(o.get("transitions"))
 		if err != nil {
-			e.reject(TableIssueTransitions, id, "", err.Error(), o["transitions"])
+			e.reject(TableIssueTransitions, id, "", err.Error(), o.get("transitions"))
 		}
 		for _, t := range ts {
 			e.decodeTransition(outs.transitions, t, id)
 		}
 	}
 	if outs.links != nil {
-		links, err := parseArray(f["issuelinks"])
+		links, err := parseArray(f.get("issuelinks"))
 		if err != nil {
-			e.reject(TableIssueLinks, id, "", err.Error(), f["issuelinks"])
+			e.reject(TableIssueLinks, id, "", err.Error(), f.get("issuelinks"))
 		}
 		for _, l := range links {
 			e.decodeIssueLink(outs.links, l, id, info.Key)
 		}
 	}
 	if outs.sprintIssues != nil && e.sprintField != "" {
-		e.decodeSprintIssues(outs.sprintIssues, f[e.sprintField], id)
+		e.decodeSprintIssues(outs.sprintIssues, f.get(e.sprintField), id)
 	}
 	return info, true
 }
@@ -1047,11 +1079,11 @@ func sprintRef(raw json.RawMessage) (int64, string, error) {
 	if err != nil || o == nil {
 		return 0, "", fmt.Errorf("sprint value is not an object")
 	}
-	id, ok, err := asInt(o["id"])
+	id, ok, err := asInt(o.get("id"))
 	if err != nil || !ok {
 		return 0, "", fmt.Errorf("sprint without id")
 	}
-	state, _, _ := asString(o["state"])
+	state, _, _ := asString(o.get("state"))
 	return id, state, nil
 }
 
@@ -1082,9 +1114,9 @@ func (e *env) customValue(r *row, c CustomColumn, raw json.RawMessage) {
 		r.listOf(col, raw, "value")
 	case KindCascade:
 		if o := r.sub(col, raw); o != nil {
-			v, _, _ := asString(o["value"])
-			if child, err := parseObj(o["child"]); err == nil && child != nil {
-				if cv, ok, _ := asString(child["value"]); ok {
+			v, _, _ := asString(o.get("value"))
+			if child, err := parseObj(o.get("child")); err == nil && child != nil {
+				if cv, ok, _ := asString(child.get("value")); ok {
 					v += " / " + cv
 				}
 			}
@@ -1133,7 +1165,7 @@ func (e *env) customValue(r *row, c CustomColumn, raw json.RawMessage) {
 // member reads one string member of an object value.
 func (r *row) member(col string, raw json.RawMessage, member string) {
 	if o := r.sub(col, raw); o != nil {
-		r.str(col, o[member])
+		r.str(col, o.get(member))
 	}
 }
 

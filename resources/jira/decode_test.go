@@ -326,7 +326,8 @@ func TestDecodeIssueSample(t *testing.T) {
 	for _, r := range itemRows {
 		if r["changelog_id"] == "10002" && r["item_index"] == "4" {
 			want := map[string]string{"field": "Date Field", "field_type": "custom", "from_value": "2012-04-11T14:26+0200",
-				"from_string": "11/Apr/12 2:26 PM", "to_value": "2012-04-12T14:26+0200", "issue_id": "10000"}
+				"from_string": "11/Apr/12 2:26 PM", "to_value": "2012-04-12T14:26+0200", "issue_id": "10000",
+				"author_account_id": "user2", "created": "2012-04-12T12:30:09.69Z"} // the history's
 			for k, v := range want {
 				if r[k] != v {
 					t.Errorf("changelog item 10002/4 %s = %q, want %q", k, r[k], v)
@@ -636,5 +637,65 @@ func TestRunKeysBounded(t *testing.T) {
 	}
 	if ok, _ := out.admit(t.Context(), "new"); ok {
 		t.Error("a key admitted since the clear was admitted again")
+	}
+}
+
+// TestUserRefsRepeated: user objects are read once per text (env.users);
+// repeated, the same text still gives the same reference, different users
+// differ, a bad user is rejected every time it appears, and the cache
+// stays bounded.
+func TestUserRefsRepeated(t *testing.T) {
+	h := newHarness(t, nil, 100)
+	comment := func(id, author string) json.RawMessage {
+		return json.RawMessage(`{"id":"` + id + `","author":` + author + `,"created":"2026-01-02T03:04:05.000+0000"}`)
+	}
+	cases := []struct {
+		id, author, want string // want "" means NULL
+	}{
+		{"1", `{"accountId":"a1","displayName":"A"}`, "a1"},
+		{"2", `{"accountId":"b2","displayName":"B"}`, "b2"},
+		{"3", `{"accountId":"a1","displayName":"A"}`, "a1"},
+		{"4", `{"key":"dc-user","name":"dcname"}`, "dc-user"},
+		{"5", `{"displayName":"nobody"}`, ""},
+		{"6", `{"displayName":"nobody"}`, ""},
+		{"7", `"not a user"`, ""},
+		{"8", `"not a user"`, ""},
+		{"9", `null`, ""},
+	}
+	for _, c := range cases {
+		h.e.decodeComment(h.outs[TableIssueComments], comment(c.id, c.author), "100")
+	}
+	rs := h.rows(TableIssueComments)
+	for _, c := range cases {
+		var row map[string]string
+		for _, r := range rs {
+			if r["id"] == c.id {
+				row = r
+			}
+		}
+		if row == nil {
+			t.Errorf("comment %s not written", c.id)
+			continue
+		}
+		if got := row["author_account_id"]; got != c.want {
+			t.Errorf("comment %s: author_account_id = %q, want %q", c.id, got, c.want)
+		}
+	}
+	rejected := map[string]bool{}
+	for _, r := range h.rejects.Rejects() {
+		if r.Column == "author_account_id" {
+			rejected[r.Key] = true
+		}
+	}
+	if !rejected["7"] || !rejected["8"] || len(rejected) != 2 {
+		t.Errorf("rejected authors of comments %v, want 7 and 8", rejected)
+	}
+	for i := range maxCachedUsers + 10 {
+		if _, _, err := h.e.userRef(json.RawMessage(`{"accountId":"u` + strconv.Itoa(i) + `"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.e.users); n > maxCachedUsers {
+		t.Errorf("%d users cached, want at most %d", n, maxCachedUsers)
 	}
 }

@@ -12,7 +12,10 @@ import (
 
 // obj is a JSON object decoded one level deep; values stay raw until read,
 // so the raw bytes of nested documents (fields, ADF) are kept exactly.
-type obj map[string]json.RawMessage
+type obj []jsonscan.Member
+
+// get returns the raw value of key, or nil when o has no such member.
+func (o obj) get(key string) json.RawMessage { return jsonscan.Get(o, key) }
 
 // parseObj decodes a JSON object. null or absent yields (nil, nil).
 func parseObj(raw json.RawMessage) (obj, error) {
@@ -24,7 +27,7 @@ func parseObj(raw json.RawMessage) (obj, error) {
 	}
 	// raw comes from a document validated when it arrived (see
 	// client.Response.ValidJSON): split it without validating again.
-	o, err := jsonscan.Object(raw)
+	o, err := jsonscan.Members(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -189,6 +189,44 @@ func Object(raw []byte) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
+// Member is one member of an object: its decoded key and its value
+// (aliasing the object's text).
+type Member struct {
+	Key string
+	Val json.RawMessage
+}
+
+// Members splits a JSON object into its members, in order; Get looks one
+// up. Values alias raw. It costs one allocation, where Object's map costs
+// several and a hash of every key: decoding a Jira page spends more time
+// building maps of an issue's fields than reading the few it looks up more
+// than once.
+func Members(raw []byte) ([]Member, error) {
+	var buf [32]member
+	_, ms, err := objectMembers(raw, buf[:0])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, len(ms))
+	for i, m := range ms {
+		out[i] = Member{m.key, m.val}
+	}
+	return out, nil
+}
+
+// Get returns the value of key among ms, or nil. A key that repeats
+// yields its last value, as with encoding/json. Keys are compared one by
+// one: an object has tens of members, and interned keys of different
+// lengths differ at the first comparison.
+func Get(ms []Member, key string) json.RawMessage {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Key == key {
+			return ms[i].Val
+		}
+	}
+	return nil
+}
+
 // member is one member of an object: its decoded key, whether the key was
 // written with escapes, and its value (aliasing the object's text).
 type member struct {

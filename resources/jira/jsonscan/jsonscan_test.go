@@ -66,6 +66,7 @@ func checkAgainstStdlib(t *testing.T, in []byte) {
 	checkIndex(t, in)
 	valid := json.Valid(in)
 	obj, oerr := Object(in)
+	ms, merr := Members(in)
 	arr, aerr := Array(in)
 	str, serr := String(in)
 	cmp, cerr := Compact(in)
@@ -73,6 +74,15 @@ func checkAgainstStdlib(t *testing.T, in []byte) {
 		return
 	}
 	sameAsStdlib(t, "Object", in, obj, oerr)
+	// Members, read back through Get (a repeated key's last value wins).
+	var byGet map[string]json.RawMessage
+	if merr == nil {
+		byGet = map[string]json.RawMessage{}
+		for _, m := range ms {
+			byGet[m.Key] = Get(ms, m.Key)
+		}
+	}
+	sameAsStdlib(t, "Members", in, byGet, merr)
 	sameAsStdlib(t, "Array", in, arr, aerr)
 	var wantStr string
 	if json.Unmarshal(in, &wantStr) == nil && bytes.TrimSpace(in)[0] == '"' {
@@ -122,6 +132,13 @@ func BenchmarkObject(b *testing.B) {
 	b.Run("jsonscan", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Object(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("members", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Members(doc); err != nil {
 				b.Fatal(err)
 			}
 		}
