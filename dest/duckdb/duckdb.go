@@ -141,16 +141,17 @@ var defaultMemoryBytes = func() int64 {
 }()
 
 // WriteMemory is the memory_limit DuckDB needs to write tables of the
-// given widths (pending-table columns, one entry per table) at the same
-// time. Moving a group of rows from its pending table into its table
-// pins a block (256 KiB) of every column's data and validity in both
-// tables, and DuckDB cannot evict pinned blocks: a 300-column table failed
-// with "could not allocate block" under 320 MB. Only one merge runs at a
-// time (see beginMerge), so the widest table needs its merge, 1.5 MB a
-// column (about 1.3 MB measured); the others append to their pending
-// tables meanwhile, 0.25 MB a column (five 100-column tables written at
-// once passed with it on a loaded machine; without the merge turn three
-// failed even at 400 MB). Plus 64 MB for everything else.
+// given widths (columns, one entry per table) at the same time. Moving a
+// group of rows from a pending table into a table (Replace) pins a block
+// (256 KiB) of every column's data and validity in both tables, and
+// DuckDB cannot evict pinned blocks: a 300-column table failed with "could
+// not allocate block" under 320 MB. Only one merge, settle or commit runs
+// at a time (see beginMerge), so the widest table needs its merge, 1.5 MB a
+// column (about 1.3 MB measured); the others append meanwhile, 0.25 MB a
+// column (five 100-column tables written at once passed with it on a
+// loaded machine; without the merge turn three failed even at 400 MB).
+// Plus 64 MB for everything else. A Write, which appends to the table
+// itself, needs less; the sizing stays that of the merge.
 // TestWideTableMemory checks it.
 func WriteMemory(widths ...int) int64 {
 	widest, sum := 0, 0
