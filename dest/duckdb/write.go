@@ -22,12 +22,12 @@ import (
 
 // Write merges the batches into the table by key, in groups: each group
 // of batches is appended to the table itself, and its keys to the table's
-// written-keys table in the _jsync schema; in the same transaction, settle then
-// deletes the older rows of any key that the group appended twice or that
-// the table already held, and the group is committed with the state of
-// its last batch. A group ends when batches closes, or once mergeRows rows
-// or mergeBytes bytes have gathered. The written-keys table is empty whenever no
-// transaction is open: it never holds committed rows.
+// written-keys table in the _jsync schema; in the same transaction, settle
+// then deletes the older rows of any key that the group appended twice or
+// that the table already held, and the group is committed with the state
+// of its last batch. A group ends when batches closes, or once mergeRows
+// rows or mergeBytes bytes have gathered. The written-keys table is empty
+// whenever no transaction is open: it never holds committed rows.
 //
 // Rows are written once: a backfill, where keys rarely repeat, costs one
 // append per row and one scan of the table's key columns per group. (Write
@@ -208,8 +208,8 @@ type pending struct {
 	feed      *feed    // the running Write's feed, on its connection
 
 	// The feed's statements: the batch into the table, its key columns
-	// into the written-keys table, the batch with its sequence into the pending
-	// table.
+	// into the written-keys table, the batch with its sequence into the
+	// pending table ("" when w has no such table).
 	toTable, toKeys, toPending string
 }
 
@@ -222,8 +222,12 @@ func (d *Destination) attachFeed(conn *sql.Conn, w *pending, t *schema.Table) er
 	}
 	w.feed = f
 	w.toTable = f.insertInto(w.tgt.qualified, columnList(f.schema))
-	w.toKeys = f.insertInto(w.keys, strings.Join(w.key, ", "))
-	w.toPending = f.insertInto(w.qualified, columnList(f.view))
+	if w.keys != "" {
+		w.toKeys = f.insertInto(w.keys, strings.Join(w.key, ", "))
+	}
+	if w.qualified != "" {
+		w.toPending = f.insertInto(w.qualified, columnList(f.view))
+	}
 	return nil
 }
 
