@@ -77,7 +77,8 @@ type Source struct {
 
 	reqMu    sync.Mutex
 	reqs     map[string]int64
-	inFlight chan struct{} // bounds concurrent requests during a Sync
+	inFlight chan struct{} // bounds concurrent requests while Syncs run
+	syncs    int           // Syncs running, which share inFlight
 
 	httpTransport   *http.Transport
 	checkpointPages int // issue pages between cursor checkpoints
@@ -225,15 +226,25 @@ func (b *releasingBody) Close() error {
 }
 
 // limitInFlight bounds the HTTP requests in flight (the whole response
-// included) to n for the coming run; n <= 0 removes the bound.
-func (s *Source) limitInFlight(n int) {
+// included) to n while a Sync runs; done ends that Sync's part. The engine
+// runs one Sync per table group, several at once, and they share one
+// bound: the first sets it, the last one out removes it. (Each used to set
+// its own and remove it when done, so the first catalogue table to finish
+// left the issues unbounded.)
+func (s *Source) limitInFlight(n int) (done func()) {
 	s.reqMu.Lock()
 	defer s.reqMu.Unlock()
-	if n <= 0 {
-		s.inFlight = nil
-		return
+	if s.syncs == 0 && n > 0 {
+		s.inFlight = make(chan struct{}, n)
 	}
-	s.inFlight = make(chan struct{}, n)
+	s.syncs++
+	return func() {
+		s.reqMu.Lock()
+		defer s.reqMu.Unlock()
+		if s.syncs--; s.syncs == 0 {
+			s.inFlight = nil
+		}
+	}
 }
 
 // Requests reports the HTTP requests sent so far (retries included), by the

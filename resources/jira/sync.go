@@ -73,10 +73,10 @@ func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
 		now = time.Now()
 	}
 	r := &syncRun{s: s, d: d, req: req, now: now.UTC(), sinks: map[string]*lockedSink{}, rejects: s.cfg.Rejects}
-	// However the fetchers nest (time slices, completions, projects), at
-	// most concurrency() requests are in flight.
-	s.limitInFlight(r.concurrency())
-	defer s.limitInFlight(0)
+	// However the fetchers nest (time slices, completions, projects), and
+	// however many Syncs run at once, at most concurrency() requests are in
+	// flight.
+	defer s.limitInFlight(r.concurrency())()
 	var toEngine *requestRejects
 	if req.Rejects != nil {
 		toEngine = &requestRejects{fn: req.Rejects}

@@ -1,0 +1,85 @@
+package jira
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/resources/jira/client"
+	"github.com/jsync-dev/jsync/resources/jira/jirasim"
+)
+
+// peakTransport is the network under the source's in-flight limit: it
+// holds every request a few milliseconds and records how many were in
+// flight at once.
+type peakTransport struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	cur  int
+	peak int
+}
+
+func (p *peakTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	p.cur++
+	p.peak = max(p.peak, p.cur)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.cur--
+		p.mu.Unlock()
+	}()
+	time.Sleep(3 * time.Millisecond)
+	return p.next.RoundTrip(req)
+}
+
+// TestSimInFlightBound: however the fetchers nest (catalogue tables, time
+// slices, pages fetched ahead, completions), and however many Syncs run at
+// once (the engine runs one per table group, in parallel), no more
+// requests are in flight than the source's concurrency.
+func TestSimInFlightBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixtureCaps(t, jirasim.FlavorCloud, 3000, false, 0, jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2})
+	p := &peakTransport{next: f.src.httpTransport}
+	opts := f.src.clientOptions()
+	opts.Transport = countingTransport{next: p, s: f.src}
+	cl, err := client.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.cl = cl
+	ctx := t.Context()
+	disc, err := f.src.Discover(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(disc.Tables))
+	for _, root := range disc.Tables {
+		if root.Parent != "" {
+			continue
+		}
+		group := []*schema.Table{root}
+		for _, c := range disc.Tables {
+			if c.Parent == root.Name {
+				group = append(group, c)
+			}
+		}
+		wg.Go(func() { errs <- f.src.Sync(ctx, f.dest.request(group, f.clock.Now())) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.checkCounts("sync")
+	if want := f.src.cfg.Concurrency; p.peak > want {
+		t.Errorf("%d requests in flight at once, want at most %d (concurrency)", p.peak, want)
+	}
+}
