@@ -1181,12 +1181,12 @@ func (r *row) users(col string, raw json.RawMessage) {
 	}
 	refs := make([]string, 0, len(items))
 	for _, it := range items {
-		o, err := parseObj(it)
-		if err != nil || o == nil {
+		ref, ok, err := r.e.userRef(it)
+		if err != nil || isNull(it) {
 			r.reject(col, fmt.Errorf("user is not an object"), raw)
 			return
 		}
-		if ref, ok := userRef(o); ok {
+		if ok {
 			refs = append(refs, ref)
 		}
 	}

@@ -699,3 +699,38 @@ func TestUserRefsRepeated(t *testing.T) {
 		t.Errorf("%d users cached, want at most %d", n, maxCachedUsers)
 	}
 }
+
+// TestDecodeUserArrays: a multi-user custom field keeps each user's
+// reference (through env.userRef) and rejects a list holding a non-user.
+func TestDecodeUserArrays(t *testing.T) {
+	custom := CustomColumns([]Field{
+		{ID: "customfield_8", Name: "Watchers", Custom: true, Schema: FieldSchema{Type: "array", Items: "user", CustomID: 8}},
+	}, nil)
+	for _, c := range []struct {
+		name, value, want string
+		rejected         bool
+	}{
+		{"users", `[{"accountId":"a1"},{"key":"dc2"},{"displayName":"nobody"},{"accountId":"a1"}]`, `["a1","dc2","a1"]`, false},
+		{"a string among users", `[{"accountId":"a1"},"a2"]`, "", true},
+		{"null among users", `[{"accountId":"a1"},null]`, "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, custom, 10)
+			issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0000","customfield_8":` + c.value + `}}`
+			if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
+				t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
+			}
+			rs := h.rows(TableIssues)
+			if got := rs[0]["watchers"]; got != c.want {
+				t.Errorf("watchers = %q, want %q", got, c.want)
+			}
+			rejected := false
+			for _, r := range h.rejects.Rejects() {
+				rejected = rejected || r.Column == "watchers"
+			}
+			if rejected != c.rejected {
+				t.Errorf("watchers rejected = %v, want %v (%+v)", rejected, c.rejected, h.rejects.Rejects())
+			}
+		})
+	}
+}
