@@ -708,7 +708,7 @@ func TestDecodeUserArrays(t *testing.T) {
 	}, nil)
 	for _, c := range []struct {
 		name, value, want string
-		rejected         bool
+		rejected          bool
 	}{
 		{"users", `[{"accountId":"a1"},{"key":"dc2"},{"displayName":"nobody"},{"accountId":"a1"}]`, `["a1","dc2","a1"]`, false},
 		{"a string among users", `[{"accountId":"a1"},"a2"]`, "", true},
