@@ -271,23 +271,19 @@ func (d *Destination) newPending(ctx context.Context, conn *sql.Conn, ns dest.Na
 }
 
 // createSide creates (or, since a table of the same name can only be an
-// empty leftover, replaces) a side table of w's table with the given
-// columns, each NOT NULL where the table has it or where it is a key
-// column (a bad batch fails on its own, not its merge), and then extra
-// column definitions.
+// empty leftover, replaces) a side table of w's table with the table's
+// columns named cols, each NOT NULL where the table has it or where it is
+// a key column (a bad batch fails on its own, not its merge), and then
+// extra column definitions.
 func createSide(ctx context.Context, conn *sql.Conn, w *pending, name string, cols []string, extra ...string) error {
 	defs := make([]string, 0, len(cols)+len(extra))
 	for _, col := range cols {
-		for _, c := range w.tgt.def.cols {
-			if quoteIdent(c.name) != col {
-				continue
-			}
-			def := col + " " + c.typ
-			if c.notNull || w.tgt.def.isPK(c.name) {
-				def += " NOT NULL"
-			}
-			defs = append(defs, def)
+		c := w.tgt.def.col(col)
+		def := quoteIdent(c.name) + " " + c.typ
+		if c.notNull || w.tgt.def.isPK(c.name) {
+			def += " NOT NULL"
 		}
+		defs = append(defs, def)
 	}
 	_, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+name+" ("+strings.Join(append(defs, extra...), ", ")+")")
 	return err
@@ -308,7 +304,11 @@ func (d *Destination) openPending(ctx context.Context, conn *sql.Conn, ns dest.N
 // createPending gives w a new, empty pending table.
 func (d *Destination) createPending(ctx context.Context, conn *sql.Conn, ns dest.Namespace, w *pending) error {
 	w.qualified = d.sideName("pending", ns, w.tgt.name)
-	if err := createSide(ctx, conn, w, w.qualified, w.cols, quoteIdent(seqColumn)+" BIGINT NOT NULL"); err != nil {
+	names := make([]string, len(w.tgt.def.cols))
+	for i, c := range w.tgt.def.cols {
+		names[i] = c.name
+	}
+	if err := createSide(ctx, conn, w, w.qualified, names, quoteIdent(seqColumn)+" BIGINT NOT NULL"); err != nil {
 		return fmt.Errorf("create pending table: %w", err)
 	}
 	return nil
@@ -336,7 +336,7 @@ func (d *Destination) openWrite(ctx context.Context, conn *sql.Conn, ns dest.Nam
 		}
 	case len(w.key) > 0:
 		w.keys = d.sideName("written", ns, t.Name)
-		if err := createSide(ctx, conn, w, w.keys, w.key); err != nil {
+		if err := createSide(ctx, conn, w, w.keys, w.tgt.def.pk); err != nil {
 			return nil, fmt.Errorf("create written-keys table: %w", err)
 		}
 	}
