@@ -19,10 +19,15 @@ import (
 	"github.com/jsync-dev/jsync/engine/state"
 )
 
+// DefaultParallelism is how many table fetches Apply runs at once unless
+// ApplyOptions.Parallelism says otherwise.
+const DefaultParallelism = 8
+
 // ApplyOptions controls Apply.
 type ApplyOptions struct {
-	// Parallelism bounds concurrent table fetches and, through the source,
-	// concurrent requests. Default 8.
+	// Parallelism bounds concurrent table fetches (DefaultParallelism when
+	// 0). When set, it also caps each source's requests in flight; when 0,
+	// each source keeps its own bound (a Jira source's `concurrency`).
 	Parallelism int
 	// LockTimeout is how long to wait for another apply's lock; 0 fails at
 	// once.
@@ -92,8 +97,9 @@ type syncRun struct {
 // Apply executes p. The plan must come from this configuration: a plan whose
 // config digest or destination serials no longer match is refused as stale.
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
-	if opts.Parallelism <= 0 {
-		opts.Parallelism = 8
+	walkers := opts.Parallelism
+	if walkers <= 0 {
+		walkers = DefaultParallelism
 	}
 	if opts.ProgressEvery <= 0 {
 		opts.ProgressEvery = 2 * time.Second
@@ -177,7 +183,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	}
 
 	stopProgress := e.startProgress(runs, opts.ProgressEvery)
-	results, err := g.Walk(ctx, opts.Parallelism, func(ctx context.Context, v string) error {
+	results, err := g.Walk(ctx, walkers, func(ctx context.Context, v string) error {
 		parts := strings.SplitN(strings.TrimPrefix(v, "sync."), ".", 2)
 		r := runs[parts[0]]
 		if len(parts) == 1 {

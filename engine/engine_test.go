@@ -258,6 +258,8 @@ type fakeSource struct {
 	failProjects bool
 	syncs        int
 	sawFull      map[string]bool
+	// sawParallelism is each Sync's request Parallelism.
+	sawParallelism []int
 }
 
 func tbl(name string, rep schema.Replication, parent string) *schema.Table {
@@ -296,6 +298,7 @@ func rec(t *schema.Table, ids ...string) arrow.RecordBatch {
 func (f *fakeSource) Sync(ctx context.Context, req *source.SyncRequest) error {
 	f.mu.Lock()
 	f.syncs++
+	f.sawParallelism = append(f.sawParallelism, req.Parallelism)
 	if f.sawFull == nil {
 		f.sawFull = map[string]bool{}
 	}
@@ -681,5 +684,42 @@ func TestPlanAsksDestinationForMemory(t *testing.T) {
 	}
 	if !slices.Contains(d.seen, "issues") {
 		t.Errorf("PlanMemory saw %q, want the written tables", d.seen)
+	}
+}
+
+// TestApplyParallelismReachesSources: -parallelism, when given, caps the
+// sources' requests (SyncRequest.Parallelism); when not, the sources keep
+// their own bound (0), so a Jira source's `concurrency` is honoured.
+func TestApplyParallelismReachesSources(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  int
+		want int
+	}{{"not given", 0, 0}, {"given", 3, 3}, {"sequential", 1, 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+			d, src := newMemDest(), &fakeSource{issues: 2}
+			e := newTestEngine(t, testConfig(t), src, d, &now)
+			p, err := e.Plan(ctx, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Apply(ctx, p, ApplyOptions{Parallelism: tt.opt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := res.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(src.sawParallelism) == 0 {
+				t.Fatal("no Sync ran")
+			}
+			for _, got := range src.sawParallelism {
+				if got != tt.want {
+					t.Errorf("SyncRequest.Parallelism = %d, want %d (all: %v)", got, tt.want, src.sawParallelism)
+				}
+			}
+		})
 	}
 }

@@ -92,12 +92,26 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	return exitOK
 }
 
+// parallelismUsage documents -parallelism for apply and serve.
+const parallelismUsage = "maximum concurrent table fetches (default 8); when given, also the most requests in flight to each source (default: the source's concurrency)"
+
+// badParallelism reports a -parallelism below 1; 0 is "not given".
+func (env *cliEnv) badParallelism(fs *flag.FlagSet, n int) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "parallelism" })
+	if given && n < 1 {
+		env.errorf("-parallelism must be at least 1, got %d; leave it out for the defaults", n)
+		return true
+	}
+	return false
+}
+
 func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "apply", "apply [options] [PLANFILE]")
 	var pf planFlags
 	pf.register(fs, "run")
 	autoApprove := fs.Bool("auto-approve", false, "do not ask for confirmation")
-	parallelism := fs.Int("parallelism", 8, "maximum concurrent table fetches and requests")
+	parallelism := fs.Int("parallelism", 0, parallelismUsage)
 	lockTimeout := fs.Duration("lock-timeout", 0, "wait this long for another apply's lock (default: fail at once)")
 	allowIncompatible := fs.Bool("allow-incompatible", false, "allow incompatible column type changes (the column is recreated)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
@@ -107,6 +121,9 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() > 1 {
 		return env.errorf("apply takes at most one plan file, got %d arguments", fs.NArg())
+	}
+	if env.badParallelism(fs, *parallelism) {
+		return exitError
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(env.path(*cpuprofile))

@@ -193,10 +193,13 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "serve", "serve [options]")
 	var cf configFlags
 	cf.register(fs)
-	parallelism := fs.Int("parallelism", 8, "maximum concurrent table fetches and requests")
+	parallelism := fs.Int("parallelism", 0, parallelismUsage)
 	poll := fs.Duration("poll", time.Minute, "how often to check for due syncs at most")
 	once := fs.Bool("once", false, "run due syncs once and exit (for tests)")
 	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if env.badParallelism(fs, *parallelism) {
 		return exitError
 	}
 	cfg, ok := env.loadConfig(&cf)

@@ -70,7 +70,7 @@ type options struct {
 // budgetNote).
 func defaultOptions() options {
 	return options{
-		Out: "BENCHMARKS.md", BinDir: "bin", Runs: 3, SlowRuns: 3, ScaleRuns: 3, Parallelism: 8,
+		Out: "BENCHMARKS.md", BinDir: "bin", Runs: 3, SlowRuns: 3, ScaleRuns: 3,
 		Issues1: 50_000, Issues2: 20_000, Issues5: 200_000, RefPages: 100,
 		Latency: 150 * time.Millisecond, Rate: 100, Budget: 27 * time.Minute,
 		Scenarios: map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true},
@@ -96,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Runs, "runs", o.Runs, "runs per figure (the median is reported)")
 	fs.IntVar(&o.SlowRuns, "slow-runs", o.SlowRuns, "runs of scenario 2's -parallelism=1 comparison")
 	fs.IntVar(&o.ScaleRuns, "scale-runs", o.ScaleRuns, "runs of scenario 5 (200,000 issues)")
-	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "jsync apply -parallelism for the measured runs")
+	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "jsync apply -parallelism for the measured runs (0: not given, jsync's defaults)")
 	fs.IntVar(&o.Issues1, "issues1", o.Issues1, "issues in scenarios 1, 3 and 4")
 	fs.IntVar(&o.Issues2, "issues2", o.Issues2, "issues in scenario 2")
 	fs.IntVar(&o.Issues5, "issues5", o.Issues5, "issues in scenario 5")
@@ -128,11 +128,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			}
 		}
 	}
-	for name, v := range map[string]int{"runs": o.Runs, "slow-runs": o.SlowRuns, "scale-runs": o.ScaleRuns, "parallelism": o.Parallelism,
+	for name, v := range map[string]int{"runs": o.Runs, "slow-runs": o.SlowRuns, "scale-runs": o.ScaleRuns,
 		"issues1": o.Issues1, "issues2": o.Issues2, "issues5": o.Issues5} {
 		if v < 1 {
 			return o, fmt.Errorf("-%s must be at least 1, got %d", name, v)
 		}
+	}
+	if o.Parallelism < 0 {
+		return o, fmt.Errorf("-parallelism must be at least 1, or 0 for jsync's defaults, got %d", o.Parallelism)
 	}
 	if o.RefPages < 0 {
 		return o, fmt.Errorf("-ref-pages must be >= 0, got %d", o.RefPages)
@@ -177,3 +180,30 @@ func sortedScenarios(m map[int]bool) []int {
 	sort.Ints(out)
 	return out
 }
+
+// jsync's defaults for a Jira Cloud source (resources/jira's
+// CloudConcurrency and MaxSliceWorkers; main_test checks that they match).
+const (
+	defaultInFlight     = 16
+	defaultSliceWorkers = 8
+)
+
+// parallelism names the measured runs' setting.
+func (o options) parallelism() string {
+	if o.Parallelism == 0 {
+		return fmt.Sprintf("jsync's defaults (%d requests in flight, %d time slices read at once)", o.inFlight(), o.sliceWorkers())
+	}
+	return fmt.Sprintf("-parallelism=%d", o.Parallelism)
+}
+
+// inFlight is the most requests in flight the measured runs allow.
+func (o options) inFlight() int {
+	if o.Parallelism == 0 {
+		return defaultInFlight
+	}
+	return min(o.Parallelism, defaultInFlight)
+}
+
+// sliceWorkers is how many time slices of the backfill the measured runs
+// read at once.
+func (o options) sliceWorkers() int { return min(o.inFlight(), defaultSliceWorkers) }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jsync-dev/jsync/resources/jira"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -16,7 +18,7 @@ func TestParseFlags(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", args: nil, check: func(t *testing.T, o options) {
-			if o.Runs != 3 || o.Issues1 != 50_000 || o.Issues2 != 20_000 || o.Issues5 != 200_000 || o.Parallelism != 8 {
+			if o.Runs != 3 || o.Issues1 != 50_000 || o.Issues2 != 20_000 || o.Issues5 != 200_000 || o.Parallelism != 0 {
 				t.Errorf("defaults = %+v", o)
 			}
 			if o.Latency != 150*time.Millisecond || o.Rate != 100 || o.Out != "BENCHMARKS.md" || o.BinDir != "bin" {
@@ -125,5 +127,20 @@ func TestAffordable(t *testing.T) {
 	b.backfillRate = 250
 	if got := b.estimate(1000); got != 4*time.Second {
 		t.Errorf("estimate(1000) at 250 issues/s = %v, want 4s", got)
+	}
+}
+
+// TestDefaultsMatchJsync: the harness describes and computes the floor
+// with jsync's defaults for a Cloud source.
+func TestDefaultsMatchJsync(t *testing.T) {
+	if defaultInFlight != jira.CloudConcurrency || defaultSliceWorkers != jira.MaxSliceWorkers {
+		t.Errorf("harness assumes %d requests in flight and %d slices at once; jsync has %d and %d",
+			defaultInFlight, defaultSliceWorkers, jira.CloudConcurrency, jira.MaxSliceWorkers)
+	}
+	for _, tt := range []struct{ par, inFlight, slices int }{{0, 16, 8}, {1, 1, 1}, {4, 4, 4}, {12, 12, 8}, {32, 16, 8}} {
+		o := options{Parallelism: tt.par}
+		if o.inFlight() != tt.inFlight || o.sliceWorkers() != tt.slices {
+			t.Errorf("-parallelism=%d: %d in flight, %d slices; want %d, %d", tt.par, o.inFlight(), o.sliceWorkers(), tt.inFlight, tt.slices)
+		}
 	}
 }

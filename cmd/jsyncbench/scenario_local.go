@@ -129,7 +129,7 @@ func (b *bench) reportBackfill(ctx context.Context, shape datasetShape, expected
 		r.Ratio = fmt.Sprintf("%.2f×", ratio)
 	}
 	var body strings.Builder
-	fmt.Fprintf(&body, "`jirasim -issues %d`, no added latency, no rate limit. jsync: `apply -parallelism=%d`, every table.\n\n", shape.Issues, b.o.Parallelism)
+	fmt.Fprintf(&body, "`jirasim -issues %d`, no added latency, no rate limit. jsync: `apply` with %s, every table.\n\n", shape.Issues, b.o.parallelism())
 	fmt.Fprintf(&body, "Reference: DuckDB (in-process, duckdb-go) runs `CREATE TABLE t AS SELECT * FROM read_json('pages/*.json')` "+
 		"over %s issues of raw search/jql pages (fields=*all, expand=changelog, as served) saved on disk: median %s, %.0f issues/s. "+
 		"jsync: %.0f issues/s; ratio %s.\n\n", fmtInt(refIssues), fmtDur(refWall), refRate, jsRate, r.Ratio)

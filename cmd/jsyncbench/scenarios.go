@@ -178,7 +178,7 @@ func (b *bench) apply(ctx context.Context, sim *simProcess, dir string, ao apply
 		return m, err
 	}
 	cpu0, cpuOK := processCPU(sim.Pid())
-	b.logf("jsync apply -parallelism=%d in %s", ao.Parallelism, filepath.Base(dir))
+	b.logf("jsync apply (-parallelism=%d; 0: not given) in %s", ao.Parallelism, filepath.Base(dir))
 	m.applyRun, err = runApply(ctx, b.jsync, dir, ao)
 	if err != nil {
 		return m, err
@@ -346,12 +346,12 @@ func budgetNote(o options) string {
 		budget = fmt.Sprintf("a budget of %s (`-budget`): a further run, or a scenario whose first run is estimated from "+
 			"scenario 1's throughput, that would pass it is skipped and listed below", o.Budget)
 	}
-	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 at -parallelism=%d take the median of %d runs (`-runs`); "+
+	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 with %s take the median of %d runs (`-runs`); "+
 		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`); "+
 		"they are the longest runs, so the budget cuts their last runs first. The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
 		"The read_json reference loads the first %d search pages (its throughput is per issue, so a sample of pages measures it) "+
 		"with the same number of runs. The harness works to %s.",
-		o.Parallelism, o.Runs, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
+		o.parallelism(), o.Runs, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
 }
 
 // collectMachineFacts gathers cores, CPU model, memory, Go and jsync versions.

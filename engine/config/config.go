@@ -109,7 +109,7 @@ type Source struct {
 	// RateLimit is the maximum requests per second; 0 means the client's default.
 	RateLimit float64
 	// Concurrency is the maximum number of requests in flight; 0 means the
-	// client's default.
+	// source's default for its deployment.
 	Concurrency int
 	// DeleteSweepInterval is how often deleted issues are detected by a
 	// full id sweep; 0 means the source's default.

@@ -58,9 +58,9 @@ type SyncRequest struct {
 	// been committed by the destination. Sources call it before
 	// checkpointing a parent cursor that covers children rows.
 	Barrier func(ctx context.Context) error
-	// Parallelism bounds the number of concurrent requests the source
-	// makes for this request (jsync apply -parallelism). 0 means the
-	// source's default.
+	// Parallelism caps the number of concurrent requests the source makes
+	// for this request (jsync apply -parallelism, when given). 0 leaves
+	// the source's own bound.
 	Parallelism int
 	// Rejects receives rows the source could not decode (see Reject). It is
 	// never nil.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/resources/jira/client"
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
 )
@@ -81,5 +82,40 @@ func TestSimInFlightBound(t *testing.T) {
 	f.checkCounts("sync")
 	if want := f.src.cfg.Concurrency; p.peak > want {
 		t.Errorf("%d requests in flight at once, want at most %d (concurrency)", p.peak, want)
+	}
+}
+
+// TestConcurrency: the source's `concurrency` bounds its requests in
+// flight, its deployment's default when unset; -parallelism, when given,
+// only lowers it; at most MaxSliceWorkers time slices are read at once.
+func TestConcurrency(t *testing.T) {
+	tests := []struct {
+		name        string
+		cloud       bool
+		concurrency int // Config.Concurrency (the source block's)
+		parallelism int // SyncRequest.Parallelism (-parallelism)
+		want        int
+		wantSlices  int
+	}{
+		{"cloud default", true, 0, 0, CloudConcurrency, MaxSliceWorkers},
+		{"data center default", false, 0, 0, DataCenterConcurrency, MaxSliceWorkers},
+		{"source setting", true, 3, 0, 3, 3},
+		{"source setting above the defaults", false, 40, 0, 40, MaxSliceWorkers},
+		{"-parallelism lowers the default", true, 0, 1, 1, 1},
+		{"-parallelism lowers the setting", false, 12, 5, 5, 5},
+		{"-parallelism does not raise the setting", true, 4, 32, 4, 4},
+		{"-parallelism does not raise the default", true, 0, 32, CloudConcurrency, MaxSliceWorkers},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &syncRun{s: &Source{cfg: Config{Concurrency: tt.concurrency}}, d: &discovery{cloud: tt.cloud},
+				req: &source.SyncRequest{Parallelism: tt.parallelism}}
+			if got := r.concurrency(); got != tt.want {
+				t.Errorf("concurrency() = %d, want %d", got, tt.want)
+			}
+			if got := r.sliceWorkers(); got != tt.wantSlices {
+				t.Errorf("sliceWorkers() = %d, want %d", got, tt.wantSlices)
+			}
+		})
 	}
 }

@@ -471,7 +471,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			since = oldest.Truncate(time.Millisecond)
 		}
 		if r.now.Sub(since) > backfillWindow {
-			slices = 2 * r.concurrency()
+			slices = 2 * r.sliceWorkers()
 		}
 	}
 	var bounds []time.Time
@@ -501,7 +501,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			prefix int
 		)
 		errs := make([]error, slices)
-		sem := make(chan struct{}, r.concurrency())
+		sem := make(chan struct{}, r.sliceWorkers())
 		for i, f := range fetchers {
 			// The last slice is open-ended (bounds[slices] is zero): it
 			// catches issues updated during the sync.

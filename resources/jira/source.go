@@ -47,9 +47,11 @@ type Config struct {
 	Projects []string
 	// RateLimit is requests/s per endpoint family (0: the client default).
 	RateLimit float64
-	// Concurrency bounds parallel fetches: the time slices of a first
-	// (full) issues sync, and the completions of truncated collections.
-	// 0 means 4; 1 means sequential. All requests share the rate limiter.
+	// Concurrency bounds the requests in flight to the site, however the
+	// fetchers nest (time slices, completions of truncated collections,
+	// projects). 0 means the deployment's default: CloudConcurrency on
+	// Jira Cloud, DataCenterConcurrency on Data Center. 1 means
+	// sequential. All requests also share the rate limiter.
 	Concurrency int
 	// DeleteSweepInterval is how often the id-only sweep that detects
 	// deleted issues runs: zero means every run, negative never.
@@ -108,9 +110,6 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.BatchRows <= 0 {
 		cfg.BatchRows = DefaultBatchRows
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
 	}
 	if cfg.Overlap <= 0 {
 		cfg.Overlap = 5 * time.Minute
