@@ -313,11 +313,24 @@ func cloneTables(ts []*schema.Table) []*schema.Table {
 
 func (s *Source) discover(ctx context.Context, pinned map[string]string) (*discovery, error) {
 	ctx = client.WithTable(ctx, "_discover")
+	// serverInfo and myself do not depend on each other: one round trip.
+	// serverInfo's error comes first (a wrong URL explains a failed myself).
+	var me *client.User
+	meErr := make(chan error, 1)
+	meCtx, cancelMe := context.WithCancel(ctx)
+	defer cancelMe()
+	go func() {
+		var err error
+		me, err = s.cl.Myself(meCtx)
+		meErr <- err
+	}()
 	info, err := s.cl.ServerInfo(ctx)
 	if err != nil {
-		return nil, err
+		cancelMe() // its answer no longer matters
 	}
-	me, err := s.cl.Myself(ctx)
+	if merr := <-meErr; err == nil {
+		err = merr
+	}
 	if err != nil {
 		return nil, err
 	}
