@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&opts.Latency, "latency", 0, "added latency per request, e.g. 150ms")
 	fs.Float64Var(&opts.Rate, "rate", 100, "requests per second per endpoint (token bucket); negative = unlimited")
 	fs.Float64Var(&opts.Faults, "faults", 0, "probability of an injected fault per request")
+	fs.IntVar(&opts.MaxConcurrent, "max-concurrent", 0, "answer 429 (RateLimit-Reason jira-max-concurrent-threads-…) beyond this many requests in flight; 0 = no limit")
 	fs.StringVar(&capStr, "caps", "comments=20,histories=40,worklogs=20", "embedded-collection caps")
 	fs.StringVar(&opts.TZ, "tz", "UTC", "the users' time zone, e.g. Europe/Berlin")
 	if err := fs.Parse(args); err != nil {

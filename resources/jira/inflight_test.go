@@ -1,7 +1,10 @@
 package jira
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,5 +120,66 @@ func TestConcurrency(t *testing.T) {
 				t.Errorf("sliceWorkers() = %d, want %d", got, tt.wantSlices)
 			}
 		})
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSimConcurrencyRefused: a site that refuses more than 3 requests in
+// flight (429, RateLimit-Reason jira-max-concurrent-threads-…) against a
+// source allowed 12: the refused requests are retried, every row arrives,
+// the source halves its requests in flight (once a second at most) and
+// tells the user which concurrency to set.
+func TestSimConcurrencyRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync with retries")
+	}
+	f := newSimFixtureWith(t, jirasim.Options{Issues: 600, Flavor: jirasim.FlavorCloud, MaxConcurrent: 3, Latency: 20 * time.Millisecond,
+		Caps: jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2}}, false)
+	var logs syncBuffer
+	f.src.cfg.Concurrency = 12
+	f.src.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Without the lowering, this sync was still retrying refused requests
+	// after 10 minutes: fail in one instead.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	disc, err := f.src.Discover(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.src.Sync(ctx, f.dest.request(disc.Tables, f.clock.Now())); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	f.checkCounts("sync")
+	var refused int64
+	for _, byStatus := range f.sim.Stats().Endpoints {
+		refused += byStatus["429"]
+	}
+	if refused == 0 {
+		t.Fatal("the simulator refused no request; the test does not exercise the limit")
+	}
+	t.Logf("%d requests refused; %d of 12 slots withheld", refused, f.src.withheld)
+	if f.src.withheld < 6 {
+		t.Errorf("%d of 12 slots withheld after %d refusals, want at least 6 (halved once)", f.src.withheld, refused)
+	}
+	if out := logs.String(); !strings.Contains(out, "requests in flight lowered for this run") ||
+		!strings.Contains(out, "rate_limit_reason="+jirasim.ReasonConcurrent) || !strings.Contains(out, `set concurrency = 6 in source \"sim\"`) {
+		t.Errorf("warning missing or incomplete:\n%s", out)
 	}
 }

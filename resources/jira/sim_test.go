@@ -78,9 +78,26 @@ func newSimFixtureFaults(t *testing.T, flavor string, issues int, restricted boo
 
 func newSimFixtureCaps(t *testing.T, flavor string, issues int, restricted bool, faults float64, caps jirasim.Caps) *simFixture {
 	t.Helper()
+	return newSimFixtureWith(t, jirasim.Options{Issues: issues, Flavor: flavor, Faults: faults, Caps: caps}, restricted)
+}
+
+// newSimFixtureWith starts a simulator with opts (seed 7, no rate limit,
+// the fixture's clock and a far time zone, unless opts sets them).
+func newSimFixtureWith(t *testing.T, opts jirasim.Options, restricted bool) *simFixture {
+	t.Helper()
 	clock := &fakeClock{now: time.Now().UTC()}
-	sim, err := jirasim.Start(jirasim.Options{Issues: issues, Seed: 7, Flavor: flavor, Rate: -1, Now: clock.Now, Faults: faults,
-		Caps: caps, TZ: "Pacific/Kiritimati"})
+	if opts.Seed == 0 {
+		opts.Seed = 7
+	}
+	if opts.Rate == 0 {
+		opts.Rate = -1
+	}
+	if opts.TZ == "" {
+		opts.TZ = "Pacific/Kiritimati"
+	}
+	opts.Now = clock.Now
+	flavor := opts.Flavor
+	sim, err := jirasim.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,12 @@ type Source struct {
 	reqs     map[string]int64
 	inFlight chan struct{} // bounds concurrent requests while Syncs run
 	syncs    int           // Syncs running, which share inFlight
+	// withheld are inFlight's slots taken back after Jira refused
+	// concurrent requests (lowerInFlight), last at lowered; held closes
+	// when the bound is removed, ending the goroutines that hold them.
+	withheld int
+	lowered  time.Time
+	held     chan struct{}
 
 	httpTransport   *http.Transport
 	checkpointPages int // issue pages between cursor checkpoints
@@ -207,8 +213,49 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		<-sem
 		return nil, err
 	}
+	if reason := resp.Header.Get("RateLimit-Reason"); resp.StatusCode == http.StatusTooManyRequests && strings.Contains(reason, "concurrent") {
+		c.s.lowerInFlight(sem, reason)
+	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { <-sem }}
 	return resp, nil
+}
+
+// lowerInFlight halves the requests in flight for the rest of the run
+// after Jira refused one for too many concurrent requests (a 429 whose
+// RateLimit-Reason names them, e.g.
+// jira-max-concurrent-threads-across-all-instances-per-tenant-per-user).
+// The client retries the refused request after Retry-After, as for any
+// 429. Requests already in flight may be refused together, so the bound
+// is lowered at most once a second; it is never raised again within the
+// run. Slots are taken back by holding them: a goroutine takes each one as
+// a request returns it, and ends when the bound is removed.
+func (s *Source) lowerInFlight(sem chan struct{}, reason string) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	if sem != s.inFlight {
+		return // the run that sent the request is over
+	}
+	now := time.Now()
+	from := cap(sem) - s.withheld
+	if from <= 1 || now.Sub(s.lowered) < time.Second {
+		return
+	}
+	to := from / 2
+	s.withheld += from - to
+	s.lowered = now
+	held := s.held
+	go func() {
+		for range from - to {
+			select {
+			case sem <- struct{}{}:
+			case <-held:
+				return
+			}
+		}
+	}()
+	s.log.Warn("Jira refused too many concurrent requests; requests in flight lowered for this run",
+		"rate_limit_reason", reason, "from", from, "to", to,
+		"hint", fmt.Sprintf("set concurrency = %d in source %q to start there", to, s.cfg.Name))
 }
 
 // releasingBody frees an in-flight slot when the response body is closed.
@@ -235,13 +282,15 @@ func (s *Source) limitInFlight(n int) (done func()) {
 	defer s.reqMu.Unlock()
 	if s.syncs == 0 && n > 0 {
 		s.inFlight = make(chan struct{}, n)
+		s.withheld, s.lowered, s.held = 0, time.Time{}, make(chan struct{})
 	}
 	s.syncs++
 	return func() {
 		s.reqMu.Lock()
 		defer s.reqMu.Unlock()
-		if s.syncs--; s.syncs == 0 {
+		if s.syncs--; s.syncs == 0 && s.inFlight != nil {
 			s.inFlight = nil
+			close(s.held)
 		}
 	}
 }

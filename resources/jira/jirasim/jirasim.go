@@ -51,9 +51,14 @@ type Options struct {
 	Latency time.Duration
 	Rate    float64 // GET (and POST) requests per second per endpoint; 0 = 100; < 0 = unlimited
 	Faults  float64 // probability of an injected fault per request
-	Caps    Caps
-	TZ      string           // the users' time zone; "" = UTC
-	Now     func() time.Time // nil = time.Now
+	// MaxConcurrent, when positive, answers a Jira request that arrives
+	// while that many are being served with 429 and RateLimit-Reason
+	// jira-max-concurrent-threads-across-all-instances-per-tenant-per-user,
+	// a reason field reports show from Jira Cloud.
+	MaxConcurrent int
+	Caps          Caps
+	TZ            string           // the users' time zone; "" = UTC
+	Now           func() time.Time // nil = time.Now
 }
 
 // Caps are the embedded-collection caps. Zero fields take Jira Cloud's
@@ -88,6 +93,7 @@ type Server struct {
 	stats   statsRecorder
 	limiter *limiter
 	reqNo   atomic.Uint64
+	serving atomic.Int64 // Jira requests being served (Options.MaxConcurrent)
 	wg      sync.WaitGroup
 }
 

@@ -35,6 +35,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() { s.stats.add(label, rec.status) }()
+	tooMany := false
+	if s.opts.MaxConcurrent > 0 {
+		// Counted from arrival to answer, the latency included: the
+		// server is busy with the request all that time.
+		tooMany = s.serving.Add(1) > int64(s.opts.MaxConcurrent)
+		defer s.serving.Add(-1)
+	}
 	if s.opts.Latency > 0 {
 		select {
 		case <-time.After(s.opts.Latency):
@@ -46,6 +53,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	restricted, ok := s.authenticate(r)
 	if !ok {
 		writeUnauthorized(rec, r, s.opts.Flavor)
+		return
+	}
+	if tooMany {
+		rec.Header().Set("Retry-After", "1")
+		rec.Header().Set("RateLimit-Reason", ReasonConcurrent)
+		writeRateLimited(rec, s.opts.Flavor)
 		return
 	}
 	if pattern != "" && !s.limiter.allow(rec, label, s.opts.Flavor) {
@@ -183,6 +196,10 @@ func (l *limiter) allow(w http.ResponseWriter, endpoint, flavor string) bool {
 	writeRateLimited(w, flavor)
 	return false
 }
+
+// ReasonConcurrent is the RateLimit-Reason of a 429 for too many requests
+// in flight (Options.MaxConcurrent).
+const ReasonConcurrent = "jira-max-concurrent-threads-across-all-instances-per-tenant-per-user"
 
 func writeRateLimited(w http.ResponseWriter, flavor string) {
 	if flavor == FlavorDataCenter {

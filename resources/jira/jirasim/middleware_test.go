@@ -113,6 +113,39 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestMaxConcurrent: beyond MaxConcurrent requests in flight (the latency
+// counts), a Jira request gets 429 with the concurrency reason; once they
+// are answered, requests pass again.
+func TestMaxConcurrent(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 10, Rate: -1, MaxConcurrent: 2, Latency: time.Second})
+	c := client(t, s)
+	type answer struct {
+		code int
+		h    http.Header
+	}
+	answers := make(chan answer, 5)
+	for range 5 {
+		go func() {
+			code, h, _ := c.do("GET", "/rest/api/3/serverInfo", nil)
+			answers <- answer{code, h}
+		}()
+	}
+	counts := map[int]int{}
+	for range 5 {
+		a := <-answers
+		counts[a.code]++
+		if a.code == 429 && (a.h.Get("RateLimit-Reason") != ReasonConcurrent || a.h.Get("Retry-After") == "") {
+			t.Errorf("429 headers %v", a.h)
+		}
+	}
+	if counts[200] != 2 || counts[429] != 3 {
+		t.Fatalf("answers by status %v, want 2 × 200 and 3 × 429", counts)
+	}
+	if code, _, _ := c.do("GET", "/rest/api/3/serverInfo", nil); code != 200 {
+		t.Fatalf("after the others were answered: %d", code)
+	}
+}
+
 func TestFaultsAreDeterministic(t *testing.T) {
 	old := SlowFaultDelay
 	SlowFaultDelay = time.Millisecond
