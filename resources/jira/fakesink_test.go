@@ -22,6 +22,9 @@ type memDest struct {
 	tables map[string]*memTable
 	// events logs "send T", "delete T", "checkpoint T <cursor>" and "barrier".
 	events []string
+	// sentIssues are the issue_id values of each "send" event's batch (by
+	// event index), for tables that have the column.
+	sentIssues map[int][]string
 }
 
 type memTable struct {
@@ -77,6 +80,15 @@ func (m *memTable) Send(_ context.Context, rec arrow.RecordBatch) error {
 	defer m.d.mu.Unlock()
 	m.sends++
 	m.d.events = append(m.d.events, "send "+m.table.Name)
+	if i := rec.Schema().FieldIndices("issue_id"); len(i) == 1 {
+		if m.d.sentIssues == nil {
+			m.d.sentIssues = map[int][]string{}
+		}
+		col := rec.Column(i[0])
+		for r := 0; r < int(rec.NumRows()); r++ {
+			m.d.sentIssues[len(m.d.events)-1] = append(m.d.sentIssues[len(m.d.events)-1], col.ValueStr(r))
+		}
+	}
 	if !rec.Schema().Equal(m.table.ArrowSchema()) {
 		return fmt.Errorf("%s: batch schema differs from the table", m.table.Name)
 	}

@@ -389,12 +389,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		st, full = tr.State, tr.Full
 	}
 	ctx = client.WithTable(ctx, TableIssues)
-	projects, err := r.visibleProjects(ctx)
-	if err != nil {
-		return err
-	}
+	// The search names the projects only when the configuration limits
+	// them; otherwise only a delete sweep lists the projects, when it runs.
 	var keys []string
 	if len(r.s.cfg.Projects) > 0 {
+		projects, err := r.visibleProjects(ctx)
+		if err != nil {
+			return err
+		}
 		for _, p := range projects {
 			keys = append(keys, p.Key)
 		}
@@ -561,7 +563,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	extra := known.extra(st.Extra)
-	if err := r.sweepDeleted(ctx, projects, known, st, first, extra); err != nil {
+	if err := r.sweepDeleted(ctx, known, st, first, extra); err != nil {
 		errs = append(errs, &source.TableError{Table: TableIssues, Err: fmt.Errorf("delete sweep: %w", err)})
 	}
 	if err := fetchers[0].flush(ctx); err != nil {
@@ -1272,7 +1274,7 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 // field per issue, large pages) and marks known issues that are gone as
 // deleted. Issues of projects the user no longer sees are left alone: a
 // permission change is not a delete.
-func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known knownIDs, st state.TableState, first bool, extra map[string]string) error {
+func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first bool, extra map[string]string) error {
 	if r.s.cfg.DeleteSweepInterval < 0 || r.wanted(TableIssues) == nil {
 		return nil
 	}
@@ -1282,6 +1284,10 @@ func (r *syncRun) sweepDeleted(ctx context.Context, projects []projectRef, known
 	}
 	if last, err := time.Parse(time.RFC3339, st.Extra[extraLastSweep]); err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval {
 		return nil
+	}
+	projects, err := r.visibleProjects(ctx)
+	if err != nil {
+		return err
 	}
 	visible := map[string]bool{}
 	keys := make([]string, 0, len(projects))

@@ -503,8 +503,10 @@ func TestSimEstimate(t *testing.T) {
 
 // TestSimCursorDiscipline: the issues cursor is checkpointed as the sync
 // goes (every page when sequential; at each finished prefix of time slices
-// when parallel), every checkpoint comes after a barrier with no child rows
-// sent in between, and cursors only grow.
+// when parallel), every checkpoint comes after a barrier that the child
+// rows of every issue it covers were sent before, and cursors only grow.
+// (Slices beyond the prefix go on sending rows of newer issues between the
+// barrier and the checkpoint; the cursor does not cover those.)
 func TestSimCursorDiscipline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
@@ -516,19 +518,38 @@ func TestSimCursorDiscipline(t *testing.T) {
 			f.src.checkpointPages = 1
 			f.sync()
 			f.checkCounts("first sync")
-			childSent := false
+			updated := map[string]time.Time{}
+			for id, row := range f.dest.tables[TableIssues].rows {
+				u, err := time.Parse(time.RFC3339Nano, row["updated"])
+				if err != nil {
+					t.Fatalf("issue %s updated %q: %v", id, row["updated"], err)
+				}
+				updated[id] = u
+			}
+			sinceBarrier := map[string]bool{} // issues whose child rows were sent since the last barrier
 			var cursors []string
-			for _, ev := range f.dest.events {
+			for i, ev := range f.dest.events {
 				switch {
 				case ev == "barrier":
-					childSent = false
+					clear(sinceBarrier)
 				case strings.HasPrefix(ev, "send "):
-					childSent = childSent || TableByName(strings.TrimPrefix(ev, "send ")).Parent == TableIssues
-				case strings.HasPrefix(ev, "checkpoint issues "):
-					if childSent {
-						t.Errorf("issues checkpoint after child rows without a barrier")
+					if TableByName(strings.TrimPrefix(ev, "send ")).Parent == TableIssues {
+						for _, id := range f.dest.sentIssues[i] {
+							sinceBarrier[id] = true
+						}
 					}
-					cursors = append(cursors, strings.TrimPrefix(ev, "checkpoint issues "))
+				case strings.HasPrefix(ev, "checkpoint issues "):
+					c := strings.TrimPrefix(ev, "checkpoint issues ")
+					cursor, err := time.Parse(time.RFC3339Nano, c)
+					if err != nil {
+						t.Fatalf("cursor %q: %v", c, err)
+					}
+					for id := range sinceBarrier {
+						if u, ok := updated[id]; !ok || !u.After(cursor) {
+							t.Errorf("issues checkpoint %s covers issue %s (updated %s), whose child rows were sent after the last barrier", c, id, u)
+						}
+					}
+					cursors = append(cursors, c)
 				}
 			}
 			// Sequential runs checkpoint every page; parallel ones at each
