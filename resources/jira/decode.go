@@ -627,8 +627,8 @@ func (e *env) decodeSprint(out *tableOut, raw json.RawMessage) {
 
 func firstPresent(o obj, keys ...string) json.RawMessage {
 	for _, k := range keys {
-		if !isNull(o.get(k)) {
-			return o.get(k)
+		if v := o.get(k); !isNull(v) {
+			return v
 		}
 	}
 	return nil
@@ -714,11 +714,22 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 	if err != nil {
 		e.reject(name, id, "items", err.Error(), o.get("items"))
 	}
+	// The history's author and time, read once for its row and every item.
+	created, author := o.get("created"), o.get("author")
+	at, atOK, atErr := asTime(created, true)
+	ref, refOK, refErr := e.userRef(author)
+	setWhoWhen := func(r *row) {
+		if r.want("created") {
+			r.setOK("created", at, atOK, atErr, created)
+		}
+		if r.want("author_account_id") {
+			r.setOK("author_account_id", ref, refOK, refErr, author)
+		}
+	}
 	if r := e.begin(histories, id); r != nil {
 		r.set("id", id)
 		r.set("issue_id", issueID)
-		r.user("author_account_id", o.get("author"))
-		r.time("created", o.get("created"), true)
+		setWhoWhen(r)
 		r.set("item_count", int64(len(list)))
 		r.json("items", o.get("items"))
 		r.json("history_metadata", o.get("historyMetadata"))
@@ -727,10 +738,6 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 	if items == nil {
 		return
 	}
-	// Every item carries its history's author and time: read them once.
-	created, author := o.get("created"), o.get("author")
-	at, atOK, atErr := asTime(created, true)
-	ref, refOK, refErr := e.userRef(author)
 	for i, it := range list {
 		io := e.object(TableChangelogItems, it)
 		if io == nil {
@@ -743,12 +750,7 @@ func (e *env) decodeChangelog(histories, items *tableOut, raw json.RawMessage, i
 		r.set("changelog_id", id)
 		r.set("item_index", int64(i))
 		r.set("issue_id", issueID)
-		if r.want("created") {
-			r.setOK("created", at, atOK, atErr, created)
-		}
-		if r.want("author_account_id") {
-			r.setOK("author_account_id", ref, refOK, refErr, author)
-		}
+		setWhoWhen(r)
 		for _, m := range [][2]string{{"field", "field"}, {"field_type", "fieldtype"}, {"field_id", "fieldId"},
 			{"from_value", "from"}, {"from_string", "fromString"}, {"to_value", "to"}, {"to_string", "toString"}} {
 			col, k := m[0], m[1]
