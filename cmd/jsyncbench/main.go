@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jsync-dev/jsync/resources/jira"
 )
 
 func main() {
@@ -181,13 +183,6 @@ func sortedScenarios(m map[int]bool) []int {
 	return out
 }
 
-// jsync's defaults for a Jira Cloud source (resources/jira's
-// CloudConcurrency and MaxSliceWorkers; main_test checks that they match).
-const (
-	defaultInFlight     = 16
-	defaultSliceWorkers = 8
-)
-
 // parallelism names the measured runs' setting.
 func (o options) parallelism() string {
 	if o.Parallelism == 0 {
@@ -199,11 +194,11 @@ func (o options) parallelism() string {
 // inFlight is the most requests in flight the measured runs allow.
 func (o options) inFlight() int {
 	if o.Parallelism == 0 {
-		return defaultInFlight
+		return jira.CloudConcurrency
 	}
-	return min(o.Parallelism, defaultInFlight)
+	return min(o.Parallelism, jira.CloudConcurrency)
 }
 
 // sliceWorkers is how many time slices of the backfill the measured runs
 // read at once.
-func (o options) sliceWorkers() int { return min(o.inFlight(), defaultSliceWorkers) }
+func (o options) sliceWorkers() int { return min(o.inFlight(), jira.MaxSliceWorkers) }

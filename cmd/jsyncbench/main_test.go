@@ -130,12 +130,11 @@ func TestAffordable(t *testing.T) {
 	}
 }
 
-// TestDefaultsMatchJsync: the harness describes and computes the floor
-// with jsync's defaults for a Cloud source.
-func TestDefaultsMatchJsync(t *testing.T) {
-	if defaultInFlight != jira.CloudConcurrency || defaultSliceWorkers != jira.MaxSliceWorkers {
-		t.Errorf("harness assumes %d requests in flight and %d slices at once; jsync has %d and %d",
-			defaultInFlight, defaultSliceWorkers, jira.CloudConcurrency, jira.MaxSliceWorkers)
+// TestParallelism: the harness describes and computes the floor with the
+// bounds jsync applies for a Cloud source at each -parallelism.
+func TestParallelism(t *testing.T) {
+	if o := (options{}); o.inFlight() != jira.CloudConcurrency || o.sliceWorkers() != jira.MaxSliceWorkers {
+		t.Errorf("defaults: %d in flight, %d slices; jsync has %d and %d", o.inFlight(), o.sliceWorkers(), jira.CloudConcurrency, jira.MaxSliceWorkers)
 	}
 	for _, tt := range []struct{ par, inFlight, slices int }{{0, 16, 8}, {1, 1, 1}, {4, 4, 4}, {12, 12, 8}, {32, 16, 8}} {
 		o := options{Parallelism: tt.par}

@@ -213,8 +213,10 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		<-sem
 		return nil, err
 	}
-	if reason := resp.Header.Get("RateLimit-Reason"); resp.StatusCode == http.StatusTooManyRequests && strings.Contains(reason, "concurrent") {
-		c.s.lowerInFlight(sem, reason)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if reason := resp.Header.Get("RateLimit-Reason"); strings.Contains(reason, "concurrent") {
+			c.s.lowerInFlight(sem, reason)
+		}
 	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { <-sem }}
 	return resp, nil
