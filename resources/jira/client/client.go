@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,7 +33,10 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultRateLimit   = 50 // requests/s per endpoint family; Jira Cloud's burst limit is 100 rps per endpoint
+	// DefaultRateLimit is Jira Cloud's documented default burst limit for
+	// GET and POST, per endpoint: the ceiling of each endpoint family's
+	// rate, which a burst 429 halves (see limiter).
+	DefaultRateLimit   = 100 // requests/s per endpoint family
 	DefaultMaxRetries  = 6
 	DefaultTimeout     = 60 * time.Second
 	DefaultBaseBackoff = 1 * time.Second
@@ -450,7 +454,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 						wait = hint + time.Duration(float64(hint)*max(0, c.opts.Jitter()-1))
 					}
 				}
-				c.lim.pause(family, herr.Reason, c.opts.Now().Add(wait))
+				if from, to, ok := c.lim.pause(family, herr.Reason, c.opts.Now().Add(wait)); ok {
+					c.log.Info("jira rate limit: request rate for this endpoint lowered", "family", family,
+						"from", math.Round(from*10)/10, "to", math.Round(to*10)/10, "rate_limit_reason", herr.Reason)
+				}
 			}
 		default:
 			if ctx.Err() != nil {

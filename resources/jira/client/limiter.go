@@ -11,9 +11,16 @@ import (
 // limiter is a set of token buckets, one per endpoint family, shared by every
 // goroutine using the Client. It also carries pauses: a family pause after a
 // burst 429 and a global pause after a quota 429.
+//
+// A family's rate adapts to Jira's: Jira Cloud's burst limit is a token
+// bucket per endpoint shared by every app and API token on the tenant, so
+// the share left to jsync moves with what else runs there. A burst 429
+// halves the family's rate (at most once per lowerEvery, since the
+// requests in flight are refused together), and the rate then grows back
+// by rate/recoverTime per second without a 429 (additive increase,
+// multiplicative decrease). The configured rate is the ceiling.
 type limiter struct {
-	rate  float64 // tokens per second; <= 0 means unlimited
-	burst float64
+	rate  float64 // ceiling, tokens per second; <= 0 means unlimited
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
@@ -26,12 +33,26 @@ type bucket struct {
 	tokens     float64
 	last       time.Time
 	pauseUntil time.Time
+	rate       float64   // current rate: the ceiling, lowered by burst 429s
+	lowered    time.Time // when rate was last halved
 }
 
+const (
+	// minRate is the lowest rate a family is lowered to, requests/s.
+	minRate = 1
+	// lowerEvery spaces the halvings of a family's rate.
+	lowerEvery = time.Second
+	// recoverTime is how long a family takes to grow from no rate to the
+	// ceiling without a 429 (from half the ceiling: half of it).
+	recoverTime = 30 * time.Second
+)
+
 func newLimiter(rate float64, now func() time.Time, sleep func(context.Context, time.Duration) error) *limiter {
-	burst := math.Max(1, math.Floor(rate/5))
-	return &limiter{rate: rate, burst: burst, now: now, sleep: sleep, buckets: map[string]*bucket{}}
+	return &limiter{rate: rate, now: now, sleep: sleep, buckets: map[string]*bucket{}}
 }
+
+// burst is the bucket capacity at a rate: a fifth of a second of requests.
+func burst(rate float64) float64 { return math.Max(1, math.Floor(rate/5)) }
 
 // wait blocks until the family may send one request, or ctx ends.
 func (l *limiter) wait(ctx context.Context, family string) error {
@@ -64,16 +85,22 @@ func (l *limiter) reserve(family string) (wait time.Duration, reserved bool) {
 	if l.rate <= 0 {
 		return 0, true
 	}
-	b.tokens += now.Sub(b.last).Seconds() * l.rate
-	if b.tokens > l.burst {
-		b.tokens = l.burst
+	// Time spent paused neither refills the bucket nor restores the rate.
+	from := b.last
+	if b.pauseUntil.After(from) {
+		from = b.pauseUntil
 	}
+	elapsed := max(0, now.Sub(from).Seconds())
+	if b.rate < l.rate {
+		b.rate = math.Min(l.rate, b.rate+elapsed*l.rate/recoverTime.Seconds())
+	}
+	b.tokens = math.Min(burst(b.rate), b.tokens+elapsed*b.rate)
 	b.last = now
 	b.tokens--
 	if b.tokens >= 0 {
 		return 0, true
 	}
-	return time.Duration(-b.tokens / l.rate * float64(time.Second)), true
+	return time.Duration(-b.tokens / b.rate * float64(time.Second)), true
 }
 
 func (l *limiter) pauseLeftLocked(b *bucket, now time.Time) time.Duration {
@@ -87,24 +114,47 @@ func (l *limiter) pauseLeftLocked(b *bucket, now time.Time) time.Duration {
 func (l *limiter) bucketLocked(family string, now time.Time) *bucket {
 	b, ok := l.buckets[family]
 	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
+		b = &bucket{tokens: burst(l.rate), last: now, rate: l.rate}
 		l.buckets[family] = b
 	}
 	return b
 }
 
 // pause stops a family (or, for a quota-based 429, every family) until t.
-func (l *limiter) pause(family, reason string, until time.Time) {
+// A pause for any other reason is a burst limit: it also halves the
+// family's rate, unless it was halved less than lowerEvery ago. It reports
+// the family's rate before and after when it lowered it.
+func (l *limiter) pause(family, reason string, until time.Time) (from, to float64, lowered bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if strings.HasPrefix(reason, "jira-quota") {
 		if until.After(l.globalUntil) {
 			l.globalUntil = until
 		}
-		return
+		return 0, 0, false
 	}
-	b := l.bucketLocked(family, l.now())
+	now := l.now()
+	b := l.bucketLocked(family, now)
 	if until.After(b.pauseUntil) {
 		b.pauseUntil = until
 	}
+	if l.rate <= 0 || b.rate <= minRate || now.Sub(b.lowered) < lowerEvery {
+		return 0, 0, false
+	}
+	from = b.rate
+	b.rate = math.Max(minRate, b.rate/2)
+	b.tokens = math.Min(b.tokens, burst(b.rate))
+	b.lowered = now
+	return from, b.rate, true
+}
+
+// rateOf is the family's current rate (the ceiling for a family not yet
+// used).
+func (l *limiter) rateOf(family string) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[family]; ok {
+		return b.rate
+	}
+	return l.rate
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -433,5 +435,95 @@ func TestPersistentFailureNamesEndpointStatusTable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
 		}
+	}
+}
+
+// TestLimiterAdaptsToBurst429 follows one family's rate through burst and
+// quota 429s: halved by a burst 429 (once per lowerEvery), never below
+// minRate, untouched by a quota 429 or a limiter without a ceiling, and
+// grown back by ceiling/recoverTime per second once the pause is over.
+func TestLimiterAdaptsToBurst429(t *testing.T) {
+	const fam = "GET /issue/{id}/comment"
+	type step struct {
+		advance     time.Duration // clock moves first
+		burst429    bool          // a jira-burst-based 429 pausing 1 s
+		quota429    bool          // a jira-quota-global-based 429 pausing 1 s
+		reserve     bool          // take a token (applies the recovery)
+		wantRate    float64
+		wantLowered bool
+	}
+	tests := []struct {
+		name    string
+		ceiling float64
+		steps   []step
+	}{
+		{name: "burst 429 halves, once per second", ceiling: 100, steps: []step{
+			{reserve: true, wantRate: 100},
+			{burst429: true, wantRate: 50, wantLowered: true},
+			{advance: 300 * time.Millisecond, burst429: true, wantRate: 50},
+			{advance: 800 * time.Millisecond, burst429: true, wantRate: 25, wantLowered: true},
+		}},
+		{name: "recovers additively after the pause, up to the ceiling", ceiling: 100, steps: []step{
+			{burst429: true, wantRate: 50, wantLowered: true},
+			// Paused until 1 s: no recovery while paused.
+			{advance: time.Second, reserve: true, wantRate: 50},
+			{advance: 6 * time.Second, reserve: true, wantRate: 70},
+			{advance: 9 * time.Second, reserve: true, wantRate: 100},
+			{advance: time.Minute, reserve: true, wantRate: 100},
+		}},
+		{name: "never below the minimum", ceiling: 3, steps: []step{
+			{burst429: true, wantRate: 1.5, wantLowered: true},
+			{advance: time.Second, burst429: true, wantRate: 1, wantLowered: true},
+			{advance: time.Second, burst429: true, wantRate: 1},
+		}},
+		{name: "quota 429 pauses but keeps the rate", ceiling: 100, steps: []step{
+			{quota429: true, wantRate: 100},
+		}},
+		{name: "no ceiling, nothing to lower", ceiling: -1, steps: []step{
+			{burst429: true, wantRate: -1},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			l := newLimiter(tt.ceiling, clock.Now, clock.Sleep)
+			for i, st := range tt.steps {
+				_ = clock.Sleep(context.Background(), st.advance)
+				lowered := false
+				switch {
+				case st.burst429:
+					_, _, lowered = l.pause(fam, "jira-burst-based", clock.Now().Add(time.Second))
+				case st.quota429:
+					_, _, lowered = l.pause(fam, "jira-quota-global-based", clock.Now().Add(time.Second))
+				}
+				if st.reserve {
+					l.reserve(fam)
+				}
+				if got := l.rateOf(fam); math.Abs(got-st.wantRate) > 1e-9 || lowered != st.wantLowered {
+					t.Fatalf("step %d: rate %v lowered %v, want %v %v", i, got, lowered, st.wantRate, st.wantLowered)
+				}
+			}
+		})
+	}
+}
+
+// TestLimiterLoweredRateSpacesRequests: after a halving the bucket refills
+// at the lowered rate, and another family keeps the ceiling.
+func TestLimiterLoweredRateSpacesRequests(t *testing.T) {
+	clock := newFakeClock()
+	l := newLimiter(20, clock.Now, clock.Sleep) // burst 4
+	l.pause("GET /a", "", clock.Now())          // no reason: a burst limit (Data Center, gateways)
+	var waits []time.Duration
+	for range 4 {
+		d, _ := l.reserve("GET /a")
+		waits = append(waits, d)
+	}
+	// Rate 10, burst 2: two at once, then one every 100 ms.
+	want := []time.Duration{0, 0, 100 * time.Millisecond, 200 * time.Millisecond}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits at the lowered rate = %v, want %v", waits, want)
+	}
+	if got := l.rateOf("GET /b"); got != 20 {
+		t.Errorf("another family's rate = %v, want the ceiling 20", got)
 	}
 }
