@@ -234,6 +234,12 @@ type issueFetch struct {
 	// inflight are the last page's completions, fetched while the next
 	// page is read; settle decodes them.
 	inflight *completions
+	// prog is the slice's progress and cut (see sliceQueue); cut is
+	// prog.cut as of the page being read, and cutReached is set when an
+	// issue at or past it was left out.
+	prog       sliceProgress
+	cut        time.Time
+	cutReached bool
 }
 
 // bulkChangelogIssues and bulkChangelogPage are changelog/bulkfetch's
@@ -250,6 +256,12 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string
 		f.read = map[string]time.Time{}
 	}
 	f.e.skipIssue = func(id string, updated time.Time) bool {
+		if !f.cut.IsZero() && !updated.Before(f.cut) {
+			// Issues come in `updated` order: this one and the rest of
+			// the slice belong to the slice split from it.
+			f.cutReached = true
+			return true
+		}
 		if !f.newer(id, updated) {
 			return true
 		}
@@ -490,58 +502,45 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			return err
 		}
 	} else {
-		// Time slices fetched concurrently. When the slices finished so
-		// far form a prefix of the time range, the cursor is checkpointed
-		// at its largest `updated`: a crashed backfill resumes from there.
-		for i := 0; i < slices; i++ {
-			fetchers = append(fetchers, r.newIssueFetch(ctx, first, seen))
+		// Time slices fetched concurrently, oldest first, so that the
+		// prefix of finished slices grows early: when it grows, the cursor
+		// is checkpointed at its largest `updated`, and a crashed backfill
+		// resumes from there. Once none waits, running slices are split
+		// (sliceQueue). The last slice is open-ended (bounds[slices] is
+		// zero): it catches issues updated during the sync.
+		q := &sliceQueue{now: r.now, fetch: func() *issueFetch { return r.newIssueFetch(ctx, first, seen) }}
+		for i := range slices {
+			q.slices = append(q.slices, &timeSlice{f: q.fetch(), lo: bounds[i], hi: bounds[i+1]})
 		}
-		var (
-			wg     sync.WaitGroup
-			mu     sync.Mutex // guards done, prefix and the checkpoints
-			done   = make([]bool, slices)
-			prefix int
-		)
-		errs := make([]error, slices)
-		sem := make(chan struct{}, r.sliceWorkers())
-		for i, f := range fetchers {
-			// The last slice is open-ended (bounds[slices] is zero): it
-			// catches issues updated during the sync.
-			lo, hi := bounds[i], bounds[i+1]
-			sem <- struct{}{} // oldest slices start first, so the prefix grows early
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if errs[i] = f.pages(ctx, keys, lo, hi, nil); errs[i] != nil {
-					return
+		err := q.run(ctx, r.sliceWorkers(),
+			func(ts *timeSlice) error {
+				if err := ts.f.pages(ctx, keys, ts.lo, ts.hi, nil); err != nil && !errors.Is(err, errSliceCut) {
+					return err
 				}
-				if errs[i] = f.flush(ctx); errs[i] != nil {
-					return
+				return nil
+			},
+			func(ts *timeSlice) error {
+				if err := ts.f.flush(ctx); err != nil {
+					return err
 				}
-				f.finished(r.s.cfg.Overlap)
-				mu.Lock()
-				defer mu.Unlock()
-				done[i] = true
-				start := prefix
-				for prefix < slices && done[prefix] {
-					prefix++
-				}
-				if prefix == start || prefix == slices {
-					return // no new prefix, or the final save below covers it
-				}
+				ts.f.finished(r.s.cfg.Overlap)
+				return nil
+			},
+			func(prefix []*issueFetch) error {
 				upTo, k := cursor, cloneKnown(known)
-				for _, pf := range fetchers[:prefix] {
+				for _, pf := range prefix {
 					if pf.maxUpdated.After(upTo) {
 						upTo = pf.maxUpdated
 					}
 					mergeKnown(k, pf.placed)
 				}
-				errs[i] = save(ctx, upTo, k.extra(st.Extra), fetchers[:prefix])
-			}()
+				return save(ctx, upTo, k.extra(st.Extra), prefix)
+			})
+		fetchers = q.fetchers()
+		if q.splits > 0 {
+			r.s.log.Debug("jira: backfill time slices split to keep every worker reading", "slices", len(fetchers), "splits", q.splits)
 		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -630,12 +629,17 @@ func (r *syncRun) pinned(prev map[string]string) map[string]string {
 // handle decodes a page of issues (with their children) and completes the
 // truncated collections.
 func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error {
+	f.prog.mu.Lock()
+	f.cut = f.prog.cut
+	f.prog.mu.Unlock()
 	var trunc []issueInfo
+	read := 0
 	for _, it := range items {
 		info, ok := f.e.decodeIssue(f.outs, it)
 		if !ok {
 			continue
 		}
+		read++
 		if info.Updated.After(f.maxUpdated) {
 			f.maxUpdated = info.Updated
 		}
@@ -652,7 +656,18 @@ func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error 
 	if f.e.err != nil {
 		return f.e.err
 	}
-	return f.complete(ctx, trunc)
+	f.prog.mu.Lock()
+	f.prog.read += read
+	f.prog.page = max(f.prog.page, len(items))
+	f.prog.updated = f.maxUpdated
+	f.prog.mu.Unlock()
+	if err := f.complete(ctx, trunc); err != nil {
+		return err
+	}
+	if f.cutReached {
+		return errSliceCut
+	}
+	return nil
 }
 
 // maxHydrate bounds the changed issues an incremental Cloud run lists and

@@ -518,40 +518,7 @@ func TestSimCursorDiscipline(t *testing.T) {
 			f.src.checkpointPages = 1
 			f.sync()
 			f.checkCounts("first sync")
-			updated := map[string]time.Time{}
-			for id, row := range f.dest.tables[TableIssues].rows {
-				u, err := time.Parse(time.RFC3339Nano, row["updated"])
-				if err != nil {
-					t.Fatalf("issue %s updated %q: %v", id, row["updated"], err)
-				}
-				updated[id] = u
-			}
-			sinceBarrier := map[string]bool{} // issues whose child rows were sent since the last barrier
-			var cursors []string
-			for i, ev := range f.dest.events {
-				switch {
-				case ev == "barrier":
-					clear(sinceBarrier)
-				case strings.HasPrefix(ev, "send "):
-					if TableByName(strings.TrimPrefix(ev, "send ")).Parent == TableIssues {
-						for _, id := range f.dest.sentIssues[i] {
-							sinceBarrier[id] = true
-						}
-					}
-				case strings.HasPrefix(ev, "checkpoint issues "):
-					c := strings.TrimPrefix(ev, "checkpoint issues ")
-					cursor, err := time.Parse(time.RFC3339Nano, c)
-					if err != nil {
-						t.Fatalf("cursor %q: %v", c, err)
-					}
-					for id := range sinceBarrier {
-						if u, ok := updated[id]; !ok || !u.After(cursor) {
-							t.Errorf("issues checkpoint %s covers issue %s (updated %s), whose child rows were sent after the last barrier", c, id, u)
-						}
-					}
-					cursors = append(cursors, c)
-				}
-			}
+			cursors := checkCursorDiscipline(t, f)
 			// Sequential runs checkpoint every page; parallel ones at each
 			// new prefix of finished slices, which depends on timing.
 			if len(cursors) == 0 || (concurrency == 1 && len(cursors) < 2) {
@@ -728,4 +695,46 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d and %d", run.name, s, b, run.searches, run.fetches)
 		}
 	}
+}
+
+// checkCursorDiscipline checks the destination's events: every issues
+// checkpoint covers only issues whose child rows were sent before the last
+// barrier. It returns the checkpointed cursors in order.
+func checkCursorDiscipline(t *testing.T, f *simFixture) []string {
+	t.Helper()
+	updated := map[string]time.Time{}
+	for id, row := range f.dest.tables[TableIssues].rows {
+		u, err := time.Parse(time.RFC3339Nano, row["updated"])
+		if err != nil {
+			t.Fatalf("issue %s updated %q: %v", id, row["updated"], err)
+		}
+		updated[id] = u
+	}
+	sinceBarrier := map[string]bool{} // issues whose child rows were sent since the last barrier
+	var cursors []string
+	for i, ev := range f.dest.events {
+		switch {
+		case ev == "barrier":
+			clear(sinceBarrier)
+		case strings.HasPrefix(ev, "send "):
+			if TableByName(strings.TrimPrefix(ev, "send ")).Parent == TableIssues {
+				for _, id := range f.dest.sentIssues[i] {
+					sinceBarrier[id] = true
+				}
+			}
+		case strings.HasPrefix(ev, "checkpoint issues "):
+			c := strings.TrimPrefix(ev, "checkpoint issues ")
+			cursor, err := time.Parse(time.RFC3339Nano, c)
+			if err != nil {
+				t.Fatalf("cursor %q: %v", c, err)
+			}
+			for id := range sinceBarrier {
+				if u, ok := updated[id]; !ok || !u.After(cursor) {
+					t.Errorf("issues checkpoint %s covers issue %s (updated %s), whose child rows were sent after the last barrier", c, id, u)
+				}
+			}
+			cursors = append(cursors, c)
+		}
+	}
+	return cursors
 }

@@ -1,0 +1,230 @@
+package jira
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// A backfill reads its time range as time slices, several at once (see
+// syncIssues). The slices hold about the same number of issues when they
+// start, but they do not end together: a slice is a chain of search pages,
+// each requested with the previous page's nextPageToken, and some chains
+// are slowed by their truncated collections. Once no slice is waiting, a
+// free worker splits the running slice with the most left to read: the
+// slice stops at the middle of its remaining time range (cut) and the
+// worker reads the rest as a new slice. Without it, the last slices of a
+// run were read one page after another while the other workers sat idle.
+
+// errSliceCut ends a slice's search at its cut.
+var errSliceCut = errors.New("the time slice was split")
+
+// minSplitPages is the least a slice must have left to read, in its own
+// pages, to be split: a split costs the new slice's first round trip and
+// up to two pages the old one read past the cut.
+const minSplitPages = 3
+
+// stealRetry is how long a worker with nothing to take waits before it
+// looks again, while some running slice has not read a page yet (its
+// remaining work is unknown until it has).
+const stealRetry = 50 * time.Millisecond
+
+// sliceProgress is what a slice has read, for the worker that may split
+// it, and the cut that ends it.
+type sliceProgress struct {
+	mu      sync.Mutex
+	read    int       // issues read
+	page    int       // most issues in one page
+	updated time.Time // largest `updated` read
+	cut     time.Time // zero: none; else issues updated at or after it are left to another slice
+}
+
+// timeSlice is one slice of the backfill: issues updated in [lo, hi), hi
+// zero for the open-ended newest slice.
+type timeSlice struct {
+	f      *issueFetch
+	lo, hi time.Time
+	// running: a worker reads it; paged: its search has ended; done: its
+	// rows are flushed.
+	running, paged, done bool
+}
+
+// sliceQueue hands the slices to workers, oldest first, then splits
+// running ones. slices stays in time order: a split inserts the new slice
+// right after the one it came from.
+type sliceQueue struct {
+	mu     sync.Mutex
+	slices []*timeSlice
+	now    time.Time // the end of the open-ended slice, for estimates
+	fetch  func() *issueFetch
+	splits int
+}
+
+// take returns the next slice to read, or nil. retry is true when nil may
+// change: some running slice has not reported its progress yet.
+func (q *sliceQueue) take() (s *timeSlice, retry bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, s := range q.slices {
+		if !s.running {
+			s.running = true
+			return s, false
+		}
+	}
+	return q.splitLocked()
+}
+
+// splitLocked cuts the running slice with the most issues left to read
+// (estimated from its own progress: issues read per unit of time so far)
+// at the middle of its remaining time range, and returns the new slice.
+func (q *sliceQueue) splitLocked() (*timeSlice, bool) {
+	var victim *timeSlice
+	var cut time.Time
+	best, retry := 0.0, false
+	for _, s := range q.slices {
+		if !s.running || s.paged {
+			continue
+		}
+		p := &s.f.prog
+		p.mu.Lock()
+		read, page, cur, prevCut := p.read, p.page, p.updated, p.cut
+		p.mu.Unlock()
+		if read == 0 || !cur.After(s.lo) {
+			retry = true
+			continue
+		}
+		hi := s.hi
+		if !prevCut.IsZero() {
+			hi = prevCut
+		}
+		if hi.IsZero() {
+			hi = q.now
+		}
+		if !hi.After(cur) {
+			continue
+		}
+		left := float64(read) * float64(hi.Sub(cur)) / float64(cur.Sub(s.lo))
+		if left < float64(minSplitPages*page) || left <= best {
+			continue
+		}
+		mid := cur.Add(hi.Sub(cur) / 2).Truncate(time.Millisecond)
+		if !mid.After(cur) || !mid.Before(hi) {
+			continue
+		}
+		victim, cut, best = s, mid, left
+	}
+	if victim == nil {
+		return nil, retry
+	}
+	// The new slice takes [cut, end of the victim): its original bound, or
+	// an earlier cut's.
+	end := victim.hi
+	p := &victim.f.prog
+	p.mu.Lock()
+	if !p.cut.IsZero() {
+		end = p.cut
+	}
+	p.cut = cut
+	p.mu.Unlock()
+	ns := &timeSlice{f: q.fetch(), lo: cut, hi: end, running: true}
+	for i, s := range q.slices {
+		if s == victim {
+			q.slices = append(q.slices[:i+1], append([]*timeSlice{ns}, q.slices[i+1:]...)...)
+			break
+		}
+	}
+	q.splits++
+	return ns, false
+}
+
+// finish marks s done and returns the fetchers of the slices now done from
+// the start of the range (the prefix), and whether the prefix grew and is
+// not the whole range (the final checkpoint covers that).
+func (q *sliceQueue) finish(s *timeSlice) (prefix []*issueFetch, grew bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	before := q.prefixLocked()
+	s.done = true
+	n := q.prefixLocked()
+	if n == before || n == len(q.slices) {
+		return nil, false
+	}
+	for _, p := range q.slices[:n] {
+		prefix = append(prefix, p.f)
+	}
+	return prefix, true
+}
+
+func (q *sliceQueue) prefixLocked() int {
+	n := 0
+	for n < len(q.slices) && q.slices[n].done {
+		n++
+	}
+	return n
+}
+
+// run reads the slices with n workers: pages reads a slice's search (up to
+// its cut), flush sends its rows, and checkpoint is called with the prefix
+// of done slices whenever it grows, one call at a time and in order. It
+// returns the slices' errors; a worker whose slice failed takes no more.
+func (q *sliceQueue) run(ctx context.Context, n int, pages, flush func(*timeSlice) error, checkpoint func(prefix []*issueFetch) error) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards errs; orders the checkpoints
+	var errs []error
+	one := func(s *timeSlice) error {
+		err := pages(s)
+		q.mu.Lock()
+		s.paged = true // no longer split
+		q.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if err := flush(s); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if prefix, grew := q.finish(s); grew {
+			return checkpoint(prefix)
+		}
+		return nil
+	}
+	for range n {
+		wg.Go(func() {
+			for {
+				s, retry := q.take()
+				if s == nil {
+					if !retry {
+						return
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(stealRetry):
+					}
+					continue
+				}
+				if err := one(s); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// fetchers returns every slice's fetcher, in time order.
+func (q *sliceQueue) fetchers() []*issueFetch {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]*issueFetch, len(q.slices))
+	for i, s := range q.slices {
+		out[i] = s.f
+	}
+	return out
+}

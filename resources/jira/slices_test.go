@@ -1,0 +1,222 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jsync-dev/jsync/resources/jira/client"
+	"github.com/jsync-dev/jsync/resources/jira/jirasim"
+)
+
+// TestSliceQueue follows the queue through takes, splits and finishes:
+// waiting slices go first and in time order; then the running slice with
+// the most left to read (by its own pace) is cut at the middle of what it
+// has left, and the new slice sits right after it.
+func TestSliceQueue(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	type progress struct {
+		read, page int
+		updated    int // hours after t0
+		cut        int // 0: none
+	}
+	tests := []struct {
+		name string
+		// bounds of the slices in hours (the last hi 0: open-ended), all
+		// running, with their progress
+		bounds [][2]int
+		prog   []progress
+		now    int
+		// want: no split (retry as given), or a split of victim at cut
+		wantSplit  bool
+		wantRetry  bool
+		wantVictim int
+		wantLo     int
+		wantHi     int // 0: open-ended
+	}{
+		{name: "most left wins", bounds: [][2]int{{0, 10}, {10, 20}}, now: 30,
+			// slice 0: 100 issues in 2 h, 8 h left: about 400 left; slice 1: 100 in 8 h, 2 h left: 25
+			prog:      []progress{{read: 100, page: 100, updated: 2}, {read: 100, page: 100, updated: 18}},
+			wantSplit: true, wantVictim: 0, wantLo: 6, wantHi: 10},
+		{name: "open-ended slice ends at the run's start", bounds: [][2]int{{0, 10}, {10, 0}}, now: 30,
+			prog:      []progress{{read: 100, page: 100, updated: 9}, {read: 100, page: 100, updated: 12}},
+			wantSplit: true, wantVictim: 1, wantLo: 21, wantHi: 0},
+		{name: "a cut slice is split within its cut", bounds: [][2]int{{0, 20}}, now: 30,
+			prog:      []progress{{read: 300, page: 100, updated: 2, cut: 10}},
+			wantSplit: true, wantVictim: 0, wantLo: 6, wantHi: 10},
+		{name: "too little left", bounds: [][2]int{{0, 10}}, now: 30,
+			prog: []progress{{read: 100, page: 100, updated: 5}}},
+		{name: "no progress yet: look again later", bounds: [][2]int{{0, 10}}, now: 30,
+			prog: []progress{{}}, wantRetry: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &sliceQueue{now: at(tt.now), fetch: func() *issueFetch { return &issueFetch{} }}
+			for i, b := range tt.bounds {
+				s := &timeSlice{f: &issueFetch{}, lo: at(b[0]), running: true}
+				if b[1] != 0 {
+					s.hi = at(b[1])
+				}
+				p := tt.prog[i]
+				s.f.prog.read, s.f.prog.page = p.read, p.page
+				if p.read > 0 {
+					s.f.prog.updated = at(p.updated)
+				}
+				if p.cut != 0 {
+					s.f.prog.cut = at(p.cut)
+				}
+				q.slices = append(q.slices, s)
+			}
+			victims := append([]*timeSlice(nil), q.slices...)
+			ns, retry := q.take()
+			if !tt.wantSplit {
+				if ns != nil || retry != tt.wantRetry {
+					t.Fatalf("take = %v, retry %v; want no slice, retry %v", ns, retry, tt.wantRetry)
+				}
+				return
+			}
+			if ns == nil {
+				t.Fatal("no split")
+			}
+			v := victims[tt.wantVictim]
+			wantHi := time.Time{}
+			if tt.wantHi != 0 {
+				wantHi = at(tt.wantHi)
+			}
+			if !ns.lo.Equal(at(tt.wantLo)) || !ns.hi.Equal(wantHi) || !ns.running {
+				t.Errorf("new slice [%v, %v) running %v, want [%v, %v)", ns.lo, ns.hi, ns.running, at(tt.wantLo), wantHi)
+			}
+			if !v.f.prog.cut.Equal(ns.lo) {
+				t.Errorf("victim cut at %v, want the new slice's start %v", v.f.prog.cut, ns.lo)
+			}
+			if idx := indexOf(q.slices, v); idx < 0 || idx+1 >= len(q.slices) || q.slices[idx+1] != ns {
+				t.Errorf("new slice is not right after the victim")
+			}
+			if q.splits != 1 {
+				t.Errorf("splits = %d", q.splits)
+			}
+		})
+	}
+}
+
+func indexOf(ss []*timeSlice, s *timeSlice) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestSliceQueueTakeAndPrefix: waiting slices are taken oldest first; the
+// prefix grows only from the start of the range and is not reported once
+// it is the whole range.
+func TestSliceQueueTakeAndPrefix(t *testing.T) {
+	q := &sliceQueue{}
+	var fs []*issueFetch
+	for range 3 {
+		f := &issueFetch{}
+		fs = append(fs, f)
+		q.slices = append(q.slices, &timeSlice{f: f})
+	}
+	for i := range 3 {
+		s, _ := q.take()
+		if s == nil || s.f != fs[i] {
+			t.Fatalf("take %d: got %v, want slice %d", i, s, i)
+		}
+	}
+	steps := []struct {
+		finish    int
+		wantGrew  bool
+		wantCount int
+	}{
+		{finish: 1}, // not from the start
+		{finish: 0, wantGrew: true, wantCount: 2}, // 0 and 1
+		{finish: 2}, // the whole range: the final checkpoint's
+	}
+	for _, st := range steps {
+		prefix, grew := q.finish(q.slices[st.finish])
+		if grew != st.wantGrew || len(prefix) != st.wantCount {
+			t.Errorf("finish %d: prefix of %d, grew %v; want %d, %v", st.finish, len(prefix), grew, st.wantCount, st.wantGrew)
+		}
+	}
+}
+
+// skewedCounts answers approximate-count with estimates that fall with
+// the part's lower bound: the older a part, the more issues it claims.
+// The simulator's issues are mostly updated recently (as real sites'
+// are), so the cuts leave the newest slice with most of the issues, as a
+// wrong estimate would (Jira's counts are approximate).
+type skewedCounts struct {
+	next http.RoundTripper
+	end  time.Time // a day after the run starts
+}
+
+var lowerBound = regexp.MustCompile(`updated >= (\d+)`)
+
+func (c skewedCounts) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, "/search/approximate-count") {
+		return c.next.RoundTrip(req)
+	}
+	var body struct{ JQL string }
+	if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	m := lowerBound.FindStringSubmatch(body.JQL)
+	if m == nil {
+		return nil, fmt.Errorf("no lower bound in %q", body.JQL)
+	}
+	ms, _ := strconv.ParseInt(m[1], 10, 64)
+	days := (c.end.UnixMilli() - ms) / (24 * 3600 * 1000)
+	count := max(1, days*days*days)
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Request: req,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   io.NopCloser(strings.NewReader(fmt.Sprintf(`{"count":%d}`, count)))}, nil
+}
+
+// TestSimSlicesSplit: with unequal slices (skewedCounts), free workers split the slices
+// still running; every row arrives once and the cursor checkpoints never
+// cover an issue whose rows were not sent before their barrier.
+func TestSimSlicesSplit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixtureWith(t, jirasim.Options{Issues: 3000, Flavor: jirasim.FlavorCloud, Latency: 5 * time.Millisecond,
+		Caps: jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20}}, false)
+	f.src.cfg.Concurrency = 4
+	var logs syncBuffer
+	f.src.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts := f.src.clientOptions()
+	opts.Transport = skewedCounts{next: opts.Transport, end: f.clock.Now().Add(24 * time.Hour)}
+	cl, err := client.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.cl = cl
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	disc, err := f.src.Discover(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.src.Sync(ctx, f.dest.request(disc.Tables, f.clock.Now())); err != nil {
+		t.Fatalf("sync: %v\n%s", err, logs.String()[:min(3000, len(logs.String()))])
+	}
+	f.checkCounts("sync")
+	out := logs.String()
+	if !strings.Contains(out, "backfill time slices split") {
+		t.Fatalf("no slice was split:\n%s", out)
+	}
+	i := strings.Index(out, "backfill time slices split")
+	t.Log(strings.SplitN(out[i:], "\n", 2)[0])
+	checkCursorDiscipline(t, f)
+}
