@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -157,15 +156,7 @@ func TestSimConcurrencyRefused(t *testing.T) {
 	f.src.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// Without the lowering, this sync was still retrying refused requests
 	// after 10 minutes: fail in one instead.
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	disc, err := f.src.Discover(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.src.Sync(ctx, f.dest.request(disc.Tables, f.clock.Now())); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
+	f.syncWithin(time.Minute)
 	f.checkCounts("sync")
 	var refused int64
 	for _, byStatus := range f.sim.Stats().Endpoints {

@@ -134,6 +134,21 @@ func (f *simFixture) sync() []*schema.Table {
 	return disc.Tables
 }
 
+// syncWithin is sync without pinned columns, failed if it takes longer
+// than d (a sync stuck retrying then ends in an error, not a hung test).
+func (f *simFixture) syncWithin(d time.Duration) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(f.t.Context(), d)
+	defer cancel()
+	disc, err := f.src.Discover(ctx, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.src.Sync(ctx, f.dest.request(disc.Tables, f.clock.Now())); err != nil {
+		f.t.Fatalf("sync: %v", err)
+	}
+}
+
 func totalRequests(m map[string]int64) int64 {
 	var n int64
 	for _, v := range m {

@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -202,15 +201,7 @@ func TestSimSlicesSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.src.cl = cl
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	disc, err := f.src.Discover(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.src.Sync(ctx, f.dest.request(disc.Tables, f.clock.Now())); err != nil {
-		t.Fatalf("sync: %v\n%s", err, logs.String()[:min(3000, len(logs.String()))])
-	}
+	f.syncWithin(time.Minute)
 	f.checkCounts("sync")
 	out := logs.String()
 	if !strings.Contains(out, "backfill time slices split") {
