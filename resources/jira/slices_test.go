@@ -210,4 +210,13 @@ func TestSimSlicesSplit(t *testing.T) {
 	i := strings.Index(out, "backfill time slices split")
 	t.Log(strings.SplitN(out[i:], "\n", 2)[0])
 	checkCursorDiscipline(t, f)
+
+	// The cursor and known issues left by the split slices carry the next
+	// run: it sees the changes and the deletions.
+	if _, err := f.sim.Mutate(jirasim.Mutation{Update: 30, Comment: 10, Worklog: 10, DeleteIssues: 5}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute) // past worklog/deleted's "not in the last minute"
+	f.syncWithin(time.Minute)
+	f.checkCounts("incremental sync after the split backfill")
 }
