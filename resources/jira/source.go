@@ -214,7 +214,7 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		if reason := resp.Header.Get("RateLimit-Reason"); strings.Contains(reason, "concurrent") {
+		if reason := resp.Header.Get("RateLimit-Reason"); client.ConcurrencyLimited(reason) {
 			c.s.lowerInFlight(sem, reason)
 		}
 	}

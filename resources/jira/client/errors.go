@@ -60,6 +60,9 @@ func (e *HTTPError) Advice() string {
 	case http.StatusGone:
 		return "endpoint removed by Atlassian (CHANGE-2046); this jsync version uses an API that no longer exists"
 	case http.StatusTooManyRequests:
+		if ConcurrencyLimited(e.Reason) {
+			return "refused by Jira for too many requests at once (" + e.Reason + "); lower concurrency or retry later"
+		}
 		if e.Reason != "" {
 			return "rate limited by Jira (" + e.Reason + "); lower rate_limit or retry later"
 		}

@@ -108,3 +108,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 }
+
+// rateOf is the family's current rate (the ceiling for a family not yet
+// used).
+func (l *limiter) rateOf(family string) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[family]; ok {
+		return b.rate
+	}
+	return l.rate
+}

@@ -120,10 +120,17 @@ func (l *limiter) bucketLocked(family string, now time.Time) *bucket {
 	return b
 }
 
+// ConcurrencyLimited reports whether a 429's RateLimit-Reason refuses
+// requests for being too many at once (field reports show
+// jira-max-concurrent-threads-across-all-instances-per-tenant-per-user),
+// not too many per second: fewer requests in flight answer it, a lower
+// rate does not.
+func ConcurrencyLimited(reason string) bool { return strings.Contains(reason, "concurrent") }
+
 // pause stops a family (or, for a quota-based 429, every family) until t.
-// A pause for any other reason is a burst limit: it also halves the
-// family's rate, unless it was halved less than lowerEvery ago. It reports
-// the family's rate before and after when it lowered it.
+// A pause for a burst limit (any other reason but ConcurrencyLimited) also
+// halves the family's rate, unless it was halved less than lowerEvery ago.
+// It reports the family's rate before and after when it lowered it.
 func (l *limiter) pause(family, reason string, until time.Time) (from, to float64, lowered bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -138,7 +145,7 @@ func (l *limiter) pause(family, reason string, until time.Time) (from, to float6
 	if until.After(b.pauseUntil) {
 		b.pauseUntil = until
 	}
-	if l.rate <= 0 || b.rate <= minRate || now.Sub(b.lowered) < lowerEvery {
+	if l.rate <= 0 || ConcurrencyLimited(reason) || b.rate <= minRate || now.Sub(b.lowered) < lowerEvery {
 		return 0, 0, false
 	}
 	from = b.rate
@@ -146,15 +153,4 @@ func (l *limiter) pause(family, reason string, until time.Time) (from, to float6
 	b.tokens = math.Min(b.tokens, burst(b.rate))
 	b.lowered = now
 	return from, b.rate, true
-}
-
-// rateOf is the family's current rate (the ceiling for a family not yet
-// used).
-func (l *limiter) rateOf(family string) float64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.buckets[family]; ok {
-		return b.rate
-	}
-	return l.rate
 }

@@ -92,6 +92,8 @@ func TestRetries(t *testing.T) {
 			wantSleeps: []time.Duration{1 * s, 2 * s, 4 * s, 8 * s, 16 * s, 30 * s, 30 * s}, wantErr: "after 8 attempts"},
 		{name: "429 storm gives up", steps: []step{status(429, "Retry-After", "1", "RateLimit-Reason", "jira-burst-based")}, maxRetries: 2, wantStatus: 429,
 			wantSleeps: []time.Duration{1 * s, 2 * s}, wantErr: "rate limited by Jira (jira-burst-based)"},
+		{name: "too-many-at-once 429 storm names concurrency", steps: []step{status(429, "Retry-After", "1", "RateLimit-Reason", "jira-max-concurrent-threads-across-all-instances-per-tenant-per-user")},
+			maxRetries: 1, wantStatus: 429, wantSleeps: []time.Duration{1 * s}, wantErr: "too many requests at once (jira-max-concurrent-threads-across-all-instances-per-tenant-per-user); lower concurrency"},
 		{name: "wait beyond MaxWait fails", steps: []step{status(429, "Retry-After", "1847", "RateLimit-Reason", "jira-quota-global-based")}, wantStatus: 429,
 			wantErr: "more than the 15m0s limit"},
 		{name: "400 fails fast", steps: []step{status(400), ok(`{}`)}, wantStatus: 400},
@@ -445,12 +447,14 @@ func TestPersistentFailureNamesEndpointStatusTable(t *testing.T) {
 func TestLimiterAdaptsToBurst429(t *testing.T) {
 	const fam = "GET /issue/{id}/comment"
 	type step struct {
-		advance     time.Duration // clock moves first
-		burst429    bool          // a jira-burst-based 429 pausing 1 s
-		quota429    bool          // a jira-quota-global-based 429 pausing 1 s
-		reserve     bool          // take a token (applies the recovery)
-		wantRate    float64
-		wantLowered bool
+		advance  time.Duration // clock moves first
+		burst429 bool          // a jira-burst-based 429 pausing 1 s
+		quota429 bool          // a jira-quota-global-based 429 pausing 1 s
+		// a 429 for too many requests in flight, pausing 1 s
+		concurrent429 bool
+		reserve       bool // take a token (applies the recovery)
+		wantRate      float64
+		wantLowered   bool
 	}
 	tests := []struct {
 		name    string
@@ -479,6 +483,9 @@ func TestLimiterAdaptsToBurst429(t *testing.T) {
 		{name: "quota 429 pauses but keeps the rate", ceiling: 100, steps: []step{
 			{quota429: true, wantRate: 100},
 		}},
+		{name: "too-many-at-once 429 pauses but keeps the rate", ceiling: 100, steps: []step{
+			{concurrent429: true, wantRate: 100},
+		}},
 		{name: "no ceiling, nothing to lower", ceiling: -1, steps: []step{
 			{burst429: true, wantRate: -1},
 		}},
@@ -495,6 +502,11 @@ func TestLimiterAdaptsToBurst429(t *testing.T) {
 					_, _, lowered = l.pause(fam, "jira-burst-based", clock.Now().Add(time.Second))
 				case st.quota429:
 					_, _, lowered = l.pause(fam, "jira-quota-global-based", clock.Now().Add(time.Second))
+				case st.concurrent429:
+					_, _, lowered = l.pause(fam, "jira-max-concurrent-threads-across-all-instances-per-tenant-per-user", clock.Now().Add(time.Second))
+					if d, _ := l.reserve(fam); d != time.Second {
+						t.Fatalf("step %d: the family is not paused for Retry-After: wait %v", i, d)
+					}
 				}
 				if st.reserve {
 					l.reserve(fam)
