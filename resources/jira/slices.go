@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -79,25 +80,25 @@ func (q *sliceQueue) take() (s *timeSlice, retry bool) {
 // (estimated from its own progress: issues read per unit of time so far)
 // at the middle of its remaining time range, and returns the new slice.
 func (q *sliceQueue) splitLocked() (*timeSlice, bool) {
-	var victim *timeSlice
-	var cut time.Time
+	victim := -1
+	var cut, end time.Time // end: where the victim ends now (zero: open-ended)
 	best, retry := 0.0, false
-	for _, s := range q.slices {
+	for i, s := range q.slices {
 		if !s.running || s.paged {
 			continue
 		}
 		p := &s.f.prog
 		p.mu.Lock()
-		read, page, cur, prevCut := p.read, p.page, p.updated, p.cut
+		read, page, cur, sEnd := p.read, p.page, p.updated, p.cut // cuts change only here, under q.mu
 		p.mu.Unlock()
 		if read == 0 || !cur.After(s.lo) {
 			retry = true
 			continue
 		}
-		hi := s.hi
-		if !prevCut.IsZero() {
-			hi = prevCut
+		if sEnd.IsZero() {
+			sEnd = s.hi
 		}
+		hi := sEnd
 		if hi.IsZero() {
 			hi = q.now
 		}
@@ -112,28 +113,18 @@ func (q *sliceQueue) splitLocked() (*timeSlice, bool) {
 		if !mid.After(cur) || !mid.Before(hi) {
 			continue
 		}
-		victim, cut, best = s, mid, left
+		victim, cut, end, best = i, mid, sEnd, left
 	}
-	if victim == nil {
+	if victim < 0 {
 		return nil, retry
 	}
-	// The new slice takes [cut, end of the victim): its original bound, or
-	// an earlier cut's.
-	end := victim.hi
-	p := &victim.f.prog
+	p := &q.slices[victim].f.prog
 	p.mu.Lock()
-	if !p.cut.IsZero() {
-		end = p.cut
-	}
 	p.cut = cut
 	p.mu.Unlock()
+	// The new slice takes the rest of the victim's range, right after it.
 	ns := &timeSlice{f: q.fetch(), lo: cut, hi: end, running: true}
-	for i, s := range q.slices {
-		if s == victim {
-			q.slices = append(q.slices[:i+1], append([]*timeSlice{ns}, q.slices[i+1:]...)...)
-			break
-		}
-	}
+	q.slices = slices.Insert(q.slices, victim+1, ns)
 	q.splits++
 	return ns, false
 }
