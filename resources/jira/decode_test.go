@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -367,15 +368,12 @@ func TestDecodeSpecExamples(t *testing.T) {
 		h.e.decodeComment(h.outs[TableIssueComments], it, "10010")
 	}
 	for _, it := range items(t, read("getBulkChangelogs__POST__200.json"), "issueChangeLogs") {
-		var l struct {
-			IssueID         string            `json:"issueId"`
-			ChangeHistories []json.RawMessage `json:"changeHistories"`
-		}
-		if err := json.Unmarshal(it, &l); err != nil {
+		id, histories, err := bulkChangelogEntry(it)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, hst := range l.ChangeHistories {
-			h.e.decodeChangelog(h.outs[TableChangelogs], h.outs[TableChangelogItems], hst, l.IssueID)
+		for _, hst := range histories {
+			h.e.decodeChangelog(h.outs[TableChangelogs], h.outs[TableChangelogItems], hst, id)
 		}
 	}
 	for _, it := range items(t, read("searchProjects__GET__200.json"), "values") {
@@ -730,6 +728,49 @@ func TestDecodeUserArrays(t *testing.T) {
 			}
 			if rejected != c.rejected {
 				t.Errorf("watchers rejected = %v, want %v (%+v)", rejected, c.rejected, h.rejects.Rejects())
+			}
+		})
+	}
+}
+
+func TestBulkChangelogEntry(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		id        string
+		histories int
+		err       string
+	}{
+		{"string id", `{"issueId":"10001","changeHistories":[{"id":"1"},{"id":"2"}]}`, "10001", 2, ""},
+		{"numeric id", `{"issueId":10001,"changeHistories":[{"id":"1"}]}`, "10001", 1, ""},
+		{"no histories", `{"issueId":"10001","changeHistories":[]}`, "10001", 0, ""},
+		{"null histories", `{"issueId":"10001","changeHistories":null}`, "10001", 0, ""},
+		{"missing id", `{"changeHistories":[]}`, "", 0, "issueId: missing"},
+		{"empty id", `{"issueId":"","changeHistories":[]}`, "", 0, "issueId: missing"},
+		{"object id", `{"issueId":{},"changeHistories":[]}`, "", 0, "issueId: want string, got object"},
+		{"histories not an array", `{"issueId":"1","changeHistories":{}}`, "", 0, "changeHistories: want array, got object"},
+		{"not an object", `[1]`, "", 0, "not an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := []byte(tt.raw)
+			id, histories, err := bulkChangelogEntry(raw)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != tt.id || len(histories) != tt.histories {
+				t.Fatalf("got %q with %d histories, want %q with %d", id, len(histories), tt.id, tt.histories)
+			}
+			// The histories alias the page rather than copying it.
+			for _, h := range histories {
+				if &h[0] != &raw[bytes.Index(raw, h)] {
+					t.Fatalf("history %s is a copy", h)
+				}
 			}
 		})
 	}

@@ -25,6 +25,9 @@ type memDest struct {
 	// sentIssues are the issue_id values of each "send" event's batch (by
 	// event index), for tables that have the column.
 	sentIssues map[int][]string
+	// states are the states committed by "checkpoint" events (by event
+	// index).
+	states map[int]state.TableState
 }
 
 type memTable struct {
@@ -176,6 +179,10 @@ func (m *memTable) Checkpoint(_ context.Context, st state.TableState) error {
 		m.rows, m.pending = m.pending, nil
 	}
 	m.state = st
+	if m.d.states == nil {
+		m.d.states = map[int]state.TableState{}
+	}
+	m.d.states[len(m.d.events)] = st
 	m.d.events = append(m.d.events, "checkpoint "+m.table.Name+" "+st.Cursor)
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jsync-dev/jsync/engine/state"
 	"github.com/jsync-dev/jsync/resources/jira/client"
 	"github.com/jsync-dev/jsync/resources/jira/jql"
+	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // State keys of the issues table (state.TableState.Extra).
@@ -242,12 +243,17 @@ type issueFetch struct {
 	cutReached bool
 }
 
-// bulkChangelogIssues and bulkChangelogPage are changelog/bulkfetch's
-// limits: issue ids per request and histories per page (the server may
-// lower the page size; pages are followed by its token).
+// bulkChangelogIssues is changelog/bulkfetch's limit of issue ids per
+// request, and bulkChangelogPage the histories asked for per page (the
+// server may lower it; pages are followed by its token). The server
+// accepts up to 10,000, but a page of 10,000 histories is about 11 MB of
+// JSON, held twice per slice while the next page is fetched: at 200,000
+// issues the slices ending together held 88 MB of such pages at once.
+// 2,500 keeps a page near the size of a search page, for about 1% more
+// requests (BENCHMARKS.md).
 const (
 	bulkChangelogIssues = 1000
-	bulkChangelogPage   = 10000
+	bulkChangelogPage   = 2500
 )
 
 func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string]time.Time) *issueFetch {
@@ -338,11 +344,18 @@ func (f *issueFetch) finished(overlap time.Duration) {
 			o.runKeys = nil
 		}
 	}
+	// A fresh map, since a Go map keeps its buckets after its entries
+	// are deleted; so do the batch key sets after a flush.
 	from := f.maxUpdated.Add(-overlap)
+	keep := map[string]time.Time{}
 	for id, u := range f.read {
-		if u.Before(from) {
-			delete(f.read, id)
+		if !u.Before(from) {
+			keep[id] = u
 		}
+	}
+	f.read = keep
+	for _, o := range f.all {
+		o.batchKeys = nil
 	}
 }
 
@@ -508,6 +521,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		// resumes from there. Once none waits, running slices are split
 		// (sliceQueue). The last slice is open-ended (bounds[slices] is
 		// zero): it catches issues updated during the sync.
+		merged := 0 // fetchers of the checkpointed prefix whose ids are in known
 		q := &sliceQueue{now: r.now, fetch: func() *issueFetch { return r.newIssueFetch(ctx, first, seen) }}
 		for i := range slices {
 			q.slices = append(q.slices, &timeSlice{f: q.fetch(), lo: bounds[i], hi: bounds[i+1]})
@@ -527,14 +541,21 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 				return nil
 			},
 			func(prefix []*issueFetch) error {
-				upTo, k := cursor, cloneKnown(known)
-				for _, pf := range prefix {
+				// The prefix only grows, in slice order: its new
+				// fetchers' issues join the known sets once, and their
+				// own maps are let go.
+				upTo := cursor
+				for i, pf := range prefix {
 					if pf.maxUpdated.After(upTo) {
 						upTo = pf.maxUpdated
 					}
-					mergeKnown(k, pf.placed)
+					if i >= merged {
+						mergeKnown(known, pf.placed)
+						pf.placed = map[int64]string{}
+					}
 				}
-				return save(ctx, upTo, k.extra(st.Extra), prefix)
+				merged = len(prefix)
+				return save(ctx, upTo, known.extra(st.Extra), prefix)
 			})
 		fetchers = q.fetchers()
 		if q.splits > 0 {
@@ -967,6 +988,28 @@ func (f *issueFetch) decodeHistories(id string, items []json.RawMessage) {
 	}
 }
 
+// bulkChangelogEntry reads one {issueId, changeHistories} entry of a
+// changelog/bulkfetch page. The histories alias the page: a page holds up
+// to bulkChangelogPage of them, and copying each would double its memory.
+func bulkChangelogEntry(raw json.RawMessage) (string, []json.RawMessage, error) {
+	ms, err := jsonscan.Members(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	id, ok, err := asString(jsonscan.Get(ms, "issueId"))
+	if err == nil && (!ok || id == "") {
+		err = errors.New("missing")
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("issueId: %w", err)
+	}
+	histories, err := parseArray(jsonscan.Get(ms, "changeHistories"))
+	if err != nil {
+		return "", nil, fmt.Errorf("changeHistories: %w", err)
+	}
+	return id, histories, nil
+}
+
 // drainChangelogs completes the pending truncated changelogs.
 func (f *issueFetch) drainChangelogs(ctx context.Context) error {
 	ctx = client.WithTable(ctx, TableChangelogs)
@@ -987,20 +1030,17 @@ func (f *issueFetch) drainChangelogs(ctx context.Context) error {
 // bulkfetch is not offered.
 func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) error {
 	r := f.r
-	body := map[string]any{"issueIdsOrKeys": ids, "maxResults": bulkChangelogPage}
+	body := map[string]any{"issueIdsOrKeys": ids, "maxResults": r.s.changelogPage}
 	pages := 0
 	err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/changelog/bulkfetch", body, "issueChangeLogs", func(items []json.RawMessage) error {
 		pages++
 		for _, it := range items {
-			var l struct {
-				IssueID         string            `json:"issueId"`
-				ChangeHistories []json.RawMessage `json:"changeHistories"`
-			}
-			if err := json.Unmarshal(it, &l); err != nil {
+			id, histories, err := bulkChangelogEntry(it)
+			if err != nil {
 				f.e.reject(TableChangelogs, "", "", "bulkfetch entry: "+err.Error(), it)
 				continue
 			}
-			f.decodeHistories(l.IssueID, l.ChangeHistories)
+			f.decodeHistories(id, histories)
 		}
 		return f.e.err
 	})
@@ -1238,18 +1278,6 @@ func loadKnown(extra map[string]string) (knownIDs, error) {
 		}
 	}
 	return k, nil
-}
-
-func cloneKnown(k knownIDs) knownIDs {
-	out := make(knownIDs, len(k))
-	for pid, set := range k {
-		c := make(idSet, len(set))
-		for id := range set {
-			c[id] = struct{}{}
-		}
-		out[pid] = c
-	}
-	return out
 }
 
 // mergeKnown places each written issue in its project's set (and removes

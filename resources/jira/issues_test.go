@@ -56,8 +56,13 @@ func TestFinishedSlice(t *testing.T) {
 		maxUpdated: ms(10_000),
 		read:       map[string]time.Time{"old": ms(1_000), "edge": ms(7_000), "new": ms(9_500)},
 		outs:       issueOuts{links: links, sprintIssues: sprints, worklogs: worklogs},
+		all:        []*tableOut{links, sprints, worklogs},
 	}
+	worklogs.batchKeys = map[string]struct{}{}
 	f.finished(3 * time.Second)
+	if worklogs.batchKeys != nil {
+		t.Error("batch key set kept after finished: its buckets would stay for the rest of the run")
+	}
 	if _, ok := f.read["old"]; ok || len(f.read) != 2 {
 		t.Errorf("reads after finished = %v, want edge and new", f.read)
 	}

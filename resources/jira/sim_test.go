@@ -651,6 +651,7 @@ func TestSimChangelogsBatchedAcrossPages(t *testing.T) {
 	}
 	f := newSimFixtureCaps(t, jirasim.FlavorCloud, 1500, false, 0, jirasim.Caps{Comments: 20, Histories: 2, Worklogs: 20})
 	f.src.checkpointPages = 1000 // one sequential reader would drain once
+	f.src.changelogPage = 10000  // the server's largest page: one per drain
 	f.sync()
 	f.checkCounts("first sync")
 	st := f.sim.Stats().Endpoints
@@ -663,6 +664,20 @@ func TestSimChangelogsBatchedAcrossPages(t *testing.T) {
 	}
 	if pages < 12 {
 		t.Errorf("only %d search pages: the test needs many pages with truncated changelogs", pages)
+	}
+
+	// At the default page size the histories of a drain take more pages,
+	// each of at most changelogPage histories.
+	g := newSimFixtureCaps(t, jirasim.FlavorCloud, 1500, false, 0, jirasim.Caps{Comments: 20, Histories: 2, Worklogs: 20})
+	g.src.checkpointPages = 1000
+	g.src.changelogPage = 1000
+	g.sync()
+	g.checkCounts("first sync, small changelog pages")
+	histories := len(g.dest.tables[TableChangelogs].live())
+	small := g.sim.Stats().Endpoints["POST /rest/api/3/changelog/bulkfetch"]["200"]
+	t.Logf("%d histories in %d changelog/bulkfetch pages of 1000", histories, small)
+	if min := int64(histories / 1000); small < min || small > min+4 {
+		t.Errorf("%d changelog/bulkfetch requests of 1000 histories for %d histories; want %d to %d", small, histories, min, min+4)
 	}
 }
 
@@ -746,6 +761,19 @@ func checkCursorDiscipline(t *testing.T, f *simFixture) []string {
 			for id := range sinceBarrier {
 				if u, ok := updated[id]; !ok || !u.After(cursor) {
 					t.Errorf("issues checkpoint %s covers issue %s (updated %s), whose child rows were sent after the last barrier", c, id, u)
+				}
+			}
+			// The delete sweep of a run that resumes from here must know
+			// every issue the cursor covers, in its project.
+			known, err := loadKnown(f.dest.states[i].Extra)
+			if err != nil {
+				t.Fatalf("issues checkpoint %s: %v", c, err)
+			}
+			for id, u := range updated {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				pid := f.dest.tables[TableIssues].rows[id]["project_id"]
+				if _, ok := known[pid][n]; !ok && !u.After(cursor) {
+					t.Errorf("issues checkpoint %s: issue %s (updated %s) not among the known ids of project %s", c, id, u, pid)
 				}
 			}
 			cursors = append(cursors, c)

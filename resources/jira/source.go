@@ -90,6 +90,7 @@ type Source struct {
 
 	httpTransport   *http.Transport
 	checkpointPages int // issue pages between cursor checkpoints
+	changelogPage   int // histories asked for per changelog/bulkfetch page
 	dcWindow        int // Data Center issues read before the search restarts
 
 	mu   sync.Mutex
@@ -129,7 +130,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, dcWindow: 5000}
+	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, changelogPage: bulkChangelogPage, dcWindow: 5000}
 	if err := s.initTransport(); err != nil {
 		return nil, err
 	}
