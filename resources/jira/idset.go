@@ -2,63 +2,71 @@ package jira
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
 )
 
 // idSet is a set of numeric Jira ids, stored in state as sorted ranges
-// ("10000-10499,10501,10503-10600"). Issue ids are dense, so the known ids of
-// a project take a few bytes per gap rather than per issue. The delete sweep
-// needs them: the source cannot read the destination, so it remembers which
-// issues it wrote, per project.
-type idSet map[int64]struct{}
+// ("10000-10499,10501,10503-10600"). The delete sweep needs them: the
+// source cannot read the destination, so it remembers which issues it
+// wrote, per project. In memory the set is a compressed bitmap: issue ids
+// are dense, so a site's known ids take a few bytes per run of ids, where
+// a Go map took about 25 bytes per issue (5 MB at 200,000 issues, growing
+// with the site).
+type idSet struct{ roaring64.Bitmap }
 
-func parseIDSet(s string) (idSet, error) {
-	set := idSet{}
+// maxIDRange bounds one range of a stored set: a larger one is damage,
+// not a site.
+const maxIDRange = 1e8
+
+func newIDSet() *idSet { return &idSet{Bitmap: *roaring64.New()} }
+
+func parseIDSet(s string) (*idSet, error) {
+	set := newIDSet()
 	if s == "" {
 		return set, nil
 	}
 	for _, part := range strings.Split(s, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.ParseInt(lo, 10, 64)
+		a, err := strconv.ParseUint(lo, 10, 63)
 		if err != nil {
 			return nil, fmt.Errorf("id set: bad id %q", part)
 		}
 		b := a
 		if isRange {
-			if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a || b-a > 1e8 {
+			if b, err = strconv.ParseUint(hi, 10, 63); err != nil || b < a || b-a > maxIDRange {
 				return nil, fmt.Errorf("id set: bad range %q", part)
 			}
 		}
-		for n := a; n <= b; n++ {
-			set[n] = struct{}{}
-		}
+		set.AddRange(a, b+1)
 	}
 	return set, nil
 }
 
-func (s idSet) String() string {
-	ids := make([]int64, 0, len(s))
-	for id := range s {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+func (s *idSet) add(id int64) { s.Add(uint64(id)) }
+
+func (s *idSet) has(id int64) bool { return s != nil && id >= 0 && s.Contains(uint64(id)) }
+
+// String renders the set as sorted ranges.
+func (s *idSet) String() string {
 	var b strings.Builder
-	for i := 0; i < len(ids); {
-		j := i
-		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
-			j++
+	it := s.Iterator()
+	for it.HasNext() {
+		lo := it.Next()
+		hi := lo
+		for it.HasNext() && it.PeekNext() == hi+1 {
+			hi = it.Next()
 		}
 		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(strconv.FormatInt(ids[i], 10))
-		if j > i {
+		b.WriteString(strconv.FormatUint(lo, 10))
+		if hi > lo {
 			b.WriteByte('-')
-			b.WriteString(strconv.FormatInt(ids[j], 10))
+			b.WriteString(strconv.FormatUint(hi, 10))
 		}
-		i = j + 1
 	}
 	return b.String()
 }

@@ -440,7 +440,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		return err
 	}
 	if first {
-		known = map[string]idSet{}
+		known = knownIDs{}
 	}
 
 	// save commits the issues state (cursor, known ids) after a barrier.
@@ -667,7 +667,7 @@ func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error 
 		if f.resync {
 			f.resynced = append(f.resynced, info.ID)
 		}
-		if n, err := strconv.ParseInt(info.ID, 10, 64); err == nil && info.ProjectID != "" {
+		if n, err := strconv.ParseInt(info.ID, 10, 64); err == nil && n >= 0 && info.ProjectID != "" {
 			f.placed[n] = info.ProjectID
 		}
 		if info.CommentsTruncated || info.WorklogsTruncated || info.ChangelogTruncated {
@@ -1264,7 +1264,7 @@ func parseOverlapSeen(v string) map[string]time.Time {
 }
 
 // knownIDs is, per project id, the issue ids written to the destination.
-type knownIDs map[string]idSet
+type knownIDs map[string]*idSet
 
 func loadKnown(extra map[string]string) (knownIDs, error) {
 	k := knownIDs{}
@@ -1283,16 +1283,26 @@ func loadKnown(extra map[string]string) (knownIDs, error) {
 // mergeKnown places each written issue in its project's set (and removes
 // it from any other, for moved issues).
 func mergeKnown(k knownIDs, placed map[int64]string) knownIDs {
+	if len(placed) == 0 {
+		return k
+	}
+	all := newIDSet()
+	byProject := map[string]*idSet{}
 	for id, pid := range placed {
-		for p, set := range k {
-			if p != pid {
-				delete(set, id)
-			}
+		all.add(id)
+		if byProject[pid] == nil {
+			byProject[pid] = newIDSet()
 		}
+		byProject[pid].add(id)
+	}
+	for _, set := range k {
+		set.AndNot(&all.Bitmap)
+	}
+	for pid, ids := range byProject {
 		if k[pid] == nil {
-			k[pid] = idSet{}
+			k[pid] = newIDSet()
 		}
-		k[pid][id] = struct{}{}
+		k[pid].Or(&ids.Bitmap)
 	}
 	return k
 }
@@ -1306,7 +1316,7 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 		}
 	}
 	for pid, set := range k {
-		if len(set) > 0 {
+		if !set.IsEmpty() {
 			out[extraKnownPrefix+pid] = set.String()
 		}
 	}
@@ -1338,7 +1348,7 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 		visible[p.ID] = true
 		keys = append(keys, p.Key)
 	}
-	listed := map[int64]bool{}
+	listed := newIDSet()
 	var lastID int64
 	collect := func(items []json.RawMessage) error {
 		for _, it := range items {
@@ -1349,10 +1359,10 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 				return fmt.Errorf("decode issue id: %w", err)
 			}
 			n, ok, err := asInt(v.ID)
-			if err != nil || !ok {
+			if err != nil || !ok || n < 0 {
 				return fmt.Errorf("issue id %s is not numeric", v.ID)
 			}
-			listed[n] = true
+			listed.add(n)
 			lastID = max(lastID, n)
 		}
 		return nil
@@ -1368,12 +1378,12 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 			}
 			continue
 		}
-		for id := range set {
-			if !listed[id] {
-				gone = append(gone, strconv.FormatInt(id, 10))
-				delete(set, id)
-			}
+		missing := set.Clone()
+		missing.AndNot(&listed.Bitmap)
+		for it := missing.Iterator(); it.HasNext(); {
+			gone = append(gone, strconv.FormatUint(it.Next(), 10))
 		}
+		set.AndNot(missing)
 	}
 	if err := r.deleteKeys(ctx, TableIssues, gone); err != nil {
 		return err

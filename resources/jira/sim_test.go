@@ -772,7 +772,7 @@ func checkCursorDiscipline(t *testing.T, f *simFixture) []string {
 			for id, u := range updated {
 				n, _ := strconv.ParseInt(id, 10, 64)
 				pid := f.dest.tables[TableIssues].rows[id]["project_id"]
-				if _, ok := known[pid][n]; !ok && !u.After(cursor) {
+				if !known[pid].has(n) && !u.After(cursor) {
 					t.Errorf("issues checkpoint %s: issue %s (updated %s) not among the known ids of project %s", c, id, u, pid)
 				}
 			}

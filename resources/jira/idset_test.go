@@ -1,0 +1,74 @@
+package jira
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestIDSetRoundTrip(t *testing.T) {
+	tests := []struct {
+		name, in, out string
+		len           uint64
+		err           string
+	}{
+		{"empty", "", "", 0, ""},
+		{"one", "10001", "10001", 1, ""},
+		{"ranges", "10000-10499,10501,10503-10600", "10000-10499,10501,10503-10600", 599, ""},
+		{"adjacent parts join", "5,6,7-9,10", "5-10", 6, ""},
+		{"unordered and overlapping", "20-30,1,25-40", "1,20-40", 22, ""},
+		{"large ids", "9000000000-9000000002", "9000000000-9000000002", 3, ""},
+		{"bad id", "10,x", "", 0, `bad id "x"`},
+		{"negative", "-5", "", 0, `bad id "-5"`},
+		{"backwards range", "9-3", "", 0, `bad range "9-3"`},
+		{"range too large", "1-200000000", "", 0, `bad range "1-200000000"`},
+		{"empty part", "1,,2", "", 0, `bad id ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := parseIDSet(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.String(); got != tt.out || s.GetCardinality() != tt.len {
+				t.Fatalf("String() = %q with %d ids, want %q with %d", got, s.GetCardinality(), tt.out, tt.len)
+			}
+		})
+	}
+}
+
+func TestMergeKnown(t *testing.T) {
+	parse := func(s string) *idSet {
+		set, err := parseIDSet(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	k := knownIDs{"A": parse("1-10"), "B": parse("20-30")}
+	// 5 moved to B, 25 moved to C (a new project), 11 and 31 are new.
+	mergeKnown(k, map[int64]string{5: "B", 25: "C", 11: "A", 31: "B", 20: "B"})
+	got := map[string]string{}
+	for pid, set := range k {
+		got[pid] = set.String()
+	}
+	want := map[string]string{"A": "1-4,6-11", "B": "5,20-24,26-31", "C": "25"}
+	if !maps.Equal(got, want) {
+		t.Errorf("known = %v, want %v", got, want)
+	}
+	if !k["B"].has(5) || k["A"].has(5) || k["Z"].has(5) || k["A"].has(-1) {
+		t.Error("has disagrees with the sets")
+	}
+	extra := k.extra(map[string]string{"other": "x", extraKnownPrefix + "gone": "1-3"})
+	keys := slices.Sorted(maps.Keys(extra))
+	if want := []string{extraKnownPrefix + "A", extraKnownPrefix + "B", extraKnownPrefix + "C", "other"}; !slices.Equal(keys, want) {
+		t.Errorf("extra keys = %v, want %v", keys, want)
+	}
+}
