@@ -17,37 +17,46 @@ import (
 // PlanMigrations compares tables with the database and reports what Migrate
 // would change. Types are compared in DuckDB's canonical spelling.
 func (d *Destination) PlanMigrations(ctx context.Context, ns dest.Namespace, tables []*schema.Table) ([]schema.TableChange, error) {
-	var changes []schema.TableChange
-	for _, t := range tables {
+	// One read of the catalog and one type resolution for every table.
+	var types []string
+	wants := make([]*tableDef, len(tables))
+	for i, t := range tables {
 		if err := checkTable(ns, t); err != nil {
 			return nil, fmt.Errorf("plan migrations: %w", err)
 		}
-		c, err := d.planTable(ctx, ns, t)
+		want, err := defFromTable(t)
 		if err != nil {
 			return nil, fmt.Errorf("plan migrations of %s.%s: %w", ns, t.Name, err)
 		}
+		for _, c := range want.cols {
+			types = append(types, c.typ)
+		}
+		wants[i] = want
+	}
+	canon, err := canonicalTypes(ctx, d.db, types)
+	if err != nil {
+		return nil, fmt.Errorf("plan migrations: %w", err)
+	}
+	defs, err := readTableDefs(ctx, d.db, d.SchemaName(ns), "")
+	if err != nil {
+		return nil, fmt.Errorf("plan migrations: %w", err)
+	}
+	var changes []schema.TableChange
+	for i, t := range tables {
+		c, err := planTable(t, wants[i], canon[:len(t.Columns)], defs[t.Name])
+		if err != nil {
+			return nil, fmt.Errorf("plan migrations of %s.%s: %w", ns, t.Name, err)
+		}
+		canon = canon[len(t.Columns):]
 		changes = append(changes, c...)
 	}
 	return changes, nil
 }
 
-func (d *Destination) planTable(ctx context.Context, ns dest.Namespace, t *schema.Table) ([]schema.TableChange, error) {
-	want, err := defFromTable(t)
-	if err != nil {
-		return nil, err
-	}
-	types := make([]string, len(want.cols))
-	for i, c := range want.cols {
-		types[i] = c.typ
-	}
-	canon, err := canonicalTypes(ctx, d.db, types)
-	if err != nil {
-		return nil, err
-	}
-	have, err := readTableDef(ctx, d.db, d.SchemaName(ns), t.Name)
-	if err != nil {
-		return nil, err
-	}
+// planTable compares t, defined as want with its columns' types canon in
+// DuckDB's spelling, with have, the table in the database (nil if it is
+// missing).
+func planTable(t *schema.Table, want *tableDef, canon []string, have *tableDef) ([]schema.TableChange, error) {
 	if have == nil {
 		return []schema.TableChange{{Kind: schema.CreateTable, Table: t}}, nil
 	}
