@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			}
 			how := "full"
 			if t.Mode == "incremental" {
-				how = "incremental since " + t.Since
+				how = "incremental since " + cursorText(t.Since)
 			} else if t.Replication == "FULL_TABLE" {
 				how = "full table, replaced"
 			}
@@ -165,4 +166,19 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// cursorText shows a cursor as the source keeps it, with its time when it
+// is epoch milliseconds (Jira's worklog feeds count in them), which no one
+// reads at a glance.
+func cursorText(c string) string {
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || len(c) < 12 || len(c) > 14 {
+		return c
+	}
+	at := time.UnixMilli(n).UTC()
+	if at.Year() < 2000 || at.Year() >= 2200 {
+		return c
+	}
+	return c + " (" + at.Format(time.RFC3339) + ")"
 }
