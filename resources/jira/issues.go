@@ -510,7 +510,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
 		if err := r.fetchSequential(ctx, f, first, keys, since, func() error {
-			return save(ctx, f.maxUpdated, mergeKnown(known, f.placed).extra(st.Extra), fetchers)
+			return save(ctx, f.maxUpdated, f.placeKnown(known).extra(st.Extra), fetchers)
 		}); err != nil {
 			return err
 		}
@@ -542,16 +542,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			},
 			func(prefix []*issueFetch) error {
 				// The prefix only grows, in slice order: its new
-				// fetchers' issues join the known sets once, and their
-				// own maps are let go.
+				// fetchers' issues join the known sets once.
 				upTo := cursor
 				for i, pf := range prefix {
 					if pf.maxUpdated.After(upTo) {
 						upTo = pf.maxUpdated
 					}
 					if i >= merged {
-						mergeKnown(known, pf.placed)
-						pf.placed = map[int64]string{}
+						pf.placeKnown(known)
 					}
 				}
 				merged = len(prefix)
@@ -573,7 +571,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		if f.maxUpdated.After(maxUpdated) {
 			maxUpdated = f.maxUpdated
 		}
-		known = mergeKnown(known, f.placed)
+		f.placeKnown(known)
 	}
 
 	var errs []error
@@ -1278,6 +1276,13 @@ func loadKnown(extra map[string]string) (knownIDs, error) {
 		}
 	}
 	return k, nil
+}
+
+// placeKnown moves the issues f placed since its last call into k.
+func (f *issueFetch) placeKnown(k knownIDs) knownIDs {
+	mergeKnown(k, f.placed)
+	f.placed = map[int64]string{}
+	return k
 }
 
 // mergeKnown places each written issue in its project's set (and removes
