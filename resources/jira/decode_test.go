@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -754,14 +753,8 @@ func TestBulkChangelogEntry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := []byte(tt.raw)
 			id, histories, err := bulkChangelogEntry(raw)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
+			if !errMatches(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if id != tt.id || len(histories) != tt.histories {
 				t.Fatalf("got %q with %d histories, want %q with %d", id, len(histories), tt.id, tt.histories)

@@ -28,14 +28,8 @@ func TestIDSetRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := parseIDSet(tt.in)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
+			if !errMatches(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := s.String(); got != tt.out || s.GetCardinality() != tt.len {
 				t.Fatalf("String() = %q with %d ids, want %q with %d", got, s.GetCardinality(), tt.out, tt.len)
@@ -71,4 +65,17 @@ func TestMergeKnown(t *testing.T) {
 	if want := []string{extraKnownPrefix + "A", extraKnownPrefix + "B", extraKnownPrefix + "C", "other"}; !slices.Equal(keys, want) {
 		t.Errorf("extra keys = %v, want %v", keys, want)
 	}
+}
+
+// errMatches fails t unless err contains want (no error when want is
+// empty), and reports whether the case goes on to check a result.
+func errMatches(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatal(err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	return want == ""
 }
