@@ -521,7 +521,6 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		// resumes from there. Once none waits, running slices are split
 		// (sliceQueue). The last slice is open-ended (bounds[slices] is
 		// zero): it catches issues updated during the sync.
-		merged := 0 // fetchers of the checkpointed prefix whose ids are in known
 		q := &sliceQueue{now: r.now, fetch: func() *issueFetch { return r.newIssueFetch(ctx, first, seen) }}
 		for i := range slices {
 			q.slices = append(q.slices, &timeSlice{f: q.fetch(), lo: bounds[i], hi: bounds[i+1]})
@@ -541,18 +540,16 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 				return nil
 			},
 			func(prefix []*issueFetch) error {
-				// The prefix only grows, in slice order: its new
-				// fetchers' issues join the known sets once.
+				// The prefix only grows, in slice order; a fetcher's
+				// issues join the known sets once (placeKnown empties
+				// its own).
 				upTo := cursor
-				for i, pf := range prefix {
+				for _, pf := range prefix {
 					if pf.maxUpdated.After(upTo) {
 						upTo = pf.maxUpdated
 					}
-					if i >= merged {
-						pf.placeKnown(known)
-					}
+					pf.placeKnown(known)
 				}
-				merged = len(prefix)
 				return save(ctx, upTo, known.extra(st.Extra), prefix)
 			})
 		fetchers = q.fetchers()
@@ -1280,17 +1277,16 @@ func loadKnown(extra map[string]string) (knownIDs, error) {
 
 // placeKnown moves the issues f placed since its last call into k.
 func (f *issueFetch) placeKnown(k knownIDs) knownIDs {
-	mergeKnown(k, f.placed)
-	f.placed = map[int64]string{}
+	if len(f.placed) > 0 {
+		mergeKnown(k, f.placed)
+		f.placed = map[int64]string{}
+	}
 	return k
 }
 
 // mergeKnown places each written issue in its project's set (and removes
 // it from any other, for moved issues).
-func mergeKnown(k knownIDs, placed map[int64]string) knownIDs {
-	if len(placed) == 0 {
-		return k
-	}
+func mergeKnown(k knownIDs, placed map[int64]string) {
 	all := newIDSet()
 	byProject := map[string]*idSet{}
 	for id, pid := range placed {
@@ -1309,7 +1305,6 @@ func mergeKnown(k knownIDs, placed map[int64]string) knownIDs {
 		}
 		k[pid].Or(&ids.Bitmap)
 	}
-	return k
 }
 
 // extra renders the sets into a copy of base.
