@@ -79,16 +79,18 @@ func (l *limiter) reserve(family string) (wait time.Duration, reserved bool) {
 	defer l.mu.Unlock()
 	now := l.now()
 	b := l.bucketLocked(family, now)
-	if p := l.pauseLeftLocked(b, now); p > 0 {
+	paused := l.pausedUntilLocked(b)
+	if p := paused.Sub(now); p > 0 {
 		return p, false
 	}
 	if l.rate <= 0 {
 		return 0, true
 	}
-	// Time spent paused neither refills the bucket nor restores the rate.
+	// Time spent paused (the family's or every family's pause) neither
+	// refills the bucket nor restores the rate.
 	from := b.last
-	if b.pauseUntil.After(from) {
-		from = b.pauseUntil
+	if paused.After(from) {
+		from = paused
 	}
 	elapsed := max(0, now.Sub(from).Seconds())
 	if b.rate < l.rate {
@@ -103,12 +105,12 @@ func (l *limiter) reserve(family string) (wait time.Duration, reserved bool) {
 	return time.Duration(-b.tokens / b.rate * float64(time.Second)), true
 }
 
-func (l *limiter) pauseLeftLocked(b *bucket, now time.Time) time.Duration {
-	until := b.pauseUntil
-	if l.globalUntil.After(until) {
-		until = l.globalUntil
+// pausedUntilLocked is when the family's pause, or the global one, ends.
+func (l *limiter) pausedUntilLocked(b *bucket) time.Time {
+	if l.globalUntil.After(b.pauseUntil) {
+		return l.globalUntil
 	}
-	return until.Sub(now)
+	return b.pauseUntil
 }
 
 func (l *limiter) bucketLocked(family string, now time.Time) *bucket {

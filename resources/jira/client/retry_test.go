@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -452,7 +453,8 @@ func TestLimiterAdaptsToBurst429(t *testing.T) {
 		quota429 bool          // a jira-quota-global-based 429 pausing 1 s
 		// a 429 for too many requests in flight, pausing 1 s
 		concurrent429 bool
-		reserve       bool // take a token (applies the recovery)
+		reserve       bool          // take a token (applies the recovery)
+		pauseFor      time.Duration // the 429's pause; 1 s when zero
 		wantRate      float64
 		wantLowered   bool
 	}
@@ -483,6 +485,14 @@ func TestLimiterAdaptsToBurst429(t *testing.T) {
 		{name: "quota 429 pauses but keeps the rate", ceiling: 100, steps: []step{
 			{quota429: true, wantRate: 100},
 		}},
+		{name: "no recovery during a quota pause either", ceiling: 100, steps: []step{
+			{burst429: true, wantRate: 50, wantLowered: true},
+			{advance: time.Second, reserve: true, wantRate: 50},
+			// Every family paused from 1 s to 10 s (the quota's reset).
+			{quota429: true, pauseFor: 9 * time.Second, wantRate: 50},
+			{advance: 9 * time.Second, reserve: true, wantRate: 50},
+			{advance: 3 * time.Second, reserve: true, wantRate: 60},
+		}},
 		{name: "too-many-at-once 429 pauses but keeps the rate", ceiling: 100, steps: []step{
 			{concurrent429: true, wantRate: 100},
 		}},
@@ -497,11 +507,12 @@ func TestLimiterAdaptsToBurst429(t *testing.T) {
 			for i, st := range tt.steps {
 				_ = clock.Sleep(context.Background(), st.advance)
 				lowered := false
+				pause := cmp.Or(st.pauseFor, time.Second)
 				switch {
 				case st.burst429:
-					_, _, lowered = l.pause(fam, "jira-burst-based", clock.Now().Add(time.Second))
+					_, _, lowered = l.pause(fam, "jira-burst-based", clock.Now().Add(pause))
 				case st.quota429:
-					_, _, lowered = l.pause(fam, "jira-quota-global-based", clock.Now().Add(time.Second))
+					_, _, lowered = l.pause(fam, "jira-quota-global-based", clock.Now().Add(pause))
 				case st.concurrent429:
 					_, _, lowered = l.pause(fam, "jira-max-concurrent-threads-across-all-instances-per-tenant-per-user", clock.Now().Add(time.Second))
 					if d, _ := l.reserve(fam); d != time.Second {
