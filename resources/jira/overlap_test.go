@@ -14,19 +14,18 @@ import (
 )
 
 // gatedTransport sits in front of the source's transport. It holds the
-// first comment request until hold more search pages have been requested
-// (or a timeout passes, which it records), and can fail the n-th comment
-// request with HTTP 400.
+// first comment request until holdUntil search pages in all have been
+// requested (or a timeout passes, which it records), and can fail the
+// n-th comment request with HTTP 400.
 type gatedTransport struct {
-	next    http.RoundTripper
-	hold    int
-	failNth int
+	next      http.RoundTripper
+	holdUntil int
+	failNth   int
 
 	mu       sync.Mutex
 	searches int
 	comments int
-	waiting  chan struct{} // closed once hold searches follow the first comment
-	target   int           // searches count that releases waiting
+	waiting  chan struct{} // closed once holdUntil searches were requested
 	timedOut bool
 }
 
@@ -36,7 +35,7 @@ func (g *gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case strings.HasSuffix(path, "/search/jql"):
 		g.searches++
-		if g.waiting != nil && g.searches >= g.target {
+		if g.waiting != nil && g.searches >= g.holdUntil {
 			close(g.waiting)
 			g.waiting = nil
 		}
@@ -48,9 +47,11 @@ func (g *gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				Header: http.Header{"Content-Type": {"application/json"}},
 				Body:   io.NopCloser(strings.NewReader(`{"errorMessages":["injected by the test"],"errors":{}}`))}, nil
 		}
-		if g.hold > 0 && g.comments == 1 {
+		// A comment request made after the page it waits for was
+		// requested has nothing to wait for.
+		if g.holdUntil > 0 && g.comments == 1 && g.searches < g.holdUntil {
 			wait := make(chan struct{})
-			g.waiting, g.target = wait, g.searches+g.hold
+			g.waiting = wait
 			g.mu.Unlock()
 			select {
 			case <-wait:
@@ -89,15 +90,16 @@ func newWindowFixture(t *testing.T, g *gatedTransport) *simFixture {
 
 // TestSimCompletionsOverlapNextPage: a page's truncated collections are
 // fetched while the fetcher reads on. The first page's first comment fetch
-// is held until one more search page is requested. The second page was
-// already requested (it is fetched while the first is decoded), so that
-// one is the third, which a fetcher that waits for the first page's
-// completions never requests; the rows are still all there.
+// is held until the third search page is requested: the second is fetched
+// while the first is decoded, but a fetcher that waits for the first
+// page's completions never requests the third. The rows are still all
+// there. (The gate counts pages in all, not from the comment request:
+// the third page may be requested before the held comment is.)
 func TestSimCompletionsOverlapNextPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	g := &gatedTransport{hold: 1}
+	g := &gatedTransport{holdUntil: 3}
 	f := newWindowFixture(t, g)
 	f.sync()
 	f.checkCounts("sync with a held comment fetch")
