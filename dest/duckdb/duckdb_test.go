@@ -35,25 +35,27 @@ func TestConformance(t *testing.T) {
 	desttest.Run(t, openIn, desttest.Options{Relation: relation})
 }
 
-// TestWriteThreads: a destination open for writing runs DuckDB with one
-// worker thread (its tables are written from parallel connections); a
-// read-only one keeps DuckDB's default.
-func TestWriteThreads(t *testing.T) {
+// TestWriteSettings: a destination open for writing runs DuckDB with one
+// worker thread (its tables are written from parallel connections) and
+// hands freed allocator memory back at every block it allocates; a
+// read-only one keeps DuckDB's defaults.
+func TestWriteSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.duckdb")
-	threads := func(d *duckdb.Destination) int {
+	setting := func(d *duckdb.Destination, name string) string {
 		t.Helper()
-		var n int
-		if err := d.DB().QueryRowContext(t.Context(), "SELECT current_setting('threads')::INTEGER").Scan(&n); err != nil {
+		var v string
+		if err := d.DB().QueryRowContext(t.Context(), "SELECT current_setting('"+name+"')::VARCHAR").Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return v
 	}
 	d, err := duckdb.Open(t.Context(), duckdb.Options{Path: path})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if n := threads(d); n != 1 {
-		t.Errorf("threads while writing = %d, want 1", n)
+	writing := map[string]string{
+		"threads": setting(d, "threads"),
+		"flush":   setting(d, "allocator_bulk_deallocation_flush_threshold"),
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
@@ -63,8 +65,23 @@ func TestWriteThreads(t *testing.T) {
 		t.Fatalf("Open read-only: %v", err)
 	}
 	defer r.Close()
-	if n := threads(r); runtime.NumCPU() > 1 && n == 1 {
-		t.Errorf("threads read-only = %d, want DuckDB's default", n)
+	reading := map[string]string{
+		"threads": setting(r, "threads"),
+		"flush":   setting(r, "allocator_bulk_deallocation_flush_threshold"),
+	}
+	for _, c := range []struct {
+		what, got string
+		ok        func(string) bool
+		want      string
+	}{
+		{"threads while writing", writing["threads"], func(v string) bool { return v == "1" }, "1"},
+		{"threads read-only", reading["threads"], func(v string) bool { return runtime.NumCPU() == 1 || v != "1" }, "DuckDB's default"},
+		{"flush threshold while writing", writing["flush"], func(v string) bool { return v == "128.0 KiB" }, "128.0 KiB (below a 256 KiB block)"},
+		{"flush threshold read-only", reading["flush"], func(v string) bool { return v != writing["flush"] }, "DuckDB's default"},
+	} {
+		if !c.ok(c.got) {
+			t.Errorf("%s = %q, want %s", c.what, c.got, c.want)
+		}
 	}
 }
 
