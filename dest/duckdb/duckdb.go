@@ -184,10 +184,13 @@ const checkpointThreshold = "64MB"
 // time. Measured with jemalloc's own statistics during 50,000- and
 // 200,000-issue syncs: 20-130 MB of freed pages resident beside the
 // 192 MB pool, against 5-55 MB with the flush. Peak RSS fell from 560-570
-// to 464-483 MB at 50,000 issues and from 624 to 547 MB at 200,000; the
-// flush costs 2-3 s more system time per 50,000 issues, and wall time
-// stayed within the runs' noise (see BENCHMARKS.md). Where DuckDB uses
-// another allocator the setting does nothing.
+// to 464-483 MB at 50,000 issues, from 624 to 547 MB at 200,000, and
+// from 478 to 391 MB at 20,000 issues with 150 ms of latency. It costs
+// system time, mostly the page faults of touching returned pages again:
+// 2-3 s more per 50,000 issues, where wall time stayed within the runs'
+// noise, and at 150 ms 15.1 s against 14.5 s (medians of 3 alternating
+// runs; see BENCHMARKS.md). Where DuckDB uses another allocator the
+// setting does nothing.
 const allocatorFlushThreshold = "128KiB"
 
 // writeThreads is DuckDB's worker threads while jsync writes. jsync
