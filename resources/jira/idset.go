@@ -47,8 +47,6 @@ func parseIDSet(s string) (*idSet, error) {
 
 func (s *idSet) add(id int64) { s.Add(uint64(id)) }
 
-func (s *idSet) has(id int64) bool { return s != nil && id >= 0 && s.Contains(uint64(id)) }
-
 // String renders the set as sorted ranges.
 func (s *idSet) String() string {
 	var b strings.Builder

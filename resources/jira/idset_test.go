@@ -67,6 +67,9 @@ func TestMergeKnown(t *testing.T) {
 	}
 }
 
+// has reports whether id is in s (a nil set holds nothing).
+func (s *idSet) has(id int64) bool { return s != nil && id >= 0 && s.Contains(uint64(id)) }
+
 // errMatches fails t unless err contains want (no error when want is
 // empty), and reports whether the case goes on to check a result.
 func errMatches(t *testing.T, err error, want string) bool {
