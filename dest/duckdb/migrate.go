@@ -43,11 +43,12 @@ func (d *Destination) PlanMigrations(ctx context.Context, ns dest.Namespace, tab
 	}
 	var changes []schema.TableChange
 	for i, t := range tables {
-		c, err := planTable(t, wants[i], canon[:len(t.Columns)], defs[t.Name])
+		n := len(wants[i].cols)
+		c, err := planTable(t, wants[i], canon[:n], defs[t.Name])
 		if err != nil {
 			return nil, fmt.Errorf("plan migrations of %s.%s: %w", ns, t.Name, err)
 		}
-		canon = canon[len(t.Columns):]
+		canon = canon[n:]
 		changes = append(changes, c...)
 	}
 	return changes, nil
