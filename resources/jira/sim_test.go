@@ -666,8 +666,8 @@ func TestSimChangelogsBatchedAcrossPages(t *testing.T) {
 		t.Errorf("only %d search pages: the test needs many pages with truncated changelogs", pages)
 	}
 
-	// At the default page size the histories of a drain take more pages,
-	// each of at most changelogPage histories.
+	// With pages smaller than a drain's histories, a drain takes more
+	// pages, each of at most changelogPage histories.
 	g := newSimFixtureCaps(t, jirasim.FlavorCloud, 1500, false, 0, jirasim.Caps{Comments: 20, Histories: 2, Worklogs: 20})
 	g.src.checkpointPages = 1000
 	g.src.changelogPage = 1000
