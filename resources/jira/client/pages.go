@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
@@ -313,23 +314,38 @@ func (c *Client) cursorPages(ctx context.Context, method, path, itemsKey string,
 	// The next page is requested as soon as this one's token is known, so
 	// its round trip overlaps fn's work on this page: one request of the
 	// loop is in flight at a time, as without it, but the loop no longer
-	// waits out the latency after each page.
+	// waits out the latency after each page. The page fetched ahead is
+	// held meanwhile, so a loop whose pages take longer to handle than to
+	// fetch prefetches only with one of the client's prefetch slots (see
+	// prefetchSlots).
 	type result struct {
-		env envelope
-		err error
+		env  envelope
+		err  error
+		took time.Duration // the round trip
+	}
+	timed := func(ctx context.Context, page int, token string) result {
+		start := time.Now()
+		env, err := fetch(ctx, page, token)
+		return result{env, err, time.Since(start)}
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	var ahead chan result
+	slot := false // ahead holds one of c.prefetch's slots
 	defer func() {
 		cancel()
 		if ahead != nil {
 			<-ahead // the prefetch ends with pctx
 		}
+		if slot {
+			<-c.prefetch
+		}
 	}()
 	seen := map[string]bool{}
 	token := ""
 	empty := 0
-	env, err := fetch(pctx, 1, token)
+	cur := timed(pctx, 1, token)
+	env, err := cur.env, cur.err
+	var handled time.Duration // fn's time on the last page
 	for page := 1; ; page++ {
 		if err != nil {
 			return err
@@ -345,7 +361,7 @@ func (c *Client) cursorPages(ctx context.Context, method, path, itemsKey string,
 		}
 		// What follows this page: the end, a loop error (reported after
 		// fn has had the page, as the page itself is good), or the next
-		// page, fetched while fn runs.
+		// page, fetched while fn runs if that pays.
 		var stop error
 		done := hasLast && isLast
 		switch {
@@ -367,23 +383,42 @@ func (c *Client) cursorPages(ctx context.Context, method, path, itemsKey string,
 			stop = loopErr(method, path, page, "%d empty pages in a row that claim more follow", empty)
 		}
 		if !done && stop == nil {
-			ahead = make(chan result, 1)
-			go func(page int, token string, out chan<- result) {
-				env, err := fetch(pctx, page, token)
-				out <- result{env, err}
-			}(page+1, next, ahead)
+			if cur.took > handled {
+				ahead = make(chan result, 1)
+			} else {
+				select {
+				case c.prefetch <- struct{}{}:
+					ahead, slot = make(chan result, 1), true
+				default:
+				}
+			}
+			if ahead != nil {
+				go func(page int, token string, out chan<- result) {
+					out <- timed(pctx, page, token)
+				}(page+1, next, ahead)
+			}
 		}
+		start := time.Now()
 		if err := env.deliver(fn, items); err != nil {
 			return err
 		}
+		handled = time.Since(start)
 		if done || stop != nil {
 			return stop
 		}
 		seen[next] = true
 		token = next
-		r := <-ahead
-		ahead = nil
-		env, err = r.env, r.err
+		if ahead != nil {
+			cur = <-ahead
+			ahead = nil
+		} else {
+			cur = timed(pctx, page+1, next)
+		}
+		if slot {
+			<-c.prefetch
+			slot = false
+		}
+		env, err = cur.env, cur.err
 	}
 }
 

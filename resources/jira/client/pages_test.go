@@ -588,3 +588,89 @@ func TestCursorPrefetch(t *testing.T) {
 		t.Errorf("fn saw pages %v, want [1 2]", pages)
 	}
 }
+
+// TestCursorPrefetchSlots: a cursor loop fetches its next page ahead when
+// the round trip takes longer than handling a page, and otherwise only with
+// one of the client's prefetch slots, which it gives back.
+func TestCursorPrefetchSlots(t *testing.T) {
+	const last = 4
+	tests := []struct {
+		name      string
+		latency   time.Duration // the server's time per page
+		work      time.Duration // fn's time per page
+		freeSlots bool
+		wantAhead bool // pages after the first are requested ahead
+	}{
+		{name: "round trip longer, no free slot", latency: 100 * time.Millisecond, wantAhead: true},
+		{name: "handling longer, a free slot", work: 100 * time.Millisecond, freeSlots: true, wantAhead: true},
+		{name: "handling longer, no free slot", work: 100 * time.Millisecond, wantAhead: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var handling atomic.Int32 // the page in fn, 0 between pages
+			var early atomic.Int32    // requests for page p made while fn had page p-1
+			requested := make(chan int, last+1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				page, _ := strconv.Atoi(r.URL.Query().Get("nextPageToken"))
+				page = max(page, 1)
+				if page > 1 && handling.Load() == int32(page-1) {
+					early.Add(1)
+				}
+				requested <- page
+				time.Sleep(tt.latency)
+				out := map[string]any{"issues": []map[string]any{{"id": strconv.Itoa(page)}}, "isLast": page == last}
+				if page < last {
+					out["nextPageToken"] = strconv.Itoa(page + 1)
+				}
+				writeJSON(w, 200, out)
+			})
+			c, _, _ := newTLSServer(t, h)
+			if !tt.freeSlots {
+				for range cap(c.prefetch) {
+					c.prefetch <- struct{}{}
+				}
+			}
+			page := 0
+			err := c.EachCursorPage(context.Background(), "/rest/api/3/search/jql", url.Values{"jql": {"x"}}, "issues", func([]json.RawMessage) error {
+				page++
+				handling.Store(int32(page))
+				defer handling.Store(0)
+				time.Sleep(tt.work)
+				if <-requested != page {
+					t.Errorf("page %d: requests out of order", page)
+				}
+				if page == 1 || (tt.wantAhead && page < last) {
+					// The next page is requested while this one is in fn
+					// (the first page's always is: nothing is known yet).
+					select {
+					case p := <-requested:
+						requested <- p // for the next page's own check
+					case <-time.After(10 * time.Second):
+						t.Errorf("page %d was not requested while page %d was being handled", page+1, page)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page != last {
+				t.Fatalf("fn saw %d pages, want %d", page, last)
+			}
+			if !tt.wantAhead {
+				// Only the first page's successor may have been requested
+				// while fn had the first page.
+				if n := early.Load(); n > 1 {
+					t.Errorf("%d pages requested ahead, want at most the second", n)
+				}
+			}
+			want := 0
+			if !tt.freeSlots {
+				want = cap(c.prefetch)
+			}
+			if n := len(c.prefetch); n != want {
+				t.Errorf("%d prefetch slots taken after the loop, want %d", n, want)
+			}
+		})
+	}
+}
