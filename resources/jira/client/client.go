@@ -146,11 +146,11 @@ type Client struct {
 // every loop gains and may; when handling is (a site on the same network),
 // the loops are bound by the CPU, and beyond one per CPU a page fetched
 // ahead only waits, held in memory (a search page of 100 issues is a few
-// MB). Measured on 2 cores, alternating runs: at 50,000 issues without
-// latency, peak RSS 494 and 493 MB against 524 and 520 MB when every
-// slice fetched ahead, in 31.1 and 30.6 s against 29.3 and 30.5 s; at
-// 20,000 issues with 150 ms of latency, where every loop still fetches
-// ahead, 15.5 and 15.2 s against 15.0 and 15.3 s (see BENCHMARKS.md).
+// MB). Measured on 2 cores, alternating runs against every slice fetching
+// ahead: 200,000 issues without latency, peak RSS 550 against 569 MB in
+// 131.0 against 133.6 s; 50,000 issues, 494 and 493 against 524 and
+// 520 MB in 31.1 and 30.6 against 29.3 and 30.5 s; 20,000 issues at 150 ms, where every loop still fetches ahead,
+// 15.41 against 15.42 s (medians of 3; see BENCHMARKS.md).
 func prefetchSlots() int { return runtime.GOMAXPROCS(0) }
 
 // New validates opts and builds a Client. It does no network I/O (it reads
