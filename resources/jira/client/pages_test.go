@@ -601,9 +601,9 @@ func TestCursorPrefetchSlots(t *testing.T) {
 		freeSlots bool
 		wantAhead bool // pages after the first are requested ahead
 	}{
-		{name: "round trip longer, no free slot", latency: 100 * time.Millisecond, wantAhead: true},
-		{name: "handling longer, a free slot", work: 100 * time.Millisecond, freeSlots: true, wantAhead: true},
-		{name: "handling longer, no free slot", work: 100 * time.Millisecond, wantAhead: false},
+		{name: "round trip longer, no free slot", latency: 200 * time.Millisecond, wantAhead: true},
+		{name: "handling longer, a free slot", work: 300 * time.Millisecond, freeSlots: true, wantAhead: true},
+		{name: "handling longer, no free slot", work: 300 * time.Millisecond, wantAhead: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
