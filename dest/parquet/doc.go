@@ -29,7 +29,7 @@
 //
 // # Writing
 //
-// Write groups batches until one carries a state (or 128k rows or 64 MiB
+// Write groups batches until one carries a state (or 128k rows or 16 MiB
 // are buffered), then applies the group. The key hashes of each file (read
 // once per process from the key columns only, then kept up to date) tell
 // which file holds a key. A file holding updated keys is rewritten at the

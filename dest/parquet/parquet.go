@@ -81,6 +81,9 @@ type Destination struct {
 	mem   memory.Allocator
 	// rowGroupRows is rowGroupRows except in benchmarks.
 	rowGroupRows int64
+	// groupRows and groupBytes are groupRows and groupBytes except in
+	// tests.
+	groupRows, groupBytes int64
 
 	mu  sync.Mutex // guards man and every commit
 	man *manifest
@@ -138,7 +141,8 @@ func Open(ctx context.Context, opts Options) (*Destination, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet destination %s: %w", opts.Path, err)
 	}
-	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]map[string]keySet{}, rowGroupRows: rowGroupRows}
+	d := &Destination{root: root, opts: opts, codec: codec, mem: opts.Allocator, keys: map[string]map[string]keySet{}, rowGroupRows: rowGroupRows,
+		groupRows: groupRows, groupBytes: groupBytes}
 	if d.mem == nil {
 		d.mem = memory.DefaultAllocator
 	}

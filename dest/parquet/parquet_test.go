@@ -539,3 +539,41 @@ func TestReplaceAdoptsNewPartitioning(t *testing.T) {
 		t.Errorf("rows = %v, want %v", rows, want)
 	}
 }
+
+// TestWriteCommitsAtGroupBound: batches without a state commit once a
+// group reaches groupRows or groupBytes, so a table being written holds at
+// most about a group in memory; a state commits at once, and the end of
+// the batches commits the rest.
+func TestWriteCommitsAtGroupBound(t *testing.T) {
+	tests := []struct {
+		name                  string
+		groupRows, groupBytes int64
+		wantCommits           int64
+	}{
+		{name: "default bounds: one commit at the end", groupRows: groupRows, groupBytes: groupBytes, wantCommits: 1},
+		{name: "bytes bound of one batch: a commit per batch", groupRows: groupRows, groupBytes: 1, wantCommits: 3},
+		{name: "rows bound of two batches", groupRows: 4, groupBytes: groupBytes, wantCommits: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tbl := issuesTable(schema.Incremental)
+			d, mem := newDest(t, Options{})
+			d.groupRows, d.groupBytes = tt.groupRows, tt.groupBytes
+			sc := tbl.ArrowSchema()
+			// The table's creation is a commit of its own.
+			write(t, d, tbl, dest.Batch{State: tableState("c0")})
+			version := func() int64 { d.mu.Lock(); defer d.mu.Unlock(); return d.man.Version }
+			before := version()
+			write(t, d, tbl,
+				dest.Batch{Record: record(t, mem, sc, issue(1, "A", "one"), issue(2, "A", "two"))},
+				dest.Batch{Record: record(t, mem, sc, issue(3, "A", "three"), issue(4, "B", "four"))},
+				dest.Batch{Record: record(t, mem, sc, issue(5, "B", "five"), issue(6, "B", "six"))})
+			if got := version() - before; got != tt.wantCommits {
+				t.Errorf("%d commits, want %d", got, tt.wantCommits)
+			}
+			if rows := duck(t, d.root, "issues", "SELECT count(*) FROM {T}"); rows[0][0] != "6" {
+				t.Errorf("%s rows, want 6", rows[0][0])
+			}
+		})
+	}
+}
