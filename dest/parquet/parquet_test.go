@@ -548,9 +548,11 @@ func TestWriteCommitsAtGroupBound(t *testing.T) {
 	tests := []struct {
 		name                  string
 		groupRows, groupBytes int64
+		midState              bool // a state after the first batch
 		wantCommits           int64
 	}{
 		{name: "default bounds: one commit at the end", groupRows: groupRows, groupBytes: groupBytes, wantCommits: 1},
+		{name: "default bounds, a state: a commit at the state and at the end", groupRows: groupRows, groupBytes: groupBytes, midState: true, wantCommits: 2},
 		{name: "bytes bound of one batch: a commit per batch", groupRows: groupRows, groupBytes: 1, wantCommits: 3},
 		{name: "rows bound of two batches", groupRows: 4, groupBytes: groupBytes, wantCommits: 2},
 	}
@@ -560,19 +562,23 @@ func TestWriteCommitsAtGroupBound(t *testing.T) {
 			d, mem := newDest(t, Options{})
 			d.groupRows, d.groupBytes = tt.groupRows, tt.groupBytes
 			sc := tbl.ArrowSchema()
-			// The table's creation is a commit of its own.
-			write(t, d, tbl, dest.Batch{State: tableState("c0")})
+			// The table's creation and first rows are commits of their own.
+			write(t, d, tbl, dest.Batch{Record: record(t, mem, sc, issue(7, "A", "seven"))}, dest.Batch{State: tableState("c0")})
 			version := func() int64 { d.mu.Lock(); defer d.mu.Unlock(); return d.man.Version }
 			before := version()
-			write(t, d, tbl,
-				dest.Batch{Record: record(t, mem, sc, issue(1, "A", "one"), issue(2, "A", "two"))},
+			batches := []dest.Batch{{Record: record(t, mem, sc, issue(1, "A", "one"), issue(2, "A", "two"))}}
+			if tt.midState {
+				batches = append(batches, dest.Batch{State: tableState("c1")})
+			}
+			batches = append(batches,
 				dest.Batch{Record: record(t, mem, sc, issue(3, "A", "three"), issue(4, "B", "four"))},
 				dest.Batch{Record: record(t, mem, sc, issue(5, "B", "five"), issue(6, "B", "six"))})
+			write(t, d, tbl, batches...)
 			if got := version() - before; got != tt.wantCommits {
 				t.Errorf("%d commits, want %d", got, tt.wantCommits)
 			}
-			if rows := duck(t, d.root, "issues", "SELECT count(*) FROM {T}"); rows[0][0] != "6" {
-				t.Errorf("%s rows, want 6", rows[0][0])
+			if rows := duck(t, d.root, "issues", "SELECT count(*) FROM {T}"); rows[0][0] != "7" {
+				t.Errorf("%s rows, want 7", rows[0][0])
 			}
 		})
 	}

@@ -149,8 +149,9 @@ type Client struct {
 // MB). Measured on 2 cores, alternating runs against every slice fetching
 // ahead: 200,000 issues without latency, peak RSS 550 against 569 MB in
 // 131.0 against 133.6 s; 50,000 issues, 494 and 493 against 524 and
-// 520 MB in 31.1 and 30.6 against 29.3 and 30.5 s; 20,000 issues at 150 ms, where every loop still fetches ahead,
-// 15.41 against 15.42 s (medians of 3; see BENCHMARKS.md).
+// 520 MB in 31.1 and 30.6 against 29.3 and 30.5 s; 20,000 issues at
+// 150 ms, where every loop still fetches ahead, 15.41 against 15.42 s
+// (medians of 3; see BENCHMARKS.md).
 func prefetchSlots() int { return runtime.GOMAXPROCS(0) }
 
 // New validates opts and builds a Client. It does no network I/O (it reads
