@@ -128,6 +128,14 @@ type MemoryPlanner interface {
 	PlanMemory(tables []*schema.Table) []string
 }
 
+// A StagingDirer is a Destination that names a local directory for the
+// files a sync stages before loading them (load = "after_fetch"): next to
+// its data, on the same disk. The engine creates it and removes it when
+// empty.
+type StagingDirer interface {
+	StagingDir() string
+}
+
 // RecordBytes is the size of rec's buffers (shared buffers counted once per
 // use), for destinations that bound what they gather.
 func RecordBytes(rec arrow.RecordBatch) int64 {

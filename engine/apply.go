@@ -92,6 +92,7 @@ type syncRun struct {
 	results  map[string]*TableResult
 	rejects  *rejectWriter
 	startReq map[string]int64
+	stageDir string // where tables stage, when the sync loads after the fetch
 }
 
 // Apply executes p. The plan must come from this configuration: a plan whose
@@ -192,6 +193,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		return e.runTable(ctx, r, parts[1], opts)
 	})
 	stopProgress()
+	removeStagingDirs(runs, e.Log.Warn)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +278,9 @@ func (e *Engine) prepareSync(ctx context.Context, r *syncRun, opts ApplyOptions)
 		return err
 	}
 	r.d = d
+	if err := e.prepareStaging(r, sc); err != nil {
+		return err
+	}
 	if r.snap, err = d.State(ctx); err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
@@ -385,6 +390,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 		sel := r.tables[n]
 		pt := r.mode[n]
 		s := newTableSink(r.d, r.sp.Namespace, sel.t, sel.write)
+		s.stage = e.stagerFor(r, n)
 		go s.run(wctx)
 		sinks[n] = s
 		st := r.snap.Get(r.sp.Name, n)
@@ -439,6 +445,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 	if err := rejSink.Wait(); err != nil {
 		unattributed = errors.Join(unattributed, fmt.Errorf("write %s: %w", RejectsTable, err))
 	}
+	loadErr := e.loadStaged(ctx, wctx, r, group, sinks)
 	reqs := r.src.Requests()
 	failed := map[string]bool{}
 	var finals []*state.TableState
@@ -474,6 +481,12 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 			st.Sync, st.Table = r.sp.Name, n
 			st.LastSuccess = now
 			st.PinnedColumns = pinnedColumns(t, st.PinnedColumns)
+			finals = append(finals, &st)
+		} else if s.staging() && s.loaded && loadErr == nil && s.lastState != nil {
+			// What a failed table staged is loaded: its last
+			// checkpoint commits, as it would have while fetching.
+			st := *s.lastState
+			st.Sync, st.Table = r.sp.Name, n
 			finals = append(finals, &st)
 		}
 	}

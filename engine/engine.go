@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/config"
 	"github.com/jsync-dev/jsync/engine/plan"
@@ -49,6 +51,9 @@ type Engine struct {
 	// Progress, if set, is called periodically while tables are written
 	// and once more when each table finished.
 	Progress func(ev ProgressEvent)
+	// Allocator holds the staged batches read back for loading (Go's
+	// allocator when nil).
+	Allocator memory.Allocator
 
 	mu          sync.Mutex
 	sources     map[string]source.Source
@@ -56,6 +61,7 @@ type Engine struct {
 	discoveries map[string]*source.Discovery // by sync name
 	liveMu      sync.Mutex                   // guards live, which the progress ticker reads
 	live        map[string]liveSink
+	loadSem     chan struct{} // bounds staged tables loaded at once
 }
 
 // New returns an engine for cfg.
@@ -63,6 +69,7 @@ func New(cfg *config.Config, open Opener) *Engine {
 	return &Engine{
 		cfg: cfg, open: open, Now: time.Now,
 		Log:         slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		loadSem:     make(chan struct{}, loadParallelism),
 		sources:     map[string]source.Source{},
 		dests:       map[string]dest.Destination{},
 		discoveries: map[string]*source.Discovery{},
@@ -192,6 +199,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	sp := &plan.Sync{
 		Name: name, Source: sourceAddr(sc.Source), Destination: destinationAddr(sc.Destination),
 		Namespace: sc.Source.Name, Schedule: sc.Schedule.String(),
+	}
+	if sc.Load == config.LoadAfterFetch {
+		sp.Load = sc.Load
 	}
 	last := snap.Get(name, SyncStateTable).LastSuccess
 	switch {

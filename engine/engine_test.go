@@ -291,6 +291,9 @@ func rec(t *schema.Table, ids ...string) arrow.RecordBatch {
 	for _, id := range ids {
 		b.Field(0).(*array.StringBuilder).Append(id)
 		b.Field(1).(*array.StringBuilder).Append("t-" + id)
+		for i := 2; i < b.Schema().NumFields(); i++ {
+			b.Field(i).AppendNull()
+		}
 	}
 	return b.NewRecordBatch()
 }

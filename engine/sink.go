@@ -2,17 +2,21 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/source"
+	"github.com/jsync-dev/jsync/engine/spool"
 	"github.com/jsync-dev/jsync/engine/state"
 )
 
@@ -38,7 +42,27 @@ type tableSink struct {
 	stats     dest.WriteStats
 	lastState *state.TableState
 	rows      atomic.Int64
+
+	// stage, when set, makes the sink stage its rows and deletes in a
+	// spool file instead of writing them (load = "after_fetch"); load
+	// writes them once the fetch is done. A full-table sink never stages:
+	// its Replace holds no memory while it waits.
+	stage  *stager
+	spool  *spool.Writer
+	loaded bool // load wrote the whole spool
 }
+
+// stager is where and how a sink stages.
+type stager struct {
+	dir, name string // spool files are dir/name-*.spool
+	mem       memory.Allocator
+}
+
+// Kinds of spool entries.
+const (
+	spoolRows   spool.Kind = 1 // a record to write
+	spoolDelete spool.Kind = 2 // keys to mark deleted; Meta is the dest.Mark as JSON
+)
 
 type sinkItem struct {
 	rec   arrow.RecordBatch
@@ -239,6 +263,12 @@ func (s *tableSink) run(ctx context.Context) {
 			}
 			continue
 		}
+		if s.staging() {
+			if err := s.stageItem(it); err != nil {
+				s.fail(err)
+			}
+			continue
+		}
 		var err error
 		switch {
 		case it.rec != nil:
@@ -294,6 +324,113 @@ func (s *tableSink) run(ctx context.Context) {
 			s.fail(err)
 		}
 	}
+}
+
+// staging reports whether the sink stages instead of writing.
+func (s *tableSink) staging() bool { return s.stage != nil && s.write && !s.replace }
+
+// stageItem appends it to the spool. States are only remembered: the
+// engine commits each table's last state once every staged table is
+// loaded. A flush returns at once, since nothing is committed before the
+// load.
+func (s *tableSink) stageItem(it sinkItem) error {
+	switch {
+	case it.st != nil:
+		st := *it.st
+		s.mu.Lock()
+		s.lastState = &st
+		s.mu.Unlock()
+		return nil
+	case it.flush != nil:
+		it.flush <- nil
+		return nil
+	}
+	defer release(it)
+	if s.spool == nil {
+		w, err := spool.Create(s.stage.dir, s.stage.name+"-*.spool", s.stage.mem)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", s.t.Name, err)
+		}
+		s.spool = w
+	}
+	var err error
+	if it.rec != nil {
+		err = s.spool.Append(spoolRows, it.rec, nil)
+	} else {
+		var meta []byte
+		if meta, err = json.Marshal(it.del.mark); err == nil {
+			err = s.spool.Append(spoolDelete, it.del.keys, meta)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", s.t.Name, err)
+	}
+	return nil
+}
+
+// load writes what the sink staged, through a sink that writes, in the
+// order it was staged, without the states. The sink must be done (Wait).
+// It deletes the spool file.
+func (s *tableSink) load(ctx context.Context) (err error) {
+	if s.spool == nil {
+		s.loaded = true
+		return nil
+	}
+	r, err := s.spool.Reader(s.stage.mem)
+	s.spool = nil
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, r.Close()) }()
+	ls := newTableSink(s.d, s.ns, s.t, true)
+	go ls.run(ctx)
+	var serr error
+	for serr == nil {
+		var e spool.Entry
+		e, serr = r.Next()
+		if serr != nil {
+			break
+		}
+		switch e.Kind {
+		case spoolRows:
+			serr = ls.send(ctx, sinkItem{rec: e.Record})
+		case spoolDelete:
+			var m dest.Mark
+			if jerr := json.Unmarshal(e.Meta, &m); jerr != nil || e.Record == nil {
+				release(sinkItem{rec: e.Record})
+				serr = fmt.Errorf("staged delete of %s is damaged: %v", s.t.Name, jerr)
+				break
+			}
+			serr = ls.send(ctx, sinkItem{del: &deleteItem{keys: e.Record, mark: m}})
+		default:
+			release(sinkItem{rec: e.Record})
+			serr = fmt.Errorf("staged entry of %s has unknown kind %d", s.t.Name, e.Kind)
+		}
+	}
+	if errors.Is(serr, io.EOF) {
+		serr = nil
+	}
+	ls.Close()
+	werr := ls.Wait()
+	s.addStats(ls.stats)
+	if errors.Is(serr, errSinkClosed) {
+		serr = nil // werr says why
+	}
+	if err := errors.Join(serr, werr); err != nil {
+		return err
+	}
+	s.loaded = true
+	return nil
+}
+
+// discard deletes what the sink staged without writing it.
+func (s *tableSink) discard() error {
+	if s.spool == nil {
+		return nil
+	}
+	w := s.spool
+	s.spool = nil
+	return w.Remove()
 }
 
 func release(it sinkItem) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/config"
 	"github.com/jsync-dev/jsync/engine/plan"
 )
 
@@ -31,6 +32,9 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			if len(parts) > 0 {
 				fmt.Fprintf(w, "  source: %s\n", strings.Join(parts, " "))
 			}
+		}
+		if sp.Load == config.LoadAfterFetch {
+			fmt.Fprintf(w, "  load: after the fetch (load = %q): rows are staged on local disk, then written\n", sp.Load)
 		}
 		for _, warn := range sp.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", warn)

@@ -388,6 +388,10 @@ func openError(path string, err error) error {
 // Path is the absolute path of the database file.
 func (d *Destination) Path() string { return d.path }
 
+// StagingDir is <path>.staging, beside the database file (DuckDB's own
+// temporary directory is <path>.tmp).
+func (d *Destination) StagingDir() string { return d.path + ".staging" }
+
 // DB is the database handle, for queries over the synced tables (jsync
 // query, tests). Callers must not write to jsync's tables through it.
 func (d *Destination) DB() *sql.DB { return d.db }
@@ -679,3 +683,5 @@ func megabytes(b int64) int64 { return (b + 999_999) / 1_000_000 }
 func raiseLimit(need int64) string {
 	return fmt.Sprintf("raise memory_limit in the destination block to at least \"%dMB\", or remove it to let jsync size it", need)
 }
+
+var _ dest.StagingDirer = (*Destination)(nil)

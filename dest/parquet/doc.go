@@ -11,6 +11,7 @@
 //	<path>/_jsync/runs.jsonl      run log, one JSON object per run
 //	<path>/_jsync/lock            apply lock (flock) naming its holder
 //	<path>/_jsync/tmp/            files being written; never matched by a table glob
+//	<path>/_jsync/staging/        batches a sync with load = "after_fetch" stages, while it fetches
 //
 // A table is split into slots, (partition, bucket) pairs. A row's slot
 // follows from the row alone: the Hive partition is the partition column's

@@ -185,6 +185,9 @@ func parseCompression(s string) (compress.Compression, error) {
 }
 
 // Close releases the lock if it is still held.
+// StagingDir is _jsync/staging under the destination's directory.
+func (d *Destination) StagingDir() string { return filepath.Join(d.root, "_jsync", "staging") }
+
 func (d *Destination) Close() error {
 	d.mu.Lock()
 	unlock := d.unlock
@@ -558,3 +561,5 @@ func (d *Destination) table(ns, name string) *tableEntry {
 	}
 	return nil
 }
+
+var _ dest.StagingDirer = (*Destination)(nil)

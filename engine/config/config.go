@@ -185,6 +185,8 @@ type Sync struct {
 	Schedule Schedule
 	// DependsOn names other syncs that must run first.
 	DependsOn []string
+	// Load is LoadWhileFetching or LoadAfterFetch.
+	Load string
 }
 
 // Addr returns the sync's address.

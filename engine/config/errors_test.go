@@ -150,7 +150,7 @@ func TestErrorFixturesCoverage(t *testing.T) {
 		"Missing credentials", "Conflicting credentials", "Missing base_url",
 		"Missing environment variable",
 		"Insecure base_url", "Invalid base_url",
-		"Invalid schedule", "Invalid start_date",
+		"Invalid schedule", "Invalid start_date", "Invalid load",
 		"Unsupported source type", "Unsupported destination type",
 		"No value for required variable", "Missing required argument",
 	}

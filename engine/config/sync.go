@@ -18,8 +18,21 @@ var syncSchema = &hcl.BodySchema{
 		{Name: "columns"},
 		{Name: "schedule"},
 		{Name: "depends_on"},
+		{Name: "load"},
 	},
 }
+
+// When a sync loads what it fetches into its destination.
+const (
+	// LoadWhileFetching writes each batch as it is fetched (the default):
+	// the fastest when the fetch waits on Jira, and a stopped backfill
+	// resumes from its last checkpoint.
+	LoadWhileFetching = "while_fetching"
+	// LoadAfterFetch stages the batches on local disk and loads them once
+	// the fetch is done, so that the two never hold memory at the same
+	// time.
+	LoadAfterFetch = "after_fetch"
+)
 
 // snakeCaseRE is what a discovered (custom-field) column name looks like.
 var snakeCaseRE = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
@@ -82,6 +95,20 @@ func (l *loader) decodeSyncs() {
 						"%s. Use a duration such as \"1h\", \"30m\" or \"1d\", or a 5-field cron expression such as \"0 * * * *\" (minute hour day-of-month month day-of-week).", capitalize(err.Error())))
 				} else {
 					s.Schedule = sched
+				}
+			}
+		}
+
+		s.Load = LoadWhileFetching
+		if a := attrs["load"]; a != nil {
+			if v, ok := l.str(a); ok {
+				switch v {
+				case LoadWhileFetching, LoadAfterFetch:
+					s.Load = v
+				default:
+					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid load",
+						"load must be %q (the default: each batch is written as it is fetched) or %q (batches are staged on local disk and loaded after the fetch, with less memory).%s",
+						LoadWhileFetching, LoadAfterFetch, didYouMean(v, []string{LoadWhileFetching, LoadAfterFetch})))
 				}
 			}
 		}

@@ -81,6 +81,10 @@ type Sync struct {
 	Reason   string    `json:"reason"`
 	NextDue  time.Time `json:"next_due,omitzero"`
 	Schedule string    `json:"schedule"`
+	// Load is "after_fetch" when the sync stages its rows on local disk
+	// and loads them once the fetch is done; empty when it writes while
+	// fetching (the default).
+	Load string `json:"load,omitempty"`
 	// SourceInfo is what discovery learned (deployment, version, user, time zone).
 	SourceInfo map[string]string `json:"source_info,omitempty"`
 	Warnings   []string          `json:"warnings,omitempty"`

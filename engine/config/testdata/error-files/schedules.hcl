@@ -37,3 +37,15 @@ sync "d" {
   destination = destination.duckdb.w
   schedule    = "*/15 * * * *"
 }
+
+sync "e" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  load        = "after-fetch"  # ERROR: 44:17 Invalid load
+}
+
+sync "f" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+  load        = "after_fetch"
+}
