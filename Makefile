@@ -4,7 +4,7 @@ TAGS    := duckdb_arrow
 GOFLAGS_TAGS := -tags=$(TAGS)
 BIN     := bin
 
-.PHONY: all build demo test test-short test-long race vet fmt bench fuzz docs clean
+.PHONY: all build demo test test-short test-long race vet fmt bench bench-after-fetch fuzz docs clean
 
 all: build
 
@@ -44,6 +44,11 @@ docs:
 bench: build
 	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsyncbench -out BENCHMARKS.md
 	./scripts/bench-dest.sh >> BENCHMARKS.md
+
+# The scenarios whose figures depend on when the load runs, with every
+# sync set to load = "after_fetch" (scenario 3's requests do not change).
+bench-after-fetch: build
+	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsyncbench -load after_fetch -scenarios 1,2,4,5 -slow-runs 1 -out BENCHMARKS-after-fetch.md
 
 fuzz:
 	./scripts/fuzz.sh 30s

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +29,8 @@ const tokenEnv = "JSYNC_BENCH_TOKEN"
 
 // writeConfig writes a jsync configuration into dir that syncs every table
 // of the simulator at url into dir/jira.duckdb (dbFile). caFile is copied into dir.
-func writeConfig(dir, url, caFile string) error {
+// load, when set, is the sync's load attribute.
+func writeConfig(dir, url, caFile, load string) error {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return fmt.Errorf("read simulator CA: %w", err)
@@ -54,6 +56,9 @@ sync "bench" {
   destination = destination.duckdb.bench
 }
 `, benchNamespace, url, benchEmail, tokenEnv, dbFile)
+	if load != "" {
+		hcl = strings.Replace(hcl, "destination = destination.duckdb.bench\n", "destination = destination.duckdb.bench\n  load        = "+strconv.Quote(load)+"\n", 1)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "jsync.hcl"), []byte(hcl), 0o644); err != nil {
 		return fmt.Errorf("write jsync config: %w", err)
 	}

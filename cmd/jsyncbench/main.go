@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/jsync-dev/jsync/resources/jira"
+
+	"github.com/jsync-dev/jsync/engine/config"
 )
 
 func main() {
@@ -64,6 +66,7 @@ type options struct {
 	Rate        float64
 	Quick       bool
 	Budget      time.Duration // 0 = unlimited
+	Load        string        // the sync's load attribute; "" = not set (jsync's default)
 }
 
 // defaultOptions are the sizes of issue 6, three runs of every figure, and
@@ -107,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "scenario 2's requests per second per endpoint")
 	fs.BoolVar(&o.Quick, "quick", false, "small smoke run: 1 run each, 1000/300/2000 issues")
 	fs.DurationVar(&o.Budget, "budget", o.Budget, "skip further runs and scenarios whose estimated time would pass this total (0 = no limit)")
+	fs.StringVar(&o.Load, "load", "", `the sync's load attribute: "while_fetching" or "after_fetch" (default: not set, jsync's default)`)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -150,6 +154,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.Out == "" {
 		return o, errors.New("-out must name a file")
+	}
+	if o.Load != "" && o.Load != config.LoadWhileFetching && o.Load != config.LoadAfterFetch {
+		return o, fmt.Errorf("-load must be %q or %q, got %q", config.LoadWhileFetching, config.LoadAfterFetch, o.Load)
 	}
 	return o, nil
 }

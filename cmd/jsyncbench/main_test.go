@@ -50,6 +50,12 @@ func TestParseFlags(t *testing.T) {
 		{name: "negative ref pages", args: []string{"-ref-pages", "-1"}, wantErr: "-ref-pages must be >= 0"},
 		{name: "negative budget", args: []string{"-budget", "-1m"}, wantErr: "-budget must be >= 0"},
 		{name: "zero rate", args: []string{"-rate", "0"}, wantErr: "-rate must be positive"},
+		{name: "load after fetch", args: []string{"-load", "after_fetch"}, check: func(t *testing.T, o options) {
+			if o.Load != "after_fetch" || !strings.Contains(commandLine(o), "-load after_fetch") {
+				t.Errorf("load %q, command line %q", o.Load, commandLine(o))
+			}
+		}},
+		{name: "unknown load", args: []string{"-load", "later"}, wantErr: `-load must be "while_fetching" or "after_fetch", got "later"`},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
 	}

@@ -186,14 +186,24 @@ func TestReadJSONTime(t *testing.T) {
 	}
 }
 
-// TestWriteConfigLoads checks the generated configuration with jsync's own loader.
+// TestWriteConfigLoads checks the generated configuration with jsync's own
+// loader, with the sync's load attribute left to jsync's default or set.
 func TestWriteConfigLoads(t *testing.T) {
+	for _, c := range []struct{ load, want string }{
+		{"", config.LoadWhileFetching},
+		{config.LoadAfterFetch, config.LoadAfterFetch},
+	} {
+		t.Run("load="+c.load, func(t *testing.T) { testWriteConfig(t, c.load, c.want) })
+	}
+}
+
+func testWriteConfig(t *testing.T, load, wantLoad string) {
 	dir := t.TempDir()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeConfig(dir, "https://127.0.0.1:4321", ca); err != nil {
+	if err := writeConfig(dir, "https://127.0.0.1:4321", ca, load); err != nil {
 		t.Fatal(err)
 	}
 	cfg, diags := config.LoadDir(dir, config.LoadOptions{Getenv: func(k string) (string, bool) {
@@ -215,6 +225,9 @@ func TestWriteConfigLoads(t *testing.T) {
 	s := cfg.Syncs["bench"]
 	if s == nil || len(s.Tables) != 0 {
 		t.Fatalf("sync = %+v, want every table", s)
+	}
+	if s.Load != wantLoad {
+		t.Errorf("load = %q, want %q", s.Load, wantLoad)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "jsync.hcl"))
 	if err != nil {

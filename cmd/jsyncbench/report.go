@@ -69,6 +69,7 @@ type report struct {
 	Elapsed  time.Duration
 	Machine  machineFacts
 	Command  string
+	Load     string // the syncs' load attribute, when set
 	Budget   string
 	Shape    *datasetShape
 	Formula  string
@@ -142,6 +143,9 @@ func writeMarkdown(w io.Writer, r *report) error {
 	p("over TLS, syncing every table into DuckDB. Requests are the simulator's own count (`GET /_sim/stats`, every status, 429s included). ")
 	p("Peak RSS is the jsync process's `getrusage` maximum resident set. A run whose row counts differ from `GET /_sim/expected` ")
 	p("in any table is FAILED and its figures do not count.\n\n")
+	if r.Load != "" {
+		p("Every sync sets `load = %q`.\n\n", r.Load)
+	}
 
 	p("## Machine\n\n")
 	m := r.Machine

@@ -76,7 +76,7 @@ func (m measurement) ok() bool { return len(m.Mismatches) == 0 }
 func run(ctx context.Context, o options, log io.Writer) error {
 	start := time.Now()
 	b := &bench{o: o, log: log, jsync: filepath.Join(o.BinDir, "jsync"), jirasim: filepath.Join(o.BinDir, "jirasim"),
-		rep: &report{Started: start, Command: commandLine(o)}}
+		rep: &report{Started: start, Command: commandLine(o), Load: o.Load}}
 	for _, bin := range []string{b.jsync, b.jirasim} {
 		if _, err := os.Stat(bin); err != nil {
 			return fmt.Errorf("need %s (run make build): %w", bin, err)
@@ -211,7 +211,7 @@ func (b *bench) backfill(ctx context.Context, sim *simProcess, name string, ao a
 	if err != nil {
 		return measurement{}, err
 	}
-	if err := writeConfig(dir, sim.URL, sim.CAFile); err != nil {
+	if err := writeConfig(dir, sim.URL, sim.CAFile, b.o.Load); err != nil {
 		return measurement{}, err
 	}
 	return b.apply(ctx, sim, dir, ao)
@@ -328,6 +328,12 @@ func commandLine(o options) string {
 	d := defaultOptions()
 	if o.Runs != d.Runs && !o.Quick {
 		args = append(args, fmt.Sprintf("-runs %d", o.Runs))
+	}
+	if o.SlowRuns != d.SlowRuns && !o.Quick {
+		args = append(args, fmt.Sprintf("-slow-runs %d", o.SlowRuns))
+	}
+	if o.Load != "" {
+		args = append(args, "-load "+o.Load)
 	}
 	if len(o.Scenarios) != 5 {
 		var ns []string
