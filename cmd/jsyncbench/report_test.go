@@ -149,6 +149,22 @@ func TestWriteMarkdown(t *testing.T) {
 	if strings.Contains(md, "%!") {
 		t.Errorf("formatting error in report:\n%s", md)
 	}
+	if strings.Contains(md, "load =") || !strings.Contains(md, "`make bench` rewrites this file") {
+		t.Errorf("a report of jsync's default load names a load mode or the wrong make target:\n%s", md)
+	}
+
+	// With -load after_fetch the report says so, and names its own target.
+	r.Load = "after_fetch"
+	b.Reset()
+	if err := writeMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md = b.String()
+	for _, want := range []string{"Every sync sets `load = \"after_fetch\"`.", "`make bench-after-fetch` rewrites this file"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("after_fetch report lacks %q", want)
+		}
+	}
 }
 
 func TestStats(t *testing.T) {
