@@ -18,10 +18,19 @@ import (
 // TestInterruptEndsCleanly sends SIGINT to a running apply: it stops
 // fetching, lets the batches in flight commit, exits non-zero with a message
 // saying what happened, and the next apply completes the sync exactly.
+//
+// With load = "after_fetch" the interrupted apply writes none of what it
+// staged and leaves no staged file.
 func TestInterruptEndsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end sync")
 	}
+	for _, load := range []string{"while_fetching", "after_fetch"} {
+		t.Run(load, func(t *testing.T) { testInterrupt(t, load) })
+	}
+}
+
+func testInterrupt(t *testing.T, load string) {
 	srv, err := jirasim.Start(jirasim.Options{Issues: 400, Seed: 3, Rate: -1, Latency: 40 * time.Millisecond,
 		Email: "int@example.com", Token: "int-token-123456"})
 	if err != nil {
@@ -45,8 +54,9 @@ sync "acme" {
   source      = source.jira.acme
   destination = destination.duckdb.w
   tables      = ["issues", "issue_comments", "worklogs", "projects"]
+  load        = %q
 }
-`, srv.URL())
+`, srv.URL(), load)
 	if err := os.WriteFile(filepath.Join(dir, "jsync.hcl"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +100,18 @@ sync "acme" {
 		t.Fatalf("stack trace on interrupt:\n%s", out)
 	}
 
+	if load == "after_fetch" {
+		if !strings.Contains(out, "staged rows not loaded") {
+			t.Errorf("the interrupted apply does not say that its staged rows were not loaded:\n%s", out)
+		}
+		if left, _ := filepath.Glob(filepath.Join(dir, "jira.duckdb.staging", "*")); len(left) > 0 {
+			t.Errorf("staged files left after the interrupt: %v", left)
+		}
+		if n := countRows(t, filepath.Join(dir, "jira.duckdb"), "acme.issues"); n != 0 {
+			t.Errorf("the interrupted apply wrote %d staged issues", n)
+		}
+	}
+
 	// The next apply completes the sync, with exactly the expected rows.
 	again := jsyncCommand(ctx, dir, "apply", "-auto-approve", "-force")
 	if b, err := again.CombinedOutput(); err != nil {
@@ -115,4 +137,23 @@ sync "acme" {
 			t.Errorf("%s: %d rows (%d distinct), want %d", table, n, distinct, want[table])
 		}
 	}
+}
+
+// countRows counts a table's rows in a DuckDB file (0 when the table does
+// not exist yet).
+func countRows(t *testing.T, path, table string) int64 {
+	t.Helper()
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	return n
 }
