@@ -30,11 +30,12 @@ import (
 // loadParallelism bounds the staged tables loaded at once, over the whole
 // apply. One lets the destination checkpoint between tables but leaves a
 // core idle while it appends; two kept both cores busy. Measured at
-// 200,000 issues (BENCHMARKS.md): 165 s with one, 136 s with two.
+// 200,000 issues (BENCHMARKS.md, tenth round): 165 s and 367 MB peak RSS
+// with one, 136 s and 404 MB with two.
 const loadParallelism = 2
 
-// stagingDirName is the staging directory beside a destination that does
-// not name its own.
+// stagingDirName is the staging directory, under the system's temporary
+// directory, of a destination that does not name its own.
 const stagingDirName = "jsync-staging"
 
 // stagingDir returns the directory for d's staged files: the one the
