@@ -45,6 +45,10 @@ type ProgressEvent struct {
 	Estimate    int64
 	Done        bool
 	Err         error
+	// Loading is set while the rows a sync staged (load = "after_fetch")
+	// are written after the fetch; Written counts those written so far.
+	Loading bool
+	Written int64
 }
 
 // TableResult is the outcome of one table.
@@ -632,7 +636,8 @@ func (e *Engine) startProgress(runs map[string]*syncRun, every time.Duration) fu
 				var evs []ProgressEvent
 				for _, k := range sortedKeys(e.live) {
 					l := e.live[k]
-					evs = append(evs, ProgressEvent{Sync: l.sync, Table: l.table, Rows: l.s.rows.Load(), Estimate: l.est})
+					evs = append(evs, ProgressEvent{Sync: l.sync, Table: l.table, Rows: l.s.rows.Load(), Estimate: l.est,
+						Loading: l.s.loading.Load(), Written: l.s.written.Load()})
 				}
 				e.liveMu.Unlock()
 				for _, ev := range evs {

@@ -47,9 +47,11 @@ type tableSink struct {
 	// spool file instead of writing them (load = "after_fetch"); load
 	// writes them once the fetch is done. A full-table sink never stages:
 	// its Replace holds no memory while it waits.
-	stage  *stager
-	spool  *spool.Writer
-	loaded bool // load wrote the whole spool
+	stage   *stager
+	spool   *spool.Writer
+	loaded  bool        // load wrote the whole spool
+	loading atomic.Bool // load is writing the spool (progress)
+	written atomic.Int64
 }
 
 // stager is where and how a sink stages.
@@ -384,6 +386,8 @@ func (s *tableSink) load(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, r.Close()) }()
 	ls := newTableSink(s.d, s.ns, s.t, true)
 	go ls.run(ctx)
+	s.loading.Store(true)
+	defer s.loading.Store(false)
 	var serr error
 	for serr == nil {
 		var e spool.Entry
@@ -393,7 +397,10 @@ func (s *tableSink) load(ctx context.Context) (err error) {
 		}
 		switch e.Kind {
 		case spoolRows:
-			serr = ls.send(ctx, sinkItem{rec: e.Record})
+			n := e.Record.NumRows()
+			if serr = ls.send(ctx, sinkItem{rec: e.Record}); serr == nil {
+				s.written.Add(n)
+			}
 		case spoolDelete:
 			var m dest.Mark
 			if jerr := json.Unmarshal(e.Meta, &m); jerr != nil || e.Record == nil {

@@ -34,6 +34,8 @@ func (l *lineView) Event(ev engine.ProgressEvent) {
 		fmt.Fprintf(l.w, "%s: failed after %s rows\n", name, thousands(ev.Rows))
 	case ev.Done:
 		fmt.Fprintf(l.w, "%s: done, %s rows\n", name, thousands(ev.Rows))
+	case ev.Loading:
+		fmt.Fprintf(l.w, "%s: fetched %s rows, writing them: %s written\n", name, thousands(ev.Rows), thousands(ev.Written))
 	case ev.Estimate > 0:
 		fmt.Fprintf(l.w, "%s: %s rows (~%d%%)\n", name, thousands(ev.Rows), min(99, ev.Rows*100/ev.Estimate))
 	default:
@@ -69,7 +71,13 @@ func (b *barView) Event(ev engine.ProgressEvent) {
 		)
 		b.bars[name] = bar
 	}
-	if ev.Estimate > 0 && ev.Rows > ev.Estimate {
+	switch {
+	case ev.Loading && !ev.Done:
+		// Fetched: the bar now counts the staged rows written.
+		bar.SetTotal(ev.Rows, false)
+		bar.SetCurrent(min(ev.Written, ev.Rows))
+		return
+	case ev.Estimate > 0 && ev.Rows > ev.Estimate:
 		bar.SetTotal(ev.Rows, false)
 	}
 	bar.SetCurrent(ev.Rows)

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jsync-dev/jsync/engine"
+)
+
+// TestLineView: the plain progress lines of CI logs, for each state of a
+// table.
+func TestLineView(t *testing.T) {
+	cases := []struct {
+		name string
+		ev   engine.ProgressEvent
+		want string
+	}{
+		{"fetching, no estimate", engine.ProgressEvent{Rows: 1200}, "acme.issues: 1,200 rows\n"},
+		{"fetching, estimate", engine.ProgressEvent{Rows: 500, Estimate: 2000}, "acme.issues: 500 rows (~25%)\n"},
+		{"past the estimate", engine.ProgressEvent{Rows: 2100, Estimate: 2000}, "acme.issues: 2,100 rows (~99%)\n"},
+		{"writing what was staged", engine.ProgressEvent{Rows: 200000, Estimate: 200000, Loading: true, Written: 40000},
+			"acme.issues: fetched 200,000 rows, writing them: 40,000 written\n"},
+		{"done", engine.ProgressEvent{Rows: 200000, Done: true, Loading: true, Written: 200000}, "acme.issues: done, 200,000 rows\n"},
+		{"failed", engine.ProgressEvent{Rows: 30, Done: true, Err: errors.New("HTTP 500")}, "acme.issues: failed after 30 rows\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			c.ev.Sync, c.ev.Table = "acme", "issues"
+			(&lineView{w: &b}).Event(c.ev)
+			if b.String() != c.want {
+				t.Errorf("got %q, want %q", b.String(), c.want)
+			}
+		})
+	}
+}
