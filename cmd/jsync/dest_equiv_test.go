@@ -18,11 +18,16 @@ import (
 // Parquet and compares every table in DuckDB with EXCEPT ALL in both
 // directions: both destinations must hold exactly the same rows. The Parquet
 // files are written by arrow-go and read back by DuckDB's own reader, so a
-// type that does not survive that round trip fails here.
+// type that does not survive that round trip fails here. One of the two
+// syncs loads after the fetch (load = "after_fetch"), the Parquet one for
+// Cloud and the DuckDB one for Data Center, so the two load modes must
+// agree too.
 func TestDestinationsAgree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end sync")
 	}
+	// load of the DuckDB sync, then of the Parquet sync
+	loads := map[string][2]string{"cloud": {"while_fetching", "after_fetch"}, "datacenter": {"after_fetch", "while_fetching"}}
 	for _, flavor := range []string{"cloud", "datacenter"} {
 		t.Run(flavor, func(t *testing.T) {
 			email, token, pat := "equiv@example.com", "equiv-token-123456", "equiv-pat-123456"
@@ -56,12 +61,14 @@ destination "parquet" "lake" {
 sync "to_duckdb" {
   source      = source.jira.site
   destination = destination.duckdb.db
+  load        = %q
 }
 sync "to_parquet" {
   source      = source.jira.site
   destination = destination.parquet.lake
+  load        = %q
 }
-`, srv.URL(), creds)
+`, srv.URL(), creds, loads[flavor][0], loads[flavor][1])
 			if err := os.WriteFile(filepath.Join(dir, "jsync.hcl"), []byte(cfg), 0o644); err != nil {
 				t.Fatal(err)
 			}
