@@ -363,7 +363,7 @@ func testConfig(t *testing.T, tables ...string) *config.Config {
 	}
 }
 
-func newTestEngine(t *testing.T, cfg *config.Config, src *fakeSource, d *memDest, now *time.Time) *Engine {
+func newTestEngine(t *testing.T, cfg *config.Config, src source.Source, d *memDest, now *time.Time) *Engine {
 	e := New(cfg, Opener{
 		Source:      func(ctx context.Context, s *config.Source) (source.Source, error) { return src, nil },
 		Destination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) { return d, nil },

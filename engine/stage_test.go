@@ -13,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/config"
 	"github.com/jsync-dev/jsync/engine/plan"
 	"github.com/jsync-dev/jsync/engine/schema"
@@ -92,11 +91,7 @@ func runLoad(t *testing.T, load string, h *hookSource, d *memDest, ctx context.C
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	cfg := testConfig(t)
 	cfg.Syncs["acme"].Load = load
-	e := New(cfg, Opener{
-		Source:      func(ctx context.Context, s *config.Source) (source.Source, error) { return h, nil },
-		Destination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) { return d, nil },
-	})
-	e.Now = func() time.Time { return now }
+	e := newTestEngine(t, cfg, h, d, &now)
 	e.Allocator = mem
 	r := stagedRun{d: d, dir: filepath.Join(tmp, stagingDirName)}
 	prev := h.atEnd

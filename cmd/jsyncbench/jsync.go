@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +38,10 @@ func writeConfig(dir, url, caFile, load string) error {
 		return fmt.Errorf("write CA into config dir: %w", err)
 	}
 	// No tables attribute: a sync defaults to every table the source offers.
+	loadLine := ""
+	if load != "" {
+		loadLine = fmt.Sprintf("  load        = %q\n", load)
+	}
 	hcl := fmt.Sprintf(`source "jira" %[1]q {
   base_url   = %[2]q
   email      = %[3]q
@@ -54,11 +57,8 @@ destination "duckdb" "bench" {
 sync "bench" {
   source      = source.jira.%[1]s
   destination = destination.duckdb.bench
-}
-`, benchNamespace, url, benchEmail, tokenEnv, dbFile)
-	if load != "" {
-		hcl = strings.Replace(hcl, "destination = destination.duckdb.bench\n", "destination = destination.duckdb.bench\n  load        = "+strconv.Quote(load)+"\n", 1)
-	}
+%[6]s}
+`, benchNamespace, url, benchEmail, tokenEnv, dbFile, loadLine)
 	if err := os.WriteFile(filepath.Join(dir, "jsync.hcl"), []byte(hcl), 0o644); err != nil {
 		return fmt.Errorf("write jsync config: %w", err)
 	}

@@ -184,10 +184,10 @@ func parseCompression(s string) (compress.Compression, error) {
 	return 0, fmt.Errorf("parquet destination: unknown compression %q (want zstd, snappy, gzip, lz4 or none)", s)
 }
 
-// Close releases the lock if it is still held.
 // StagingDir is _jsync/staging under the destination's directory.
 func (d *Destination) StagingDir() string { return filepath.Join(d.root, "_jsync", "staging") }
 
+// Close releases the lock if it is still held.
 func (d *Destination) Close() error {
 	d.mu.Lock()
 	unlock := d.unlock
