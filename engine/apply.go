@@ -102,6 +102,8 @@ type syncRun struct {
 // Apply executes p. The plan must come from this configuration: a plan whose
 // config digest or destination serials no longer match is refused as stale.
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
+	// A saved plan's apply discovers the sources again.
+	ctx = source.WithParallelism(ctx, opts.Parallelism)
 	walkers := opts.Parallelism
 	if walkers <= 0 {
 		walkers = DefaultParallelism

@@ -136,6 +136,9 @@ type PlanOptions struct {
 	Force bool
 	// FullRefresh ignores cursors: every table is fetched in full.
 	FullRefresh bool
+	// Parallelism, when above 0, caps the requests in flight to each
+	// source while planning (jsync apply -parallelism).
+	Parallelism int
 }
 
 // Syncs returns the names of the syncs selected by targets, sorted, with an
@@ -167,6 +170,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 	if err != nil {
 		return nil, err
 	}
+	ctx = source.WithParallelism(ctx, opts.Parallelism)
 	now := e.Now().UTC()
 	p := &plan.Plan{
 		Version: plan.FormatVersion, JsyncVersion: Version, CreatedAt: now,

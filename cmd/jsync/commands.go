@@ -168,7 +168,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		}
 	} else {
 		var err error
-		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh})
+		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh, Parallelism: *parallelism})
 		if err != nil {
 			return env.fail(err)
 		}

@@ -212,7 +212,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		eng := engine.New(cfg, env.opener(logger))
 		eng.Log = logger
 		eng.Progress = (&lineView{w: env.stderr}).Event
-		p, err := eng.Plan(ctx, engine.PlanOptions{})
+		p, err := eng.Plan(ctx, engine.PlanOptions{Parallelism: *parallelism})
 		next := time.Now().Add(*poll)
 		if err != nil {
 			logger.Error("plan failed", "err", err)

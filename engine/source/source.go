@@ -36,6 +36,24 @@ type Source interface {
 	Close() error
 }
 
+// WithParallelism caps the requests a source makes at once for work done
+// under ctx outside a Sync, such as Discover and Estimate (jsync apply
+// -parallelism, when given). SyncRequest.Parallelism carries it for Sync.
+func WithParallelism(ctx context.Context, n int) context.Context {
+	if n <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, parallelismKey{}, n)
+}
+
+// ParallelismFrom returns the cap WithParallelism set on ctx, or 0.
+func ParallelismFrom(ctx context.Context) int {
+	n, _ := ctx.Value(parallelismKey{}).(int)
+	return n
+}
+
+type parallelismKey struct{}
+
 // Discovery is what a source learned by connecting.
 type Discovery struct {
 	Tables []*schema.Table

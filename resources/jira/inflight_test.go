@@ -3,6 +3,7 @@ package jira
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -174,3 +175,71 @@ func TestSimConcurrencyRefused(t *testing.T) {
 		t.Errorf("warning missing or incomplete:\n%s", out)
 	}
 }
+
+// TestDiscoveryRoundTrip: discovery's three requests (serverInfo, myself,
+// the field catalogue) go out together, unless the source's concurrency or
+// -parallelism allows fewer at once; one at a time, serverInfo goes first
+// (a wrong URL fails there).
+func TestDiscoveryRoundTrip(t *testing.T) {
+	tests := []struct {
+		name        string
+		flavor      string
+		concurrency int
+		parallelism int
+		wantPeak    int
+	}{
+		{"cloud defaults", jirasim.FlavorCloud, 0, 0, 3},
+		{"data center defaults", jirasim.FlavorDataCenter, 0, 0, 3},
+		{"concurrency 2", jirasim.FlavorCloud, 2, 0, 2},
+		{"concurrency 1", jirasim.FlavorCloud, 1, 0, 1},
+		{"-parallelism=1", jirasim.FlavorCloud, 0, 1, 1},
+		{"-parallelism above concurrency", jirasim.FlavorCloud, 2, 8, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSimFixtureCaps(t, tt.flavor, 20, false, 0, jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20})
+			f.src.cfg.Concurrency = tt.concurrency
+			p := &peakTransport{next: f.src.httpTransport}
+			var mu sync.Mutex
+			var order []string
+			var first string
+			opts := f.src.clientOptions()
+			opts.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				mu.Lock()
+				if first == "" {
+					first = req.URL.Path
+				}
+				order = append(order, req.URL.Path)
+				mu.Unlock()
+				return p.RoundTrip(req)
+			})
+			cl, err := client.New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.src.cl = cl
+			ctx := source.WithParallelism(t.Context(), tt.parallelism)
+			disc, err := f.src.Discover(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if disc.Info["custom_fields"] == "0" {
+				t.Errorf("no custom fields discovered: %v", disc.Info)
+			}
+			if p.peak != tt.wantPeak {
+				t.Errorf("%d discovery requests in flight at once, want %d", p.peak, tt.wantPeak)
+			}
+			slices.Sort(order)
+			if want := []string{"/rest/api/2/field", "/rest/api/2/myself", "/rest/api/2/serverInfo"}; !slices.Equal(order, want) {
+				t.Errorf("requests %v, want %v", order, want)
+			}
+			if tt.wantPeak == 1 && !strings.HasSuffix(first, "/serverInfo") {
+				t.Errorf("first request %s, want serverInfo", first)
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

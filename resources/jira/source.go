@@ -363,36 +363,75 @@ func cloneTables(ts []*schema.Table) []*schema.Table {
 	return out
 }
 
+// discoveryParallelism is how many of discovery's three requests may be in
+// flight at once: all three, unless the source block's concurrency or
+// -parallelism (source.WithParallelism) allows fewer.
+func (s *Source) discoveryParallelism(ctx context.Context) int {
+	n := 3
+	if c := s.cfg.Concurrency; c > 0 {
+		n = min(n, c)
+	}
+	if p := source.ParallelismFrom(ctx); p > 0 {
+		n = min(n, p)
+	}
+	return n
+}
+
 func (s *Source) discover(ctx context.Context, pinned map[string]string) (*discovery, error) {
 	ctx = client.WithTable(ctx, "_discover")
-	// serverInfo and myself do not depend on each other: one round trip.
-	// serverInfo's error comes first (a wrong URL explains a failed myself).
-	var me *client.User
-	meErr := make(chan error, 1)
-	meCtx, cancelMe := context.WithCancel(ctx)
-	defer cancelMe()
-	go func() {
-		var err error
-		me, err = s.cl.Myself(meCtx)
-		meErr <- err
-	}()
+	// serverInfo, myself and the field catalogue do not depend on each
+	// other: one round trip. The catalogue is read from /rest/api/2/field,
+	// which Cloud serves as well as Data Center (its answer is the same
+	// under /rest/api/3: field definitions carry no rich text). Errors are
+	// reported in that order: a wrong URL explains the others' failures.
+	// The source's concurrency and -parallelism bound them too; serverInfo
+	// takes its slot first.
+	slots := make(chan struct{}, s.discoveryParallelism(ctx))
+	slots <- struct{}{}
+	var (
+		me        *client.User
+		fieldsRaw []json.RawMessage
+		meErr     = make(chan error, 1)
+		fieldsErr = make(chan error, 1)
+	)
+	sideCtx, cancelSide := context.WithCancel(ctx)
+	defer cancelSide()
+	side := func(errc chan<- error, fn func() error) {
+		select {
+		case slots <- struct{}{}:
+		case <-sideCtx.Done():
+			errc <- sideCtx.Err()
+			return
+		}
+		err := fn()
+		<-slots
+		errc <- err
+	}
+	go side(meErr, func() (err error) {
+		me, err = s.cl.Myself(sideCtx)
+		return err
+	})
+	go side(fieldsErr, func() error {
+		return s.cl.EachArray(sideCtx, "/rest/api/2/field", nil, func(items []json.RawMessage) error {
+			fieldsRaw = append(fieldsRaw, items...)
+			return nil
+		})
+	})
 	info, err := s.cl.ServerInfo(ctx)
+	<-slots
 	if err != nil {
-		cancelMe() // its answer no longer matters
+		cancelSide() // their answers no longer matter
 	}
 	if merr := <-meErr; err == nil {
 		err = merr
 	}
+	if ferr := <-fieldsErr; err == nil && ferr != nil {
+		err = fmt.Errorf("read field catalogue: %w", ferr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	d := &discovery{info: info, me: me, api: info.APIBase(), cloud: info.IsCloud()}
-	if err := s.cl.EachArray(ctx, d.api+"/field", nil, func(items []json.RawMessage) error {
-		d.fieldsRaw = append(d.fieldsRaw, items...)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read field catalogue: %w", err)
-	}
+	d := &discovery{info: info, me: me, api: info.APIBase(), cloud: info.IsCloud(), fieldsRaw: fieldsRaw}
 	var fields []Field
 	for i, raw := range d.fieldsRaw {
 		var f Field
