@@ -115,7 +115,7 @@ func (env *cliEnv) opener(logger *slog.Logger) engine.Opener {
 		Destination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 			switch d.Type {
 			case "duckdb":
-				return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema, MemoryLimit: d.MemoryLimit})
+				return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema, MemoryLimit: d.MemoryLimit, StorageVersion: d.StorageVersion})
 			case "parquet":
 				return parquet.Open(ctx, parquet.Options{Path: d.Path, PartitionBy: d.PartitionBy, Compression: d.Compression})
 			}

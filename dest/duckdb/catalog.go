@@ -216,14 +216,14 @@ func keyStatement(def *tableDef, schemaName, table string) string {
 // constraint: DuckDB keeps a constraint's index in memory whole, which
 // would make memory grow with the data. Writes keep keys unique instead
 // (see Write), and the key is recorded in _jsync.keys (keyStatement).
-func createStatements(def *tableDef, qualified string) []string {
+func (d *Destination) createStatements(def *tableDef, qualified string) []string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + qualified + " (")
 	for i, c := range def.cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteIdent(c.name) + " " + c.typ)
+		b.WriteString(quoteIdent(c.name) + " " + d.columnType(c.typ))
 		if c.notNull {
 			b.WriteString(" NOT NULL")
 		}
@@ -239,6 +239,17 @@ func createStatements(def *tableDef, qualified string) []string {
 		}
 	}
 	return stmts
+}
+
+// columnType is typ as a column definition: a JSON column is compressed
+// with ZSTD when the file's format has it (see DefaultStorageVersion).
+// DuckDB's catalog does not report a column's compression, so tables
+// rebuilt from it (Replace, type changes) get it from here again.
+func (d *Destination) columnType(typ string) string {
+	if d.zstdJSON && typ == "JSON" {
+		return typ + " USING COMPRESSION zstd"
+	}
+	return typ
 }
 
 func commentColumn(qualified, col, comment string) string {

@@ -138,7 +138,7 @@ func (d *Destination) applyChange(ctx context.Context, conn *sql.Conn, ns dest.N
 		if err != nil {
 			return err
 		}
-		stmts := append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.qualifiedSchema(ns)}, createStatements(def, qualified)...)
+		stmts := append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.qualifiedSchema(ns)}, d.createStatements(def, qualified)...)
 		return execAll(ctx, conn, append(stmts, keyStatement(def, d.SchemaName(ns), c.Table.Name))...)
 	case schema.AddColumn:
 		typ, err := columnType(c.Column)
@@ -146,7 +146,7 @@ func (d *Destination) applyChange(ctx context.Context, conn *sql.Conn, ns dest.N
 			return err
 		}
 		// Added columns are nullable: existing rows have no value for them.
-		stmts := []string{"ALTER TABLE " + qualified + " ADD COLUMN " + quoteIdent(c.Column.Name) + " " + typ}
+		stmts := []string{"ALTER TABLE " + qualified + " ADD COLUMN " + quoteIdent(c.Column.Name) + " " + d.columnType(typ)}
 		if c.Column.Description != "" {
 			stmts = append(stmts, commentColumn(qualified, c.Column.Name, c.Column.Description))
 		}
@@ -195,7 +195,7 @@ func (d *Destination) rebuild(ctx context.Context, conn *sql.Conn, ns dest.Names
 			exprs[i] = conv + "(" + quoteIdent(col) + " AS " + typ + ")"
 		}
 	}
-	stmts := createStatements(&def, tmp)
+	stmts := d.createStatements(&def, tmp)
 	stmts = append(stmts, keyStatement(&def, d.SchemaName(ns), table),
 		"INSERT INTO "+tmp+" SELECT "+strings.Join(exprs, ", ")+" FROM "+qualified,
 		"DROP TABLE "+qualified,

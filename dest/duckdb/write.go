@@ -698,7 +698,7 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 	}
 	stage := d.TableName(ns, t.Name+"__jsync_stage")
 	w.tgt.qualified = stage
-	stmts := append(createStatements(have, stage), keyStatement(have, d.SchemaName(ns), t.Name))
+	stmts := append(d.createStatements(have, stage), keyStatement(have, d.SchemaName(ns), t.Name))
 	if err := execAll(ctx, conn, stmts...); err != nil {
 		return stats, err
 	}

@@ -159,6 +159,9 @@ type Destination struct {
 	// MemoryLimit caps DuckDB's buffer memory, e.g. "512MB" (duckdb only);
 	// empty keeps DuckDB's default (80% of the machine's memory).
 	MemoryLimit string
+	// StorageVersion is the DuckDB storage format of a database file jsync
+	// creates, e.g. "v1.2.0" (duckdb only); empty means jsync's default.
+	StorageVersion string
 	// PartitionBy maps a table to the column it is partitioned by (parquet only).
 	PartitionBy map[string]string
 	// Compression is the Parquet codec (parquet only): snappy, zstd, gzip,

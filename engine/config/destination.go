@@ -21,6 +21,7 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 		{Name: "path", Required: true},
 		{Name: "schema"},
 		{Name: "memory_limit"},
+		{Name: "storage_version"},
 	})},
 	"parquet": {Attributes: withMisplaced([]hcl.AttributeSchema{
 		{Name: "path", Required: true},
@@ -31,7 +32,10 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 
 // destinationOnlyArgs names, per argument, the destination type it belongs
 // to, so a misplaced one gets a specific message.
-var destinationOnlyArgs = map[string]string{"schema": "duckdb", "memory_limit": "duckdb", "partition_by": "parquet", "compression": "parquet"}
+var destinationOnlyArgs = map[string]string{"schema": "duckdb", "memory_limit": "duckdb", "storage_version": "duckdb", "partition_by": "parquet", "compression": "parquet"}
+
+// storageVersionRE is the form of a DuckDB storage version: v1.2.0.
+var storageVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
 
 var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -87,6 +91,16 @@ func (l *loader) decodeDestinations() {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit", "%s.", err))
 				} else {
 					d.MemoryLimit = strings.TrimSpace(v)
+				}
+			}
+		}
+		if a := attrs["storage_version"]; a != nil {
+			if v, ok := l.str(a); ok {
+				if !storageVersionRE.MatchString(v) {
+					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid storage version",
+						"%q is not a DuckDB storage version: write it like \"v1.2.0\", the oldest DuckDB release that must read the file.", v))
+				} else {
+					d.StorageVersion = v
 				}
 			}
 		}

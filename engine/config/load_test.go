@@ -69,7 +69,7 @@ func TestLoadFull(t *testing.T) {
 	}
 
 	wh := cfg.Destinations["duckdb.warehouse"]
-	if wh.Path != filepath.Join("testdata/valid", "jira.duckdb") || wh.Schema != "jira_raw" || wh.Addr().String() != "destination.duckdb.warehouse" {
+	if wh.Path != filepath.Join("testdata/valid", "jira.duckdb") || wh.Schema != "jira_raw" || wh.StorageVersion != "v1.1.0" || wh.Addr().String() != "destination.duckdb.warehouse" {
 		t.Errorf("warehouse = %+v", wh)
 	}
 	lake := cfg.Destinations["parquet.lake"]

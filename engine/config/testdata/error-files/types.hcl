@@ -36,3 +36,13 @@ destination "duckdb" "small" {
   path         = "small.duckdb"
   memory_limit = "lots"  # ERROR: 37:18 Invalid memory limit
 }
+
+destination "duckdb" "old" {
+  path            = "old.duckdb"
+  storage_version = "1.2"  # ERROR: 42:21 Invalid storage version
+}
+
+destination "parquet" "q" {
+  path            = "q"
+  storage_version = "v1.2.0"  # ERROR: 47:3 Unsupported argument
+}

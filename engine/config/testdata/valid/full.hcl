@@ -48,8 +48,9 @@ source "jira" "demo" {
 }
 
 destination "duckdb" "warehouse" {
-  path   = "jira.duckdb"
-  schema = "jira_raw"
+  path            = "jira.duckdb"
+  schema          = "jira_raw"
+  storage_version = "v1.1.0"
 }
 
 destination "parquet" "lake" {
