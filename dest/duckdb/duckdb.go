@@ -141,6 +141,21 @@ var zstdStrings = [3]int{1, 2, 0}
 
 var storageVersionRE = regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)\+?$`)
 
+// builtinVersion is the version of the DuckDB library jsync is built
+// with, e.g. "v1.5.6".
+func builtinVersion() string {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return "(unknown version)"
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRow("SELECT version()").Scan(&v); err != nil {
+		return "(unknown version)"
+	}
+	return v
+}
+
 // parseStorageVersion parses "v1.2.0" (or DuckDB's "v1.2.0+") into its
 // numbers.
 func parseStorageVersion(v string) ([3]int, bool) {
@@ -355,6 +370,9 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		dsn += "?storage_compatibility_version=" + version
 	}
 	connector, err := duckdbdrv.NewConnector(dsn, initConn)
+	if err != nil && strings.Contains(err.Error(), "storage_compatibility_version") {
+		return nil, fmt.Errorf("open database file %s: storage version %q is not one DuckDB %s can write: use the version of a DuckDB release from v0.10.0 to that one", path, version, builtinVersion())
+	}
 	if err != nil {
 		return nil, openError(path, err)
 	}

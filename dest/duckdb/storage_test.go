@@ -103,12 +103,18 @@ func TestStorageVersion(t *testing.T) {
 			}
 		})
 	}
-	t.Run("invalid", func(t *testing.T) {
-		_, err := duckdb.Open(t.Context(), duckdb.Options{Path: filepath.Join(t.TempDir(), "a.duckdb"), StorageVersion: "1.2"})
-		if err == nil || !strings.Contains(err.Error(), `storage version "1.2" is not of the form v1.2.0`) {
-			t.Errorf("Open with a bad storage version: %v", err)
-		}
-	})
+	for _, bad := range []struct{ version, want string }{
+		{"1.2", `storage version "1.2" is not of the form v1.2.0`},
+		{"v99.0.0", `storage version "v99.0.0" is not one DuckDB v1.`},
+		{"v0.9.0", `storage version "v0.9.0" is not one DuckDB v1.`},
+	} {
+		t.Run("invalid "+bad.version, func(t *testing.T) {
+			_, err := duckdb.Open(t.Context(), duckdb.Options{Path: filepath.Join(t.TempDir(), "a.duckdb"), StorageVersion: bad.version})
+			if err == nil || !strings.Contains(err.Error(), bad.want) {
+				t.Errorf("Open with storage version %q: %v, want %q", bad.version, err, bad.want)
+			}
+		})
+	}
 }
 
 func openVersion(t *testing.T, path, version string) *duckdb.Destination {

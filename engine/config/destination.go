@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -34,8 +35,20 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 // to, so a misplaced one gets a specific message.
 var destinationOnlyArgs = map[string]string{"schema": "duckdb", "memory_limit": "duckdb", "storage_version": "duckdb", "partition_by": "parquet", "compression": "parquet"}
 
-// storageVersionRE is the form of a DuckDB storage version: v1.2.0.
-var storageVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+// storageVersionRE is the form of a DuckDB storage version, v1.2.0, with
+// its major and minor numbers. DuckDB files have a stable format from
+// v0.10.0.
+var storageVersionRE = regexp.MustCompile(`^v([0-9]+)\.([0-9]+)\.[0-9]+$`)
+
+func validStorageVersion(v string) bool {
+	m := storageVersionRE.FindStringSubmatch(v)
+	if m == nil {
+		return false
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return major > 0 || minor >= 10
+}
 
 var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -96,9 +109,9 @@ func (l *loader) decodeDestinations() {
 		}
 		if a := attrs["storage_version"]; a != nil {
 			if v, ok := l.str(a); ok {
-				if !storageVersionRE.MatchString(v) {
+				if !validStorageVersion(v) {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid storage version",
-						"%q is not a DuckDB storage version: write it like \"v1.2.0\", the oldest DuckDB release that must read the file.", v))
+						"%q is not a DuckDB storage version: write the version of the oldest DuckDB release that must read the file, v0.10.0 or later, like \"v1.2.0\".", v))
 				} else {
 					d.StorageVersion = v
 				}

@@ -46,3 +46,8 @@ destination "parquet" "q" {
   path            = "q"
   storage_version = "v1.2.0"  # ERROR: 47:3 Unsupported argument
 }
+
+destination "duckdb" "ancient" {
+  path            = "ancient.duckdb"
+  storage_version = "v0.9.2"  # ERROR: 52:21 Invalid storage version
+}
