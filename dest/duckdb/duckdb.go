@@ -382,12 +382,12 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	}
 	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly,
 		autoMem: opts.MemoryLimit == "", memLimit: defaultMemoryBytes, userLimit: opts.MemoryLimit}
-	var format string
+	var format sql.NullString // the file's storage format, e.g. "v1.2.0+"
 	if err := db.QueryRowContext(ctx, `SELECT current_database(), tags['storage_version'] FROM duckdb_databases()
 		WHERE database_name = current_database()`).Scan(&d.catalog, &format); err != nil {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
-	if n, ok := parseStorageVersion(format); ok && slices.Compare(n[:], zstdStrings[:]) >= 0 {
+	if n, ok := parseStorageVersion(format.String); ok && slices.Compare(n[:], zstdStrings[:]) >= 0 {
 		d.zstdJSON = true
 	}
 	if !opts.ReadOnly {
