@@ -39,6 +39,7 @@ type row struct {
 	Requests  int64
 	Wall      time.Duration
 	PeakRSS   int64 // bytes; 0 = not measured
+	Database  int64 // bytes of the DuckDB file after the run; 0 = not measured
 	Reference string
 	Ratio     string
 	Target    string
@@ -162,8 +163,8 @@ func writeMarkdown(w io.Writer, r *report) error {
 	p("as Jira's server time would be.\n\n")
 
 	p("## Results\n\n")
-	p("| Scenario | Issues | Requests | Req/1000 issues | Wall | Issues/s | Peak RSS | Reference | Ratio | Target | Verdict | Runs |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|\n")
+	p("| Scenario | Issues | Requests | Req/1000 issues | Wall | Issues/s | Peak RSS | Database | Reference | Ratio | Target | Verdict | Runs |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|\n")
 	for _, row := range r.Rows {
 		wall, ips := fmtDur(row.Wall), "—"
 		if row.Wall > 0 && row.Issues > 0 {
@@ -176,8 +177,8 @@ func writeMarkdown(w io.Writer, r *report) error {
 		if row.Runs == 0 {
 			req, per = "—", "—"
 		}
-		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
-			row.Scenario, fmtInt(row.Issues), req, per, wall, ips, fmtMB(row.PeakRSS), row.Reference, row.Ratio, row.Target, row.Verdict, row.Runs)
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
+			row.Scenario, fmtInt(row.Issues), req, per, wall, ips, fmtMB(row.PeakRSS), fmtMB(row.Database), row.Reference, row.Ratio, row.Target, row.Verdict, row.Runs)
 	}
 	p("\nFigures are medians over the runs shown. %s\n\n", r.Budget)
 

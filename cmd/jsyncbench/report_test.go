@@ -110,7 +110,7 @@ func TestWriteMarkdown(t *testing.T) {
 		Shape:   shape,
 		Formula: minimumFormula(jiraCloudLimits),
 		Rows: []row{
-			{Scenario: nameS1, Issues: 50000, Requests: 1234, Wall: 100 * time.Second, PeakRSS: 150 << 20, Reference: "read_json 300 issues/s",
+			{Scenario: nameS1, Issues: 50000, Requests: 1234, Wall: 100 * time.Second, PeakRSS: 150 << 20, Database: 112 << 20, Reference: "read_json 300 issues/s",
 				Ratio: "1.67×", Target: "≥ 0.5× read_json", Verdict: verdictMet, Runs: 3},
 			{Scenario: nameS2, Issues: 20000, Requests: 700, Wall: 40 * time.Second, Reference: "floor 7.00 s", Ratio: "5.71×",
 				Target: "≤ 1.5× floor", Verdict: verdictNotMet, Runs: 3},
@@ -130,9 +130,10 @@ func TestWriteMarkdown(t *testing.T) {
 		"2026-11-29 08:00 UTC (25m0s in total)",
 		"| CPU | 2 cores, Test CPU |",
 		"| Go | go1.26.8 |",
-		"| 1. Backfill, local | 50,000 | 1,234 | 24.7 | 100.0 s | 500 | 150 MB | read_json 300 issues/s | 1.67× | ≥ 0.5× read_json | met | 3 |",
-		"| 2. Backfill at 150 ms, rate 100 | 20,000 | 700 | 35.0 | 40.0 s | 500 | — | floor 7.00 s | 5.71× | ≤ 1.5× floor | **not met** | 3 |",
-		"| 5. Memory at scale | 200,000 | 5,000 | 25.0 | 400.0 s | — | — |", // FAILED: no issues/s
+		"| Peak RSS | Database | Reference |",
+		"| 1. Backfill, local | 50,000 | 1,234 | 24.7 | 100.0 s | 500 | 150 MB | 112 MB | read_json 300 issues/s | 1.67× | ≥ 0.5× read_json | met | 3 |",
+		"| 2. Backfill at 150 ms, rate 100 | 20,000 | 700 | 35.0 | 40.0 s | 500 | — | — | floor 7.00 s | 5.71× | ≤ 1.5× floor | **not met** | 3 |",
+		"| 5. Memory at scale | 200,000 | 5,000 | 25.0 | 400.0 s | — | — | — |", // FAILED: no issues/s
 		"**FAILED**",
 		"## Unmet targets\n\n- 2. gap explained",
 		"## Scenarios that could not run\n\n- 4. could not start",

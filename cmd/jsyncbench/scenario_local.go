@@ -119,7 +119,7 @@ func (b *bench) reportBackfill(ctx context.Context, shape datasetShape, expected
 		refWall = time.Duration(median(xs))
 	}
 	r := row{Scenario: nameS1, Issues: shape.Issues, Requests: back.requests(), Wall: back.wall(), PeakRSS: back.rss(),
-		Target: "≥ 0.5× read_json", Runs: len(back)}
+		Database: back.database(), Target: "≥ 0.5× read_json", Runs: len(back)}
 	refRate := rate(refIssues, refWall)
 	jsRate := rate(shape.Issues, r.Wall)
 	r.Reference = fmt.Sprintf("read_json %.0f issues/s", refRate)
@@ -161,7 +161,7 @@ func (b *bench) reportEfficiency(shape datasetShape, back runs) {
 	least := apiMinimum(shape, jiraCloudLimits)
 	naive := naiveRequests(shape, jiraCloudLimits)
 	req := back.requests()
-	r := row{Scenario: nameS3, Issues: shape.Issues, Requests: req, Wall: back.wall(), PeakRSS: back.rss(),
+	r := row{Scenario: nameS3, Issues: shape.Issues, Requests: req, Wall: back.wall(), PeakRSS: back.rss(), Database: back.database(),
 		Reference: fmt.Sprintf("API minimum %s", fmtInt(least.Total())), Target: "≤ 1.2× minimum", Runs: len(back)}
 	ratio := float64(req) / float64(max(1, least.Total()))
 	r.Ratio = fmt.Sprintf("%.2f×", ratio)
@@ -239,7 +239,7 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 	maxSearch := 2 + 1.5*float64(ch)/100
 	search := median(searches)
 	wall := inc.wall()
-	r := row{Scenario: nameS4, Issues: ch, Requests: inc.requests(), Wall: wall, PeakRSS: inc.rss(), Runs: len(inc), NoRate: true,
+	r := row{Scenario: nameS4, Issues: ch, Requests: inc.requests(), Wall: wall, PeakRSS: inc.rss(), Database: inc.database(), Runs: len(inc), NoRate: true,
 		Target: fmt.Sprintf("≤ %.1f searches, ≤ 10%% of backfill", maxSearch)}
 	var wallRatio float64
 	if b.backfillWall > 0 {
@@ -280,7 +280,7 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 
 	// No change.
 	ns := none.Stats.count(isSearch)
-	r2 := row{Scenario: nameS4b, Issues: 0, Requests: none.Stats.Total, Wall: none.Wall, PeakRSS: none.MaxRSS, Runs: 1, NoRate: true,
+	r2 := row{Scenario: nameS4b, Issues: 0, Requests: none.Stats.Total, Wall: none.Wall, PeakRSS: none.MaxRSS, Database: none.Database, Runs: 1, NoRate: true,
 		Reference: "—", Ratio: fmt.Sprintf("%d searches", ns), Target: "≤ 1 search"}
 	switch {
 	case !none.ok():

@@ -93,14 +93,14 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 	chain := dependentChain(issues, jiraCloudLimits.SearchPage, o.sliceWorkers())
 	floor := latencyFloor(req, o.Rate, o.Latency, chain)
 	wall := par.wall()
-	r := row{Scenario: nameS2, Issues: issues, Requests: req, Wall: wall, PeakRSS: par.rss(), Runs: len(par),
+	r := row{Scenario: nameS2, Issues: issues, Requests: req, Wall: wall, PeakRSS: par.rss(), Database: par.database(), Runs: len(par),
 		Reference: "floor " + fmtDur(floor), Ratio: fmt.Sprintf("%.2f×", float64(wall)/float64(floor)), Target: "≤ 1.5× floor"}
 	// Every request takes at least the latency, so requests × latency ÷
 	// wall is a lower bound on the mean number of requests in flight.
 	inFlight := float64(req) * o.Latency.Seconds() / wall.Seconds()
 	seqWall := seq.wall()
 	speedup := float64(seqWall) / float64(max(wall, 1))
-	r2 := row{Scenario: nameS2p1, Issues: issues, Requests: seq.requests(), Wall: seqWall, PeakRSS: seq.rss(), Runs: len(seq),
+	r2 := row{Scenario: nameS2p1, Issues: issues, Requests: seq.requests(), Wall: seqWall, PeakRSS: seq.rss(), Database: seq.database(), Runs: len(seq),
 		Reference: "parallel " + fmtDur(wall), Ratio: fmt.Sprintf("%.1f× slower", speedup),
 		Target: "≥ 8× slower than parallel"}
 
@@ -208,7 +208,7 @@ func (b *bench) scenarioScale(ctx context.Context) {
 	}
 	peak := rs.rss()
 	const limit = 400 << 20
-	r := row{Scenario: nameS5, Issues: expected["issues"], Requests: rs.requests(), Wall: rs.wall(), PeakRSS: peak, Runs: len(rs),
+	r := row{Scenario: nameS5, Issues: expected["issues"], Requests: rs.requests(), Wall: rs.wall(), PeakRSS: peak, Database: rs.database(), Runs: len(rs),
 		Target: "≤ 1.2× scenario 1, < 400 MB"}
 	var ratio float64
 	if b.backfillRSS > 0 {

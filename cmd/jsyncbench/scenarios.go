@@ -68,6 +68,7 @@ type measurement struct {
 	SimCPU     time.Duration // simulator CPU during the apply (0 if unknown)
 	Mismatches []mismatch
 	Dir        string
+	Database   int64 // bytes of the DuckDB file after the apply
 }
 
 // ok reports whether the run produced exactly the expected rows.
@@ -200,8 +201,13 @@ func (b *bench) apply(ctx context.Context, sim *simProcess, dir string, ao apply
 		return m, err
 	}
 	m.Mismatches = compareCounts(want, got)
-	b.logf("  %s, %d requests, peak RSS %s, jsync CPU %s, simulator CPU %s, %d table(s) wrong",
-		fmtDur(m.Wall), m.Stats.Total, fmtMB(m.MaxRSS), fmtDur(m.UserCPU+m.SysCPU), fmtDur(m.SimCPU), len(m.Mismatches))
+	fi, err := os.Stat(filepath.Join(dir, dbFile))
+	if err != nil {
+		return m, fmt.Errorf("size of the database file: %w", err)
+	}
+	m.Database = fi.Size()
+	b.logf("  %s, %d requests, peak RSS %s, database %s, jsync CPU %s, simulator CPU %s, %d table(s) wrong",
+		fmtDur(m.Wall), m.Stats.Total, fmtMB(m.MaxRSS), fmtMB(m.Database), fmtDur(m.UserCPU+m.SysCPU), fmtDur(m.SimCPU), len(m.Mismatches))
 	return m, nil
 }
 
@@ -240,6 +246,9 @@ func (rs runs) jsyncCPU() time.Duration {
 	return medianDur(rs, func(m measurement) time.Duration { return m.UserCPU + m.SysCPU })
 }
 func (rs runs) rss() int64 { return medianInt(rs, func(m measurement) int64 { return m.MaxRSS }) }
+func (rs runs) database() int64 {
+	return medianInt(rs, func(m measurement) int64 { return m.Database })
+}
 func (rs runs) requests() int64 {
 	return medianInt(rs, func(m measurement) int64 { return m.Stats.Total })
 }

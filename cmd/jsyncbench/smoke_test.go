@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,10 @@ func TestQuickSmoke(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
+	}
+	// Peak RSS and the database file's size, both measured.
+	if !regexp.MustCompile(`\| 1\. Backfill, local \| 1,000 \|( [^|]+ \|){4} \d+ MB \| \d+ MB \|`).MatchString(md) {
+		t.Errorf("scenario 1 lacks its peak RSS or database size:\n%s", md)
 	}
 	if strings.Contains(md, "## Scenarios that could not run") || strings.Contains(md, "**FAILED**") {
 		t.Errorf("the smoke run failed:\n%s", md)
