@@ -86,14 +86,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	duckdbdrv "github.com/duckdb/duckdb-go/v2"
+	"golang.org/x/mod/semver"
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/bytesize"
@@ -137,37 +138,12 @@ type Options struct {
 const DefaultStorageVersion = "v1.2.0"
 
 // zstdStrings is the first storage format with ZSTD for strings.
-var zstdStrings = [3]int{1, 2, 0}
+const zstdStrings = "v1.2.0"
 
-var storageVersionRE = regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)\+?$`)
-
-// builtinVersion is the version of the DuckDB library jsync is built
-// with, e.g. "v1.5.6".
-func builtinVersion() string {
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return "(unknown version)"
-	}
-	defer db.Close()
-	var v string
-	if err := db.QueryRow("SELECT version()").Scan(&v); err != nil {
-		return "(unknown version)"
-	}
-	return v
-}
-
-// parseStorageVersion parses "v1.2.0" (or DuckDB's "v1.2.0+") into its
-// numbers.
-func parseStorageVersion(v string) ([3]int, bool) {
-	m := storageVersionRE.FindStringSubmatch(v)
-	if m == nil {
-		return [3]int{}, false
-	}
-	var n [3]int
-	for i := range n {
-		n[i], _ = strconv.Atoi(m[i+1])
-	}
-	return n, true
+// validStorageVersion reports whether v has the form of a DuckDB release,
+// "v1.2.0". It goes into the connection string, so nothing else may.
+func validStorageVersion(v string) bool {
+	return semver.IsValid(v) && semver.Canonical(v) == v && semver.Prerelease(v) == ""
 }
 
 // DefaultMemoryLimit bounds DuckDB's buffer pool while jsync writes. jsync
@@ -354,7 +330,7 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	}
 	dsn := path
 	version := cmp.Or(opts.StorageVersion, DefaultStorageVersion)
-	if _, ok := parseStorageVersion(version); !ok {
+	if !validStorageVersion(version) {
 		return nil, fmt.Errorf("open duckdb destination %s: storage version %q is not of the form v1.2.0", path, version)
 	}
 	if opts.ReadOnly {
@@ -371,7 +347,7 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	}
 	connector, err := duckdbdrv.NewConnector(dsn, initConn)
 	if err != nil && strings.Contains(err.Error(), "storage_compatibility_version") {
-		return nil, fmt.Errorf("open database file %s: storage version %q is not one DuckDB %s can write: use the version of a DuckDB release from v0.10.0 to that one", path, version, builtinVersion())
+		return nil, fmt.Errorf("open database file %s: storage version %q is not one DuckDB v%s can write: use the version of a DuckDB release from v0.10.0 to that one", path, version, strings.TrimPrefix(bindings.LibraryVersion(), "v"))
 	}
 	if err != nil {
 		return nil, openError(path, err)
@@ -387,7 +363,8 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		WHERE database_name = current_database()`).Scan(&d.catalog, &format); err != nil {
 		return nil, errors.Join(openError(path, err), db.Close())
 	}
-	if n, ok := parseStorageVersion(format.String); ok && slices.Compare(n[:], zstdStrings[:]) >= 0 {
+	// DuckDB reports the format as "v1.2.0+".
+	if v := strings.TrimSuffix(format.String, "+"); validStorageVersion(v) && semver.Compare(v, zstdStrings) >= 0 {
 		d.zstdJSON = true
 	}
 	if !opts.ReadOnly {

@@ -3,12 +3,12 @@ package config
 import (
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/jsync-dev/jsync/engine/bytesize"
 	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/mod/semver"
 )
 
 // DestinationTypes lists the supported destination types.
@@ -35,19 +35,10 @@ var destinationSchemas = map[string]*hcl.BodySchema{
 // to, so a misplaced one gets a specific message.
 var destinationOnlyArgs = map[string]string{"schema": "duckdb", "memory_limit": "duckdb", "storage_version": "duckdb", "partition_by": "parquet", "compression": "parquet"}
 
-// storageVersionRE is the form of a DuckDB storage version, v1.2.0, with
-// its major and minor numbers. DuckDB files have a stable format from
-// v0.10.0.
-var storageVersionRE = regexp.MustCompile(`^v([0-9]+)\.([0-9]+)\.[0-9]+$`)
-
+// validStorageVersion reports whether v names a DuckDB release, like
+// "v1.2.0", from v0.10.0, the first with a stable file format.
 func validStorageVersion(v string) bool {
-	m := storageVersionRE.FindStringSubmatch(v)
-	if m == nil {
-		return false
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	return major > 0 || minor >= 10
+	return semver.IsValid(v) && semver.Canonical(v) == v && semver.Prerelease(v) == "" && semver.Compare(v, "v0.10.0") >= 0
 }
 
 var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
