@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/source"
@@ -385,50 +387,39 @@ func (s *Source) discover(ctx context.Context, pinned map[string]string) (*disco
 	// under /rest/api/3: field definitions carry no rich text). Errors are
 	// reported in that order: a wrong URL explains the others' failures.
 	// The source's concurrency and -parallelism bound them too; serverInfo
-	// takes its slot first.
-	slots := make(chan struct{}, s.discoveryParallelism(ctx))
-	slots <- struct{}{}
+	// goes out first.
 	var (
-		me        *client.User
-		fieldsRaw []json.RawMessage
-		meErr     = make(chan error, 1)
-		fieldsErr = make(chan error, 1)
+		info                    *client.ServerInfo
+		me                      *client.User
+		fieldsRaw               []json.RawMessage
+		infoErr, meErr, listErr error
 	)
 	sideCtx, cancelSide := context.WithCancel(ctx)
 	defer cancelSide()
-	side := func(errc chan<- error, fn func() error) {
-		select {
-		case slots <- struct{}{}:
-		case <-sideCtx.Done():
-			errc <- sideCtx.Err()
-			return
+	var g errgroup.Group
+	g.SetLimit(s.discoveryParallelism(ctx))
+	g.Go(func() error {
+		if info, infoErr = s.cl.ServerInfo(ctx); infoErr != nil {
+			cancelSide() // the others' answers no longer matter
 		}
-		err := fn()
-		<-slots
-		errc <- err
-	}
-	go side(meErr, func() (err error) {
-		me, err = s.cl.Myself(sideCtx)
-		return err
+		return nil
 	})
-	go side(fieldsErr, func() error {
-		return s.cl.EachArray(sideCtx, "/rest/api/2/field", nil, func(items []json.RawMessage) error {
+	g.Go(func() error {
+		me, meErr = s.cl.Myself(sideCtx)
+		return nil
+	})
+	g.Go(func() error {
+		listErr = s.cl.EachArray(sideCtx, "/rest/api/2/field", nil, func(items []json.RawMessage) error {
 			fieldsRaw = append(fieldsRaw, items...)
 			return nil
 		})
+		return nil
 	})
-	info, err := s.cl.ServerInfo(ctx)
-	<-slots
-	if err != nil {
-		cancelSide() // their answers no longer matter
+	_ = g.Wait() // the calls report through their own errors, in order
+	if listErr != nil {
+		listErr = fmt.Errorf("read field catalogue: %w", listErr)
 	}
-	if merr := <-meErr; err == nil {
-		err = merr
-	}
-	if ferr := <-fieldsErr; err == nil && ferr != nil {
-		err = fmt.Errorf("read field catalogue: %w", ferr)
-	}
-	if err != nil {
+	if err := cmp.Or(infoErr, meErr, listErr); err != nil {
 		return nil, err
 	}
 	d := &discovery{info: info, me: me, api: info.APIBase(), cloud: info.IsCloud(), fieldsRaw: fieldsRaw}
