@@ -107,7 +107,7 @@ sync "acme" {
 		if left, _ := filepath.Glob(filepath.Join(dir, "jira.duckdb.staging", "*")); len(left) > 0 {
 			t.Errorf("staged files left after the interrupt: %v", left)
 		}
-		if n := countRows(t, filepath.Join(dir, "jira.duckdb"), "acme.issues"); n != 0 {
+		if n := duckCount(t, filepath.Join(dir, "jira.duckdb"), "SELECT count(*) FROM acme.issues"); n != 0 {
 			t.Errorf("the interrupted apply wrote %d staged issues", n)
 		}
 	}
@@ -137,23 +137,4 @@ sync "acme" {
 			t.Errorf("%s: %d rows (%d distinct), want %d", table, n, distinct, want[table])
 		}
 	}
-}
-
-// countRows counts a table's rows in a DuckDB file (0 when the table does
-// not exist yet).
-func countRows(t *testing.T, path, table string) int64 {
-	t.Helper()
-	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int64
-	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
-		if strings.Contains(err.Error(), "does not exist") {
-			return 0
-		}
-		t.Fatal(err)
-	}
-	return n
 }

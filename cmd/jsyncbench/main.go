@@ -22,9 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jsync-dev/jsync/resources/jira"
-
 	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/resources/jira"
 )
 
 func main() {

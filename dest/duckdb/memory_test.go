@@ -32,13 +32,7 @@ func sparseTables(t *testing.T, d *duckdb.Destination, n, cols int) []*schema.Ta
 		}
 		tbls = append(tbls, &schema.Table{Name: fmt.Sprintf("wide%d", k), Replication: schema.Incremental, Columns: cs})
 	}
-	changes, err := d.PlanMigrations(t.Context(), "acme", tbls)
-	if err == nil {
-		err = d.Migrate(t.Context(), "acme", changes, dest.MigrateOptions{})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	migrate(t, d, tbls...)
 	return tbls
 }
 

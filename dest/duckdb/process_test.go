@@ -333,13 +333,7 @@ func TestStockClientReadsFile(t *testing.T) {
 		{Name: "updated", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 		{Name: "raw", Type: arrow.BinaryTypes.String, JSON: true},
 	}}
-	changes, err := d.PlanMigrations(t.Context(), "acme", []*schema.Table{tbl})
-	if err == nil {
-		err = d.Migrate(t.Context(), "acme", changes, dest.MigrateOptions{})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	migrate(t, d, tbl)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	b := array.NewRecordBuilder(mem, tbl.ArrowSchema())
@@ -357,15 +351,7 @@ func TestStockClientReadsFile(t *testing.T) {
 	if _, err := d.Write(t.Context(), "acme", tbl, ch); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := closeAndRead(t, d, path)
 	var types, comments, pk, tableComment, labels, updated, raw, cursor string
 	err = db.QueryRow(`SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index),
 			string_agg(column_name || '=' || coalesce(comment, ''), ', ' ORDER BY column_index)

@@ -61,15 +61,7 @@ func TestStorageVersion(t *testing.T) {
 			migrate(t, d, wider)
 			write(t, d, wider, 3000, 3000)
 			replace(t, d, catalogue, 3000)
-			if err := d.Close(); err != nil {
-				t.Fatal(err)
-			}
-
-			db, err := sql.Open("duckdb", path+"?access_mode=read_only")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := closeAndRead(t, d, path)
 			var tag string
 			if err := db.QueryRow(`SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()`).Scan(&tag); err != nil {
 				t.Fatal(err)
@@ -126,6 +118,22 @@ func openVersion(t *testing.T, path, version string) *duckdb.Destination {
 	return d
 }
 
+// closeAndRead closes d and opens its file read-only, as any DuckDB client
+// would; the database is closed when the test ends.
+func closeAndRead(t *testing.T, d *duckdb.Destination, path string) *sql.DB {
+	t.Helper()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// migrate creates or alters tables in namespace "acme".
 func migrate(t *testing.T, d *duckdb.Destination, tables ...*schema.Table) {
 	t.Helper()
 	changes, err := d.PlanMigrations(t.Context(), "acme", tables)
