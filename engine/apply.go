@@ -102,7 +102,8 @@ type syncRun struct {
 // Apply executes p. The plan must come from this configuration: a plan whose
 // config digest or destination serials no longer match is refused as stale.
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
-	// A saved plan's apply discovers the sources again.
+	// -parallelism bounds every source's requests under ctx: a saved
+	// plan's apply discovers the sources again, then Sync.
 	ctx = source.WithParallelism(ctx, opts.Parallelism)
 	walkers := opts.Parallelism
 	if walkers <= 0 {
@@ -391,7 +392,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 	// the batch in flight commits, then the run ends cleanly.
 	wctx := context.WithoutCancel(ctx)
 	sinks := map[string]*tableSink{}
-	req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: now, Parallelism: opts.Parallelism}
+	req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: now}
 	for _, n := range group {
 		sel := r.tables[n]
 		pt := r.mode[n]

@@ -301,7 +301,7 @@ func rec(t *schema.Table, ids ...string) arrow.RecordBatch {
 func (f *fakeSource) Sync(ctx context.Context, req *source.SyncRequest) error {
 	f.mu.Lock()
 	f.syncs++
-	f.sawParallelism = append(f.sawParallelism, req.Parallelism)
+	f.sawParallelism = append(f.sawParallelism, source.ParallelismFrom(ctx))
 	if f.sawFull == nil {
 		f.sawFull = map[string]bool{}
 	}
@@ -691,7 +691,7 @@ func TestPlanAsksDestinationForMemory(t *testing.T) {
 }
 
 // TestApplyParallelismReachesSources: -parallelism, when given, caps the
-// sources' requests (SyncRequest.Parallelism); when not, the sources keep
+// sources' requests (source.ParallelismFrom in Sync); when not, the sources keep
 // their own bound (0), so a Jira source's `concurrency` is honoured.
 func TestApplyParallelismReachesSources(t *testing.T) {
 	for _, tt := range []struct {
@@ -720,7 +720,7 @@ func TestApplyParallelismReachesSources(t *testing.T) {
 			}
 			for _, got := range src.sawParallelism {
 				if got != tt.want {
-					t.Errorf("SyncRequest.Parallelism = %d, want %d (all: %v)", got, tt.want, src.sawParallelism)
+					t.Errorf("Sync's ParallelismFrom(ctx) = %d, want %d (all: %v)", got, tt.want, src.sawParallelism)
 				}
 			}
 		})

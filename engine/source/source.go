@@ -36,9 +36,9 @@ type Source interface {
 	Close() error
 }
 
-// WithParallelism caps the requests a source makes at once for work done
-// under ctx outside a Sync, such as Discover and Estimate (jsync apply
-// -parallelism, when given). SyncRequest.Parallelism carries it for Sync.
+// WithParallelism caps the requests a source makes at once for everything
+// it does under ctx: Discover, Estimate and Sync (jsync plan and apply
+// -parallelism, when given). n <= 0 leaves the source's own bound.
 func WithParallelism(ctx context.Context, n int) context.Context {
 	if n <= 0 {
 		return ctx
@@ -76,10 +76,6 @@ type SyncRequest struct {
 	// been committed by the destination. Sources call it before
 	// checkpointing a parent cursor that covers children rows.
 	Barrier func(ctx context.Context) error
-	// Parallelism caps the number of concurrent requests the source makes
-	// for this request (jsync apply -parallelism, when given). 0 leaves
-	// the source's own bound.
-	Parallelism int
 	// Rejects receives rows the source could not decode (see Reject). It is
 	// never nil.
 	Rejects func(ctx context.Context, r Reject) error

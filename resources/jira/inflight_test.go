@@ -44,49 +44,61 @@ func (p *peakTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestSimInFlightBound: however the fetchers nest (catalogue tables, time
 // slices, pages fetched ahead, completions), and however many Syncs run at
 // once (the engine runs one per table group, in parallel), no more
-// requests are in flight than the source's concurrency.
+// requests are in flight than the source's concurrency, or than
+// -parallelism (source.WithParallelism) when that is lower.
 func TestSimInFlightBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	f := newSimFixtureCaps(t, jirasim.FlavorCloud, 3000, false, 0, jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2})
-	p := &peakTransport{next: f.src.httpTransport}
-	opts := f.src.clientOptions()
-	opts.Transport = countingTransport{next: p, s: f.src}
-	cl, err := client.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.cl = cl
-	ctx := t.Context()
-	disc, err := f.src.Discover(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(disc.Tables))
-	for _, root := range disc.Tables {
-		if root.Parent != "" {
-			continue
-		}
-		group := []*schema.Table{root}
-		for _, c := range disc.Tables {
-			if c.Parent == root.Name {
-				group = append(group, c)
+	for _, tt := range []struct {
+		name        string
+		parallelism int
+		want        int
+	}{{"concurrency", 0, 2}, {"-parallelism=1", 1, 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSimFixtureCaps(t, jirasim.FlavorCloud, 3000, false, 0, jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2})
+			p := &peakTransport{next: f.src.httpTransport}
+			opts := f.src.clientOptions()
+			opts.Transport = countingTransport{next: p, s: f.src}
+			cl, err := client.New(opts)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		wg.Go(func() { errs <- f.src.Sync(ctx, f.dest.request(group, f.clock.Now())) })
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.checkCounts("sync")
-	if want := f.src.cfg.Concurrency; p.peak > want {
-		t.Errorf("%d requests in flight at once, want at most %d (concurrency)", p.peak, want)
+			f.src.cl = cl
+			ctx := source.WithParallelism(t.Context(), tt.parallelism)
+			disc, err := f.src.Discover(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(disc.Tables))
+			for _, root := range disc.Tables {
+				if root.Parent != "" {
+					continue
+				}
+				group := []*schema.Table{root}
+				for _, c := range disc.Tables {
+					if c.Parent == root.Name {
+						group = append(group, c)
+					}
+				}
+				wg.Go(func() { errs <- f.src.Sync(ctx, f.dest.request(group, f.clock.Now())) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.checkCounts("sync")
+			if f.src.cfg.Concurrency != 2 {
+				t.Fatalf("fixture concurrency %d, the cases assume 2", f.src.cfg.Concurrency)
+			}
+			if p.peak > tt.want {
+				t.Errorf("%d requests in flight at once, want at most %d", p.peak, tt.want)
+			}
+		})
 	}
 }
 
@@ -98,7 +110,7 @@ func TestConcurrency(t *testing.T) {
 		name        string
 		cloud       bool
 		concurrency int // Config.Concurrency (the source block's)
-		parallelism int // SyncRequest.Parallelism (-parallelism)
+		parallelism int // source.WithParallelism (-parallelism)
 		want        int
 		wantSlices  int
 	}{
@@ -114,7 +126,7 @@ func TestConcurrency(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &syncRun{s: &Source{cfg: Config{Concurrency: tt.concurrency}}, d: &discovery{cloud: tt.cloud},
-				req: &source.SyncRequest{Parallelism: tt.parallelism}}
+				req: &source.SyncRequest{}, parallelism: tt.parallelism}
 			if got := r.concurrency(); got != tt.want {
 				t.Errorf("concurrency() = %d, want %d", got, tt.want)
 			}

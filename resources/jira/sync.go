@@ -25,6 +25,9 @@ type syncRun struct {
 	d   *discovery
 	req *source.SyncRequest
 	now time.Time
+	// parallelism caps the requests in flight (-parallelism; 0: the
+	// source's concurrency alone).
+	parallelism int
 
 	sinks   map[string]*lockedSink
 	rejects RejectSink
@@ -72,7 +75,8 @@ func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	r := &syncRun{s: s, d: d, req: req, now: now.UTC(), sinks: map[string]*lockedSink{}, rejects: s.cfg.Rejects}
+	r := &syncRun{s: s, d: d, req: req, now: now.UTC(), sinks: map[string]*lockedSink{}, rejects: s.cfg.Rejects,
+		parallelism: source.ParallelismFrom(ctx)}
 	// However the fetchers nest (time slices, completions, projects), and
 	// however many Syncs run at once, at most concurrency() requests are in
 	// flight.
@@ -508,7 +512,8 @@ const MaxSliceWorkers = 8
 
 // concurrency is the bound on requests in flight for this run: the source's
 // Concurrency (its deployment's default when unset), capped by the
-// request's Parallelism (jsync apply -parallelism) when that is set.
+// run's parallelism (jsync apply -parallelism, source.WithParallelism)
+// when that is set.
 func (r *syncRun) concurrency() int {
 	n := r.s.cfg.Concurrency
 	if n <= 0 {
@@ -517,7 +522,7 @@ func (r *syncRun) concurrency() int {
 			n = CloudConcurrency
 		}
 	}
-	if p := r.req.Parallelism; p > 0 && p < n {
+	if p := r.parallelism; p > 0 && p < n {
 		n = p
 	}
 	return n
