@@ -686,10 +686,21 @@ func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error 
 	return nil
 }
 
-// maxHydrate bounds the changed issues an incremental Cloud run lists and
-// then fetches by id; past it the run reads full search pages instead
-// (which checkpoint the cursor as they go).
+// maxHydrate bounds the changed issues an incremental Cloud run fetches by
+// id (issue/bulkfetch does not checkpoint the cursor as it goes); past it
+// the run reads full search pages instead, which do.
 const maxHydrate = 5000
+
+// maxListed bounds the issues an incremental Cloud run lists before it
+// falls back to full search pages. It is well above maxOverlapSeen: a run
+// soon after a bulk change finds the changed issues again in its cursor
+// overlap, lists them (ten light pages at most) and skips those already
+// written, instead of reading them all again in full pages.
+const maxListed = 50000
+
+// lightPage is the page size asked for when listing issues with one field:
+// Jira's largest, which it grants to pages of id, key or a few fields.
+const lightPage = 5000
 
 var errTooManyChanged = errors.New("too many changed issues to fetch by id")
 
@@ -697,7 +708,8 @@ var errTooManyChanged = errors.New("too many changed issues to fetch by id")
 // `since` (light search pages: few fields, so up to 5000 issues a page) and
 // returns the ids to write: those not already written with the same
 // `updated`, such as the unchanged issues of the cursor overlap. ok is
-// false when more than maxHydrate issues match.
+// false when more than the source's listMax issues match, or more than its
+// hydrateMax are to be written.
 func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since time.Time) (ids []string, ok bool, err error) {
 	r := f.r
 	jqlText, err := r.s.issuesJQL(keys, since, time.Time{})
@@ -705,9 +717,9 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 		return nil, false, err
 	}
 	listed := 0
-	body := map[string]any{"jql": jqlText, "fields": []string{"updated"}, "maxResults": maxHydrate}
+	body := map[string]any{"jql": jqlText, "fields": []string{"updated"}, "maxResults": lightPage}
 	err = r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", func(items []json.RawMessage) error {
-		if listed += len(items); listed > maxHydrate {
+		if listed += len(items); listed > r.s.listMax {
 			return errTooManyChanged
 		}
 		for _, it := range items {
@@ -729,6 +741,9 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 			if u, ok, err := asTime(v.Fields.Updated, false); err != nil || !ok || f.newer(id, u) {
 				ids = append(ids, id)
 			}
+		}
+		if len(ids) > r.s.hydrateMax {
+			return errTooManyChanged
 		}
 		return nil
 	})

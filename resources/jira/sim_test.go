@@ -739,6 +739,65 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 	}
 }
 
+// TestSimIncrementalAfterBulkChange: when more issues changed than an
+// incremental run fetches by id, it reads full search pages; the next run
+// finds the same issues in its cursor overlap, lists them, and skips them
+// all as already written, instead of reading them again in full pages.
+// Past the listing bound it reads full pages again.
+func TestSimIncrementalAfterBulkChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
+	f.src.hydrateMax = 100
+	f.sync()
+	count := func(suffix string) int64 {
+		var n int64
+		for ep, codes := range f.sim.Stats().Endpoints {
+			if strings.HasSuffix(ep, suffix) {
+				n += codes["200"]
+			}
+		}
+		return n
+	}
+	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+	if changed <= int64(f.src.hydrateMax) {
+		t.Fatalf("only %d issues changed: the test needs more than hydrateMax (%d)", changed, f.src.hydrateMax)
+	}
+	fullPages := (changed + 99) / 100
+	f.clock.Advance(time.Minute)
+	for _, run := range []struct {
+		name        string
+		listMax     int
+		minSearches int64
+		maxSearches int64
+		fetches     int64
+	}{
+		// The listing stops at its first page (more to write than
+		// hydrateMax); full pages then read the changed issues.
+		{"bulk change", maxListed, 1 + fullPages, 2 + fullPages + 1, 0},
+		// The same issues in the overlap, unchanged: one listing page and
+		// one sweep page, nothing fetched.
+		{"no change, bulk change in the overlap", maxListed, 2, 2, 0},
+		// More listed than listMax: full pages again.
+		{"no change, over the listing bound", 100, 1 + fullPages, 2 + fullPages + 1, 0},
+	} {
+		f.src.listMax = run.listMax
+		s0, b0 := count("/search/jql"), count("/issue/bulkfetch")
+		f.sync()
+		f.checkCounts(run.name)
+		s, b := count("/search/jql")-s0, count("/issue/bulkfetch")-b0
+		t.Logf("%s: %d search and %d issue/bulkfetch requests (%d issues changed)", run.name, s, b, changed)
+		if s < run.minSearches || s > run.maxSearches || b != run.fetches {
+			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d to %d and %d", run.name, s, b, run.minSearches, run.maxSearches, run.fetches)
+		}
+	}
+}
+
 // checkCursorDiscipline checks the destination's events: every issues
 // checkpoint covers only issues whose child rows were sent before the last
 // barrier. It returns the checkpointed cursors in order.

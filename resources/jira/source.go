@@ -93,6 +93,8 @@ type Source struct {
 	httpTransport   *http.Transport
 	checkpointPages int // issue pages between cursor checkpoints
 	changelogPage   int // histories asked for per changelog/bulkfetch page
+	listMax         int // changed issues an incremental run lists at most (maxListed)
+	hydrateMax      int // changed issues it fetches by id at most (maxHydrate)
 	dcWindow        int // Data Center issues read before the search restarts
 
 	mu   sync.Mutex
@@ -132,7 +134,8 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, changelogPage: bulkChangelogPage, dcWindow: 5000}
+	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, changelogPage: bulkChangelogPage, dcWindow: 5000,
+		listMax: maxListed, hydrateMax: maxHydrate}
 	if err := s.initTransport(); err != nil {
 		return nil, err
 	}
