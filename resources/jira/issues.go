@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -692,11 +693,11 @@ func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error 
 const maxHydrate = 5000
 
 // maxListed bounds the issues an incremental Cloud run lists before it
-// falls back to full search pages. It is well above maxOverlapSeen: a run
+// falls back to full search pages: as many as the overlap set holds. A run
 // soon after a bulk change finds the changed issues again in its cursor
 // overlap, lists them (ten light pages at most) and skips those already
 // written, instead of reading them all again in full pages.
-const maxListed = 50000
+const maxListed = maxOverlapSeen
 
 // lightPage is the page size asked for when listing issues with one field:
 // Jira's largest, which it grants to pages of id, key or a few fields.
@@ -1230,12 +1231,16 @@ func (r *syncRun) deleteBy(ctx context.Context, table, col string, ids []string,
 	return nil
 }
 
-// maxOverlapSeen bounds the overlap set kept in the issues state; past it
-// the set is dropped (the next run then rewrites those issues).
-const maxOverlapSeen = 20000
+// maxOverlapSeen bounds the overlap set kept in the issues state (about
+// 23 bytes an entry, so at most about 1.2 MB, reached only when that many
+// issues change within the overlap); past it the set keeps the most
+// recently updated issues, the ones the next run's overlap is likeliest to
+// find again, and the next run rewrites the others.
+const maxOverlapSeen = 50000
 
 // overlapSeen encodes the issues with `updated` at or after from, of the
-// previous set and of the reads of done, as sorted id:epoch-ms pairs.
+// previous set and of the reads of done, as id:epoch-ms pairs sorted by id;
+// at most maxOverlapSeen of them, the newest.
 func overlapSeen(prev map[string]time.Time, done []*issueFetch, from time.Time) string {
 	in := map[string]int64{}
 	add := func(m map[string]time.Time) {
@@ -1249,11 +1254,20 @@ func overlapSeen(prev map[string]time.Time, done []*issueFetch, from time.Time) 
 	for _, f := range done {
 		add(f.read)
 	}
-	if len(in) == 0 || len(in) > maxOverlapSeen {
+	if len(in) == 0 {
 		return ""
 	}
-	parts := make([]string, 0, len(in))
-	for _, id := range slices.Sorted(maps.Keys(in)) {
+	ids := slices.Collect(maps.Keys(in))
+	if len(ids) > maxOverlapSeen {
+		// Newest first; ties by id, so the cut does not depend on map order.
+		slices.SortFunc(ids, func(a, b string) int {
+			return cmp.Or(cmp.Compare(in[b], in[a]), cmp.Compare(a, b))
+		})
+		ids = ids[:maxOverlapSeen]
+	}
+	slices.Sort(ids)
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
 		parts = append(parts, id+":"+strconv.FormatInt(in[id], 10))
 	}
 	return strings.Join(parts, ",")

@@ -8,8 +8,8 @@ import (
 )
 
 // TestOverlapSeen: the overlap set keeps the issues at or after the bound
-// (the newest `updated` per id), round-trips through its encoding, and is
-// dropped past maxOverlapSeen.
+// (the newest `updated` per id), round-trips through its encoding, and past
+// maxOverlapSeen keeps the most recently updated issues.
 func TestOverlapSeen(t *testing.T) {
 	ms := func(n int64) time.Time { return time.UnixMilli(n).UTC() }
 	prev := map[string]time.Time{"1": ms(1000), "2": ms(5000)}
@@ -35,12 +35,23 @@ func TestOverlapSeen(t *testing.T) {
 	if got := parseOverlapSeen("7:12,bad,:3,8:x"); len(got) != 1 || !got["7"].Equal(ms(12)) {
 		t.Errorf("parseOverlapSeen of damaged text = %v, want only 7", got)
 	}
+	// Past the bound: the newest maxOverlapSeen entries stay. Issue i was
+	// updated at i ms; the 10 oldest go, whatever their ids sort as.
 	big := &issueFetch{read: map[string]time.Time{}}
-	for i := 0; i <= maxOverlapSeen; i++ {
-		big.read[strconv.Itoa(i)] = ms(1)
+	for i := range maxOverlapSeen + 10 {
+		big.read[strconv.Itoa(i)] = ms(int64(i))
 	}
-	if got := overlapSeen(nil, []*issueFetch{big}, ms(0)); got != "" {
-		t.Errorf("overlapSeen past the bound kept %d bytes", len(got))
+	kept := parseOverlapSeen(overlapSeen(nil, []*issueFetch{big}, ms(0)))
+	if len(kept) != maxOverlapSeen {
+		t.Fatalf("overlapSeen past the bound kept %d entries, want %d", len(kept), maxOverlapSeen)
+	}
+	for i := range 10 {
+		if _, ok := kept[strconv.Itoa(i)]; ok {
+			t.Errorf("overlapSeen past the bound kept issue %d, one of the 10 oldest", i)
+		}
+	}
+	if _, ok := kept[strconv.Itoa(maxOverlapSeen+9)]; !ok {
+		t.Errorf("overlapSeen past the bound dropped the newest issue")
 	}
 }
 
