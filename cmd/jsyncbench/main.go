@@ -56,6 +56,7 @@ type options struct {
 	Runs        int // runs per measured figure
 	SlowRuns    int // runs of the -parallelism=1 comparison (scenario 2)
 	ScaleRuns   int // runs of scenario 5
+	SteadyRuns  int // incremental runs in a row after scenario 4 (0: none)
 	Parallelism int
 	Issues1     int // scenarios 1, 3 and 4
 	Issues2     int
@@ -74,7 +75,7 @@ type options struct {
 // budgetNote).
 func defaultOptions() options {
 	return options{
-		Out: "BENCHMARKS.md", BinDir: "bin", Runs: 3, SlowRuns: 3, ScaleRuns: 3,
+		Out: "BENCHMARKS.md", BinDir: "bin", Runs: 3, SlowRuns: 3, ScaleRuns: 3, SteadyRuns: 30,
 		Issues1: 50_000, Issues2: 20_000, Issues5: 200_000, RefPages: 100,
 		Latency: 150 * time.Millisecond, Rate: 100, Budget: 27 * time.Minute,
 		Scenarios: map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true},
@@ -83,7 +84,7 @@ func defaultOptions() options {
 
 // quickSizes are -quick's settings: a smoke run of a minute or two.
 var quickSizes = map[string]string{
-	"runs": "1", "slow-runs": "1", "scale-runs": "1",
+	"runs": "1", "slow-runs": "1", "scale-runs": "1", "steady-runs": "3",
 	"issues1": "1000", "issues2": "300", "issues5": "2000", "ref-pages": "5",
 }
 
@@ -100,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Runs, "runs", o.Runs, "runs per figure (the median is reported)")
 	fs.IntVar(&o.SlowRuns, "slow-runs", o.SlowRuns, "runs of scenario 2's -parallelism=1 comparison")
 	fs.IntVar(&o.ScaleRuns, "scale-runs", o.ScaleRuns, "runs of scenario 5 (200,000 issues)")
+	fs.IntVar(&o.SteadyRuns, "steady-runs", o.SteadyRuns, "incremental runs in a row after scenario 4, to check their cost does not grow (0: none)")
 	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "jsync apply -parallelism for the measured runs (0: not given, jsync's defaults)")
 	fs.IntVar(&o.Issues1, "issues1", o.Issues1, "issues in scenarios 1, 3 and 4")
 	fs.IntVar(&o.Issues2, "issues2", o.Issues2, "issues in scenario 2")

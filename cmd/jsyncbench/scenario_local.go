@@ -13,6 +13,7 @@ const (
 	nameS3  = "3. Request efficiency"
 	nameS4  = "4. Incremental (1% changed)"
 	nameS4b = "4. Incremental, no change"
+	nameS4c = "4. Incremental, runs in a row"
 )
 
 // scenariosLocal runs scenarios 1, 3 and 4 on one simulator without added
@@ -295,6 +296,7 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 	fmt.Fprintf(&body, "A final apply with no change made %d search request(s) and %s requests in all:\n\n%s\n", ns, fmtInt(none.Stats.Total), endpointTable(none.Stats))
 	fmt.Fprintf(&body, "Profile of the no-change run:\n\n%s\n", b.profileSummary(ctx, filepath.Join(none.Dir, "cpu-nochange.prof"), "CPU time"))
 	b.rep.Rows = append(b.rep.Rows, r2)
+	b.steadyRuns(ctx, sim, mut, &body)
 	b.rep.Sections = append(b.rep.Sections, section{Title: "4. Incremental", Body: body.String()})
 }
 
@@ -304,4 +306,75 @@ func mismatchList(ms []mismatch) string {
 		s = append(s, m.String())
 	}
 	return strings.Join(s, "; ")
+}
+
+// steadyRuns makes o.SteadyRuns more incremental runs one after another,
+// each after the same 1% mutation: a site that changes faster than it is
+// synced, so each run's cursor overlap finds what the previous runs changed.
+// Their cost must not grow with the runs, and the file should not grow
+// much faster than the data. jsync's own check, not one of issue 6's
+// targets: the last five runs' median wall time at most 1.5× the first
+// five's.
+func (b *bench) steadyRuns(ctx context.Context, sim *simProcess, mut mutation, body *strings.Builder) {
+	o := b.o
+	if o.SteadyRuns <= 0 {
+		return
+	}
+	var rs runs
+	var changed []int64
+	for i := 1; i <= o.SteadyRuns; i++ {
+		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS4c, i), rs[i-2].Wall) {
+			break
+		}
+		res, err := sim.Mutate(ctx, mut)
+		if err != nil {
+			b.fail(nameS4c, err)
+			return
+		}
+		m, err := b.apply(ctx, sim, b.backfillDir, applyOptions{Parallelism: o.Parallelism})
+		if err != nil {
+			b.fail(nameS4c, err)
+			return
+		}
+		rs = append(rs, m)
+		changed = append(changed, int64(res.changedIssues()))
+	}
+	k := min(5, len(rs))
+	first, last := rs[:k], rs[len(rs)-k:]
+	ratio := float64(last.wall()) / float64(max(first.wall(), time.Millisecond))
+	end := rs[len(rs)-1]
+	r := row{Scenario: nameS4c, Issues: median(changed), Requests: end.Stats.Total, Wall: last.wall(), PeakRSS: rs.rss(), Database: end.Database,
+		Runs: len(rs), NoRate: true, Reference: fmt.Sprintf("first %d runs %s", k, fmtDur(first.wall())),
+		Ratio: fmt.Sprintf("%.2f×", ratio), Target: "≤ 1.5× the first runs (jsync's own)"}
+	switch {
+	case len(rs.failed()) > 0:
+		r.Verdict = verdictFailed
+	case ratio <= 1.5:
+		r.Verdict = verdictMet
+	default:
+		r.Verdict = verdictNotMet
+		b.rep.Gaps = append(b.rep.Gaps, fmt.Sprintf("%s: the last %d runs took %s, %.2f× the first %d runs' %s.", nameS4c, k, fmtDur(last.wall()), ratio, k, fmtDur(first.wall())))
+	}
+	b.rep.Rows = append(b.rep.Rows, r)
+
+	// The runs whose changes the last run's overlap still held: those
+	// that started within the 5 minutes before it (by their wall times).
+	inOverlap, span := 0, time.Duration(0)
+	for i := len(rs) - 1; i >= 0 && span <= 5*time.Minute; i-- {
+		inOverlap++
+		span += rs[i].Wall
+	}
+	fmt.Fprintf(body, "Then %d more runs in a row, each after the same mutation (%s in the results: Wall is the median of the last %d runs, Requests and Database are the last run's). "+
+		"The runs follow one another within seconds, so each run's 5-minute cursor overlap holds what every run of the last minutes changed: "+
+		"by the last run it held what the last %d runs changed, about %s issues.\n\n", len(rs), nameS4c, k, inOverlap, fmtInt(int64(inOverlap)*median(changed)))
+	body.WriteString("| Run | Changed issues | Requests | Search requests | Wall | Database |\n|---:|---:|---:|---:|---:|---:|\n")
+	for i, m := range rs {
+		if i%5 == 0 || i == len(rs)-1 {
+			fmt.Fprintf(body, "| %d | %s | %s | %d | %s | %s |\n", i+1, fmtInt(changed[i]), fmtInt(m.Stats.Total), m.Stats.count(isSearch), fmtDur(m.Wall), fmtMB(m.Database))
+		}
+	}
+	body.WriteString("\n")
+	if len(rs.failed()) > 0 {
+		fmt.Fprintf(body, "**FAILED** — row counts differ: %s.\n\n", strings.Join(rs.failed(), "; "))
+	}
 }

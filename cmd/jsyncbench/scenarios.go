@@ -341,6 +341,9 @@ func commandLine(o options) string {
 	if o.SlowRuns != d.SlowRuns && !o.Quick {
 		args = append(args, fmt.Sprintf("-slow-runs %d", o.SlowRuns))
 	}
+	if o.SteadyRuns != d.SteadyRuns && !o.Quick {
+		args = append(args, fmt.Sprintf("-steady-runs %d", o.SteadyRuns))
+	}
 	if o.Load != "" {
 		args = append(args, "-load "+o.Load)
 	}
@@ -361,12 +364,13 @@ func budgetNote(o options) string {
 		budget = fmt.Sprintf("a budget of %s (`-budget`): a further run, or a scenario whose first run is estimated from "+
 			"scenario 1's throughput, that would pass it is skipped and listed below", o.Budget)
 	}
-	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 with %s take the median of %d runs (`-runs`); "+
+	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 with %s take the median of %d runs (`-runs`), "+
+		"and scenario 4 goes on with %d incremental runs in a row (`-steady-runs`); "+
 		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`); "+
 		"they are the longest runs, so the budget cuts their last runs first. The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
 		"The read_json reference loads the first %d search pages (its throughput is per issue, so a sample of pages measures it) "+
 		"with the same number of runs. The harness works to %s.",
-		o.parallelism(), o.Runs, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
+		o.parallelism(), o.Runs, o.SteadyRuns, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
 }
 
 // collectMachineFacts gathers cores, CPU model, memory, Go and jsync versions.

@@ -40,7 +40,7 @@ func TestQuickSmoke(t *testing.T) {
 	}
 	md := string(b)
 	for _, want := range []string{"| 1. Backfill, local | 1,000 |", "| 3. Request efficiency | 1,000 |", "| 4. Incremental (1% changed) |",
-		"| 4. Incremental, no change |", "## API minimum (scenario 3)", "read_json", "`go tool pprof -top`"} {
+		"| 4. Incremental, no change |", "| 4. Incremental, runs in a row |", "| Run | Changed issues |", "## API minimum (scenario 3)", "read_json", "`go tool pprof -top`"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
