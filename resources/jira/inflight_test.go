@@ -41,6 +41,24 @@ func (p *peakTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.next.RoundTrip(req)
 }
 
+// usePeak sends the source's requests through a peakTransport, which it
+// returns; counted keeps the source's per-table request counts.
+func (f *simFixture) usePeak(counted bool) *peakTransport {
+	f.t.Helper()
+	p := &peakTransport{next: f.src.httpTransport}
+	opts := f.src.clientOptions()
+	opts.Transport = p
+	if counted {
+		opts.Transport = countingTransport{next: p, s: f.src}
+	}
+	cl, err := client.New(opts)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.src.cl = cl
+	return p
+}
+
 // TestSimInFlightBound: however the fetchers nest (catalogue tables, time
 // slices, pages fetched ahead, completions), and however many Syncs run at
 // once (the engine runs one per table group, in parallel), no more
@@ -57,14 +75,7 @@ func TestSimInFlightBound(t *testing.T) {
 	}{{"concurrency", 0, 2}, {"-parallelism=1", 1, 1}} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newSimFixtureCaps(t, jirasim.FlavorCloud, 3000, false, 0, jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2})
-			p := &peakTransport{next: f.src.httpTransport}
-			opts := f.src.clientOptions()
-			opts.Transport = countingTransport{next: p, s: f.src}
-			cl, err := client.New(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.src.cl = cl
+			p := f.usePeak(true)
 			ctx := source.WithParallelism(t.Context(), tt.parallelism)
 			disc, err := f.src.Discover(ctx, nil)
 			if err != nil {
@@ -213,14 +224,7 @@ func TestDiscoveryRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newSimFixtureCaps(t, tt.flavor, 20, false, 0, jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20})
 			f.src.cfg.Concurrency = tt.concurrency
-			p := &peakTransport{next: f.src.httpTransport}
-			opts := f.src.clientOptions()
-			opts.Transport = p
-			cl, err := client.New(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.src.cl = cl
+			p := f.usePeak(false)
 			ctx := source.WithParallelism(t.Context(), tt.parallelism)
 			disc, err := f.src.Discover(ctx, nil)
 			if err != nil {

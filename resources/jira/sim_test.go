@@ -44,6 +44,21 @@ type fakeClock struct {
 func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
+// okRequests counts the simulator's 200 answers on the endpoints whose
+// name ends with one of suffixes.
+func (f *simFixture) okRequests(suffixes ...string) int64 {
+	var n int64
+	for ep, codes := range f.sim.Stats().Endpoints {
+		for _, suf := range suffixes {
+			if strings.HasSuffix(ep, suf) {
+				n += codes["200"]
+				break
+			}
+		}
+	}
+	return n
+}
+
 // newSource connects a source to the simulator as the admin or the
 // restricted user.
 func (f *simFixture) newSource(flavor string, restricted bool) *Source {
@@ -307,15 +322,7 @@ func TestSimFirstAndIncrementalSync(t *testing.T) {
 			// feeds; nothing per issue.
 			before := f.src.Requests()
 			sendsBefore := f.dest.tables[TableIssues].sends
-			searches := func() int64 {
-				var n int64
-				for ep, codes := range f.sim.Stats().Endpoints {
-					if strings.HasSuffix(ep, "/search/jql") || strings.HasSuffix(ep, "/rest/api/2/search") {
-						n += codes["200"]
-					}
-				}
-				return n
-			}
+			searches := func() int64 { return f.okRequests("/search/jql", "/rest/api/2/search") }
 			searchesBefore := searches()
 			f.sync()
 			// Cloud lists the changes in one light page, plus one id-only
@@ -703,15 +710,6 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 	}
 	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
 	f.sync()
-	count := func(suffix string) int64 {
-		var n int64
-		for ep, codes := range f.sim.Stats().Endpoints {
-			if strings.HasSuffix(ep, suffix) {
-				n += codes["200"]
-			}
-		}
-		return n
-	}
 	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
 	if err != nil {
 		t.Fatal(err)
@@ -730,10 +728,10 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 		// The same issues come back in the overlap, unchanged: not fetched.
 		{"no change", 2, 0},
 	} {
-		s0, b0 := count("/search/jql"), count("/issue/bulkfetch")
+		s0, b0 := f.okRequests("/search/jql"), f.okRequests("/issue/bulkfetch")
 		f.sync()
 		f.checkCounts(run.name)
-		if s, b := count("/search/jql")-s0, count("/issue/bulkfetch")-b0; s != run.searches || b != run.fetches {
+		if s, b := f.okRequests("/search/jql")-s0, f.okRequests("/issue/bulkfetch")-b0; s != run.searches || b != run.fetches {
 			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d and %d", run.name, s, b, run.searches, run.fetches)
 		}
 	}
@@ -751,15 +749,6 @@ func TestSimIncrementalAfterBulkChange(t *testing.T) {
 	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
 	f.src.hydrateMax = 100
 	f.sync()
-	count := func(suffix string) int64 {
-		var n int64
-		for ep, codes := range f.sim.Stats().Endpoints {
-			if strings.HasSuffix(ep, suffix) {
-				n += codes["200"]
-			}
-		}
-		return n
-	}
 	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
 	if err != nil {
 		t.Fatal(err)
@@ -787,10 +776,10 @@ func TestSimIncrementalAfterBulkChange(t *testing.T) {
 		{"no change, over the listing bound", 100, 1 + fullPages, 2 + fullPages + 1, 0},
 	} {
 		f.src.listMax = run.listMax
-		s0, b0 := count("/search/jql"), count("/issue/bulkfetch")
+		s0, b0 := f.okRequests("/search/jql"), f.okRequests("/issue/bulkfetch")
 		f.sync()
 		f.checkCounts(run.name)
-		s, b := count("/search/jql")-s0, count("/issue/bulkfetch")-b0
+		s, b := f.okRequests("/search/jql")-s0, f.okRequests("/issue/bulkfetch")-b0
 		t.Logf("%s: %d search and %d issue/bulkfetch requests (%d issues changed)", run.name, s, b, changed)
 		if s < run.minSearches || s > run.maxSearches || b != run.fetches {
 			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d to %d and %d", run.name, s, b, run.minSearches, run.maxSearches, run.fetches)
