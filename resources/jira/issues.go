@@ -32,6 +32,10 @@ const (
 	// issues written within the overlap before the cursor, as id:updated-ms
 	// pairs: the next run skips them when their `updated` is unchanged.
 	extraOverlapSeen = "overlap_seen"
+	// Jira's clock (RFC 3339) when the last complete run of the issues
+	// began: that run read every issue updated before it, but for those
+	// Jira's search index had not caught up with, which the overlap covers.
+	extraSearchedAt = "searched_at"
 	// worklogs table
 	extraDeletedSince = "deleted_since" // epoch ms cursor of worklog/deleted
 )
@@ -48,9 +52,13 @@ const backfillWindow = 7 * 24 * time.Hour
 // between checkpoints of the issues cursor.
 const defaultCheckpointPages = 10
 
-// issuesSince is the lower bound of the issues JQL: the cursor minus the
-// overlap, or the start date (default one year before now) on a first or
-// full sync.
+// issuesSince is the lower bound of the issues JQL: the overlap before the
+// later of the cursor (the last `updated` read) and the time the last
+// complete run began (searched_at), or the start date (default one year
+// before now) on a first or full sync. A site that was quiet before the
+// last run is thus not read again from its last change: after a bulk
+// import whose issues all carry the same few minutes, every run would
+// otherwise list or read them all again.
 func (s *Source) issuesSince(st state.TableState, full bool, now time.Time) (time.Time, error) {
 	start := s.cfg.StartDate
 	if start.IsZero() {
@@ -62,6 +70,10 @@ func (s *Source) issuesSince(st state.TableState, full bool, now time.Time) (tim
 	cur, err := time.Parse(time.RFC3339Nano, st.Cursor)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("issues cursor %q: %w", st.Cursor, err)
+	}
+	// An unreadable searched_at only costs a longer read.
+	if at, err := time.Parse(time.RFC3339Nano, st.Extra[extraSearchedAt]); err == nil && at.After(cur) {
+		cur = at
 	}
 	return cur.Add(-s.cfg.Overlap).UTC(), nil
 }
@@ -442,9 +454,15 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	}
 	if first {
 		known = knownIDs{}
+		// A first or full run resumed after a failure must go on from its
+		// own cursor: an earlier run's searched_at would skip what it has
+		// not read again yet.
+		st.Extra = maps.Clone(st.Extra)
+		delete(st.Extra, extraSearchedAt)
 	}
+	// When this run began by Jira's clock; recorded once every issue is read.
+	searchedAt, searchedOK := r.serverStart()
 
-	// save commits the issues state (cursor, known ids) after a barrier.
 	// Issues written in the previous run's overlap window are skipped when
 	// re-read with the same `updated` (the overlap re-reads them on purpose,
 	// in case Jira's search index was behind; unchanged they need nothing).
@@ -586,6 +604,9 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		return err
 	}
 	extra = known.extra(extra)
+	if searchedOK {
+		extra[extraSearchedAt] = searchedAt.UTC().Format(time.RFC3339Nano)
+	}
 	if err := save(ctx, maxUpdated, extra, fetchers); err != nil {
 		return err
 	}
@@ -600,6 +621,27 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// serverStart is when this run began by Jira's clock: serverInfo's
+// serverTime, read at discovery, before any search. ok is false when the
+// server did not say, or when its clock is more than an hour from this
+// machine's, which is not trusted to bound a search: the next run then
+// reads from its cursor alone.
+func (r *syncRun) serverStart() (t time.Time, ok bool) {
+	if r.d.info == nil {
+		return time.Time{}, false
+	}
+	t, err := ParseDateTime(r.d.info.ServerTime)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if d := t.Sub(r.now); d > time.Hour || d < -time.Hour {
+		r.s.log.Warn("jira: the server's clock is more than an hour from this machine's; the next incremental run reads from its cursor alone",
+			"server_time", t, "local_time", r.now)
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // fetchSequential reads the issues since `since` with one fetcher. An

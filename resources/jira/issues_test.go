@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/jsync-dev/jsync/engine/state"
 )
 
 // TestOverlapSeen: the overlap set keeps the issues at or after the bound
@@ -53,6 +55,47 @@ func TestOverlapSeen(t *testing.T) {
 	if _, ok := kept[strconv.Itoa(maxOverlapSeen+9)]; !ok {
 		t.Errorf("overlapSeen past the bound dropped the newest issue")
 	}
+}
+
+// TestIssuesSince: the search starts the overlap before the later of the
+// cursor and searched_at; a first or full sync starts at the start date.
+func TestIssuesSince(t *testing.T) {
+	at := func(s string) time.Time { return time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC).Add(mustDuration(t, s)) }
+	s := &Source{cfg: Config{Overlap: 5 * time.Minute, StartDate: at("0s").AddDate(-1, 0, 0)}}
+	for _, tc := range []struct {
+		name   string
+		cursor string
+		extra  map[string]string
+		full   bool
+		want   time.Time
+	}{
+		{"first sync", "", nil, false, at("0s").AddDate(-1, 0, 0)},
+		{"full sync", at("10h").Format(time.RFC3339Nano), nil, true, at("0s").AddDate(-1, 0, 0)},
+		{"cursor alone", at("10h").Format(time.RFC3339Nano), nil, false, at("9h55m")},
+		{"searched after the last change", at("10h").Format(time.RFC3339Nano),
+			map[string]string{extraSearchedAt: at("12h").Format(time.RFC3339Nano)}, false, at("11h55m")},
+		{"searched before the cursor", at("10h").Format(time.RFC3339Nano),
+			map[string]string{extraSearchedAt: at("9h").Format(time.RFC3339Nano)}, false, at("9h55m")},
+		{"searched_at unreadable", at("10h").Format(time.RFC3339Nano),
+			map[string]string{extraSearchedAt: "yesterday"}, false, at("9h55m")},
+	} {
+		got, err := s.issuesSince(state.TableState{Cursor: tc.cursor, Extra: tc.extra}, tc.full, at("13h"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !got.Equal(tc.want) {
+			t.Errorf("%s: issuesSince = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func mustDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // TestFinishedSlice: a finished slice keeps only the reads the overlap set

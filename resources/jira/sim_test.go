@@ -787,6 +787,89 @@ func TestSimIncrementalAfterBulkChange(t *testing.T) {
 	}
 }
 
+// TestSimIncrementalAfterQuietSpell: a complete run records when it began
+// by Jira's clock (searched_at), and the next run searches from the
+// overlap before that, not before the last change: issues changed long
+// before the last run are not listed again. Without it, the third run
+// below lists the changed issues again, and with listMax below their
+// number reads them in full pages. A server clock more than an hour from
+// the run's is not trusted, and nothing is recorded.
+func TestSimIncrementalAfterQuietSpell(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
+	f.sync()
+	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+	f.src.listMax = int(changed) - 1
+	runs := []struct {
+		name     string
+		searches int64 // listing (or full pages) and the sweep
+		fetches  int64
+	}{
+		// The changed issues, past listMax: full pages.
+		{"right after the change", 2 + (changed+99)/100, 0},
+		// Searched from before the change (the last run began then): the
+		// same issues, past listMax again.
+		{"an hour later", 2 + (changed+99)/100, 0},
+		// Searched from the overlap before the last run: nothing listed.
+		{"two hours later", 2, 0},
+	}
+	for i, run := range runs {
+		if i > 0 {
+			f.clock.Advance(time.Hour)
+		}
+		s0, b0 := f.okRequests("/search/jql"), f.okRequests("/issue/bulkfetch")
+		f.sync()
+		f.checkCounts(run.name)
+		s, b := f.okRequests("/search/jql")-s0, f.okRequests("/issue/bulkfetch")-b0
+		if s != run.searches || b != run.fetches {
+			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d and %d", run.name, s, b, run.searches, run.fetches)
+		}
+		got := f.dest.tables[TableIssues].state.Extra[extraSearchedAt]
+		if at, err := time.Parse(time.RFC3339Nano, got); err != nil || at.Sub(f.clock.Now()).Abs() > time.Second {
+			t.Errorf("%s: searched_at %q, want the run's start %s", run.name, got, f.clock.Now())
+		}
+	}
+
+	// A run whose clock is two hours from the server's records nothing.
+	prev := f.dest.tables[TableIssues].state.Extra[extraSearchedAt]
+	f.clock.Advance(time.Hour)
+	disc, err := f.src.Discover(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.src.Sync(t.Context(), f.dest.request(disc.Tables, f.clock.Now().Add(2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.dest.tables[TableIssues].state.Extra[extraSearchedAt]; got != prev {
+		t.Errorf("searched_at %q after a run with a skewed clock, want it kept at %q", got, prev)
+	}
+
+	// A full sync's checkpoints before its end carry no searched_at: a
+	// resumed full sync goes on from its own cursor. Its last one does.
+	events := len(f.dest.events)
+	req := f.dest.request(disc.Tables, f.clock.Now())
+	req.Tables[TableIssues].Full = true
+	if err := f.src.Sync(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	var withAt []bool
+	for i := events; i < len(f.dest.events); i++ {
+		if strings.HasPrefix(f.dest.events[i], "checkpoint "+TableIssues+" ") {
+			_, ok := f.dest.states[i].Extra[extraSearchedAt]
+			withAt = append(withAt, ok)
+		}
+	}
+	if len(withAt) < 2 || slices.Contains(withAt[:len(withAt)-1], true) || !withAt[len(withAt)-1] {
+		t.Errorf("full sync's issues checkpoints with searched_at: %v, want only the last", withAt)
+	}
+}
+
 // checkCursorDiscipline checks the destination's events: every issues
 // checkpoint covers only issues whose child rows were sent before the last
 // barrier. It returns the checkpointed cursors in order.
