@@ -700,6 +700,19 @@ func TestSimChangelogsBatchedAcrossPages(t *testing.T) {
 	}
 }
 
+// newChangedSite is a 400-issue Cloud site synced once, then 250 updates
+// of random issues; changed is how many distinct issues they changed.
+func newChangedSite(t *testing.T) (f *simFixture, changed int64) {
+	t.Helper()
+	f = newSimFixture(t, jirasim.FlavorCloud, 400, false)
+	f.sync()
+	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+}
+
 // TestSimIncrementalListsThenFetches: an incremental Cloud run lists the
 // changed issues in one light search page and fetches them by id, 100 per
 // issue/bulkfetch; the next run skips the overlap's unchanged issues
@@ -708,13 +721,7 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
-	f.sync()
-	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+	f, changed := newChangedSite(t)
 	if changed <= 100 {
 		t.Fatalf("only %d issues changed: the test needs more than one bulkfetch", changed)
 	}
@@ -746,14 +753,8 @@ func TestSimIncrementalAfterBulkChange(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
+	f, changed := newChangedSite(t)
 	f.src.hydrateMax = 100
-	f.sync()
-	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
 	if changed <= int64(f.src.hydrateMax) {
 		t.Fatalf("only %d issues changed: the test needs more than hydrateMax (%d)", changed, f.src.hydrateMax)
 	}
@@ -798,13 +799,7 @@ func TestSimIncrementalAfterQuietSpell(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	f := newSimFixture(t, jirasim.FlavorCloud, 400, false)
-	f.sync()
-	res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+	f, changed := newChangedSite(t)
 	f.src.listMax = int(changed) - 1
 	runs := []struct {
 		name     string
