@@ -36,6 +36,9 @@ const (
 	// began: that run read every issue updated before it, but for those
 	// Jira's search index had not caught up with, which the overlap covers.
 	extraSearchedAt = "searched_at"
+	// the configured scope (projects, start_date) the known ids were synced
+	// under; a change makes the next run sweep, and fetch what it lacks.
+	extraScope = "scope"
 	// worklogs table
 	extraDeletedSince = "deleted_since" // epoch ms cursor of worklog/deleted
 )
@@ -597,8 +600,26 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	extra := known.extra(st.Extra)
-	if err := r.sweepDeleted(ctx, known, st, first, extra); err != nil {
+	missing, swept, err := r.sweepDeleted(ctx, known, st, first)
+	if err != nil {
 		errs = append(errs, &source.TableError{Table: TableIssues, Err: fmt.Errorf("delete sweep: %w", err)})
+	}
+	if len(missing) > 0 {
+		// Issues Jira has, updated since the start date, that no run wrote:
+		// from projects added to the configuration or made visible to the
+		// user since, or from before a start date moved back.
+		r.s.log.Info("jira: fetching issues missing from the destination (projects added or made visible, or an earlier start date)",
+			"issues", len(missing))
+		if err := r.heal(ctx, known, missing, func() error {
+			return save(ctx, maxUpdated, known.extra(extra), fetchers)
+		}); err != nil {
+			swept = false // the next run sweeps again
+			errs = append(errs, &source.TableError{Table: TableIssues, Err: fmt.Errorf("fetch issues missing from the destination: %w", err)})
+		}
+	}
+	if swept {
+		extra[extraLastSweep] = r.now.Format(time.RFC3339)
+		extra[extraScope] = r.s.scope()
 	}
 	if err := fetchers[0].flush(ctx); err != nil {
 		return err
@@ -801,12 +822,28 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 
 // hydrate fetches issues by id, 100 per POST issue/bulkfetch (fields=*all,
 // expand=changelog,transitions, the same shape as search pages), and
-// handles them like a search page. Where bulkfetch is not offered, the
-// ids are searched instead (`id in (…)`).
+// handles them like a search page. Data Center, which has no bulkfetch,
+// and Cloud sites that do not offer it search the ids instead (`id in
+// (…)`).
 func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
 	r := f.r
 	for start := 0; start < len(ids); start += 100 {
 		chunk := ids[start:min(start+100, len(ids))]
+		if !r.d.cloud {
+			// Data Center has no issue/bulkfetch: a search by id, which
+			// 100 ids keep within one page.
+			jqlText, err := jql.New().In("id", chunk...).OrderBy("id", jql.Asc).Build()
+			if err != nil {
+				return err
+			}
+			q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"100"}}
+			if err := r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", func(items []json.RawMessage) error {
+				return f.handle(ctx, items)
+			}); err != nil {
+				return fmt.Errorf("search issues by id: %w", err)
+			}
+			continue
+		}
 		var resp struct {
 			Issues []json.RawMessage `json:"issues"`
 		}
@@ -1395,23 +1432,27 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 }
 
 // sweepDeleted lists the ids of every issue in the visible projects (one
-// field per issue, large pages) and marks known issues that are gone as
-// deleted. Issues of projects the user no longer sees are left alone: a
-// permission change is not a delete.
-func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first bool, extra map[string]string) error {
+// field besides the id, large pages) and marks known issues that are gone
+// as deleted. Issues of projects the user no longer sees are left alone: a
+// permission change is not a delete. It runs every DeleteSweepInterval,
+// and at once when the configured scope changed. missing are the issues
+// listed, updated since the start date, that are not known: no run wrote
+// them. swept reports that a sweep ran (or, on a first sync, was not
+// needed).
+func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first bool) (missing []string, swept bool, err error) {
 	if r.s.cfg.DeleteSweepInterval < 0 || r.wanted(TableIssues) == nil {
-		return nil
+		return nil, false, nil
 	}
 	if first {
-		extra[extraLastSweep] = r.now.Format(time.RFC3339)
-		return nil
+		return nil, true, nil
 	}
-	if last, err := time.Parse(time.RFC3339, st.Extra[extraLastSweep]); err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval {
-		return nil
+	last, err := time.Parse(time.RFC3339, st.Extra[extraLastSweep])
+	if err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval && st.Extra[extraScope] == r.s.scope() {
+		return nil, false, nil
 	}
 	projects, err := r.visibleProjects(ctx)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	visible := map[string]bool{}
 	keys := make([]string, 0, len(projects))
@@ -1419,12 +1460,23 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 		visible[p.ID] = true
 		keys = append(keys, p.Key)
 	}
+	all := newIDSet()
+	for _, set := range known {
+		all.Or(&set.Bitmap)
+	}
+	start, err := r.s.issuesSince(st, true, r.now)
+	if err != nil {
+		return nil, false, err
+	}
 	listed := newIDSet()
 	var lastID int64
 	collect := func(items []json.RawMessage) error {
 		for _, it := range items {
 			var v struct {
-				ID json.RawMessage `json:"id"`
+				ID     json.RawMessage `json:"id"`
+				Fields struct {
+					Updated json.RawMessage `json:"updated"`
+				} `json:"fields"`
 			}
 			if err := json.Unmarshal(it, &v); err != nil {
 				return fmt.Errorf("decode issue id: %w", err)
@@ -1435,11 +1487,19 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 			}
 			listed.add(n)
 			lastID = max(lastID, n)
+			if all.Contains(uint64(n)) {
+				continue
+			}
+			// An unreadable `updated` is fetched anyway: decodeIssue
+			// rejects it with the reason.
+			if u, ok, err := asTime(v.Fields.Updated, false); err != nil || !ok || !u.Before(start) {
+				missing = append(missing, strconv.FormatInt(n, 10))
+			}
 		}
 		return nil
 	}
 	if err := r.listIssueIDs(ctx, keys, &lastID, collect); err != nil {
-		return fmt.Errorf("list issue ids: %w", err)
+		return nil, false, fmt.Errorf("list issue ids: %w", err)
 	}
 	var gone []string
 	for pid, set := range known {
@@ -1449,24 +1509,63 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 			}
 			continue
 		}
-		missing := set.Clone()
-		missing.AndNot(&listed.Bitmap)
-		for it := missing.Iterator(); it.HasNext(); {
+		absent := set.Clone()
+		absent.AndNot(&listed.Bitmap)
+		for it := absent.Iterator(); it.HasNext(); {
 			gone = append(gone, strconv.FormatUint(it.Next(), 10))
 		}
-		set.AndNot(missing)
+		set.AndNot(absent)
 	}
 	if err := r.deleteKeys(ctx, TableIssues, gone); err != nil {
-		return err
+		return nil, false, err
 	}
 	if err := r.markChildren(ctx, gone, true, time.Time{}); err != nil {
-		return err
+		return nil, false, err
 	}
-	extra[extraLastSweep] = r.now.Format(time.RFC3339)
+	return missing, true, nil
+}
+
+// maxHealChunk is how many missing issues are fetched by id between two
+// commits of the issues state (their rows, and the known ids that record
+// them).
+const maxHealChunk = 5000
+
+// heal fetches the missing issues by id, with their children, and adds
+// them to the known ids, committing (checkpoint) after every maxHealChunk
+// issues so that a stopped run keeps what it fetched.
+func (r *syncRun) heal(ctx context.Context, known knownIDs, missing []string, checkpoint func() error) error {
+	f := r.newIssueFetch(ctx, false, nil)
+	defer f.release()
+	for len(missing) > 0 {
+		chunk := missing[:min(maxHealChunk, len(missing))]
+		missing = missing[len(chunk):]
+		if err := f.hydrate(ctx, chunk); err != nil {
+			return err
+		}
+		if err := f.flush(ctx); err != nil {
+			return err
+		}
+		f.placeKnown(known)
+		if err := checkpoint(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// listIssueIDs pages the ids of every issue of the projects, ordered by id.
+// scope identifies what the configuration asks of the issues: the project
+// keys (sorted) and the start date ("default": one year before each run).
+func (s *Source) scope() string {
+	keys := slices.Sorted(slices.Values(s.cfg.Projects))
+	start := "default"
+	if !s.cfg.StartDate.IsZero() {
+		start = s.cfg.StartDate.UTC().Format(time.RFC3339)
+	}
+	return "projects=" + strings.Join(keys, ",") + ";start=" + start
+}
+
+// listIssueIDs pages the ids (and `updated`) of every issue of the
+// projects, ordered by id.
 // On Data Center, whose offset paging stops at 10,000 results, the query
 // restarts after each window with `id > <last id read>` (*lastID is kept
 // up to date by collect).
@@ -1484,7 +1583,7 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lastID *int64
 		if err != nil {
 			return err
 		}
-		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id"}, "maxResults": 5000}, "issues", collect)
+		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id", "updated"}, "maxResults": 5000}, "issues", collect)
 	}
 	for after := int64(0); ; {
 		jqlText, err := build(after)
@@ -1492,7 +1591,7 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lastID *int64
 			return err
 		}
 		read := 0
-		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id"}, "maxResults": {"1000"}}, "issues",
+		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id,updated"}, "maxResults": {"1000"}}, "issues",
 			func(items []json.RawMessage) error {
 				if err := collect(items); err != nil {
 					return err

@@ -473,6 +473,58 @@ func TestSimRestrictedUser(t *testing.T) {
 	}
 }
 
+// TestSimScopeWidened: issues that no run wrote because the configuration
+// left them out (a project added to `projects`, a start date moved back)
+// are fetched, with their children, by the next run: the scope change makes
+// it sweep, and the sweep's listing shows what the destination lacks. The
+// run after that fetches nothing more. A sweep interval of a day keeps the
+// other runs from sweeping.
+func TestSimScopeWidened(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, flavor := range []string{jirasim.FlavorCloud, jirasim.FlavorDataCenter} {
+		for _, widen := range []string{"projects", "start_date"} {
+			t.Run(flavor+"/"+widen, func(t *testing.T) {
+				f := newSimFixture(t, flavor, 300, false)
+				f.src.cfg.DeleteSweepInterval = 24 * time.Hour // only the scope change sweeps
+				switch widen {
+				case "projects":
+					f.src.cfg.Projects = []string{"ALPHA"}
+				case "start_date":
+					f.src.cfg.StartDate = f.clock.Now().AddDate(0, -2, 0)
+				}
+				f.sync()
+				all := f.sim.ExpectedFor(false, f.start).Tables[TableIssues]
+				if n := int64(len(f.dest.tables[TableIssues].rows)); n == 0 || n >= all {
+					t.Fatalf("the narrow scope synced %d of %d issues; the test needs a part", n, all)
+				}
+				f.src.cfg.Projects, f.src.cfg.StartDate = nil, f.start
+				f.src.disc = nil
+				f.clock.Advance(time.Hour)
+				f.sync()
+				f.checkCounts("after widening " + widen)
+				if got, want := f.dest.tables[TableIssues].state.Extra[extraScope], f.src.scope(); got != want {
+					t.Errorf("scope recorded %q, want %q", got, want)
+				}
+				// The next run fetches nothing more: as many requests as
+				// the one after it, a plain run with nothing to fetch.
+				var runs [2]int64
+				for i := range runs {
+					reqs := totalRequests(f.src.Requests())
+					f.clock.Advance(time.Hour)
+					f.sync()
+					f.checkCounts("a run after the widening")
+					runs[i] = totalRequests(f.src.Requests()) - reqs
+				}
+				if runs[0] != runs[1] {
+					t.Errorf("the run after the widening made %d requests, the next %d; it should fetch nothing more", runs[0], runs[1])
+				}
+			})
+		}
+	}
+}
+
 // TestSimConfiguredProjectNotVisible: a configured project the user cannot
 // see is skipped with a warning; the visible one is synced.
 func TestSimConfiguredProjectNotVisible(t *testing.T) {
