@@ -284,6 +284,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		} else {
 			e.Log.Warn("estimate failed", "table", st.t.Name, "err", err)
 		}
+		if n, ok := src.(source.Noter); ok && pt.Mode == "incremental" && pt.Write {
+			pt.Notes = n.PlanNotes(st.t.Name, ts)
+		}
 		planned[pt.Name] = pt
 		sp.Tables = append(sp.Tables, pt)
 	}

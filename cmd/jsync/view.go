@@ -77,6 +77,9 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 				continue
 			}
 			fmt.Fprintf(w, "  <= sync %s: %s%s\n", tbl, how, est)
+			for _, n := range t.Notes {
+				fmt.Fprintf(w, "       %s\n", n)
+			}
 		}
 	}
 	fmt.Fprintln(w)

@@ -114,6 +114,9 @@ type Table struct {
 	Estimate    int64    `json:"estimate"` // -1 when unknown
 	Columns     []string `json:"columns,omitempty"`
 	Parent      string   `json:"parent,omitempty"`
+	// Notes are what else the sync of the table will do, in the source's
+	// words (source.Noter), e.g. fetch rows behind the cursor.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // HasWork reports whether applying the plan would change anything.

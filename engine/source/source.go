@@ -36,6 +36,13 @@ type Source interface {
 	Close() error
 }
 
+// Noter is implemented by sources that can say more about what an
+// incremental sync of a table will do than its cursor: jsync plan shows
+// the notes under the table.
+type Noter interface {
+	PlanNotes(table string, st state.TableState) []string
+}
+
 // WithParallelism caps the requests a source makes at once for everything
 // it does under ctx: Discover, Estimate and Sync (jsync plan and apply
 // -parallelism, when given). n <= 0 leaves the source's own bound.

@@ -1553,6 +1553,19 @@ func (r *syncRun) heal(ctx context.Context, known knownIDs, missing []string, ch
 	return nil
 }
 
+// PlanNotes implements source.Noter: after a change of `projects` or
+// `start_date`, an incremental sync of the issues also sweeps and fetches
+// the issues no run wrote.
+func (s *Source) PlanNotes(table string, st state.TableState) []string {
+	if table != TableIssues || st.Cursor == "" || s.cfg.DeleteSweepInterval < 0 {
+		return nil
+	}
+	if prev := st.Extra[extraScope]; prev != "" && prev != s.scope() {
+		return []string{"+ projects or start_date changed since the last run: it also lists every issue and fetches those no run wrote"}
+	}
+	return nil
+}
+
 // scope identifies what the configuration asks of the issues: the project
 // keys (sorted) and the start date ("default": one year before each run).
 func (s *Source) scope() string {

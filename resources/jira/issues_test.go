@@ -89,6 +89,35 @@ func TestIssuesSince(t *testing.T) {
 	}
 }
 
+// TestPlanNotes: the plan notes a scope change only for the issues of an
+// incremental sync whose recorded scope differs, and only when sweeps run.
+func TestPlanNotes(t *testing.T) {
+	s := &Source{cfg: Config{Projects: []string{"OPS", "ENG"}}}
+	now := s.scope()
+	for _, tc := range []struct {
+		name  string
+		table string
+		st    state.TableState
+		sweep time.Duration
+		want  bool
+	}{
+		{"scope changed", TableIssues, state.TableState{Cursor: "x", Extra: map[string]string{extraScope: "projects=ENG;start=default"}}, 0, true},
+		{"same scope", TableIssues, state.TableState{Cursor: "x", Extra: map[string]string{extraScope: now}}, 0, false},
+		{"scope not recorded yet", TableIssues, state.TableState{Cursor: "x"}, 0, false},
+		{"first sync", TableIssues, state.TableState{Extra: map[string]string{extraScope: "projects=ENG;start=default"}}, 0, false},
+		{"sweeps turned off", TableIssues, state.TableState{Cursor: "x", Extra: map[string]string{extraScope: "projects=ENG;start=default"}}, -1, false},
+		{"another table", TableIssueComments, state.TableState{Cursor: "x", Extra: map[string]string{extraScope: "projects=ENG;start=default"}}, 0, false},
+	} {
+		s.cfg.DeleteSweepInterval = tc.sweep
+		if got := len(s.PlanNotes(tc.table, tc.st)) > 0; got != tc.want {
+			t.Errorf("%s: note %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if now != "projects=ENG,OPS;start=default" {
+		t.Errorf("scope %q: want the keys sorted", now)
+	}
+}
+
 func mustDuration(t *testing.T, s string) time.Duration {
 	t.Helper()
 	d, err := time.ParseDuration(s)

@@ -101,7 +101,10 @@ type Source struct {
 	disc *discovery
 }
 
-var _ source.Source = (*Source)(nil)
+var (
+	_ source.Source = (*Source)(nil)
+	_ source.Noter  = (*Source)(nil)
+)
 
 // discovery is what Discover learned.
 type discovery struct {
