@@ -608,7 +608,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		// Issues Jira has, updated since the start date, that no run wrote:
 		// from projects added to the configuration or made visible to the
 		// user since, or from before a start date moved back.
-		r.s.log.Info("jira: fetching issues missing from the destination (projects added or made visible, or an earlier start date)",
+		r.s.log.Info("jira: fetching issues missing from the destination (a project added or made visible, an earlier start date, or issues the search missed)",
 			"issues", len(missing))
 		if err := r.heal(ctx, known, missing, func() error {
 			return save(ctx, maxUpdated, known.extra(extra), fetchers)
