@@ -63,12 +63,8 @@ const defaultCheckpointPages = 10
 // import whose issues all carry the same few minutes, every run would
 // otherwise list or read them all again.
 func (s *Source) issuesSince(st state.TableState, full bool, now time.Time) (time.Time, error) {
-	start := s.cfg.StartDate
-	if start.IsZero() {
-		start = now.AddDate(-1, 0, 0)
-	}
 	if full || st.Cursor == "" {
-		return start.UTC(), nil
+		return s.startDate(now), nil
 	}
 	cur, err := time.Parse(time.RFC3339Nano, st.Cursor)
 	if err != nil {
@@ -79,6 +75,15 @@ func (s *Source) issuesSince(st state.TableState, full bool, now time.Time) (tim
 		cur = at
 	}
 	return cur.Add(-s.cfg.Overlap).UTC(), nil
+}
+
+// startDate is where issues start: the configured start_date, or one year
+// before now.
+func (s *Source) startDate(now time.Time) time.Time {
+	if s.cfg.StartDate.IsZero() {
+		return now.AddDate(-1, 0, 0).UTC()
+	}
+	return s.cfg.StartDate.UTC()
 }
 
 // issuesJQL builds `[project in (…) AND] updated >= <ms> [AND updated < <ms>]
@@ -823,24 +828,14 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 // hydrate fetches issues by id, 100 per POST issue/bulkfetch (fields=*all,
 // expand=changelog,transitions, the same shape as search pages), and
 // handles them like a search page. Data Center, which has no bulkfetch,
-// and Cloud sites that do not offer it search the ids instead (`id in
-// (…)`).
+// and Cloud sites that do not offer it search the ids instead.
 func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
 	r := f.r
 	for start := 0; start < len(ids); start += 100 {
 		chunk := ids[start:min(start+100, len(ids))]
 		if !r.d.cloud {
-			// Data Center has no issue/bulkfetch: a search by id, which
-			// 100 ids keep within one page.
-			jqlText, err := jql.New().In("id", chunk...).OrderBy("id", jql.Asc).Build()
-			if err != nil {
+			if err := f.searchIDs(ctx, chunk); err != nil {
 				return err
-			}
-			q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"100"}}
-			if err := r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", func(items []json.RawMessage) error {
-				return f.handle(ctx, items)
-			}); err != nil {
-				return fmt.Errorf("search issues by id: %w", err)
 			}
 			continue
 		}
@@ -850,24 +845,38 @@ func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
 		body := map[string]any{"issueIdsOrKeys": chunk, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
 		err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp)
 		if isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
-			jqlText, jerr := jql.New().In("id", chunk...).OrderBy("id", jql.Asc).Build()
-			if jerr != nil {
-				return jerr
-			}
-			search := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 100}
-			if err := r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", search, "issues", func(items []json.RawMessage) error {
-				return f.handle(ctx, items)
-			}); err != nil {
-				return fmt.Errorf("search issues by id: %w", err)
-			}
-			continue
+			err = f.searchIDs(ctx, chunk)
+		} else if err != nil {
+			err = fmt.Errorf("issue bulkfetch: %w", err)
+		} else {
+			err = f.handle(ctx, resp.Issues)
 		}
 		if err != nil {
-			return fmt.Errorf("issue bulkfetch: %w", err)
-		}
-		if err := f.handle(ctx, resp.Issues); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// searchIDs reads the issues of ids (at most 100, one page) with a search
+// (`id in (…)`): search/jql on Cloud, the offset-paged search on Data
+// Center.
+func (f *issueFetch) searchIDs(ctx context.Context, ids []string) error {
+	r := f.r
+	jqlText, err := jql.New().In("id", ids...).OrderBy("id", jql.Asc).Build()
+	if err != nil {
+		return err
+	}
+	handle := func(items []json.RawMessage) error { return f.handle(ctx, items) }
+	if r.d.cloud {
+		body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 100}
+		err = r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", handle)
+	} else {
+		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"100"}}
+		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", handle)
+	}
+	if err != nil {
+		return fmt.Errorf("search issues by id: %w", err)
 	}
 	return nil
 }
@@ -1464,10 +1473,7 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 	for _, set := range known {
 		all.Or(&set.Bitmap)
 	}
-	start, err := r.s.issuesSince(st, true, r.now)
-	if err != nil {
-		return nil, false, err
-	}
+	start := r.s.startDate(r.now)
 	listed := newIDSet()
 	var lastID int64
 	collect := func(items []json.RawMessage) error {

@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -793,6 +794,43 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 		if s, b := f.okRequests("/search/jql")-s0, f.okRequests("/issue/bulkfetch")-b0; s != run.searches || b != run.fetches {
 			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d and %d", run.name, s, b, run.searches, run.fetches)
 		}
+	}
+}
+
+// noBulkfetch answers 404 to POST issue/bulkfetch, as a Cloud site that
+// does not offer it.
+type noBulkfetch struct{ next http.RoundTripper }
+
+func (n noBulkfetch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/issue/bulkfetch") {
+		return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"errorMessages":["null for uri"]}`)), Request: req}, nil
+	}
+	return n.next.RoundTrip(req)
+}
+
+// TestSimIncrementalWithoutBulkfetch: where issue/bulkfetch answers 404,
+// the changed issues are searched by id instead (100 a page), with the
+// same rows.
+func TestSimIncrementalWithoutBulkfetch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f, changed := newChangedSite(t)
+	opts := f.src.clientOptions()
+	opts.Transport = noBulkfetch{next: f.src.httpTransport}
+	cl, err := client.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.cl = cl
+	f.clock.Advance(3 * time.Minute)
+	s0 := f.okRequests("/search/jql")
+	f.sync()
+	f.checkCounts("after the changes, without bulkfetch")
+	// The change list, the sweep page, and a search per 100 changed issues.
+	if s, want := f.okRequests("/search/jql")-s0, 2+(changed+99)/100; s != want {
+		t.Errorf("%d search requests, want %d", s, want)
 	}
 }
 
