@@ -209,25 +209,13 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 	// worklog/updated feed hides the last minute, so a sync seconds after
 	// the change cannot see them (the next one does).
 	mut := mutation{Update: n * 6 / 10, Comment: n - n*6/10}
-	var inc runs
-	var searches, changed []int64
-	for i := 1; i <= o.Runs; i++ {
-		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS4, i), inc[i-2].Wall) {
-			break
-		}
-		res, err := sim.Mutate(ctx, mut)
-		if err != nil {
-			b.fail(nameS4, err)
-			return
-		}
-		m, err := b.apply(ctx, sim, b.backfillDir, applyOptions{Parallelism: o.Parallelism})
-		if err != nil {
-			b.fail(nameS4, err)
-			return
-		}
-		inc = append(inc, m)
+	inc, changed, ok := b.mutateAndApply(ctx, sim, mut, nameS4, o.Runs)
+	if !ok {
+		return
+	}
+	var searches []int64
+	for _, m := range inc {
 		searches = append(searches, m.Stats.count(isSearch))
-		changed = append(changed, int64(res.changedIssues()))
 	}
 	none, err := b.apply(ctx, sim, b.backfillDir, applyOptions{Parallelism: o.Parallelism, CPUProfile: "cpu-nochange.prof"})
 	if err != nil {
@@ -320,24 +308,9 @@ func (b *bench) steadyRuns(ctx context.Context, sim *simProcess, mut mutation, b
 	if o.SteadyRuns <= 0 {
 		return
 	}
-	var rs runs
-	var changed []int64
-	for i := 1; i <= o.SteadyRuns; i++ {
-		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS4c, i), rs[i-2].Wall) {
-			break
-		}
-		res, err := sim.Mutate(ctx, mut)
-		if err != nil {
-			b.fail(nameS4c, err)
-			return
-		}
-		m, err := b.apply(ctx, sim, b.backfillDir, applyOptions{Parallelism: o.Parallelism})
-		if err != nil {
-			b.fail(nameS4c, err)
-			return
-		}
-		rs = append(rs, m)
-		changed = append(changed, int64(res.changedIssues()))
+	rs, changed, ok := b.mutateAndApply(ctx, sim, mut, nameS4c, o.SteadyRuns)
+	if !ok {
+		return
 	}
 	k := min(5, len(rs))
 	first, last := rs[:k], rs[len(rs)-k:]
@@ -377,4 +350,29 @@ func (b *bench) steadyRuns(ctx context.Context, sim *simProcess, mut mutation, b
 	if len(rs.failed()) > 0 {
 		fmt.Fprintf(body, "**FAILED** — row counts differ: %s.\n\n", strings.Join(rs.failed(), "; "))
 	}
+}
+
+// mutateAndApply makes up to n incremental runs of the backfill directory,
+// each after posting mut, as far as the budget allows (at least one). It
+// returns the runs and the issues each mutation changed; ok is false when
+// a mutation or an apply failed (recorded against name).
+func (b *bench) mutateAndApply(ctx context.Context, sim *simProcess, mut mutation, name string, n int) (rs runs, changed []int64, ok bool) {
+	for i := 1; i <= n; i++ {
+		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", name, i), rs[i-2].Wall) {
+			break
+		}
+		res, err := sim.Mutate(ctx, mut)
+		if err != nil {
+			b.fail(name, err)
+			return nil, nil, false
+		}
+		m, err := b.apply(ctx, sim, b.backfillDir, applyOptions{Parallelism: b.o.Parallelism})
+		if err != nil {
+			b.fail(name, err)
+			return nil, nil, false
+		}
+		rs = append(rs, m)
+		changed = append(changed, int64(res.changedIssues()))
+	}
+	return rs, changed, true
 }
