@@ -24,6 +24,8 @@ type peakTransport struct {
 	cur   int
 	peak  int
 	paths []string
+	// by method and path: requests in flight now and at most
+	curOf, peakOf map[string]int
 }
 
 func (p *peakTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -31,10 +33,17 @@ func (p *peakTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	p.paths = append(p.paths, req.URL.Path)
 	p.cur++
 	p.peak = max(p.peak, p.cur)
+	what := req.Method + " " + req.URL.Path
+	if p.curOf == nil {
+		p.curOf, p.peakOf = map[string]int{}, map[string]int{}
+	}
+	p.curOf[what]++
+	p.peakOf[what] = max(p.peakOf[what], p.curOf[what])
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		p.cur--
+		p.curOf[what]--
 		p.mu.Unlock()
 	}()
 	time.Sleep(3 * time.Millisecond)
@@ -242,6 +251,34 @@ func TestDiscoveryRoundTrip(t *testing.T) {
 			sorted := slices.Sorted(slices.Values(p.paths))
 			if want := []string{"/rest/api/2/field", "/rest/api/2/myself", "/rest/api/2/serverInfo"}; !slices.Equal(sorted, want) {
 				t.Errorf("requests %v, want %v", p.paths, want)
+			}
+		})
+	}
+}
+
+// TestSimHealFetchesAhead: issues fetched by id (here the heal after a
+// project is added) go out several chunks at once, up to hydrateAhead,
+// and every one of them is written.
+func TestSimHealFetchesAhead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, tt := range []struct{ flavor, request string }{
+		{jirasim.FlavorCloud, "POST /rest/api/3/issue/bulkfetch"},
+		{jirasim.FlavorDataCenter, "GET /rest/api/2/search"},
+	} {
+		t.Run(tt.flavor, func(t *testing.T) {
+			f := newSimFixtureCaps(t, tt.flavor, 1500, false, 0, jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2})
+			f.src.cfg.Projects = []string{"ALPHA"}
+			f.sync()
+			f.src.cfg.Projects = nil
+			f.src.disc = nil
+			f.clock.Advance(time.Hour)
+			p := f.usePeak(false)
+			f.sync()
+			f.checkCounts("after the heal")
+			if got := p.peakOf[tt.request]; got < 2 || got > hydrateAhead {
+				t.Errorf("%d of %s in flight at once, want 2 to %d", got, tt.request, hydrateAhead)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -253,9 +254,13 @@ type issueFetch struct {
 	// waiting to be completed together through changelog/bulkfetch
 	// (Cloud): up to bulkChangelogIssues per request, across pages.
 	pendingChangelogs []string
-	// inflight are the last page's completions, fetched while the next
-	// page is read; settle decodes them.
-	inflight *completions
+	// inflight are the completions of the last pages, oldest first,
+	// fetched while the next pages are read; settle decodes them. Up to
+	// depth pages' completions are in flight (at least one): a backfill
+	// slice waits for a page's completions at its next page, while hydrate,
+	// whose chunks are independent, lets them run hydrateAhead deep.
+	inflight []*completions
+	depth    int
 	// prog is the slice's progress and cut (see sliceQueue); cut is
 	// prog.cut as of the page being read, and cutReached is set when an
 	// issue at or past it was left out.
@@ -825,60 +830,70 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 	return ids, true, nil
 }
 
+// hydrateAhead bounds the chunks of ids fetched while an earlier one is
+// decoded, and the chunks whose completions are in flight. Each answer is
+// a page of 100 issues with every field (a few MB), so this also bounds
+// what hydrate holds, as the backfill's slices are bounded. Measured on a
+// heal of 13,864 issues at 150 ms latency (rate 100), alternating builds:
+// one chunk at a time 44.8 and 45.9 s; 4 ahead 19.7 and 20.1 s; 8 ahead
+// 16.8 and 16.6 s, with 12-15 MB more peak RSS than 4.
+const hydrateAhead = 8
+
 // hydrate fetches issues by id, 100 per POST issue/bulkfetch (fields=*all,
 // expand=changelog,transitions, the same shape as search pages), and
-// handles them like a search page. Data Center, which has no bulkfetch,
-// and Cloud sites that do not offer it search the ids instead.
+// handles them like search pages, in the order of ids. Up to hydrateAhead
+// chunks (at most the run's concurrency) are in flight while one is
+// decoded. Data Center, which has no bulkfetch, and Cloud sites that do not
+// offer it search the ids instead.
 func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
 	r := f.r
-	for start := 0; start < len(ids); start += 100 {
-		chunk := ids[start:min(start+100, len(ids))]
-		if !r.d.cloud {
-			if err := f.searchIDs(ctx, chunk); err != nil {
-				return err
+	var noBulk atomic.Bool // bulkfetch answered 404 or 405
+	fetch := func(ctx context.Context, i int) ([]json.RawMessage, error) {
+		chunk := ids[i*100 : min(i*100+100, len(ids))]
+		if r.d.cloud && !noBulk.Load() {
+			var resp struct {
+				Issues []json.RawMessage `json:"issues"`
 			}
-			continue
+			body := map[string]any{"issueIdsOrKeys": chunk, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
+			err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp)
+			if err == nil {
+				return resp.Issues, nil
+			}
+			if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
+				return nil, fmt.Errorf("issue bulkfetch: %w", err)
+			}
+			noBulk.Store(true)
 		}
-		var resp struct {
-			Issues []json.RawMessage `json:"issues"`
-		}
-		body := map[string]any{"issueIdsOrKeys": chunk, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
-		err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp)
-		if isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
-			err = f.searchIDs(ctx, chunk)
-		} else if err != nil {
-			err = fmt.Errorf("issue bulkfetch: %w", err)
-		} else {
-			err = f.handle(ctx, resp.Issues)
-		}
-		if err != nil {
-			return err
-		}
+		return f.searchIDs(ctx, chunk)
 	}
-	return nil
+	handle := func(items []json.RawMessage) error { return f.handle(ctx, items) }
+	ahead := min(hydrateAhead, r.concurrency())
+	defer func(depth int) { f.depth = depth }(f.depth)
+	f.depth = ahead
+	return fetchOrdered(ctx, (len(ids)+99)/100, ahead, fetch, handle)
 }
 
 // searchIDs reads the issues of ids (at most 100, one page) with a search
 // (`id in (…)`): search/jql on Cloud, the offset-paged search on Data
 // Center.
-func (f *issueFetch) searchIDs(ctx context.Context, ids []string) error {
+func (f *issueFetch) searchIDs(ctx context.Context, ids []string) ([]json.RawMessage, error) {
 	r := f.r
 	jqlText, err := jql.New().In("id", ids...).OrderBy("id", jql.Asc).Build()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	handle := func(items []json.RawMessage) error { return f.handle(ctx, items) }
-	if r.d.cloud {
-		body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 100}
-		err = r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", handle)
-	} else {
+	items, err := collect(func(fn client.PageFunc) error {
+		if r.d.cloud {
+			body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 100}
+			return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", fn)
+		}
 		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"100"}}
-		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", handle)
-	}
+		return r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", fn)
+	})
 	if err != nil {
-		return fmt.Errorf("search issues by id: %w", err)
+		return nil, fmt.Errorf("search issues by id: %w", err)
 	}
-	return nil
+	return items, nil
 }
 
 // pages reads the issues updated in [since, until) page by page; afterPage
@@ -1020,10 +1035,15 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 				decode: func(items []json.RawMessage) { f.decodeHistories(id, items) }})
 		}
 	}
-	prev := f.inflight
-	f.inflight = f.startCompletions(ctx, jobs)
-	if err := f.decodeCompletions(prev); err != nil {
-		return err
+	if c := f.startCompletions(ctx, jobs); c != nil {
+		f.inflight = append(f.inflight, c)
+	}
+	for len(f.inflight) > max(1, f.depth) {
+		c := f.inflight[0]
+		f.inflight = f.inflight[1:]
+		if err := f.decodeCompletions(c); err != nil {
+			return err
+		}
 	}
 	if f.e.err == nil && len(f.pendingChangelogs) >= bulkChangelogIssues {
 		return f.drainChangelogs(ctx)
@@ -1049,9 +1069,14 @@ func (f *issueFetch) startCompletions(ctx context.Context, jobs []completion) *c
 
 // settle waits for the completions still in flight and decodes them.
 func (f *issueFetch) settle() error {
-	c := f.inflight
-	f.inflight = nil
-	return f.decodeCompletions(c)
+	for len(f.inflight) > 0 {
+		c := f.inflight[0]
+		f.inflight = f.inflight[1:]
+		if err := f.decodeCompletions(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeCompletions waits for c's fetches and decodes their items in job
@@ -1074,11 +1099,13 @@ func (f *issueFetch) decodeCompletions(c *completions) error {
 // abandon stops the completions in flight, whose rows are not wanted: the
 // fetch failed.
 func (f *issueFetch) abandon() {
-	if c := f.inflight; c != nil {
-		f.inflight = nil
+	for _, c := range f.inflight {
 		c.cancel()
+	}
+	for _, c := range f.inflight {
 		<-c.done
 	}
+	f.inflight = nil
 }
 
 func (f *issueFetch) decodeHistories(id string, items []json.RawMessage) {

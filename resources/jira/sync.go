@@ -359,6 +359,50 @@ func fetchAll(ctx context.Context, n, workers int, fetch func(ctx context.Contex
 	return results, errs
 }
 
+// fetchOrdered runs fetch(0..n-1) with up to ahead of them in flight and
+// passes each result to use in index order, on the caller's goroutine.
+// Unlike fetchAll, it holds at most ahead results besides the one in use.
+// The first error, of a fetch (in index order) or of use, ends it; the
+// fetches still running are cancelled and waited for.
+func fetchOrdered[T any](ctx context.Context, n, ahead int, fetch func(ctx context.Context, i int) (T, error), use func(T) error) error {
+	type result struct {
+		v   T
+		err error
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // before wg.Wait: deferred calls run last first
+	start := func(i int) chan result {
+		ch := make(chan result, 1)
+		wg.Go(func() {
+			v, err := fetch(ctx, i)
+			ch <- result{v, err}
+		})
+		return ch
+	}
+	queue := make([]chan result, 0, max(1, ahead))
+	next := 0
+	for ; next < min(n, max(1, ahead)); next++ {
+		queue = append(queue, start(next))
+	}
+	for len(queue) > 0 {
+		res := <-queue[0]
+		queue = queue[1:]
+		if res.err != nil {
+			return res.err
+		}
+		if next < n {
+			queue = append(queue, start(next))
+			next++
+		}
+		if err := use(res.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // collect gathers every item a paging call passes to its PageFunc.
 func collect(page func(fn client.PageFunc) error) ([]json.RawMessage, error) {
 	var all []json.RawMessage
