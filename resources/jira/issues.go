@@ -1590,13 +1590,20 @@ func (r *syncRun) heal(ctx context.Context, known knownIDs, missing []string, ch
 // `start_date`, an incremental sync of the issues also sweeps and fetches
 // the issues no run wrote.
 func (s *Source) PlanNotes(table string, st state.TableState) []string {
-	if table != TableIssues || st.Cursor == "" || s.cfg.DeleteSweepInterval < 0 {
+	if table != TableIssues || !s.scopeChanged(st) {
 		return nil
 	}
-	if prev := st.Extra[extraScope]; prev != "" && prev != s.scope() {
-		return []string{"+ projects or start_date changed since the last run: it also lists every issue and fetches those no run wrote"}
+	return []string{"+ projects or start_date changed since the last run: it also lists every issue and fetches those no run wrote"}
+}
+
+// scopeChanged reports whether the issues' next incremental run sweeps and
+// heals because `projects` or `start_date` changed since the last run.
+func (s *Source) scopeChanged(st state.TableState) bool {
+	if st.Cursor == "" || s.cfg.DeleteSweepInterval < 0 {
+		return false
 	}
-	return nil
+	prev := st.Extra[extraScope]
+	return prev != "" && prev != s.scope()
 }
 
 // scope identifies what the configuration asks of the issues: the project

@@ -500,8 +500,17 @@ func TestSimScopeWidened(t *testing.T) {
 				if n := int64(len(f.dest.tables[TableIssues].rows)); n == 0 || n >= all {
 					t.Fatalf("the narrow scope synced %d of %d issues; the test needs a part", n, all)
 				}
+				narrow := int64(len(f.dest.tables[TableIssues].rows))
 				f.src.cfg.Projects, f.src.cfg.StartDate = nil, f.start
 				f.src.disc = nil
+				// The plan's estimate counts the issues the heal fetches.
+				est, err := f.src.Estimate(t.Context(), TableIssues, f.dest.tables[TableIssues].state)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if est < all-narrow || est > all {
+					t.Errorf("estimate %d after widening, want the %d missing issues (at most all %d)", est, all-narrow, all)
+				}
 				f.clock.Advance(time.Hour)
 				f.sync()
 				f.checkCounts("after widening " + widen)

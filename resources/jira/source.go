@@ -472,7 +472,39 @@ func (s *Source) Estimate(ctx context.Context, table string, st state.TableState
 	if err != nil {
 		return -1, fmt.Errorf("estimate issues: %w", err)
 	}
+	if s.scopeChanged(st) {
+		// The run also fetches the issues in the new scope that no run
+		// wrote: about as many as the scope holds beyond the known ones.
+		missing, err := s.estimateMissing(client.WithTable(ctx, table), d, st)
+		if err != nil {
+			return -1, fmt.Errorf("estimate issues: %w", err)
+		}
+		n += missing
+	}
 	return n, nil
+}
+
+// estimateMissing is the number of issues in scope (updated since the
+// start date, in the configured projects) beyond those the state knows,
+// or 0. Known issues of projects no longer configured make it low.
+func (s *Source) estimateMissing(ctx context.Context, d *discovery, st state.TableState) (int64, error) {
+	jqlText, err := s.issuesJQL(s.cfg.Projects, s.startDate(time.Now()), time.Time{})
+	if err != nil {
+		return 0, err
+	}
+	inScope, err := s.countIssues(ctx, d, jqlText)
+	if err != nil {
+		return 0, err
+	}
+	known, err := loadKnown(st.Extra)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for _, set := range known {
+		n += set.GetCardinality()
+	}
+	return max(0, inScope-int64(n)), nil
 }
 
 // countIssues returns the number of issues jqlText matches: Cloud's
