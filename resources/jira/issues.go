@@ -254,11 +254,12 @@ type issueFetch struct {
 	// waiting to be completed together through changelog/bulkfetch
 	// (Cloud): up to bulkChangelogIssues per request, across pages.
 	pendingChangelogs []string
-	// inflight are the completions of the last pages, oldest first,
-	// fetched while the next pages are read; settle decodes them. Up to
-	// depth pages' completions are in flight (at least one): a backfill
-	// slice waits for a page's completions at its next page, while hydrate,
-	// whose chunks are independent, lets them run hydrateAhead deep.
+	// inflight are the completions of the last pages, oldest first (nil
+	// for a page with none), fetched while the next pages are read; settle
+	// decodes them. Up to depth pages' completions are in flight (at least
+	// one): a backfill slice waits for a page's completions at its next
+	// page, while hydrate, whose chunks are independent, lets them run
+	// hydrateAhead deep.
 	inflight []*completions
 	depth    int
 	// prog is the slice's progress and cut (see sliceQueue); cut is
@@ -1035,9 +1036,9 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 				decode: func(items []json.RawMessage) { f.decodeHistories(id, items) }})
 		}
 	}
-	if c := f.startCompletions(ctx, jobs); c != nil {
-		f.inflight = append(f.inflight, c)
-	}
+	// One entry per page, nil when it has nothing to complete: a page's
+	// completions are decoded depth pages later.
+	f.inflight = append(f.inflight, f.startCompletions(ctx, jobs))
 	for len(f.inflight) > max(1, f.depth) {
 		c := f.inflight[0]
 		f.inflight = f.inflight[1:]
@@ -1100,10 +1101,14 @@ func (f *issueFetch) decodeCompletions(c *completions) error {
 // fetch failed.
 func (f *issueFetch) abandon() {
 	for _, c := range f.inflight {
-		c.cancel()
+		if c != nil {
+			c.cancel()
+		}
 	}
 	for _, c := range f.inflight {
-		<-c.done
+		if c != nil {
+			<-c.done
+		}
 	}
 	f.inflight = nil
 }
