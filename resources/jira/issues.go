@@ -539,13 +539,36 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		bounds = r.sliceBounds(ctx, keys, since, slices)
 		slices = len(bounds) - 1
 	}
-	if slices == 1 {
+	fetched := false // the changed issues were fetched by id
+	if slices == 1 && r.d.cloud && !first {
 		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
-		if err := r.fetchSequential(ctx, f, first, keys, since, func() error {
-			return save(ctx, f.maxUpdated, f.placeKnown(known).extra(st.Extra), fetchers)
-		}); err != nil {
+		var err error
+		fetched, bounds, err = r.fetchChanged(ctx, f, keys, since, func(upTo time.Time) error {
+			return save(ctx, upTo, f.placeKnown(known).extra(st.Extra), fetchers)
+		})
+		if err != nil {
 			return err
+		}
+		if len(bounds) > 2 {
+			// Too many changed issues to list: time slices read them, as
+			// in a backfill.
+			f.release()
+			fetchers = nil
+			slices = len(bounds) - 1
+		}
+	}
+	if slices == 1 {
+		if len(fetchers) == 0 {
+			fetchers = append(fetchers, r.newIssueFetch(ctx, first, seen))
+		}
+		f := fetchers[0]
+		if !fetched {
+			if err := r.fetchSequential(ctx, f, keys, since, func() error {
+				return save(ctx, f.maxUpdated, f.placeKnown(known).extra(st.Extra), fetchers)
+			}); err != nil {
+				return err
+			}
 		}
 	} else {
 		// Time slices fetched concurrently, oldest first, so that the
@@ -676,20 +699,53 @@ func (r *syncRun) serverStart() (t time.Time, ok bool) {
 	return t, true
 }
 
-// fetchSequential reads the issues since `since` with one fetcher. An
-// incremental Cloud run lists what changed (one light search page,
-// usually) and fetches only the issues it must write; otherwise full search
-// pages are read, with checkpoint called every checkpointPages pages.
-func (r *syncRun) fetchSequential(ctx context.Context, f *issueFetch, first bool, keys []string, since time.Time, checkpoint func() error) error {
-	if r.d.cloud && !first {
-		ids, ok, err := f.changedIssues(ctx, keys, since)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return f.hydrate(ctx, ids)
+// fetchChanged is an incremental Cloud run's first step. It lists the
+// issues updated since `since` (light search pages) and fetches by id those
+// it must write (fetched is true), hydrateChunk at a time, checkpointing
+// the cursor after each chunk just before the earliest listed `updated` of
+// the issues still to fetch. When more than listMax match, it returns the bounds of
+// time slices to read them in full pages, as a backfill does, unless the
+// run reads one page at a time (concurrency 1). A bulk change of thousands
+// of issues is thus fetched several requests at once, not one search page
+// after another.
+func (r *syncRun) fetchChanged(ctx context.Context, f *issueFetch, keys []string, since time.Time, checkpoint func(upTo time.Time) error) (fetched bool, bounds []time.Time, err error) {
+	ids, times, ok, err := f.changedIssues(ctx, keys, since)
+	if err != nil {
+		return false, nil, err
+	}
+	if ok {
+		return true, nil, f.hydrateChunks(ctx, ids, r.s.hydrateEvery, func(done int) error {
+			if done == len(ids) {
+				return nil // the run's final save follows
+			}
+			// Every issue still to fetch was updated after the cursor.
+			upTo := earliest(times[done:])
+			if !upTo.IsZero() {
+				upTo = upTo.Add(-time.Millisecond)
+			}
+			return checkpoint(upTo)
+		})
+	}
+	if r.concurrency() == 1 {
+		return false, nil, nil
+	}
+	return false, r.sliceBounds(ctx, keys, since, 2*r.sliceWorkers()), nil
+}
+
+// earliest is the earliest of times that is not zero, or zero.
+func earliest(times []time.Time) time.Time {
+	var t time.Time
+	for _, u := range times {
+		if !u.IsZero() && (t.IsZero() || u.Before(t)) {
+			t = u
 		}
 	}
+	return t
+}
+
+// fetchSequential reads the issues since `since` in full search pages with
+// one fetcher, calling checkpoint every checkpointPages pages.
+func (r *syncRun) fetchSequential(ctx context.Context, f *issueFetch, keys []string, since time.Time, checkpoint func() error) error {
 	page := 0
 	return f.pages(ctx, keys, since, time.Time{}, func() error {
 		page++
@@ -761,13 +817,14 @@ func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error 
 	return nil
 }
 
-// maxHydrate bounds the changed issues an incremental Cloud run fetches by
-// id (issue/bulkfetch does not checkpoint the cursor as it goes); past it
-// the run reads full search pages instead, which do.
-const maxHydrate = 5000
+// hydrateChunk is how many issues fetched by id (the changed issues of an
+// incremental Cloud run, the missing ones of a heal) are written between
+// two checkpoints of the issues state.
+const hydrateChunk = 5000
 
-// maxListed bounds the issues an incremental Cloud run lists before it
-// falls back to full search pages: as many as the overlap set holds. A run
+// maxListed bounds the issues an incremental Cloud run lists, and so fetches
+// by id, before it falls back to full search pages in time slices: as many
+// as the overlap set holds. A run
 // soon after a bulk change finds the changed issues again in its cursor
 // overlap, lists them (ten light pages at most) and skips those already
 // written, instead of reading them all again in full pages.
@@ -781,15 +838,15 @@ var errTooManyChanged = errors.New("too many changed issues to fetch by id")
 
 // changedIssues lists the id and `updated` of the issues updated since
 // `since` (light search pages: few fields, so up to 5000 issues a page) and
-// returns the ids to write: those not already written with the same
-// `updated`, such as the unchanged issues of the cursor overlap. ok is
-// false when more than the source's listMax issues match, or more than its
-// hydrateMax are to be written.
-func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since time.Time) (ids []string, ok bool, err error) {
+// returns the ids to write, oldest first, with their listed `updated` (zero
+// when unreadable): not those already written with the same `updated`, such
+// as the unchanged issues of the cursor overlap. ok is false when more than
+// the source's listMax issues match.
+func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since time.Time) (ids []string, times []time.Time, ok bool, err error) {
 	r := f.r
 	jqlText, err := r.s.issuesJQL(keys, since, time.Time{})
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	listed := 0
 	body := map[string]any{"jql": jqlText, "fields": []string{"updated"}, "maxResults": lightPage}
@@ -813,22 +870,24 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 			}
 			// An unreadable `updated` is fetched anyway: decodeIssue
 			// rejects it with the reason.
-			if u, ok, err := asTime(v.Fields.Updated, false); err != nil || !ok || f.newer(id, u) {
-				ids = append(ids, id)
+			u, ok, err := asTime(v.Fields.Updated, false)
+			if err != nil || !ok {
+				u = time.Time{}
+			} else if !f.newer(id, u) {
+				continue
 			}
-		}
-		if len(ids) > r.s.hydrateMax {
-			return errTooManyChanged
+			ids = append(ids, id)
+			times = append(times, u)
 		}
 		return nil
 	})
 	if errors.Is(err, errTooManyChanged) {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("list changed issues: %w", err)
+		return nil, nil, false, fmt.Errorf("list changed issues: %w", err)
 	}
-	return ids, true, nil
+	return ids, times, true, nil
 }
 
 // hydrateAhead bounds the chunks of ids fetched while an earlier one is
@@ -1563,28 +1622,32 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 	return missing, true, nil
 }
 
-// maxHealChunk is how many missing issues are fetched by id between two
-// commits of the issues state (their rows, and the known ids that record
-// them).
-const maxHealChunk = 5000
-
 // heal fetches the missing issues by id, with their children, and adds
-// them to the known ids, committing (checkpoint) after every maxHealChunk
-// issues so that a stopped run keeps what it fetched.
+// them to the known ids, committing (checkpoint) the rows and the known ids
+// that record them after every hydrateChunk issues, so that a stopped run
+// keeps what it fetched.
 func (r *syncRun) heal(ctx context.Context, known knownIDs, missing []string, checkpoint func() error) error {
 	f := r.newIssueFetch(ctx, false, nil)
 	defer f.release()
-	for len(missing) > 0 {
-		chunk := missing[:min(maxHealChunk, len(missing))]
-		missing = missing[len(chunk):]
-		if err := f.hydrate(ctx, chunk); err != nil {
+	return f.hydrateChunks(ctx, missing, r.s.hydrateEvery, func(int) error {
+		f.placeKnown(known)
+		return checkpoint()
+	})
+}
+
+// hydrateChunks fetches ids by id (hydrate), `every` at a time, flushing
+// each chunk's rows and then calling checkpoint with how many ids are done.
+func (f *issueFetch) hydrateChunks(ctx context.Context, ids []string, every int, checkpoint func(done int) error) error {
+	for done := 0; done < len(ids); {
+		n := min(every, len(ids)-done)
+		if err := f.hydrate(ctx, ids[done:done+n]); err != nil {
 			return err
 		}
 		if err := f.flush(ctx); err != nil {
 			return err
 		}
-		f.placeKnown(known)
-		if err := checkpoint(); err != nil {
+		done += n
+		if err := checkpoint(done); err != nil {
 			return err
 		}
 	}

@@ -6,11 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -843,20 +845,85 @@ func TestSimIncrementalWithoutBulkfetch(t *testing.T) {
 	}
 }
 
-// TestSimIncrementalAfterBulkChange: when more issues changed than an
-// incremental run fetches by id, it reads full search pages; the next run
-// finds the same issues in its cursor overlap, lists them, and skips them
-// all as already written, instead of reading them again in full pages.
-// Past the listing bound it reads full pages again.
+// bulkfetchFailsAfter answers 400 to every POST issue/bulkfetch after the
+// first `after`, as a run stopped part way.
+type bulkfetchFailsAfter struct {
+	next  http.RoundTripper
+	after int64
+	n     atomic.Int64
+}
+
+func (b *bulkfetchFailsAfter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/issue/bulkfetch") && b.n.Add(1) > b.after {
+		return &http.Response{StatusCode: http.StatusBadRequest, Status: "400 Bad Request", Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"errorMessages":["stopped by the test"]}`)), Request: req}, nil
+	}
+	return b.next.RoundTrip(req)
+}
+
+// TestSimIncrementalCheckpointsByID: the changed issues fetched by id are
+// committed hydrateEvery at a time, each checkpoint's cursor just before
+// the issues still to fetch (checkCursorDiscipline); a run stopped after
+// some chunks resumes from there and ends with every row.
+func TestSimIncrementalCheckpointsByID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f, changed := newChangedSite(t)
+	f.src.hydrateEvery = 50
+	if changed <= 3*int64(f.src.hydrateEvery) {
+		t.Fatalf("only %d issues changed: the test needs more than three chunks", changed)
+	}
+	cursor0 := f.dest.tables[TableIssues].state.Cursor
+	stop := &bulkfetchFailsAfter{next: f.src.httpTransport, after: 2}
+	opts := f.src.clientOptions()
+	opts.Transport = stop
+	cl, err := client.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.cl = cl
+	f.clock.Advance(time.Minute)
+	events := len(f.dest.events)
+	disc, err := f.src.Discover(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.src.Sync(t.Context(), f.dest.request(disc.Tables, f.clock.Now())); err == nil || !strings.Contains(err.Error(), "stopped by the test") {
+		t.Fatalf("the stopped run returned %v", err)
+	}
+	var checkpoints int
+	for _, ev := range f.dest.events[events:] {
+		if strings.HasPrefix(ev, "checkpoint "+TableIssues+" ") {
+			checkpoints++
+		}
+	}
+	if checkpoints != 2 {
+		t.Errorf("%d issues checkpoints before the stop, want one per fetched chunk (2)", checkpoints)
+	}
+	if c := f.dest.tables[TableIssues].state.Cursor; c <= cursor0 {
+		t.Errorf("cursor %s after two chunks, want it past %s", c, cursor0)
+	}
+	checkCursorDiscipline(t, f)
+
+	stop.after = math.MaxInt64
+	f.clock.Advance(time.Minute)
+	f.sync()
+	f.checkCounts("resumed after the stop")
+	checkCursorDiscipline(t, f)
+}
+
+// TestSimIncrementalAfterBulkChange: the issues of a bulk change are
+// listed and fetched by id, several requests at once; the next run finds
+// the same issues in its cursor overlap, lists them, and skips them all as
+// already written. Past the listing bound a run reads full search pages,
+// in time slices read at once.
 func TestSimIncrementalAfterBulkChange(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
 	f, changed := newChangedSite(t)
-	f.src.hydrateMax = 100
-	if changed <= int64(f.src.hydrateMax) {
-		t.Fatalf("only %d issues changed: the test needs more than hydrateMax (%d)", changed, f.src.hydrateMax)
-	}
+	p := f.usePeak(true)
 	fullPages := (changed + 99) / 100
 	f.clock.Advance(time.Minute)
 	for _, run := range []struct {
@@ -865,17 +932,22 @@ func TestSimIncrementalAfterBulkChange(t *testing.T) {
 		minSearches int64
 		maxSearches int64
 		fetches     int64
+		parallel    string // requests that must go out more than one at once
 	}{
-		// The listing stops at its first page (more to write than
-		// hydrateMax); full pages then read the changed issues.
-		{"bulk change", maxListed, 1 + fullPages, 2 + fullPages + 1, 0},
+		// One listing page and the sweep page; 100 issues a fetch.
+		{"bulk change", maxListed, 1, 2, fullPages, "POST /rest/api/3/issue/bulkfetch"},
 		// The same issues in the overlap, unchanged: one listing page and
 		// one sweep page, nothing fetched.
-		{"no change, bulk change in the overlap", maxListed, 2, 2, 0},
-		// More listed than listMax: full pages again.
-		{"no change, over the listing bound", 100, 1 + fullPages, 2 + fullPages + 1, 0},
+		{"no change, bulk change in the overlap", maxListed, 2, 2, 0, ""},
+		// More listed than listMax: the listing's first page, then full
+		// pages in time slices (each ends with a partial page, and a split
+		// may read up to two pages twice), and the sweep page.
+		{"no change, over the listing bound", 100, 1 + fullPages, 2 + fullPages + 3*2*MaxSliceWorkers, 0, "POST /rest/api/3/search/jql"},
 	} {
 		f.src.listMax = run.listMax
+		p.mu.Lock()
+		p.curOf, p.peakOf = nil, nil
+		p.mu.Unlock()
 		s0, b0 := f.okRequests("/search/jql"), f.okRequests("/issue/bulkfetch")
 		f.sync()
 		f.checkCounts(run.name)
@@ -883,6 +955,9 @@ func TestSimIncrementalAfterBulkChange(t *testing.T) {
 		t.Logf("%s: %d search and %d issue/bulkfetch requests (%d issues changed)", run.name, s, b, changed)
 		if s < run.minSearches || s > run.maxSearches || b != run.fetches {
 			t.Errorf("%s: %d search and %d issue/bulkfetch requests, want %d to %d and %d", run.name, s, b, run.minSearches, run.maxSearches, run.fetches)
+		}
+		if run.parallel != "" && p.peakOf[run.parallel] < 2 {
+			t.Errorf("%s: %d of %s in flight at once, want more than one", run.name, p.peakOf[run.parallel], run.parallel)
 		}
 	}
 }
@@ -900,6 +975,9 @@ func TestSimIncrementalAfterQuietSpell(t *testing.T) {
 	}
 	f, changed := newChangedSite(t)
 	f.src.listMax = int(changed) - 1
+	// One request at a time: the full pages are one sequence, whose
+	// count is exact (time slices may end in more partial pages).
+	f.src.cfg.Concurrency = 1
 	runs := []struct {
 		name     string
 		searches int64 // listing (or full pages) and the sweep
@@ -929,6 +1007,8 @@ func TestSimIncrementalAfterQuietSpell(t *testing.T) {
 			t.Errorf("%s: searched_at %q, want the run's start %s", run.name, got, f.clock.Now())
 		}
 	}
+
+	f.src.cfg.Concurrency = 2
 
 	// A run whose clock is two hours from the server's records nothing.
 	prev := f.dest.tables[TableIssues].state.Extra[extraSearchedAt]

@@ -94,7 +94,7 @@ type Source struct {
 	checkpointPages int // issue pages between cursor checkpoints
 	changelogPage   int // histories asked for per changelog/bulkfetch page
 	listMax         int // changed issues an incremental run lists at most (maxListed)
-	hydrateMax      int // changed issues it fetches by id at most (maxHydrate)
+	hydrateEvery    int // issues fetched by id between two checkpoints (hydrateChunk)
 	dcWindow        int // Data Center issues read before the search restarts
 
 	mu   sync.Mutex
@@ -138,7 +138,7 @@ func New(cfg Config) (*Source, error) {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
 	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, changelogPage: bulkChangelogPage, dcWindow: 5000,
-		listMax: maxListed, hydrateMax: maxHydrate}
+		listMax: maxListed, hydrateEvery: hydrateChunk}
 	if err := s.initTransport(); err != nil {
 		return nil, err
 	}
