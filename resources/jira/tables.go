@@ -254,7 +254,7 @@ func issuesTable() *schema.Table {
 	t := table(TableIssues, "Issues updated since the start date, with system fields flattened into typed columns, "+
 		"custom fields as typed columns named after their display name (added by discovery), and the raw fields object as JSON. "+
 		"Incremental by `updated` (epoch-ms JQL bound, 5-minute overlap before the last `updated` read or the start of the last complete run, whichever is later; on Cloud the changed issues are listed in light search pages and fetched by id "+
-		"through issue/bulkfetch, skipping those already written unchanged); deleted issues get _jsync_deleted_at from the id sweep.",
+		"through issue/bulkfetch, several at once and committed every 5,000, skipping those already written unchanged); deleted issues get _jsync_deleted_at from the id sweep.",
 		schema.Incremental, "", true,
 		pk(strCol("id", "Issue id (stable across project moves).")),
 		strCol("key", "Current issue key, e.g. ENG-42."),
