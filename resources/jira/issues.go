@@ -268,6 +268,9 @@ type issueFetch struct {
 	prog       sliceProgress
 	cut        time.Time
 	cutReached bool
+	// alone is set when this is the run's only fetcher reading pages,
+	// which may then be larger (Data Center).
+	alone bool
 }
 
 // bulkChangelogIssues is changelog/bulkfetch's limit of issue ids per
@@ -746,6 +749,7 @@ func earliest(times []time.Time) time.Time {
 // fetchSequential reads the issues since `since` in full search pages with
 // one fetcher, calling checkpoint every checkpointPages pages.
 func (r *syncRun) fetchSequential(ctx context.Context, f *issueFetch, keys []string, since time.Time, checkpoint func() error) error {
+	f.alone = true
 	page := 0
 	return f.pages(ctx, keys, since, time.Time{}, func() error {
 		page++
@@ -817,14 +821,20 @@ func (f *issueFetch) handle(ctx context.Context, items []json.RawMessage) error 
 	return nil
 }
 
-// dcIssuePage is the page size a Data Center search of full issues asks
-// for. Data Center grants up to jira.search.views.default.max (usually
-// 1000), but its expand=changelog returns every history, so a page of 1000
-// can be tens of MB, held twice by each time slice (the page being decoded
-// and the next). Measured on a 20,000-issue backfill at 150 ms latency,
-// alternating: 1000 a page 12.5-13.0 s and 798-851 MB peak RSS; 250 a
-// page 11.3-11.8 s and 481-508 MB; 100 a page 13.2-13.4 s and 411-442 MB.
-const dcIssuePage = 250
+// Page sizes of a Data Center search of full issues. Data Center grants up
+// to jira.search.views.default.max (usually 1000), but its
+// expand=changelog returns every history, so a page of 1000 can be tens of
+// MB, held twice by each fetcher reading pages (the page being decoded and
+// the next). Time slices, 8 fetchers at once, ask for fewer. Measured on a
+// 20,000-issue backfill at 150 ms latency, alternating: 1000 a page
+// 12.5-13.0 s and 798-851 MB peak RSS; 250 a page 11.3-11.8 s and
+// 481-508 MB; 100 a page 13.2-13.4 s and 411-442 MB. A single fetcher (an
+// incremental run) keeps 1000: 7,822 changed issues took 12.5 s, and 20.7 s
+// at 250, one page after another.
+const (
+	dcSlicePage = 250
+	dcAlonePage = 1000
+)
 
 // hydrateChunk is how many issues fetched by id (the changed issues of an
 // incremental Cloud run, the missing ones of a heal) are written between
@@ -996,13 +1006,17 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 	// skipped (skipIssue). If a whole window shares one millisecond the
 	// restart could not advance, so paging continues deeper instead.
 	lo, windowed := since, true
+	size := dcSlicePage
+	if f.alone {
+		size = dcAlonePage
+	}
 	for {
 		jqlText, err := r.s.issuesJQL(keys, lo, until)
 		if err != nil {
 			return err
 		}
 		read := 0
-		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {strconv.Itoa(dcIssuePage)}}
+		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {strconv.Itoa(size)}}
 		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", func(items []json.RawMessage) error {
 			if err := handle(items); err != nil {
 				return err
