@@ -268,9 +268,6 @@ type issueFetch struct {
 	prog       sliceProgress
 	cut        time.Time
 	cutReached bool
-	// alone is set when this is the run's only fetcher reading pages,
-	// which may then be larger (Data Center).
-	alone bool
 }
 
 // bulkChangelogIssues is changelog/bulkfetch's limit of issue ids per
@@ -542,38 +539,35 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		bounds = r.sliceBounds(ctx, keys, since, slices)
 		slices = len(bounds) - 1
 	}
-	fetched := false // the changed issues were fetched by id
-	if slices == 1 && r.d.cloud && !first {
+	if slices == 1 {
 		f := r.newIssueFetch(ctx, first, seen)
 		fetchers = append(fetchers, f)
-		var err error
-		fetched, bounds, err = r.fetchChanged(ctx, f, keys, since, func(upTo time.Time) error {
-			return save(ctx, upTo, f.placeKnown(known).extra(st.Extra), fetchers)
-		})
-		if err != nil {
-			return err
+		fetched := false // the changed issues were fetched by id
+		if r.d.cloud && !first {
+			var err error
+			fetched, bounds, err = r.fetchChanged(ctx, f, keys, since, func(upTo time.Time) error {
+				return save(ctx, upTo, f.placeKnown(known).extra(st.Extra), fetchers)
+			})
+			if err != nil {
+				return err
+			}
 		}
-		if len(bounds) > 2 {
+		switch {
+		case len(bounds) > 2:
 			// Too many changed issues to list: time slices read them, as
 			// in a backfill.
 			f.release()
 			fetchers = nil
 			slices = len(bounds) - 1
-		}
-	}
-	if slices == 1 {
-		if len(fetchers) == 0 {
-			fetchers = append(fetchers, r.newIssueFetch(ctx, first, seen))
-		}
-		f := fetchers[0]
-		if !fetched {
+		case !fetched:
 			if err := r.fetchSequential(ctx, f, keys, since, func() error {
 				return save(ctx, f.maxUpdated, f.placeKnown(known).extra(st.Extra), fetchers)
 			}); err != nil {
 				return err
 			}
 		}
-	} else {
+	}
+	if slices > 1 {
 		// Time slices fetched concurrently, oldest first, so that the
 		// prefix of finished slices grows early: when it grows, the cursor
 		// is checkpointed at its largest `updated`, and a crashed backfill
@@ -586,7 +580,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 		err := q.run(ctx, r.sliceWorkers(),
 			func(ts *timeSlice) error {
-				if err := ts.f.pages(ctx, keys, ts.lo, ts.hi, nil); err != nil && !errors.Is(err, errSliceCut) {
+				if err := ts.f.pages(ctx, keys, ts.lo, ts.hi, dcSlicePage, nil); err != nil && !errors.Is(err, errSliceCut) {
 					return err
 				}
 				return nil
@@ -749,9 +743,8 @@ func earliest(times []time.Time) time.Time {
 // fetchSequential reads the issues since `since` in full search pages with
 // one fetcher, calling checkpoint every checkpointPages pages.
 func (r *syncRun) fetchSequential(ctx context.Context, f *issueFetch, keys []string, since time.Time, checkpoint func() error) error {
-	f.alone = true
 	page := 0
-	return f.pages(ctx, keys, since, time.Time{}, func() error {
+	return f.pages(ctx, keys, since, time.Time{}, dcAlonePage, func() error {
 		page++
 		if page%r.s.checkpointPages != 0 {
 			return nil
@@ -874,25 +867,15 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 			return errTooManyChanged
 		}
 		for _, it := range items {
-			var v struct {
-				ID     json.RawMessage `json:"id"`
-				Fields struct {
-					Updated json.RawMessage `json:"updated"`
-				} `json:"fields"`
+			rawID, u, err := decodeListed(it)
+			if err != nil {
+				return err
 			}
-			if err := json.Unmarshal(it, &v); err != nil {
-				return fmt.Errorf("decode listed issue: %w", err)
-			}
-			id, ok, err := asString(v.ID)
+			id, ok, err := asString(rawID)
 			if err != nil || !ok || id == "" {
 				return fmt.Errorf("listed issue without an id: %s", truncate(string(it)))
 			}
-			// An unreadable `updated` is fetched anyway: decodeIssue
-			// rejects it with the reason.
-			u, ok, err := asTime(v.Fields.Updated, false)
-			if err != nil || !ok {
-				u = time.Time{}
-			} else if !f.newer(id, u) {
+			if !u.IsZero() && !f.newer(id, u) {
 				continue
 			}
 			ids = append(ids, id)
@@ -907,6 +890,26 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 		return nil, nil, false, fmt.Errorf("list changed issues: %w", err)
 	}
 	return ids, times, true, nil
+}
+
+// decodeListed reads an issue of a listing (fields=updated, or id and
+// updated): its raw id and its `updated`, zero when missing or unreadable.
+// Such an issue is fetched anyway, and decodeIssue rejects it with the
+// reason.
+func decodeListed(it json.RawMessage) (id json.RawMessage, updated time.Time, err error) {
+	var v struct {
+		ID     json.RawMessage `json:"id"`
+		Fields struct {
+			Updated json.RawMessage `json:"updated"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(it, &v); err != nil {
+		return nil, time.Time{}, fmt.Errorf("decode listed issue: %w", err)
+	}
+	if u, ok, err := asTime(v.Fields.Updated, false); err == nil && ok {
+		updated = u
+	}
+	return v.ID, updated, nil
 }
 
 // hydrateAhead bounds the chunks of ids fetched while an earlier one is
@@ -946,8 +949,9 @@ func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
 		return f.searchIDs(ctx, chunk)
 	}
 	handle := func(items []json.RawMessage) error { return f.handle(ctx, items) }
+	// A fetcher that hydrates reads no pages: its chunks' completions can
+	// all be in flight together.
 	ahead := min(hydrateAhead, r.concurrency())
-	defer func(depth int) { f.depth = depth }(f.depth)
 	f.depth = ahead
 	return fetchOrdered(ctx, (len(ids)+99)/100, ahead, fetch, handle)
 }
@@ -978,7 +982,7 @@ func (f *issueFetch) searchIDs(ctx context.Context, ids []string) ([]json.RawMes
 // pages reads the issues updated in [since, until) page by page; afterPage
 // runs after each page has been decoded (its truncated collections may
 // still be completing: flush waits for them).
-func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, afterPage func() error) error {
+func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time.Time, dcPage int, afterPage func() error) error {
 	r := f.r
 	handle := func(items []json.RawMessage) error {
 		if err := f.handle(ctx, items); err != nil {
@@ -1006,17 +1010,13 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 	// skipped (skipIssue). If a whole window shares one millisecond the
 	// restart could not advance, so paging continues deeper instead.
 	lo, windowed := since, true
-	size := dcSlicePage
-	if f.alone {
-		size = dcAlonePage
-	}
 	for {
 		jqlText, err := r.s.issuesJQL(keys, lo, until)
 		if err != nil {
 			return err
 		}
 		read := 0
-		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {strconv.Itoa(size)}}
+		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {strconv.Itoa(dcPage)}}
 		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", func(items []json.RawMessage) error {
 			if err := handle(items); err != nil {
 				return err
@@ -1121,12 +1121,8 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 	// One entry per page, nil when it has nothing to complete: a page's
 	// completions are decoded depth pages later.
 	f.inflight = append(f.inflight, f.startCompletions(ctx, jobs))
-	for len(f.inflight) > max(1, f.depth) {
-		c := f.inflight[0]
-		f.inflight = f.inflight[1:]
-		if err := f.decodeCompletions(c); err != nil {
-			return err
-		}
+	if err := f.decodeInflight(max(1, f.depth)); err != nil {
+		return err
 	}
 	if f.e.err == nil && len(f.pendingChangelogs) >= bulkChangelogIssues {
 		return f.drainChangelogs(ctx)
@@ -1151,8 +1147,12 @@ func (f *issueFetch) startCompletions(ctx context.Context, jobs []completion) *c
 }
 
 // settle waits for the completions still in flight and decodes them.
-func (f *issueFetch) settle() error {
-	for len(f.inflight) > 0 {
+func (f *issueFetch) settle() error { return f.decodeInflight(0) }
+
+// decodeInflight decodes the oldest pages' completions, waiting for them,
+// until at most keep pages' are left in flight.
+func (f *issueFetch) decodeInflight(keep int) error {
+	for len(f.inflight) > keep {
 		c := f.inflight[0]
 		f.inflight = f.inflight[1:]
 		if err := f.decodeCompletions(c); err != nil {
@@ -1592,27 +1592,20 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 	var lastID int64
 	collect := func(items []json.RawMessage) error {
 		for _, it := range items {
-			var v struct {
-				ID     json.RawMessage `json:"id"`
-				Fields struct {
-					Updated json.RawMessage `json:"updated"`
-				} `json:"fields"`
+			rawID, u, err := decodeListed(it)
+			if err != nil {
+				return err
 			}
-			if err := json.Unmarshal(it, &v); err != nil {
-				return fmt.Errorf("decode issue id: %w", err)
-			}
-			n, ok, err := asInt(v.ID)
+			n, ok, err := asInt(rawID)
 			if err != nil || !ok || n < 0 {
-				return fmt.Errorf("issue id %s is not numeric", v.ID)
+				return fmt.Errorf("issue id %s is not numeric", rawID)
 			}
 			listed.add(n)
 			lastID = max(lastID, n)
 			if all.Contains(uint64(n)) {
 				continue
 			}
-			// An unreadable `updated` is fetched anyway: decodeIssue
-			// rejects it with the reason.
-			if u, ok, err := asTime(v.Fields.Updated, false); err != nil || !ok || !u.Before(start) {
+			if u.IsZero() || !u.Before(start) {
 				missing = append(missing, strconv.FormatInt(n, 10))
 			}
 		}

@@ -1,8 +1,10 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -808,16 +810,25 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 	}
 }
 
-// noBulkfetch answers 404 to POST issue/bulkfetch, as a Cloud site that
-// does not offer it.
-type noBulkfetch struct{ next http.RoundTripper }
+// bulkfetchRefused answers status, with message as Jira's error envelope,
+// to every POST issue/bulkfetch after the first `after`: 404 from the
+// first, as a Cloud site that does not offer it, or 400 part way, as a run
+// stopped there.
+type bulkfetchRefused struct {
+	next    http.RoundTripper
+	after   int64
+	status  int
+	message string
+	n       atomic.Int64
+}
 
-func (n noBulkfetch) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, "/issue/bulkfetch") {
-		return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(strings.NewReader(`{"errorMessages":["null for uri"]}`)), Request: req}, nil
+func (b *bulkfetchRefused) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/issue/bulkfetch") && b.n.Add(1) > b.after {
+		body, _ := json.Marshal(map[string]any{"errorMessages": []string{b.message}})
+		return &http.Response{StatusCode: b.status, Status: fmt.Sprintf("%d %s", b.status, http.StatusText(b.status)), Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(body)), Request: req}, nil
 	}
-	return n.next.RoundTrip(req)
+	return b.next.RoundTrip(req)
 }
 
 // TestSimIncrementalWithoutBulkfetch: where issue/bulkfetch answers 404,
@@ -829,7 +840,7 @@ func TestSimIncrementalWithoutBulkfetch(t *testing.T) {
 	}
 	f, changed := newChangedSite(t)
 	opts := f.src.clientOptions()
-	opts.Transport = noBulkfetch{next: f.src.httpTransport}
+	opts.Transport = &bulkfetchRefused{next: f.src.httpTransport, status: http.StatusNotFound, message: "null for uri"}
 	cl, err := client.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -843,22 +854,6 @@ func TestSimIncrementalWithoutBulkfetch(t *testing.T) {
 	if s, want := f.okRequests("/search/jql")-s0, 2+(changed+99)/100; s != want {
 		t.Errorf("%d search requests, want %d", s, want)
 	}
-}
-
-// bulkfetchFailsAfter answers 400 to every POST issue/bulkfetch after the
-// first `after`, as a run stopped part way.
-type bulkfetchFailsAfter struct {
-	next  http.RoundTripper
-	after int64
-	n     atomic.Int64
-}
-
-func (b *bulkfetchFailsAfter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, "/issue/bulkfetch") && b.n.Add(1) > b.after {
-		return &http.Response{StatusCode: http.StatusBadRequest, Status: "400 Bad Request", Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(strings.NewReader(`{"errorMessages":["stopped by the test"]}`)), Request: req}, nil
-	}
-	return b.next.RoundTrip(req)
 }
 
 // TestSimIncrementalCheckpointsByID: the changed issues fetched by id are
@@ -875,7 +870,7 @@ func TestSimIncrementalCheckpointsByID(t *testing.T) {
 		t.Fatalf("only %d issues changed: the test needs more than three chunks", changed)
 	}
 	cursor0 := f.dest.tables[TableIssues].state.Cursor
-	stop := &bulkfetchFailsAfter{next: f.src.httpTransport, after: 2}
+	stop := &bulkfetchRefused{next: f.src.httpTransport, after: 2, status: http.StatusBadRequest, message: "stopped by the test"}
 	opts := f.src.clientOptions()
 	opts.Transport = stop
 	cl, err := client.New(opts)
