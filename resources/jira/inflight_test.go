@@ -258,17 +258,25 @@ func TestDiscoveryRoundTrip(t *testing.T) {
 
 // TestSimHealFetchesAhead: issues fetched by id (here the heal after a
 // project is added) go out several chunks at once, up to hydrateAhead,
-// and every one of them is written.
+// and every one of them is written. With a checkpoint after every chunk
+// of 100, the next chunks are still fetched while one is committed.
 func TestSimHealFetchesAhead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	for _, tt := range []struct{ flavor, request string }{
-		{jirasim.FlavorCloud, "POST /rest/api/3/issue/bulkfetch"},
-		{jirasim.FlavorDataCenter, "GET /rest/api/2/search"},
+	for _, tt := range []struct {
+		name, flavor, request string
+		every                 int // hydrateEvery; 0 keeps the default
+	}{
+		{"cloud", jirasim.FlavorCloud, "POST /rest/api/3/issue/bulkfetch", 0},
+		{"cloud_checkpoint_every_chunk", jirasim.FlavorCloud, "POST /rest/api/3/issue/bulkfetch", 100},
+		{"datacenter", jirasim.FlavorDataCenter, "GET /rest/api/2/search", 0},
 	} {
-		t.Run(tt.flavor, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			f := newSimFixtureCaps(t, tt.flavor, 1500, false, 0, jirasim.Caps{Comments: 2, Histories: 3, Worklogs: 2})
+			if tt.every > 0 {
+				f.src.hydrateEvery = tt.every
+			}
 			f.src.cfg.Projects = []string{"ALPHA"}
 			f.sync()
 			f.src.cfg.Projects = nil

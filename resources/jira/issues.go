@@ -711,7 +711,7 @@ func (r *syncRun) fetchChanged(ctx context.Context, f *issueFetch, keys []string
 		return false, nil, err
 	}
 	if ok {
-		return true, nil, f.hydrateChunks(ctx, ids, r.s.hydrateEvery, func(done int) error {
+		return true, nil, f.hydrate(ctx, ids, r.s.hydrateEvery, func(done int) error {
 			if done == len(ids) {
 				return nil // the run's final save follows
 			}
@@ -926,34 +926,62 @@ const hydrateAhead = 8
 // handles them like search pages, in the order of ids. Up to hydrateAhead
 // chunks (at most the run's concurrency) are in flight while one is
 // decoded. Data Center, which has no bulkfetch, and Cloud sites that do not
-// offer it search the ids instead.
-func (f *issueFetch) hydrate(ctx context.Context, ids []string) error {
+// offer it search the ids instead. Every `every` ids, and after the last,
+// it flushes the rows and calls checkpoint with how many ids are done; the
+// next chunks stay in flight meanwhile, so a checkpoint costs the flush and
+// the commit, not a pipeline drained and filled again.
+func (f *issueFetch) hydrate(ctx context.Context, ids []string, every int, checkpoint func(done int) error) error {
 	r := f.r
+	// Chunks of at most 100 ids, none across a multiple of every.
+	type chunk struct{ lo, hi int }
+	var chunks []chunk
+	for lo := 0; lo < len(ids); {
+		hi := min(lo+100, len(ids), (lo/every+1)*every)
+		chunks = append(chunks, chunk{lo, hi})
+		lo = hi
+	}
+	type hydrated struct {
+		items []json.RawMessage
+		done  int // ids done once items are handled
+	}
 	var noBulk atomic.Bool // bulkfetch answered 404 or 405
-	fetch := func(ctx context.Context, i int) ([]json.RawMessage, error) {
-		chunk := ids[i*100 : min(i*100+100, len(ids))]
+	fetch := func(ctx context.Context, i int) (hydrated, error) {
+		c := chunks[i]
+		ids := ids[c.lo:c.hi]
 		if r.d.cloud && !noBulk.Load() {
 			var resp struct {
 				Issues []json.RawMessage `json:"issues"`
 			}
-			body := map[string]any{"issueIdsOrKeys": chunk, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
+			body := map[string]any{"issueIdsOrKeys": ids, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
 			err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp)
 			if err == nil {
-				return resp.Issues, nil
+				return hydrated{resp.Issues, c.hi}, nil
 			}
 			if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
-				return nil, fmt.Errorf("issue bulkfetch: %w", err)
+				return hydrated{}, fmt.Errorf("issue bulkfetch: %w", err)
 			}
 			noBulk.Store(true)
 		}
-		return f.searchIDs(ctx, chunk)
+		items, err := f.searchIDs(ctx, ids)
+		return hydrated{items, c.hi}, err
 	}
-	handle := func(items []json.RawMessage) error { return f.handle(ctx, items) }
+	use := func(h hydrated) error {
+		if err := f.handle(ctx, h.items); err != nil {
+			return err
+		}
+		if h.done%every != 0 && h.done != len(ids) {
+			return nil
+		}
+		if err := f.flush(ctx); err != nil {
+			return err
+		}
+		return checkpoint(h.done)
+	}
 	// A fetcher that hydrates reads no pages: its chunks' completions can
 	// all be in flight together.
 	ahead := min(hydrateAhead, r.concurrency())
 	f.depth = ahead
-	return fetchOrdered(ctx, (len(ids)+99)/100, ahead, fetch, handle)
+	return fetchOrdered(ctx, len(chunks), ahead, fetch, use)
 }
 
 // searchIDs reads the issues of ids (at most 100, one page) with a search
@@ -1645,29 +1673,10 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 func (r *syncRun) heal(ctx context.Context, known knownIDs, missing []string, checkpoint func() error) error {
 	f := r.newIssueFetch(ctx, false, nil)
 	defer f.release()
-	return f.hydrateChunks(ctx, missing, r.s.hydrateEvery, func(int) error {
+	return f.hydrate(ctx, missing, r.s.hydrateEvery, func(int) error {
 		f.placeKnown(known)
 		return checkpoint()
 	})
-}
-
-// hydrateChunks fetches ids by id (hydrate), `every` at a time, flushing
-// each chunk's rows and then calling checkpoint with how many ids are done.
-func (f *issueFetch) hydrateChunks(ctx context.Context, ids []string, every int, checkpoint func(done int) error) error {
-	for done := 0; done < len(ids); {
-		n := min(every, len(ids)-done)
-		if err := f.hydrate(ctx, ids[done:done+n]); err != nil {
-			return err
-		}
-		if err := f.flush(ctx); err != nil {
-			return err
-		}
-		done += n
-		if err := checkpoint(done); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // PlanNotes implements source.Noter: after a change of `projects` or
