@@ -932,6 +932,9 @@ const hydrateAhead = 8
 // the commit, not a pipeline drained and filled again.
 func (f *issueFetch) hydrate(ctx context.Context, ids []string, every int, checkpoint func(done int) error) error {
 	r := f.r
+	if every <= 0 {
+		every = max(1, len(ids)) // no checkpoint before the last id
+	}
 	// Chunks of at most 100 ids, none across a multiple of every.
 	type chunk struct{ lo, hi int }
 	var chunks []chunk
