@@ -188,12 +188,11 @@ func WriteMemory(widths ...int) int64 {
 // checkpointThreshold is how much WAL DuckDB gathers before a commit
 // writes committed data into the database file. DuckDB checkpoints only
 // when the committing transaction is the only one open, which is rare
-// while several tables are written at once: a large multi-table sync
-// then checkpoints mostly at Close, and committed data waits in the WAL
-// and in spilled temporary blocks (bounded memory, growing disk). A low
-// threshold still checkpoints single-table writes and incremental runs
-// early. Forcing checkpoints between transactions was measured and costs
-// more CPU than it saves (see BENCHMARKS.md).
+// while several tables are written at once; the checkpoint gate
+// (checkpointGate) makes such a moment once the WAL passes gateWAL. A low
+// threshold checkpoints single-table writes and incremental runs early.
+// Checkpoints forced between every few transactions cost more CPU than
+// they save (see BENCHMARKS.md), hence the gate's larger threshold.
 const checkpointThreshold = "64MB"
 
 // allocatorFlushThreshold is DuckDB's
@@ -241,6 +240,10 @@ type Destination struct {
 	// the side tables.
 	mu   sync.Mutex
 	idle map[string]*pending
+
+	// gate lets DuckDB checkpoint while tables are written
+	// (checkpointGate).
+	gate checkpointGate
 
 	// mergeMu lets one write transaction at a time run its merge and
 	// commit (see beginMerge).
@@ -358,6 +361,7 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	}
 	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly,
 		autoMem: opts.MemoryLimit == "", memLimit: defaultMemoryBytes, userLimit: opts.MemoryLimit}
+	d.gate.init()
 	var format sql.NullString // the file's storage format, e.g. "v1.2.0+"
 	if err := db.QueryRowContext(ctx, `SELECT current_database(), tags['storage_version'] FROM duckdb_databases()
 		WHERE database_name = current_database()`).Scan(&d.catalog, &format); err != nil {

@@ -42,6 +42,10 @@ func TestMain(m *testing.M) {
 		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH"), false))
 	case "stream-writer":
 		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH"), true))
+	case "checkpointing-writer":
+		// Every commit asks for a checkpoint: kills land inside them.
+		duckdb.SetGateWAL(1)
+		os.Exit(childWriter(os.Getenv("JSYNC_DUCKDB_PATH"), true))
 	case "locked":
 		os.Exit(childLocked(os.Getenv("JSYNC_DUCKDB_PATH")))
 	default:
@@ -246,9 +250,11 @@ func TestOpenErrors(t *testing.T) {
 // TestKillDuringWrites SIGKILLs a process that is writing batches, at a
 // point decided by the scheduler, several times over; every time, the file
 // must reopen with exactly the rows of the batches up to the committed
-// cursor, and the next writer must resume from there.
+// cursor, and the next writer must resume from there. The
+// checkpointing writer runs a CHECKPOINT after each commit (a gate at 1
+// byte of WAL), so that kills also land inside checkpoints.
 func TestKillDuringWrites(t *testing.T) {
-	for _, role := range []string{"writer", "stream-writer"} {
+	for _, role := range []string{"writer", "stream-writer", "checkpointing-writer"} {
 		t.Run(role, func(t *testing.T) { killDuringWrites(t, role) })
 	}
 }

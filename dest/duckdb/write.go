@@ -99,6 +99,7 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 	var last *state.TableState
 	var merging bool
 	defer d.endMerge(&merging)
+	asked := d.gate.enter()
 	err = d.txOn(ctx, conn, t.Name, func() error {
 		b := first
 		for {
@@ -118,9 +119,13 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-asked:
+				// A checkpoint is asked for (checkpointGate): end the
+				// group here; the Write goes on with the next one.
+				more = true
 			case b, ok = <-batches:
 			}
-			if !ok {
+			if more || !ok {
 				break
 			}
 			*n++
@@ -133,6 +138,8 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 		stats = stats.Add(s)
 		return writeStates(ctx, conn, last)
 	})
+	d.endMerge(&merging)
+	d.exit(ctx)
 	if err != nil {
 		w.rows, w.bytes, w.direct = 0, 0, 0 // rolled back with the transaction
 		return dest.WriteStats{}, false, err

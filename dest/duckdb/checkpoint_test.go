@@ -1,0 +1,91 @@
+//go:build duckdb_arrow
+
+package duckdb
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
+)
+
+// TestGateCheckpointsDuringWrites: while one Write holds its transaction
+// open waiting for batches, another commits with the WAL past gateWAL. The
+// waiting Write must end its group at once (its rows and state commit
+// before its batches end), the gate must run a checkpoint once no Write
+// transaction is open, and both Writes must then go on and write every
+// row. Without the gate the first group stays open until its batches end,
+// and DuckDB never checkpoints while it is.
+func TestGateCheckpointsDuringWrites(t *testing.T) {
+	old := gateWAL
+	gateWAL = 1
+	t.Cleanup(func() { gateWAL = old })
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	d, _, items := openItems(t)
+	others := crashTable()
+	others.Name = "others"
+	changes, err := d.PlanMigrations(t.Context(), "acme", []*schema.Table{others})
+	if err == nil {
+		err = d.Migrate(t.Context(), "acme", changes, dest.MigrateOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	// The first Write gets one batch and then waits.
+	ch := make(chan dest.Batch)
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Write(ctx, "acme", items, ch)
+		done <- err
+	}()
+	ch <- dest.Batch{Record: itemsRecord(mem, "a", 1, 2, 3), State: st("first")}
+	// The second Write commits past gateWAL while the first is open.
+	if _, err := d.Write(ctx, "acme", others, batches(dest.Batch{Record: itemsRecord(mem, "b", 7, 8)})); err != nil {
+		t.Fatal(err)
+	}
+	// The first Write's group commits before its batches end, and then
+	// the gate checkpoints.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d.gate.mu.Lock()
+		ran := d.gate.ran
+		d.gate.mu.Unlock()
+		if ran > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint while a Write waited for batches; items: %s", snapshot(t, d))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, want := snapshot(t, d), `rows 1=a/-,2=a/-,3=a/- | columns id,v,_jsync_deleted_at | serial 1 cursor "first"`; got != want {
+		t.Errorf("after the early group:\n got %s\nwant %s", got, want)
+	}
+	if n := d.walSize(); n > 64<<10 {
+		t.Errorf("WAL is %d bytes after the checkpoint", n)
+	}
+	// The first Write goes on in a new group.
+	ch <- dest.Batch{Record: itemsRecord(mem, "c", 3, 4), State: st("second")}
+	close(ch)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := snapshot(t, d), `rows 1=a/-,2=a/-,3=c/-,4=c/- | columns id,v,_jsync_deleted_at | serial 2 cursor "second"`; got != want {
+		t.Errorf("after the Writes:\n got %s\nwant %s", got, want)
+	}
+	var others2 string
+	if err := d.DB().QueryRowContext(t.Context(), `SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM acme.others`).Scan(&others2); err != nil {
+		t.Fatal(err)
+	}
+	if others2 != "7,8" {
+		t.Errorf("others: %s, want 7,8", others2)
+	}
+}
