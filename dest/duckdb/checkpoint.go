@@ -29,10 +29,9 @@ import (
 // parts compresses a little worse: 129-138 MiB against 109-120 MiB at
 // 50,000 issues. There, gating at 64 and 128 MB of WAL cost 16% and 7% of
 // wall time, and at 256 MB nothing measurable (BENCHMARKS.md, fourteenth
-// round). Other
-// transactions (Replace, MarkDeleted, states alone) are short and not
-// gated; if one is open, DuckDB declines the CHECKPOINT, and the next
-// commit past gateWAL asks again.
+// round). Other transactions (Replace, MarkDeleted, states alone) are
+// short and not gated; if one is open, DuckDB declines the CHECKPOINT, and
+// the next commit past gateWAL asks again.
 type checkpointGate struct {
 	mu   sync.Mutex
 	cond *sync.Cond
