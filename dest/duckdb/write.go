@@ -138,6 +138,8 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 		stats = stats.Add(s)
 		return writeStates(ctx, conn, last)
 	})
+	// Give the merge turn back before exit, which may run the gate's
+	// checkpoint.
 	d.endMerge(&merging)
 	d.exit(ctx)
 	if err != nil {

@@ -700,11 +700,11 @@ func (r *syncRun) serverStart() (t time.Time, ok bool) {
 // issues updated since `since` (light search pages) and fetches by id those
 // it must write (fetched is true), hydrateChunk at a time, checkpointing
 // the cursor after each chunk just before the earliest listed `updated` of
-// the issues still to fetch. When more than listMax match, it returns the bounds of
-// time slices to read them in full pages, as a backfill does, unless the
-// run reads one page at a time (concurrency 1). A bulk change of thousands
-// of issues is thus fetched several requests at once, not one search page
-// after another.
+// the issues still to fetch. When more than listMax match, it returns the
+// bounds of time slices to read them in full pages, as a backfill does,
+// unless the run reads one page at a time (concurrency 1). A bulk change
+// of thousands of issues is thus fetched several requests at once, not one
+// search page after another.
 func (r *syncRun) fetchChanged(ctx context.Context, f *issueFetch, keys []string, since time.Time, checkpoint func(upTo time.Time) error) (fetched bool, bounds []time.Time, err error) {
 	ids, times, ok, err := f.changedIssues(ctx, keys, since)
 	if err != nil {
@@ -836,10 +836,10 @@ const hydrateChunk = 5000
 
 // maxListed bounds the issues an incremental Cloud run lists, and so fetches
 // by id, before it falls back to full search pages in time slices: as many
-// as the overlap set holds. A run
-// soon after a bulk change finds the changed issues again in its cursor
-// overlap, lists them (ten light pages at most) and skips those already
-// written, instead of reading them all again in full pages.
+// as the overlap set holds. A run soon after a bulk change finds the
+// changed issues again in its cursor overlap, lists them (ten light pages
+// at most) and skips those already written, instead of reading them all
+// again in full pages.
 const maxListed = maxOverlapSeen
 
 // lightPage is the page size asked for when listing issues with one field:
