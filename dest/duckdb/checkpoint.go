@@ -84,12 +84,12 @@ func (d *Destination) exit(ctx context.Context) {
 		return
 	}
 	// The commit that ended the last transaction may have checkpointed
-	// already (DuckDB does when no other transaction is open, and empties
-	// the WAL), and a cancelled sync needs none. DuckDB declines when a
+	// already (DuckDB does when no other transaction is open), leaving the
+	// WAL under gateWAL, and a cancelled sync needs none. DuckDB declines when a
 	// transaction the gate does not hold is open; the next commit past
 	// gateWAL asks again. A checkpoint that fails otherwise invalidates the
 	// database, and every later statement reports it.
-	if ctx.Err() == nil && d.walSize() > 0 {
+	if ctx.Err() == nil && d.walSize() > gateWAL {
 		_, _ = d.db.ExecContext(ctx, "CHECKPOINT")
 	}
 	g.mu.Lock()
