@@ -31,7 +31,8 @@ import (
 // wall time, and at 256 MB nothing measurable (BENCHMARKS.md, fourteenth
 // round). Other transactions (Replace, MarkDeleted, states alone) are
 // short and not gated; if one is open, DuckDB declines the CHECKPOINT, and
-// the next commit past gateWAL asks again.
+// the next commit past gateWAL asks again. A Write's own statements outside
+// its transactions are gated (outsideCheckpoint).
 type checkpointGate struct {
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -97,6 +98,17 @@ func (d *Destination) exit(ctx context.Context) {
 	g.asked = make(chan struct{})
 	g.cond.Broadcast()
 	g.mu.Unlock()
+}
+
+// outsideCheckpoint runs fn, statements of a Write outside its
+// transactions, while the gate runs no checkpoint: like a Write
+// transaction, it waits while one is asked for, and the gate's CHECKPOINT
+// waits for it. A catalog change (a view registered or dropped, a side
+// table created) beside the CHECKPOINT would make DuckDB decline it.
+func (d *Destination) outsideCheckpoint(ctx context.Context, fn func() error) error {
+	d.gate.enter()
+	defer d.exit(ctx)
+	return fn()
 }
 
 // walSize is the size of the database's WAL file, 0 when there is none.

@@ -4,6 +4,7 @@ package duckdb
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // before its batches end), the gate must run a checkpoint once no Write
 // transaction is open, and both Writes must then go on and write every
 // row. Without the gate the first group stays open until its batches end,
-// and DuckDB never checkpoints while it is.
+// and DuckDB never checkpoints while it is; the test fails in 30 s.
 func TestGateCheckpointsDuringWrites(t *testing.T) {
 	old := gateWAL
 	gateWAL = 1
@@ -47,19 +48,36 @@ func TestGateCheckpointsDuringWrites(t *testing.T) {
 		done <- err
 	}()
 	ch <- dest.Batch{Record: itemsRecord(mem, "a", 1, 2, 3), State: st("first")}
-	// The second Write commits past gateWAL while the first is open.
-	if _, err := d.Write(ctx, "acme", others, batches(dest.Batch{Record: itemsRecord(mem, "b", 7, 8)})); err != nil {
-		t.Fatal(err)
-	}
-	// The first Write's group commits before its batches end, and then
-	// the gate checkpoints: the WAL, which holds both commits until then
-	// (DuckDB's own threshold is 64 MB), is emptied.
-	deadline := time.Now().Add(30 * time.Second)
-	for d.walSize() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint while a Write waited for batches (WAL %d bytes); items: %s", d.walSize(), snapshot(t, d))
+	// The second Write commits past gateWAL while the first is open. It
+	// returns only once the gate's checkpoint has run: its feed's view is
+	// dropped outside checkpoints, and the checkpoint waits for the first
+	// Write to end its group.
+	second := make(chan error, 1)
+	go func() {
+		_, err := d.Write(ctx, "acme", others, batches(dest.Batch{Record: itemsRecord(mem, "b", 7, 8)}))
+		second <- err
+	}()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
+	case <-time.After(30 * time.Second):
+		msg := fmt.Sprintf("no checkpoint while a Write waited for batches (WAL %d bytes); items: %s", d.walSize(), snapshot(t, d))
+		close(ch) // lets both Writes end
+		<-done
+		<-second
+		t.Fatal(msg)
+	}
+	// Both commits are in the database file, not only in the WAL.
+	for _, table := range []string{"acme.items", "acme.others"} {
+		var segments, transient int
+		if err := d.DB().QueryRowContext(t.Context(), `SELECT count(*), count(*) FILTER (WHERE NOT persistent) FROM pragma_storage_info(?)`, table).Scan(&segments, &transient); err != nil {
+			t.Fatal(err)
+		}
+		if segments == 0 || transient > 0 {
+			t.Errorf("%s: %d of %d segments not checkpointed", table, transient, segments)
+		}
 	}
 	if got, want := snapshot(t, d), `rows 1=a/-,2=a/-,3=a/- | columns id,v,_jsync_deleted_at | serial 1 cursor "first"`; got != want {
 		t.Errorf("after the early group:\n got %s\nwant %s", got, want)

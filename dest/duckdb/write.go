@@ -51,8 +51,14 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		return stats, fmt.Errorf("write %s.%s: get connection: %w", ns, t.Name, err)
 	}
 	defer func() { err = joinCleanup(err, conn.Close()) }()
-	w, err := d.openWrite(ctx, conn, ns, t)
-	if err != nil {
+	// Creating a side table and registering or dropping the feed's view
+	// change the catalog: they run outside the checkpoint gate's
+	// checkpoints, which DuckDB would decline beside them.
+	var w *pending
+	if err := d.outsideCheckpoint(ctx, func() (err error) {
+		w, err = d.openWrite(ctx, conn, ns, t)
+		return err
+	}); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 	// Committed or rolled back, the side tables are empty again.
@@ -62,10 +68,12 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 	defer written()
-	if err := d.attachFeed(conn, w, t); err != nil {
+	if err := d.outsideCheckpoint(ctx, func() error { return d.attachFeed(conn, w, t) }); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
-	defer func() { err = joinCleanup(err, w.detachFeed(ctx, conn)) }()
+	defer func() {
+		err = joinCleanup(err, d.outsideCheckpoint(ctx, func() error { return w.detachFeed(ctx, conn) }))
+	}()
 	n := 0 // batches received
 	for {
 		var b dest.Batch
@@ -138,9 +146,10 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 		stats = stats.Add(s)
 		return writeStates(ctx, conn, last)
 	})
-	// Give the merge turn back before exit, which may run the gate's
-	// checkpoint.
+	// Give the merge turn back, then drop the group's views, before exit,
+	// which may run the gate's checkpoint.
 	d.endMerge(&merging)
+	views.release(ctx, conn)
 	d.exit(ctx)
 	if err != nil {
 		w.rows, w.bytes, w.direct = 0, 0, 0 // rolled back with the transaction
