@@ -99,3 +99,36 @@ func TestGateCheckpointsDuringWrites(t *testing.T) {
 		t.Errorf("others: %s, want 7,8", others2)
 	}
 }
+
+// TestOutsideCheckpointWaitsForGate: a Write's statements outside its
+// transactions (outsideCheckpoint) wait while a checkpoint is asked for
+// and run after the gate's CHECKPOINT, which DuckDB would decline beside a
+// catalog change.
+func TestOutsideCheckpointWaitsForGate(t *testing.T) {
+	old := gateWAL
+	gateWAL = 1
+	t.Cleanup(func() { gateWAL = old })
+	d, _, _ := openItems(t)
+	if _, err := d.DB().ExecContext(t.Context(), `CREATE TABLE acme.gate_probe (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if wal := d.walSize(); wal <= gateWAL {
+		t.Fatalf("WAL %d bytes before the test, want more than %d", wal, gateWAL)
+	}
+	d.gate.enter() // a Write transaction stays open
+	d.gate.enter()
+	d.exit(t.Context()) // another commits past gateWAL: a checkpoint is asked for
+	ran := make(chan int64, 1)
+	go func() {
+		_ = d.outsideCheckpoint(t.Context(), func() error { ran <- d.walSize(); return nil })
+	}()
+	select {
+	case wal := <-ran:
+		t.Fatalf("ran while a checkpoint was asked for (WAL %d bytes)", wal)
+	case <-time.After(200 * time.Millisecond):
+	}
+	d.exit(t.Context()) // the open transaction ends: the gate checkpoints
+	if wal := <-ran; wal != 0 {
+		t.Errorf("ran with %d bytes of WAL, want 0: not after the checkpoint", wal)
+	}
+}

@@ -103,10 +103,8 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 // batches received.
 func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, first dest.Batch, batches <-chan dest.Batch, n *int) (stats dest.WriteStats, more bool, err error) {
 	var views viewSet
-	defer func() { views.release(ctx, conn) }()
 	var last *state.TableState
 	var merging bool
-	defer d.endMerge(&merging)
 	asked := d.gate.enter()
 	err = d.txOn(ctx, conn, t.Name, func() error {
 		b := first
