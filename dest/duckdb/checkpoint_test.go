@@ -119,9 +119,12 @@ func TestOutsideCheckpointWaitsForGate(t *testing.T) {
 	d.gate.enter()
 	d.exit(t.Context()) // another commits past gateWAL: a checkpoint is asked for
 	ran := make(chan int64, 1)
+	returned := make(chan struct{})
 	go func() {
+		defer close(returned)
 		_ = d.outsideCheckpoint(t.Context(), func() error { ran <- d.walSize(); return nil })
 	}()
+	defer func() { <-returned }() // its exit reads gateWAL
 	select {
 	case wal := <-ran:
 		t.Fatalf("ran while a checkpoint was asked for (WAL %d bytes)", wal)
