@@ -39,42 +39,44 @@ func ToText(doc json.RawMessage) (string, error) {
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return "", nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, ok := parse(trimmed)
+	if !ok {
+		// The parser says only whether; encoding/json says what is wrong.
+		var v any
+		err := json.Unmarshal(trimmed, &v)
+		if err == nil {
+			err = errors.New("not a single JSON value")
+		}
 		return "", fmt.Errorf("adf: invalid JSON: %w", err)
 	}
-	if dec.More() {
-		return "", errors.New("adf: invalid JSON: data after the document")
-	}
-	switch t := v.(type) {
-	case string:
-		return t, nil
-	case map[string]any:
+	switch v.kind {
+	case '"':
+		s, _ := v.str()
+		return s, nil
+	case '{':
 		r := renderer{}
-		return finish(r.block(t, 0)), nil
-	default:
-		return "", fmt.Errorf("adf: expected a document object, got %s", kind(v))
+		return finish(r.block(&v, 0)), nil
 	}
+	return "", fmt.Errorf("adf: expected a document object, got %s", kind(v.kind))
 }
 
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
+func kind(k byte) string {
+	switch k {
+	case 'n':
 		return "null"
-	case bool:
+	case 't', 'f':
 		return "a boolean"
-	case json.Number:
+	case '0':
 		return "a number"
-	case []any:
-		return "an array"
 	}
-	return fmt.Sprintf("%T", v)
+	return "an array"
 }
 
 // finish trims trailing spaces on each line and surrounding blank lines.
 func finish(s string) string {
+	if !strings.Contains(s, "\n") {
+		return strings.TrimRight(s, " \t")
+	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t")
@@ -91,46 +93,87 @@ var inlineTypes = map[string]bool{
 	"inlineExtension": true,
 }
 
-func nodeType(n map[string]any) string { s, _ := n["type"].(string); return s }
+// knownTypes maps the node types the renderer knows to themselves, so that
+// reading a node's type does not allocate.
+var knownTypes = func() map[string]string {
+	m := map[string]string{}
+	for _, t := range []string{"doc", "blockquote", "panel", "layoutSection", "layoutColumn",
+		"bodiedExtension", "extensionFrame", "multiBodiedExtension", "paragraph", "heading",
+		"codeBlock", "rule", "bulletList", "orderedList", "taskList", "decisionList", "listItem",
+		"taskItem", "decisionItem", "table", "tableRow", "tableHeader", "tableCell", "expand",
+		"nestedExpand", "mediaSingle", "mediaGroup", "media", "blockCard", "embedCard",
+		"extension", "link"} {
+		m[t] = t
+	}
+	for t := range inlineTypes {
+		m[t] = t
+	}
+	return m
+}()
 
-func attrs(n map[string]any) map[string]any {
-	a, _ := n["attrs"].(map[string]any)
-	return a
+func nodeType(n *value) string {
+	t := n.get("type")
+	if t == nil || t.kind != '"' {
+		return ""
+	}
+	if s, ok := knownTypes[string(t.raw[1:len(t.raw)-1])]; ok {
+		return s
+	}
+	s, _ := t.str()
+	return s
 }
 
-func attrString(n map[string]any, key string) string {
-	switch v := attrs(n)[key].(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
+func attrs(n *value) *value { return n.get("attrs").object() }
+
+func attrString(n *value, key string) string {
+	switch v := attrs(n).get(key); {
+	case v == nil:
+	case v.kind == '"':
+		s, _ := v.str()
+		return s
+	case v.kind == '0':
+		return string(v.raw)
 	}
 	return ""
 }
 
-func children(n map[string]any) []map[string]any {
-	raw, _ := n["content"].([]any)
-	out := make([]map[string]any, 0, len(raw))
-	for _, c := range raw {
-		if m, ok := c.(map[string]any); ok {
-			out = append(out, m)
+// text is n's "text" member, and whether it is a string.
+func text(n *value) (string, bool) { return n.get("text").str() }
+
+// children are the objects in n's content array. In valid ADF that is
+// every element, and the array is returned as is.
+func children(n *value) []value {
+	c := n.get("content")
+	if c == nil || c.kind != '[' {
+		return nil
+	}
+	for i := range c.elems {
+		if c.elems[i].kind != '{' {
+			out := make([]value, 0, len(c.elems))
+			for _, e := range c.elems {
+				if e.kind == '{' {
+					out = append(out, e)
+				}
+			}
+			return out
 		}
 	}
-	return out
+	return c.elems
 }
 
-func isInline(n map[string]any) bool {
+func isInline(n *value) bool {
 	t := nodeType(n)
 	if inlineTypes[t] {
 		return true
 	}
 	// Unknown leaf with text: treat as inline text.
-	_, hasText := n["text"].(string)
-	return hasText && n["content"] == nil
+	_, hasText := text(n)
+	c := n.get("content")
+	return hasText && (c == nil || c.kind == 'n')
 }
 
 // block renders a block node; the result may span several lines.
-func (r renderer) block(n map[string]any, depth int) string {
+func (r renderer) block(n *value, depth int) string {
 	if depth > maxDepth {
 		return flatText(n, 0)
 	}
@@ -188,8 +231,9 @@ func (r renderer) block(n map[string]any, depth int) string {
 		return body
 	case "mediaSingle", "mediaGroup":
 		var parts []string
-		for _, c := range children(n) {
-			if s := r.block(c, depth+1); s != "" {
+		cs := children(n)
+		for i := range cs {
+			if s := r.block(&cs[i], depth+1); s != "" {
 				parts = append(parts, s)
 			}
 		}
@@ -202,7 +246,7 @@ func (r renderer) block(n map[string]any, depth int) string {
 		return joinNonEmpty(" ", extensionText(n), childrenText(n))
 	}
 	if isInline(n) {
-		return r.inline([]map[string]any{n}, depth+1)
+		return r.inline([]value{*n}, depth+1)
 	}
 	// Unknown block: its text.
 	return r.blocks(children(n), depth+1, "\n")
@@ -210,9 +254,10 @@ func (r renderer) block(n map[string]any, depth int) string {
 
 // blocks renders a sequence of nodes, grouping runs of inline nodes into one
 // paragraph, and joins non-empty results with sep.
-func (r renderer) blocks(nodes []map[string]any, depth int, sep string) string {
-	var parts []string
-	var run []map[string]any
+func (r renderer) blocks(nodes []value, depth int, sep string) string {
+	var buf [4]string
+	parts := buf[:0]
+	var run []value
 	flush := func() {
 		if len(run) > 0 {
 			if s := r.inline(run, depth); strings.TrimSpace(s) != "" {
@@ -221,9 +266,10 @@ func (r renderer) blocks(nodes []map[string]any, depth int, sep string) string {
 			run = nil
 		}
 	}
-	for _, c := range nodes {
+	for i := range nodes {
+		c := &nodes[i]
 		if isInline(c) {
-			run = append(run, c)
+			run = append(run, *c)
 			continue
 		}
 		flush()
@@ -236,17 +282,18 @@ func (r renderer) blocks(nodes []map[string]any, depth int, sep string) string {
 }
 
 // inline renders inline nodes on one logical line (hardBreak adds newlines).
-func (r renderer) inline(nodes []map[string]any, depth int) string {
+func (r renderer) inline(nodes []value, depth int) string {
 	var b strings.Builder
-	for _, n := range nodes {
+	for i := range nodes {
+		n := &nodes[i]
 		t := nodeType(n)
 		switch t {
 		case "text":
-			text, _ := n["text"].(string)
-			if href := linkHref(n); href != "" && href != text {
-				text = text + " (" + href + ")"
+			t := n.get("text")
+			t.writeTo(&b)
+			if href := linkHref(n); href != "" && !t.is(href) {
+				b.WriteString(" (" + href + ")")
 			}
-			b.WriteString(text)
 		case "hardBreak":
 			b.WriteString("\n")
 		case "mention":
@@ -286,8 +333,8 @@ func (r renderer) inline(nodes []map[string]any, depth int) string {
 				b.WriteString(flatText(n, 0))
 				continue
 			}
-			if text, ok := n["text"].(string); ok {
-				b.WriteString(text)
+			if s, ok := text(n); ok {
+				b.WriteString(s)
 			}
 			if cs := children(n); len(cs) > 0 {
 				b.WriteString(r.blocks(cs, depth+1, " "))
@@ -307,9 +354,11 @@ func (r renderer) inline(nodes []map[string]any, depth int) string {
 	return b.String()
 }
 
-func (r renderer) list(n map[string]any, depth int, marker func(i int) string) string {
+func (r renderer) list(n *value, depth int, marker func(i int) string) string {
 	var lines []string
-	for i, item := range children(n) {
+	items := children(n)
+	for i := range items {
+		item := &items[i]
 		body := r.block(item, depth+1)
 		if nodeType(item) != "listItem" && nodeType(item) != "taskItem" && nodeType(item) != "decisionItem" {
 			// Nested lists appear directly in taskList; keep them indented.
@@ -324,7 +373,7 @@ func (r renderer) list(n map[string]any, depth int, marker func(i int) string) s
 	return strings.Join(lines, "\n")
 }
 
-func isList(n map[string]any) bool {
+func isList(n *value) bool {
 	switch nodeType(n) {
 	case "bulletList", "orderedList", "taskList", "decisionList":
 		return true
@@ -332,14 +381,18 @@ func isList(n map[string]any) bool {
 	return false
 }
 
-func (r renderer) table(n map[string]any, depth int) string {
-	var rows []string
-	for _, row := range children(n) {
+func (r renderer) table(n *value, depth int) string {
+	rows := children(n)
+	lines := make([]string, 0, len(rows))
+	for ri := range rows {
+		row := &rows[ri]
 		var cells []string
-		for _, cell := range children(row) {
+		cs := children(row)
+		for ci := range cs {
+			cell := &cs[ci]
 			var text string
 			if isInline(cell) {
-				text = r.inline([]map[string]any{cell}, depth+2)
+				text = r.inline(cs[ci:ci+1], depth+2)
 			} else {
 				text = r.blocks(children(cell), depth+2, " ")
 			}
@@ -348,9 +401,9 @@ func (r renderer) table(n map[string]any, depth int) string {
 		if len(cells) == 0 && nodeType(row) != "tableRow" {
 			cells = append(cells, r.block(row, depth+1))
 		}
-		rows = append(rows, strings.Join(cells, " | "))
+		lines = append(lines, strings.Join(cells, " | "))
 	}
-	return strings.Join(rows, "\n")
+	return strings.Join(lines, "\n")
 }
 
 // prefixLines puts first before the first line and rest before the others.
@@ -380,11 +433,14 @@ func joinNonEmpty(sep string, parts ...string) string {
 	return strings.Join(out, sep)
 }
 
-func linkHref(n map[string]any) string {
-	marks, _ := n["marks"].([]any)
-	for _, m := range marks {
-		mm, ok := m.(map[string]any)
-		if !ok || nodeType(mm) != "link" {
+func linkHref(n *value) string {
+	marks := n.get("marks")
+	if marks == nil {
+		return ""
+	}
+	for i := range marks.elems {
+		mm := marks.elems[i].object()
+		if mm == nil || nodeType(mm) != "link" {
 			continue
 		}
 		if href := attrString(mm, "href"); href != "" {
@@ -394,14 +450,16 @@ func linkHref(n map[string]any) string {
 	return ""
 }
 
-func codeText(n map[string]any) string {
+func codeText(n *value) string {
 	var b strings.Builder
-	for _, c := range children(n) {
+	cs := children(n)
+	for i := range cs {
+		c := &cs[i]
 		switch {
 		case nodeType(c) == "hardBreak":
 			b.WriteString("\n")
 		case nodeType(c) == "text":
-			t, _ := c["text"].(string)
+			t, _ := text(c)
 			b.WriteString(t)
 			if ct := childrenText(c); ct != "" {
 				b.WriteString(" " + ct)
@@ -414,17 +472,18 @@ func codeText(n map[string]any) string {
 }
 
 // childrenText is the flattened text under n's children.
-func childrenText(n map[string]any) string {
+func childrenText(n *value) string {
 	var parts []string
-	for _, c := range children(n) {
-		if s := flatText(c, 0); s != "" {
+	cs := children(n)
+	for i := range cs {
+		if s := flatText(&cs[i], 0); s != "" {
 			parts = append(parts, s)
 		}
 	}
 	return strings.Join(parts, " ")
 }
 
-func mediaText(n map[string]any, fallback string) string {
+func mediaText(n *value, fallback string) string {
 	label := attrString(n, "alt")
 	if label == "" {
 		label = attrString(n, "filename")
@@ -448,22 +507,22 @@ func mediaText(n map[string]any, fallback string) string {
 	return "[" + kind + ": " + label + "]"
 }
 
-func cardText(n map[string]any) string {
+func cardText(n *value) string {
 	if u := attrString(n, "url"); u != "" {
 		return u
 	}
-	if d, ok := attrs(n)["data"].(map[string]any); ok {
-		if name, ok := d["name"].(string); ok {
+	if d := attrs(n).get("data").object(); d != nil {
+		if name, ok := d.get("name").str(); ok {
 			return name
 		}
-		if u, ok := d["url"].(string); ok {
+		if u, ok := d.get("url").str(); ok {
 			return u
 		}
 	}
 	return ""
 }
 
-func extensionText(n map[string]any) string {
+func extensionText(n *value) string {
 	if t := attrString(n, "text"); t != "" {
 		return t
 	}
@@ -489,13 +548,13 @@ func dateText(ts string) string {
 
 // flatText is the concatenated text of every text leaf under n, iteratively
 // (no recursion), for content nested beyond maxDepth.
-func flatText(n map[string]any, _ int) string {
+func flatText(n *value, _ int) string {
 	var b strings.Builder
-	stack := []map[string]any{n}
+	stack := []*value{n}
 	for len(stack) > 0 {
 		cur := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if t, ok := cur["text"].(string); ok {
+		if t, ok := text(cur); ok {
 			if b.Len() > 0 {
 				b.WriteString(" ")
 			}
@@ -503,7 +562,7 @@ func flatText(n map[string]any, _ int) string {
 		}
 		cs := children(cur)
 		for i := len(cs) - 1; i >= 0; i-- {
-			stack = append(stack, cs[i])
+			stack = append(stack, &cs[i])
 		}
 	}
 	return b.String()

@@ -18,6 +18,10 @@ func TestToText(t *testing.T) {
 		{"wiki string passes through", `"*Lorem Ipsum*\u00a0es"`, "*Lorem Ipsum*\u00a0es"},
 		{"jira reference sample (marks dropped)", `{"version":1,"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"Lorem Ipsum","marks":[{"type":"strong"}]},{"type":"text","text":"\u00a0es simplemente…"}]}]}`,
 			"Lorem Ipsum\u00a0es simplemente…"},
+		{"escapes in keys and values, elements that are not nodes skipped", `{"type":"do\u0063","content":[{"type":"te\u0078t","text":"esc\u00e9"}, 5, null, "s"]}`, "esc\u00e9"},
+		{"repeated key: the last one counts, as in encoding/json", `{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"old"}]}],"content":[{"type":"paragraph","content":[{"type":"text","text":"last"}]}]}`, "last"},
+		{"invalid UTF-8 becomes U+FFFD", "{\"type\":\"doc\",\"content\":[{\"type\":\"text\",\"text\":\"bad \xff byte\"}]}", "bad \ufffd byte"},
+		{"numeric date timestamp", `{"type":"doc","content":[{"type":"date","attrs":{"timestamp":1700000000000}},{"type":"text","text":" x"}]}`, "2023-11-14 x"},
 		{"paragraphs and heading", `{"type":"doc","version":1,"content":[
 			{"type":"heading","attrs":{"level":2},"content":[{"type":"text","text":"Title"}]},
 			{"type":"paragraph","content":[{"type":"text","text":"one"}]},
@@ -86,7 +90,7 @@ func TestToText(t *testing.T) {
 }
 
 func TestToTextErrors(t *testing.T) {
-	for _, doc := range []string{`{"type":"doc"`, `42`, `[1]`, `true`, `{"a":1} {"b":2}`, `{"type":"doc",}`} {
+	for _, doc := range []string{`{"type":"doc"`, `42`, `[1]`, `true`, `{"a":1} {"b":2}`, `{"type":"doc",}`, `{"type":"doc"} }`, `{"type":"doc"}]`, `{"a":tru}`, `{"a":01}`, `{"a":"\x01"}`, `{"a" 1}`} {
 		if _, err := ToText(json.RawMessage(doc)); err == nil {
 			t.Errorf("ToText(%s) succeeded, want error", doc)
 		}
@@ -118,11 +122,13 @@ func TestToTextDeepNesting(t *testing.T) {
 	}
 }
 
-// TestSpecExampleBodies converts every ADF body in the spec examples.
-func TestSpecExampleBodies(t *testing.T) {
+// specBodies returns the description and the first comment body of the
+// API's issue example.
+func specBodies(tb testing.TB) (description, comment json.RawMessage) {
+	tb.Helper()
 	raw, err := os.ReadFile("testdata/getIssue__GET__200.json")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var issue struct {
 		Fields struct {
@@ -133,16 +139,22 @@ func TestSpecExampleBodies(t *testing.T) {
 		} `json:"fields"`
 	}
 	if err := json.Unmarshal(raw, &issue); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	got, err := ToText(issue.Fields.Description)
+	if len(issue.Fields.Comment) == 0 {
+		tb.Fatal("no comments in sample")
+	}
+	return issue.Fields.Description, issue.Fields.Comment[0].Body
+}
+
+// TestSpecExampleBodies converts every ADF body in the spec examples.
+func TestSpecExampleBodies(t *testing.T) {
+	description, comment := specBodies(t)
+	got, err := ToText(description)
 	if err != nil || got != "Main order flow broken" {
 		t.Errorf("description = %q, %v", got, err)
 	}
-	if len(issue.Fields.Comment) == 0 {
-		t.Fatal("no comments in sample")
-	}
-	got, err = ToText(issue.Fields.Comment[0].Body)
+	got, err = ToText(comment)
 	if err != nil || !strings.HasPrefix(got, "Lorem ipsum dolor sit amet") {
 		t.Errorf("comment = %q, %v", got, err)
 	}

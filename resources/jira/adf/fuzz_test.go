@@ -8,9 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzToText: ToText never panics, returns valid UTF-8, and every word of
-// every text node reachable through content arrays survives into the
-// output. Seeds: testdata/fuzz/FuzzToText plus the table cases.
+// FuzzToText: ToText never panics, fails exactly when its input is not
+// valid JSON (as encoding/json.Valid says) or not an object, string or
+// null, returns valid UTF-8, and every word of every text node reachable
+// through content arrays survives into the output. Seeds: testdata/fuzz/FuzzToText plus the table cases.
 func FuzzToText(f *testing.F) {
 	for _, s := range []string{
 		`null`, `"wiki *text*"`, `{"type":"doc","version":1,"content":[]}`,
@@ -22,6 +23,12 @@ func FuzzToText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		out, err := ToText(doc)
+		trimmed := bytes.TrimSpace(doc)
+		valid := len(trimmed) == 0 || json.Valid(trimmed)
+		docOrText := len(trimmed) == 0 || trimmed[0] == '{' || trimmed[0] == '"' || string(trimmed) == "null"
+		if (err == nil) != (valid && docOrText) {
+			t.Fatalf("ToText(%q) error %v; valid JSON %v, object, string or null %v", doc, err, valid, docOrText)
+		}
 		if err != nil {
 			return
 		}

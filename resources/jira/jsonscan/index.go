@@ -47,8 +47,8 @@ func Index(b []byte) *Doc {
 	return d
 }
 
-// maxDepth is encoding/json's nesting limit: deeper documents are invalid.
-const maxDepth = 10000
+// MaxDepth is encoding/json's nesting limit: deeper documents are invalid.
+const MaxDepth = 10000
 
 // class of a byte inside a string: 0 plain, 1 ends the fast path.
 var strStop = func() (t [256]bool) {
@@ -72,7 +72,7 @@ func (d *Doc) validate() bool {
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if len(stack) >= maxDepth {
+			if len(stack) >= MaxDepth {
 				return false
 			}
 			stack = append(stack, int32(len(d.starts)))
@@ -96,7 +96,7 @@ func (d *Doc) validate() bool {
 			}
 			continue
 		case '"':
-			if i = stringValid(b, i); i < 0 {
+			if i = StringEnd(b, i); i < 0 {
 				return false
 			}
 		case 't':
@@ -115,7 +115,7 @@ func (d *Doc) validate() bool {
 			}
 			i += 4
 		default:
-			if i = numberValid(b, i); i < 0 {
+			if i = NumberEnd(b, i); i < 0 {
 				return false
 			}
 		}
@@ -170,7 +170,7 @@ func (d *Doc) key(b []byte, i int) int {
 	if i >= len(b) || b[i] != '"' {
 		return -1
 	}
-	if i = stringValid(b, i); i < 0 {
+	if i = StringEnd(b, i); i < 0 {
 		return -1
 	}
 	i = d.space(b, i)
@@ -184,9 +184,9 @@ func hasPrefix(b []byte, lit string) bool {
 	return len(b) >= len(lit) && string(b[:len(lit)]) == lit
 }
 
-// stringValid checks the string starting at b[i] (a quote) and returns the
-// index after its closing quote, or -1.
-func stringValid(b []byte, i int) int {
+// StringEnd checks the JSON string starting at b[i] (a quote) as
+// encoding/json does and returns the index after its closing quote, or -1.
+func StringEnd(b []byte, i int) int {
 	j := i + 1
 	for {
 		for j < len(b) && !strStop[b[j]] {
@@ -230,9 +230,9 @@ func isHex(c byte) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// numberValid checks the number starting at b[i] and returns the index
-// after it, or -1.
-func numberValid(b []byte, i int) int {
+// NumberEnd checks the JSON number starting at b[i] as encoding/json does
+// and returns the index after it, or -1.
+func NumberEnd(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}

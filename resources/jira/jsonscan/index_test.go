@@ -82,7 +82,7 @@ func TestIndexMatchesEncodingJSON(t *testing.T) {
 		checkIndex(t, []byte(s))
 	}
 	// encoding/json's nesting limit.
-	for _, depth := range []int{maxDepth, maxDepth + 1} {
+	for _, depth := range []int{MaxDepth, MaxDepth + 1} {
 		in := []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
 		if got, want := Index(in) != nil, json.Valid(in); got != want {
 			t.Errorf("depth %d: Index valid = %v, encoding/json.Valid = %v", depth, got, want)

@@ -1,0 +1,248 @@
+package adf
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
+)
+
+// value is a parsed JSON value. Strings and numbers keep their JSON text
+// (raw, strings with their quotes) and are decoded only when read; the
+// renderer reads a few members of each node, so most never are. Objects
+// keep their members in order, arrays their elements.
+type value struct {
+	kind    byte // '{', '[', '"', '0' (number), 't', 'f' or 'n'
+	raw     []byte
+	members []member
+	elems   []value
+}
+
+// member is one member of an object. key is the key's JSON text without
+// its quotes when it has no escapes, and the decoded key otherwise.
+type member struct {
+	key []byte
+	val value
+}
+
+// parser builds the tree of a document and checks its syntax as
+// encoding/json.Valid does. Members and elements of the containers being
+// parsed wait on two stacks and are copied out, at their final size, when
+// their container ends: one allocation per object or array.
+type parser struct {
+	b       []byte
+	members []member
+	elems   []value
+}
+
+// parsers keeps the stacks of finished parses for the next, unless a
+// large document grew them past maxPooled entries.
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+const maxPooled = 1024
+
+// parse returns the value that is the whole of b, and false if b is not
+// valid JSON.
+func parse(b []byte) (value, bool) {
+	p := parsers.Get().(*parser)
+	p.b = b
+	v, end := p.value(p.space(0), 0)
+	ok := end >= 0 && p.space(end) == len(b)
+	if cap(p.members) <= maxPooled && cap(p.elems) <= maxPooled {
+		clear(p.members)
+		clear(p.elems)
+		*p = parser{members: p.members[:0], elems: p.elems[:0]}
+		parsers.Put(p)
+	}
+	return v, ok
+}
+
+func (p *parser) space(i int) int {
+	for i < len(p.b) {
+		switch p.b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value parses the value starting at i, inside depth containers, and
+// returns the offset after it, or -1 if the text there is not JSON.
+func (p *parser) value(i, depth int) (value, int) {
+	b := p.b
+	if i >= len(b) {
+		return value{}, -1
+	}
+	switch b[i] {
+	case '{':
+		if depth >= jsonscan.MaxDepth {
+			return value{}, -1
+		}
+		base := len(p.members)
+		if i = p.space(i + 1); i < len(b) && b[i] == '}' {
+			return value{kind: '{'}, i + 1
+		}
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return value{}, -1
+			}
+			end := jsonscan.StringEnd(b, i)
+			if end < 0 {
+				return value{}, -1
+			}
+			key := b[i+1 : end-1]
+			if !plain(b[i:end]) {
+				s, _ := jsonscan.String(b[i:end])
+				key = []byte(s)
+			}
+			if i = p.space(end); i >= len(b) || b[i] != ':' {
+				return value{}, -1
+			}
+			var v value
+			if v, i = p.value(p.space(i+1), depth+1); i < 0 {
+				return value{}, -1
+			}
+			p.members = append(p.members, member{key: key, val: v})
+			if i = p.space(i); i < len(b) && b[i] == ',' {
+				i = p.space(i + 1)
+				continue
+			}
+			if i >= len(b) || b[i] != '}' {
+				return value{}, -1
+			}
+			v = value{kind: '{', members: append([]member(nil), p.members[base:]...)}
+			clear(p.members[base:])
+			p.members = p.members[:base]
+			return v, i + 1
+		}
+	case '[':
+		if depth >= jsonscan.MaxDepth {
+			return value{}, -1
+		}
+		base := len(p.elems)
+		if i = p.space(i + 1); i < len(b) && b[i] == ']' {
+			return value{kind: '['}, i + 1
+		}
+		for {
+			var v value
+			if v, i = p.value(i, depth+1); i < 0 {
+				return value{}, -1
+			}
+			p.elems = append(p.elems, v)
+			if i = p.space(i); i < len(b) && b[i] == ',' {
+				i = p.space(i + 1)
+				continue
+			}
+			if i >= len(b) || b[i] != ']' {
+				return value{}, -1
+			}
+			v = value{kind: '[', elems: append([]value(nil), p.elems[base:]...)}
+			clear(p.elems[base:])
+			p.elems = p.elems[:base]
+			return v, i + 1
+		}
+	case '"':
+		end := jsonscan.StringEnd(b, i)
+		if end < 0 {
+			return value{}, -1
+		}
+		return value{kind: '"', raw: b[i:end]}, end
+	case 't':
+		return literal(b, i, "true")
+	case 'f':
+		return literal(b, i, "false")
+	case 'n':
+		return literal(b, i, "null")
+	}
+	end := jsonscan.NumberEnd(b, i)
+	if end < 0 {
+		return value{}, -1
+	}
+	return value{kind: '0', raw: b[i:end]}, end
+}
+
+func literal(b []byte, i int, lit string) (value, int) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return value{}, -1
+	}
+	return value{kind: lit[0]}, i + len(lit)
+}
+
+// plain reports whether the quoted string q has no escapes and only valid
+// UTF-8, so its bytes between the quotes are its value (the parser has
+// already refused control characters).
+func plain(q []byte) bool {
+	body := q[1 : len(q)-1]
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return false
+	}
+	for _, c := range body {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(body)
+		}
+	}
+	return true
+}
+
+// get returns the value of key in the object v (the last one when a key
+// repeats, as encoding/json does), or nil.
+func (v *value) get(key string) *value {
+	if v == nil {
+		return nil
+	}
+	for i := len(v.members) - 1; i >= 0; i-- {
+		if string(v.members[i].key) == key {
+			return &v.members[i].val
+		}
+	}
+	return nil
+}
+
+// str returns v's string, and false if v is not a string.
+func (v *value) str() (string, bool) {
+	if v == nil || v.kind != '"' {
+		return "", false
+	}
+	if plain(v.raw) {
+		return string(v.raw[1 : len(v.raw)-1]), true
+	}
+	// Escapes, or invalid UTF-8, which encoding/json replaces with U+FFFD.
+	s, _ := jsonscan.String(v.raw)
+	return s, true
+}
+
+// writeTo writes v's string to b; it writes nothing if v is not a string.
+func (v *value) writeTo(b *strings.Builder) {
+	if v == nil || v.kind != '"' {
+		return
+	}
+	if plain(v.raw) {
+		b.Write(v.raw[1 : len(v.raw)-1])
+		return
+	}
+	s, _ := v.str()
+	b.WriteString(s)
+}
+
+// is reports whether v is the string s (a missing value or a non-string is
+// the empty string, as for str).
+func (v *value) is(s string) bool {
+	if v != nil && v.kind == '"' && plain(v.raw) {
+		return string(v.raw[1:len(v.raw)-1]) == s
+	}
+	t, _ := v.str()
+	return t == s
+}
+
+// object returns v if it is an object, or nil.
+func (v *value) object() *value {
+	if v == nil || v.kind != '{' {
+		return nil
+	}
+	return v
+}
