@@ -92,6 +92,8 @@ type env struct {
 	// authors recur in every comment, worklog and history of a page, and
 	// reading one costs more than hashing its text. Cleared when full.
 	users map[string]string
+	// scratch is reused to build values that the row writer copies.
+	scratch []byte
 }
 
 // maxCachedUsers bounds env.users (about 0.5 KB an entry).
@@ -981,7 +983,7 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 	if !isNull(f.get("worklog")) {
 		r.set("worklog_count", worklogs.total)
 	}
-	setParsed(r, "fields", o.get("fields"), rawFields)
+	r.rawFields("fields", o.get("fields"))
 	for _, c := range e.custom {
 		e.customValue(r, c, f.get(c.FieldID))
 	}

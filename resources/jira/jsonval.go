@@ -192,13 +192,26 @@ func compactJSON(raw json.RawMessage) ([]byte, bool, error) {
 // for the whole.
 var embeddedCollections = []string{"comment", "worklog"}
 
-func rawFields(raw json.RawMessage) ([]byte, bool, error) {
-	if isNull(raw) {
-		return nil, false, nil
+// rawFields sets col to the issue's fields without embeddedCollections.
+// The text is built in the env's scratch buffer, which the row writer
+// copies from: an issue's fields are its largest value, tens of KB.
+func (r *row) rawFields(col string, raw json.RawMessage) {
+	if !r.want(col) || isNull(raw) {
+		return
 	}
-	b, err := jsonscan.Without(raw, embeddedCollections...)
-	return b, err == nil, err
+	b, err := jsonscan.AppendWithout(r.e.scratch[:0], raw, embeddedCollections...)
+	if err != nil {
+		r.reject(col, err, raw)
+		return
+	}
+	if cap(b) <= maxScratch {
+		r.e.scratch = b[:0]
+	}
+	r.set(col, b)
 }
+
+// maxScratch bounds the scratch buffer an env keeps between issues.
+const maxScratch = 1 << 20
 
 func truncate(s string) string {
 	if len(s) > 80 {

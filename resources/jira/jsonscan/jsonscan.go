@@ -417,41 +417,47 @@ func Compact(raw []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Without returns the object raw, compact, without its top-level members
-// named by drop. An object that has none of them is returned as Compact
-// returns it (no copy when already compact); otherwise the kept members
-// are copied in order.
-func Without(raw []byte, drop ...string) ([]byte, error) {
+// AppendWithout appends the object raw, compact, without its top-level
+// members named by drop, to dst. Kept members stay in order. Callers that
+// copy the result elsewhere pass the same buffer again, so that a large
+// object costs no allocation per call.
+func AppendWithout(dst, raw []byte, drop ...string) ([]byte, error) {
 	var buf [24]member
 	b, ms, err := objectMembers(raw, buf[:0])
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	dropped := func(m member) bool { return slices.Contains(drop, m.key) }
 	if !slices.ContainsFunc(ms, dropped) {
-		return Compact(b)
+		c, err := Compact(b)
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, c...), nil
 	}
-	out := make([]byte, 0, len(b))
-	out = append(out, '{')
+	out := append(dst, '{')
+	first := true
 	for _, m := range ms {
 		if dropped(m) {
 			continue
 		}
-		if out, err = appendMember(out, m); err != nil {
-			return nil, err
+		if out, err = appendMember(out, m, first); err != nil {
+			return dst, err
 		}
+		first = false
 	}
 	return append(out, '}'), nil
 }
 
-// appendMember appends `"key":value` (compact) to an object being built
-// that starts with '{'. A key written with escapes is encoded again.
-func appendMember(out []byte, m member) ([]byte, error) {
+// appendMember appends `"key":value` (compact) to an object being built,
+// after a comma unless it is the object's first member. A key written
+// with escapes is encoded again.
+func appendMember(out []byte, m member, first bool) ([]byte, error) {
 	v, err := Compact(m.val)
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > 1 {
+	if !first {
 		out = append(out, ',')
 	}
 	if m.escaped {
