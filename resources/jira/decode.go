@@ -186,9 +186,9 @@ func (r *row) reject(col string, err error, raw json.RawMessage) {
 	r.e.reject(r.out.name, r.key, col, err.Error(), raw)
 }
 
-// set puts a Go value.
+// set puts a Go value (put ignores a column the table does not have).
 func (r *row) set(col string, v any) {
-	if !r.want(col) {
+	if r == nil {
 		return
 	}
 	if err := r.out.w.put(col, v); err != nil {
