@@ -41,9 +41,10 @@ fmt:
 docs:
 	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsync tables -markdown > docs/tables.md
 
+# Rewrites BENCHMARKS.md, keeping its hand-written notes (see jsyncbench).
 bench: build
-	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsyncbench -out BENCHMARKS.md
-	./scripts/bench-dest.sh >> BENCHMARKS.md
+	./scripts/bench-dest.sh > $(BIN)/bench-dest.md
+	$(GO) run $(GOFLAGS_TAGS) ./cmd/jsyncbench -include $(BIN)/bench-dest.md -out BENCHMARKS.md
 
 # The scenarios whose figures depend on when the load runs, with every
 # sync set to load = "after_fetch" (scenario 3's requests do not change).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Destination write throughput for a wide issues table (make bench appends
-# this section to BENCHMARKS.md): each destination's Go benchmark, 3 runs,
+# Destination write throughput for a wide issues table (make bench includes
+# this section in BENCHMARKS.md): each destination's Go benchmark, 3 runs,
 # medians, beside DuckDB's own read_json ingest of the same rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."

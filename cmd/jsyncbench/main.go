@@ -49,6 +49,7 @@ func main() {
 // options are the command-line settings.
 type options struct {
 	Out         string
+	Include     string // Markdown file to append after the generated sections
 	BinDir      string
 	WorkDir     string // "" = a temporary directory, removed at the end
 	Keep        bool   // keep the work directory
@@ -93,7 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("jsyncbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var scen string
-	fs.StringVar(&o.Out, "out", o.Out, "write the report to this file")
+	fs.StringVar(&o.Out, "out", o.Out, "write the report to this file (its hand-written notes, if any, are kept)")
+	fs.StringVar(&o.Include, "include", "", "append this Markdown file to the report, before the hand-written notes")
 	fs.StringVar(&o.BinDir, "bin", o.BinDir, "directory holding the jsync and jirasim binaries")
 	fs.StringVar(&o.WorkDir, "work", "", "work directory (default: a temporary directory, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory (databases, profiles, logs)")

@@ -168,6 +168,53 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 }
 
+// TestReportKeepsNotes: a new report keeps the hand-written notes of the
+// one it replaces, after the generated sections and the included Markdown,
+// and says so.
+func TestReportKeepsNotes(t *testing.T) {
+	notes := notesMarker + "\n\n## Where the remaining gaps come from\n\nWritten by hand.\n"
+	for _, tc := range []struct {
+		name, prev, want string
+	}{
+		{"none", "# jsync benchmarks\n\nfigures\n", ""},
+		{"after the figures", "# jsync benchmarks\n\nfigures\n\n" + notes, notes},
+		{"whole file", notes, notes},
+		{"marker inside a line is not one", "text " + notesMarker + "\nmore\n", ""},
+		{"empty", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := keptNotes(tc.prev); got != tc.want {
+				t.Errorf("keptNotes = %q, want %q", got, tc.want)
+			}
+		})
+	}
+
+	r := &report{Started: time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), Command: "jsyncbench -out BENCHMARKS.md",
+		Sections: []section{{Title: nameS1, Body: "Detail text."}}, Gaps: []string{"5. over by 125 MB"},
+		Include: "## Destination write throughput\n\nTable.\n", Notes: notes}
+	var b strings.Builder
+	if err := writeMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	if !strings.HasSuffix(md, "Table.\n\n"+notes) {
+		t.Errorf("the report does not end with the included section, then the notes:\n%s", md)
+	}
+	if i, j := strings.Index(md, "Detail text."), strings.Index(md, "## Destination write throughput"); i < 0 || j < i {
+		t.Errorf("the included section is not after the generated ones:\n%s", md)
+	}
+	for _, want := range []string{"rewrites this file, except the notes written by hand at its end, which it keeps.",
+		"The notes at the end of this file explain each gap"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// A report written again from this one keeps the same notes.
+	if got := keptNotes(md); got != notes {
+		t.Errorf("notes of the new report = %q, want %q", got, notes)
+	}
+}
+
 func TestStats(t *testing.T) {
 	before := simStats{Total: 3, Endpoints: map[string]map[string]int64{
 		"GET /rest/api/3/search/jql": {"200": 2},

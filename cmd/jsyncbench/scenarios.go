@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -104,6 +105,13 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	if o.Budget > 0 {
 		b.deadline = start.Add(o.Budget - budgetReserve)
 	}
+	if o.Include != "" {
+		inc, err := os.ReadFile(o.Include)
+		if err != nil {
+			return fmt.Errorf("read -include: %w", err)
+		}
+		b.rep.Include = string(inc)
+	}
 	b.rep.Machine = collectMachineFacts(ctx, b.jsync)
 	b.rep.Budget = budgetNote(o)
 	b.logf("work dir %s", b.work)
@@ -122,6 +130,9 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		return ctx.Err()
 	}
 	b.rep.Elapsed = time.Since(start)
+	if err := b.keepNotes(o.Out); err != nil {
+		return err
+	}
 	f, err := os.Create(o.Out)
 	if err != nil {
 		return fmt.Errorf("create report: %w", err)
@@ -134,6 +145,16 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	b.logf("wrote %s in %s", o.Out, b.rep.Elapsed.Round(time.Second))
+	return nil
+}
+
+// keepNotes reads the hand-written notes of the report being replaced.
+func (b *bench) keepNotes(out string) error {
+	prev, err := os.ReadFile(out)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read the notes of the previous report: %w", err)
+	}
+	b.rep.Notes = keptNotes(string(prev))
 	return nil
 }
 
@@ -353,6 +374,9 @@ func commandLine(o options) string {
 			ns = append(ns, fmt.Sprint(n))
 		}
 		args = append(args, "-scenarios "+strings.Join(ns, ","))
+	}
+	if o.Include != "" {
+		args = append(args, "-include "+o.Include)
 	}
 	return strings.Join(append(args, "-out "+filepath.Base(o.Out)), " ")
 }
