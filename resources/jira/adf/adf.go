@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // maxDepth bounds recursion on hostile, deeply nested input. Deeper content
@@ -93,31 +95,14 @@ var inlineTypes = map[string]bool{
 	"inlineExtension": true,
 }
 
-// knownTypes maps the node types the renderer knows to themselves, so that
-// reading a node's type does not allocate.
-var knownTypes = func() map[string]string {
-	m := map[string]string{}
-	for _, t := range []string{"doc", "blockquote", "panel", "layoutSection", "layoutColumn",
-		"bodiedExtension", "extensionFrame", "multiBodiedExtension", "paragraph", "heading",
-		"codeBlock", "rule", "bulletList", "orderedList", "taskList", "decisionList", "listItem",
-		"taskItem", "decisionItem", "table", "tableRow", "tableHeader", "tableCell", "expand",
-		"nestedExpand", "mediaSingle", "mediaGroup", "media", "blockCard", "embedCard",
-		"extension", "link"} {
-		m[t] = t
-	}
-	for t := range inlineTypes {
-		m[t] = t
-	}
-	return m
-}()
-
 func nodeType(n *value) string {
 	t := n.get("type")
 	if t == nil || t.kind != '"' {
 		return ""
 	}
-	if s, ok := knownTypes[string(t.raw[1:len(t.raw)-1])]; ok {
-		return s
+	if jsonscan.PlainString(t.raw) {
+		// A few types recur in every document: shared, not allocated.
+		return jsonscan.Intern(t.raw[1 : len(t.raw)-1])
 	}
 	s, _ := t.str()
 	return s

@@ -1,10 +1,8 @@
 package adf
 
 import (
-	"bytes"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
@@ -59,17 +57,7 @@ func parse(b []byte) (value, bool) {
 	return v, ok
 }
 
-func (p *parser) space(i int) int {
-	for i < len(p.b) {
-		switch p.b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
+func (p *parser) space(i int) int { return jsonscan.SkipSpace(p.b, i) }
 
 // value parses the value starting at i, inside depth containers, and
 // returns the offset after it, or -1 if the text there is not JSON.
@@ -79,73 +67,8 @@ func (p *parser) value(i, depth int) (value, int) {
 		return value{}, -1
 	}
 	switch b[i] {
-	case '{':
-		if depth >= jsonscan.MaxDepth {
-			return value{}, -1
-		}
-		base := len(p.members)
-		if i = p.space(i + 1); i < len(b) && b[i] == '}' {
-			return value{kind: '{'}, i + 1
-		}
-		for {
-			if i >= len(b) || b[i] != '"' {
-				return value{}, -1
-			}
-			end := jsonscan.StringEnd(b, i)
-			if end < 0 {
-				return value{}, -1
-			}
-			key := b[i+1 : end-1]
-			if !plain(b[i:end]) {
-				s, _ := jsonscan.String(b[i:end])
-				key = []byte(s)
-			}
-			if i = p.space(end); i >= len(b) || b[i] != ':' {
-				return value{}, -1
-			}
-			var v value
-			if v, i = p.value(p.space(i+1), depth+1); i < 0 {
-				return value{}, -1
-			}
-			p.members = append(p.members, member{key: key, val: v})
-			if i = p.space(i); i < len(b) && b[i] == ',' {
-				i = p.space(i + 1)
-				continue
-			}
-			if i >= len(b) || b[i] != '}' {
-				return value{}, -1
-			}
-			v = value{kind: '{', members: append([]member(nil), p.members[base:]...)}
-			clear(p.members[base:])
-			p.members = p.members[:base]
-			return v, i + 1
-		}
-	case '[':
-		if depth >= jsonscan.MaxDepth {
-			return value{}, -1
-		}
-		base := len(p.elems)
-		if i = p.space(i + 1); i < len(b) && b[i] == ']' {
-			return value{kind: '['}, i + 1
-		}
-		for {
-			var v value
-			if v, i = p.value(i, depth+1); i < 0 {
-				return value{}, -1
-			}
-			p.elems = append(p.elems, v)
-			if i = p.space(i); i < len(b) && b[i] == ',' {
-				i = p.space(i + 1)
-				continue
-			}
-			if i >= len(b) || b[i] != ']' {
-				return value{}, -1
-			}
-			v = value{kind: '[', elems: append([]value(nil), p.elems[base:]...)}
-			clear(p.elems[base:])
-			p.elems = p.elems[:base]
-			return v, i + 1
-		}
+	case '{', '[':
+		return p.container(i, depth)
 	case '"':
 		end := jsonscan.StringEnd(b, i)
 		if end < 0 {
@@ -166,27 +89,89 @@ func (p *parser) value(i, depth int) (value, int) {
 	return value{kind: '0', raw: b[i:end]}, end
 }
 
+// container parses the object or array starting at i.
+func (p *parser) container(i, depth int) (value, int) {
+	b := p.b
+	v := value{kind: b[i]}
+	closer := byte(']')
+	if v.kind == '{' {
+		closer = '}'
+	}
+	if depth >= jsonscan.MaxDepth {
+		return value{}, -1
+	}
+	mBase, eBase := len(p.members), len(p.elems)
+	if i = p.space(i + 1); i < len(b) && b[i] == closer {
+		return v, i + 1
+	}
+	for {
+		var key []byte
+		if v.kind == '{' {
+			if key, i = p.key(i); i < 0 {
+				return value{}, -1
+			}
+		}
+		var e value
+		if e, i = p.value(i, depth+1); i < 0 {
+			return value{}, -1
+		}
+		if v.kind == '{' {
+			p.members = append(p.members, member{key: key, val: e})
+		} else {
+			p.elems = append(p.elems, e)
+		}
+		if i = p.space(i); i < len(b) && b[i] == ',' {
+			i = p.space(i + 1)
+			continue
+		}
+		if i >= len(b) || b[i] != closer {
+			return value{}, -1
+		}
+		v.members, v.elems = pop(&p.members, mBase), pop(&p.elems, eBase)
+		return v, i + 1
+	}
+}
+
+// key parses an object key and its colon at i, and returns the offset of
+// the value, or -1.
+func (p *parser) key(i int) ([]byte, int) {
+	b := p.b
+	if i >= len(b) || b[i] != '"' {
+		return nil, -1
+	}
+	end := jsonscan.StringEnd(b, i)
+	if end < 0 {
+		return nil, -1
+	}
+	key := b[i+1 : end-1]
+	if !jsonscan.PlainString(b[i:end]) {
+		s, _ := jsonscan.String(b[i:end])
+		key = []byte(s)
+	}
+	if i = p.space(end); i >= len(b) || b[i] != ':' {
+		return nil, -1
+	}
+	return key, p.space(i + 1)
+}
+
+// pop removes the entries from base on from a stack and returns a copy of
+// them (nil when there are none).
+func pop[T any](stack *[]T, base int) []T {
+	s := *stack
+	if len(s) == base {
+		return nil
+	}
+	out := append([]T(nil), s[base:]...)
+	clear(s[base:])
+	*stack = s[:base]
+	return out
+}
+
 func literal(b []byte, i int, lit string) (value, int) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
 		return value{}, -1
 	}
 	return value{kind: lit[0]}, i + len(lit)
-}
-
-// plain reports whether the quoted string q has no escapes and only valid
-// UTF-8, so its bytes between the quotes are its value (the parser has
-// already refused control characters).
-func plain(q []byte) bool {
-	body := q[1 : len(q)-1]
-	if bytes.IndexByte(body, '\\') >= 0 {
-		return false
-	}
-	for _, c := range body {
-		if c >= utf8.RuneSelf {
-			return utf8.Valid(body)
-		}
-	}
-	return true
 }
 
 // get returns the value of key in the object v (the last one when a key
@@ -203,26 +188,20 @@ func (v *value) get(key string) *value {
 	return nil
 }
 
-// str returns v's string, and false if v is not a string.
+// str returns v's string, and false if v is not a string. Invalid UTF-8
+// becomes U+FFFD, as with encoding/json.
 func (v *value) str() (string, bool) {
 	if v == nil || v.kind != '"' {
 		return "", false
 	}
-	if plain(v.raw) {
-		return string(v.raw[1 : len(v.raw)-1]), true
-	}
-	// Escapes, or invalid UTF-8, which encoding/json replaces with U+FFFD.
 	s, _ := jsonscan.String(v.raw)
 	return s, true
 }
 
 // writeTo writes v's string to b; it writes nothing if v is not a string.
 func (v *value) writeTo(b *strings.Builder) {
-	if v == nil || v.kind != '"' {
-		return
-	}
-	if plain(v.raw) {
-		b.Write(v.raw[1 : len(v.raw)-1])
+	if v != nil && v.kind == '"' && jsonscan.PlainString(v.raw) {
+		b.Write(v.raw[1 : len(v.raw)-1]) // no string to allocate
 		return
 	}
 	s, _ := v.str()
@@ -232,7 +211,7 @@ func (v *value) writeTo(b *strings.Builder) {
 // is reports whether v is the string s (a missing value or a non-string is
 // the empty string, as for str).
 func (v *value) is(s string) bool {
-	if v != nil && v.kind == '"' && plain(v.raw) {
+	if v != nil && v.kind == '"' && jsonscan.PlainString(v.raw) {
 		return string(v.raw[1:len(v.raw)-1]) == s
 	}
 	t, _ := v.str()

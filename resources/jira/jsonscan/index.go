@@ -64,7 +64,7 @@ func (d *Doc) validate() bool {
 	b := d.b
 	var stackBuf [64]int32 // index into starts of each open container
 	stack := stackBuf[:0]
-	i := skipSpace(b, 0)
+	i := SkipSpace(b, 0)
 	for {
 		// A value starts at i.
 		if i >= len(b) {
@@ -157,7 +157,7 @@ func (d *Doc) validate() bool {
 
 // space skips whitespace, noting that the document has some.
 func (d *Doc) space(b []byte, i int) int {
-	j := skipSpace(b, i)
+	j := SkipSpace(b, i)
 	if j != i {
 		d.spaced = true
 	}

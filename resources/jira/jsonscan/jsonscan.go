@@ -35,7 +35,9 @@ func syntaxErr(format string, args ...any) error {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func skipSpace(b []byte, i int) int {
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
@@ -163,7 +165,7 @@ func containerEnd(b []byte, i int) (end int, spaced bool, err error) {
 // the value: Object and Array check its structure as they split it, and
 // String and Compact check that the value ends where it should.
 func trim(raw []byte) ([]byte, error) {
-	i := skipSpace(raw, 0)
+	i := SkipSpace(raw, 0)
 	j := len(raw)
 	for j > i && isSpace(raw[j-1]) {
 		j--
@@ -252,7 +254,7 @@ func objectMembers(raw []byte, dst []member) ([]byte, []member, error) {
 // appendMembers appends the members of the object b (trimmed, starting
 // with '{') to dst, in order.
 func appendMembers(dst []member, b []byte) ([]member, error) {
-	i := skipSpace(b, 1)
+	i := SkipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
 		if i != len(b)-1 {
 			return dst, syntaxErr("unexpected text after the object at offset %d", i+1)
@@ -271,23 +273,23 @@ func appendMembers(dst []member, b []byte) ([]member, error) {
 		if err != nil {
 			return dst, err
 		}
-		i = skipSpace(b, kend)
+		i = SkipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return dst, syntaxErr("colon expected at offset %d", i)
 		}
-		i = skipSpace(b, i+1)
+		i = SkipSpace(b, i+1)
 		vend, err := valueEnd(b, i)
 		if err != nil {
 			return dst, err
 		}
 		dst = append(dst, member{key, b[i:vend:vend], escaped})
-		i = skipSpace(b, vend)
+		i = SkipSpace(b, vend)
 		if i >= len(b) {
 			return dst, syntaxErr("unterminated object")
 		}
 		switch b[i] {
 		case ',':
-			i = skipSpace(b, i+1)
+			i = SkipSpace(b, i+1)
 		case '}':
 			if i != len(b)-1 {
 				return dst, syntaxErr("unexpected text after the object at offset %d", i+1)
@@ -301,7 +303,7 @@ func appendMembers(dst []member, b []byte) ([]member, error) {
 
 func keyString(q []byte, escaped bool) (string, error) {
 	if !escaped && utf8.Valid(q) {
-		return intern(q[1 : len(q)-1]), nil
+		return Intern(q[1 : len(q)-1]), nil
 	}
 	var s string
 	if err := json.Unmarshal(q, &s); err != nil {
@@ -320,7 +322,7 @@ func Array(raw []byte) ([]json.RawMessage, error) {
 		return nil, syntaxErr("not an array")
 	}
 	var out []json.RawMessage
-	i := skipSpace(b, 1)
+	i := SkipSpace(b, 1)
 	if i < len(b) && b[i] == ']' {
 		return []json.RawMessage{}, nil
 	}
@@ -330,13 +332,13 @@ func Array(raw []byte) ([]json.RawMessage, error) {
 			return nil, err
 		}
 		out = append(out, b[i:end:end])
-		i = skipSpace(b, end)
+		i = SkipSpace(b, end)
 		if i >= len(b) {
 			return nil, syntaxErr("unterminated array")
 		}
 		switch b[i] {
 		case ',':
-			i = skipSpace(b, i+1)
+			i = SkipSpace(b, i+1)
 		case ']':
 			if i != len(b)-1 {
 				return nil, syntaxErr("unexpected text after the array at offset %d", i+1)
@@ -359,7 +361,7 @@ func String(raw []byte) (string, error) {
 	if len(b) < 2 || b[0] != '"' {
 		return "", syntaxErr("not a string")
 	}
-	if plainString(b) {
+	if PlainString(b) {
 		return string(b[1 : len(b)-1]), nil
 	}
 	var s string
@@ -369,10 +371,10 @@ func String(raw []byte) (string, error) {
 	return s, nil
 }
 
-// plainString reports whether the quoted string b (quotes included) ends
+// PlainString reports whether the quoted string b (quotes included) ends
 // at its last byte and holds no escape, no control character and only
 // valid UTF-8, so its bytes between the quotes are its value.
-func plainString(b []byte) bool {
+func PlainString(b []byte) bool {
 	ascii := true
 	for _, c := range b[1 : len(b)-1] {
 		switch {
@@ -484,7 +486,9 @@ func appendMember(out []byte, m member, first bool) ([]byte, error) {
 // took 6% of a sync's CPU (4% with 8,192 slots, 64 KB).
 var keyCache [8192]atomic.Pointer[string]
 
-func intern(b []byte) string {
+// Intern returns b as a string, shared with earlier calls for the same
+// short text (keys, node types) where the cache still holds it.
+func Intern(b []byte) string {
 	if len(b) > 48 {
 		return string(b)
 	}
