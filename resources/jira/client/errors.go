@@ -50,11 +50,11 @@ func (e *HTTPError) Advice() string {
 	case http.StatusUnauthorized:
 		return "authentication failed: check the email and API token, or the PAT (Data Center); a scoped API token needs cloud_id"
 	case http.StatusForbidden:
-		what := "this data"
-		if e.Table != "" {
-			what = "table " + e.Table
+		if e.Table == "" {
+			return fmt.Sprintf("permission denied: the user needs the %q permission to read this data", Permission(e.Endpoint))
 		}
-		return fmt.Sprintf("permission denied: the user needs the %q permission to read %s", Permission(e.Endpoint), what)
+		return fmt.Sprintf("permission denied: the user needs the %q permission to read table %s; grant it, or leave %q out of the sync's tables",
+			Permission(e.Endpoint), e.Table, e.Table)
 	case http.StatusNotFound:
 		return "not found, or not visible to this user (Jira answers 404 for both)"
 	case http.StatusGone:

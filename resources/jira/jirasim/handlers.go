@@ -449,7 +449,13 @@ func (s *Server) handleIssueTypes(w http.ResponseWriter, r *http.Request, v *vie
 	v.writeJSON(w, http.StatusOK, bareArray(len(issueTypes), func(k int) any { return v.issueType(k) }))
 }
 
+// handleRoles is GET role, which needs Administer Jira: the restricted user
+// is not an administrator and gets Jira's 403 ErrorCollection.
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request, v *view) {
+	if v.restricted {
+		writeErrors(w, http.StatusForbidden, "You are not authorized to perform this action. Administrator privileges are required.")
+		return
+	}
 	v.writeJSON(w, http.StatusOK, bareArray(len(roles), func(k int) any { return v.role(k) }))
 }
 

@@ -130,13 +130,18 @@ func TestWorklogFeedPaging(t *testing.T) {
 		if len(vals) > 0 && num(p["until"]) != prev {
 			t.Fatal("until must be the youngest updatedTime on the page")
 		}
+		if len(vals) > 0 && num(p["since"]) != num(vals[0].(obj)["updatedTime"]) {
+			t.Fatal("since must be the oldest updatedTime on the page")
+		}
+		// Jira's example has nextPage on the last page too: clients stop at
+		// lastPage, not at a missing nextPage.
+		next = str(p["nextPage"])
+		if next == "" {
+			t.Fatal("page without nextPage")
+		}
 		if p["lastPage"] == true {
-			if _, has := p["nextPage"]; has {
-				t.Fatal("last page with nextPage")
-			}
 			break
 		}
-		next = str(p["nextPage"])
 		if !strings.Contains(next, "since="+strconv.Itoa(num(p["until"]))) {
 			t.Fatalf("nextPage %s", next)
 		}

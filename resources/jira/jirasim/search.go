@@ -446,11 +446,16 @@ func (s *Server) handleWorklogChanges(deleted bool) func(w http.ResponseWriter, 
 			vals = append(vals, map[string]any{"worklogId": ref.ID, "updatedTime": ref.Time, "properties": []any{}})
 			until = ref.Time
 		}
-		path := s.url + r.URL.Path
-		resp := map[string]any{"values": vals, "since": since, "until": until, "self": queryURL(path, "since", strconv.FormatInt(since, 10)), "lastPage": last}
-		if !last {
-			resp["nextPage"] = queryURL(path, "since", strconv.FormatInt(until, 10))
+		// As Jira's own examples show: since is the first item's time, and
+		// nextPage is there on the last page too (since=until, which reads
+		// the last item again): a client must stop at lastPage.
+		first := since
+		if len(vals) > 0 {
+			first = vals[0].(map[string]any)["updatedTime"].(int64)
 		}
+		path := s.url + r.URL.Path
+		resp := map[string]any{"values": vals, "since": first, "until": until, "self": queryURL(path, "since", strconv.FormatInt(since, 10)),
+			"lastPage": last, "nextPage": queryURL(path, "since", strconv.FormatInt(until, 10))}
 		v.writeJSON(w, http.StatusOK, resp)
 	}
 }

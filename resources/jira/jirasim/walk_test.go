@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"testing"
@@ -50,7 +51,11 @@ func walk(t *testing.T, c *apiClient, since time.Time) map[string]int64 {
 		"resolutions": "/resolution",
 	} {
 		var a []any
-		c.get(api+path, &a)
+		if table == "roles" && c.auth == c.s.RestrictedAuthHeader() {
+			c.json("GET", api+path, nil, http.StatusForbidden, nil) // needs Administer Jira
+		} else {
+			c.get(api+path, &a)
+		}
 		n[table] = int64(len(a))
 	}
 	if !dc {
