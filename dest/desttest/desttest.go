@@ -141,6 +141,7 @@ func Run(t *testing.T, open Open, opts Options) {
 		{"Lock", testLock},
 		{"RecordRun", testRecordRun},
 		{"ConcurrentTables", testConcurrentTables},
+		{"ConcurrentMigrate", testConcurrentMigrate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -783,3 +783,38 @@ func testConcurrentTables(h *harness) {
 		}
 	}
 }
+
+// testConcurrentMigrate creates tables of one new namespace from several
+// goroutines at once, as two syncs of one source into one destination do
+// when they start together: every plan is made before any migration, each
+// creation succeeds whoever creates the namespace, and a table that every
+// plan creates (as every sync of a namespace plans its rejects table) is
+// created once.
+func testConcurrentMigrate(h *harness) {
+	const tables = 4
+	shared := simple("shared")
+	plans := make([][]schema.TableChange, tables)
+	for i := range tables {
+		changes, err := h.d.PlanMigrations(h.ctx, h.ns, []*schema.Table{simple(fmt.Sprintf("m%d", i)), shared})
+		if err != nil {
+			h.t.Fatalf("PlanMigrations: %v", err)
+		}
+		plans[i] = changes
+	}
+	errs := make([]error, tables)
+	var wg sync.WaitGroup
+	for i := range tables {
+		wg.Go(func() { errs[i] = h.d.Migrate(h.ctx, h.ns, plans[i], dest.MigrateOptions{}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			h.t.Errorf("migrate m%d: %v", i, err)
+		}
+	}
+	for i := range tables {
+		h.wantRows(simple(fmt.Sprintf("m%d", i)), nil)
+	}
+	h.wantRows(shared, nil)
+	h.wantPlan([]*schema.Table{shared})
+}

@@ -249,6 +249,11 @@ type Destination struct {
 	// commit (see beginMerge).
 	mergeMu sync.Mutex
 
+	// migrateMu runs one Migrate at a time: two syncs into one schema
+	// start together, and DuckDB refuses the second of two concurrent
+	// transactions that create the schema ("write-write conflict").
+	migrateMu sync.Mutex
+
 	// memMu guards memLimit, DuckDB's memory_limit in bytes, and writing,
 	// the width of each table being written; autoMem says jsync sizes the
 	// limit (Options.MemoryLimit was empty).

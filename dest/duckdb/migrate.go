@@ -107,6 +107,8 @@ func (d *Destination) Migrate(ctx context.Context, ns dest.Namespace, changes []
 			return fmt.Errorf("migrate %s: refusing incompatible changes without -allow-incompatible:\n  %s", ns, strings.Join(refused, "\n  "))
 		}
 	}
+	d.migrateMu.Lock()
+	defer d.migrateMu.Unlock()
 	err := d.withTx(ctx, "", func(conn *sql.Conn) error {
 		for _, c := range changes {
 			if c.Table == nil || (c.Kind != schema.CreateTable && c.Column == nil) {
@@ -137,6 +139,18 @@ func (d *Destination) applyChange(ctx context.Context, conn *sql.Conn, ns dest.N
 		def, err := defFromTable(c.Table)
 		if err != nil {
 			return err
+		}
+		// Another sync of the namespace may have created the table since
+		// the plan (they share _jsync_rejects).
+		have, err := readTableDef(ctx, conn, d.SchemaName(ns), c.Table.Name)
+		if err != nil {
+			return err
+		}
+		if have != nil {
+			if !sameColumns(have, def) {
+				return fmt.Errorf("table %s was created meanwhile with other columns (by another sync?); run jsync plan again", qualified)
+			}
+			return nil
 		}
 		stmts := append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.qualifiedSchema(ns)}, d.createStatements(def, qualified)...)
 		return execAll(ctx, conn, append(stmts, keyStatement(def, d.SchemaName(ns), c.Table.Name))...)
@@ -201,4 +215,18 @@ func (d *Destination) rebuild(ctx context.Context, conn *sql.Conn, ns dest.Names
 		"DROP TABLE "+qualified,
 		"ALTER TABLE "+tmp+" RENAME TO "+quoteIdent(table))
 	return execAll(ctx, conn, stmts...)
+}
+
+// sameColumns reports whether a and b have the same column names, in order,
+// and the same key.
+func sameColumns(a, b *tableDef) bool {
+	if !slices.Equal(a.pk, b.pk) || len(a.cols) != len(b.cols) {
+		return false
+	}
+	for i := range a.cols {
+		if a.cols[i].name != b.cols[i].name {
+			return false
+		}
+	}
+	return true
 }

@@ -145,7 +145,7 @@ func TestErrorFixturesCoverage(t *testing.T) {
 		"Invalid reference", "Reference to undeclared source", "Reference to undeclared destination",
 		"Reference to undeclared sync", "Reference to undeclared input variable", "Reference to undeclared local value",
 		"Unknown variable",
-		"Cycle in sync dependencies", "Cycle in local values",
+		"Cycle in sync dependencies", "Cycle in local values", "Table written by two syncs",
 		"Duplicate source", "Duplicate destination", "Duplicate sync", "Duplicate variable", "Duplicate local value",
 		"Missing credentials", "Conflicting credentials", "Missing base_url",
 		"Missing environment variable",

@@ -147,6 +147,7 @@ func load(srcs []fileSource, opts LoadOptions) (cfg *Config, diags hcl.Diagnosti
 	l.decodeDestinations()
 	l.decodeSyncs()
 	l.checkSyncCycles()
+	l.checkOneWriter()
 	if !l.diags.HasErrors() {
 		l.cfg.Digest = l.digest(srcs)
 	}

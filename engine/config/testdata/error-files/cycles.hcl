@@ -23,18 +23,29 @@ sync "one" {
 
 sync "two" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_two
   depends_on  = [sync.three, sync.one]
 }
 
 sync "three" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_three
   depends_on  = [sync.one]
 }
 
 sync "self" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_self
   depends_on  = [sync.self]  # ERROR: 39:18 Cycle in sync dependencies
+}
+
+# One destination per sync: a table has one writer.
+destination "duckdb" "w_two" {
+  path = "two.duckdb"
+}
+destination "duckdb" "w_three" {
+  path = "three.duckdb"
+}
+destination "duckdb" "w_self" {
+  path = "self.duckdb"
 }

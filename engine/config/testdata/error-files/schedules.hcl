@@ -22,30 +22,47 @@ sync "a" {
 
 sync "b" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_b
   schedule    = "61 * * * *"  # ERROR: 26:17 Invalid schedule
 }
 
 sync "c" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_c
   schedule    = "-1h"  # ERROR: 32:17 Invalid schedule
 }
 
 sync "d" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_d
   schedule    = "*/15 * * * *"
 }
 
 sync "e" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_e
   load        = "after-fetch"  # ERROR: 44:17 Invalid load
 }
 
 sync "f" {
   source      = source.jira.demo
-  destination = destination.duckdb.w
+  destination = destination.duckdb.w_f
   load        = "after_fetch"
+}
+
+# One destination per sync: a table has one writer.
+destination "duckdb" "w_b" {
+  path = "b.duckdb"
+}
+destination "duckdb" "w_c" {
+  path = "c.duckdb"
+}
+destination "duckdb" "w_d" {
+  path = "d.duckdb"
+}
+destination "duckdb" "w_e" {
+  path = "e.duckdb"
+}
+destination "duckdb" "w_f" {
+  path = "f.duckdb"
 }

@@ -53,6 +53,10 @@ destination "duckdb" "warehouse" {
   storage_version = "v1.1.0"
 }
 
+destination "duckdb" "scratch" {
+  path = "demo.duckdb"
+}
+
 destination "parquet" "lake" {
   path         = "lake"
   compression  = "zstd"
@@ -76,6 +80,6 @@ sync "dc" {
 
 sync "demo" {
   source      = source.jira.demo
-  destination = destination.duckdb.warehouse
+  destination = destination.duckdb.scratch
   depends_on  = [sync.acme, sync.dc]
 }
