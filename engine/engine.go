@@ -242,10 +242,14 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		return nil, fmt.Errorf("plan migrations in %s: %w", destinationAddr(sc.Destination), err)
 	}
 	created := map[string]bool{}
+	added := map[string][]string{}
 	for _, c := range changes {
 		sp.Changes = append(sp.Changes, toPlanChange(c))
-		if c.Kind == schema.CreateTable {
+		switch c.Kind {
+		case schema.CreateTable:
 			created[c.Table.Name] = true
+		case schema.AddColumn:
+			added[c.Table.Name] = append(added[c.Table.Name], c.Column.Name)
 		}
 	}
 	planned := map[string]*plan.Table{}
@@ -286,6 +290,10 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		}
 		if n, ok := src.(source.Noter); ok && pt.Mode == "incremental" && pt.Write {
 			pt.Notes = n.PlanNotes(st.t.Name, ts)
+		}
+		if cols := added[pt.Name]; len(cols) > 0 && pt.Mode == "incremental" {
+			pt.Notes = append(pt.Notes, fmt.Sprintf("+ new column %s: rows synced before keep NULL there until they change; "+
+				"jsync apply -full-refresh -force -target=sync.%s fills it for every row", strings.Join(cols, ", "), name))
 		}
 		planned[pt.Name] = pt
 		sp.Tables = append(sp.Tables, pt)
