@@ -110,10 +110,18 @@ func (v *view) issue(i int32, o issueOpts) map[string]any {
 	if o.expand["changelog"] {
 		hs := d.histories(i)
 		total := len(hs)
-		// Most recent first; keep the newest when capped.
+		// Cloud: most recent first, as its specification says, keeping the
+		// newest when capped. Data Center returns every history, oldest
+		// first (JRJC's captured 5.0 issue with changelog).
 		out := make([]any, 0, len(hs))
-		for k := len(hs) - 1; k >= 0 && (o.capHistories <= 0 || len(out) < o.capHistories); k-- {
-			out = append(out, v.history(hs[k]))
+		if v.dc() && o.capHistories <= 0 {
+			for _, h := range hs {
+				out = append(out, v.history(h))
+			}
+		} else {
+			for k := len(hs) - 1; k >= 0 && (o.capHistories <= 0 || len(out) < o.capHistories); k-- {
+				out = append(out, v.history(hs[k]))
+			}
 		}
 		m["changelog"] = map[string]any{"startAt": 0, "maxResults": len(out), "total": total, "histories": out}
 	}

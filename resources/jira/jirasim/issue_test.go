@@ -70,6 +70,23 @@ func TestEmbeddedTruncation(t *testing.T) {
 		})
 	}
 
+	t.Run("datacenter oldest first", func(t *testing.T) {
+		s, _ := startSim(t, Options{Issues: 100, Flavor: FlavorDataCenter})
+		var is obj
+		client(t, s).get("/rest/api/2/issue/"+id+"?expand=changelog&fields=id", &is)
+		cl := is["changelog"].(obj)
+		hs := arr(cl["histories"])
+		if len(hs) != 150 || num(cl["total"]) != 150 {
+			t.Fatalf("changelog %d of %v, want all 150", len(hs), cl["total"])
+		}
+		for k := 1; k < len(hs); k++ {
+			prev, cur := hs[k-1].(obj), hs[k].(obj)
+			if atoi(t, prev["id"]) >= atoi(t, cur["id"]) || parseTS(t, prev["created"]) > parseTS(t, cur["created"]) {
+				t.Fatalf("histories %d and %d not oldest first", k-1, k)
+			}
+		}
+	})
+
 	t.Run("configurable caps", func(t *testing.T) {
 		s, _ := startSim(t, Options{Issues: 100, Caps: Caps{Comments: 5, Histories: 7, Worklogs: 3}})
 		var page obj
