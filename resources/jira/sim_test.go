@@ -1121,3 +1121,74 @@ func checkCursorDiscipline(t *testing.T, f *simFixture) []string {
 	}
 	return cursors
 }
+
+// TestSimIndexLag: Jira's search index is eventually consistent. An issue
+// changed before another can reach the index after it; a run between the
+// two finds the later change only, and its cursor passes the earlier one.
+// The cursor's overlap (5 minutes by default) finds the earlier change in
+// the next run. The control, with an overlap shorter than the gap between
+// the changes, shows that the earlier change is then lost: what finds it is
+// the overlap, nothing else.
+func TestSimIndexLag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, tc := range []struct {
+		name     string
+		overlap  time.Duration
+		wantLost bool
+	}{
+		{"default overlap", 0, false},
+		{"control: overlap of 1s", time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSimFixtureWith(t, jirasim.Options{Issues: 80, Flavor: jirasim.FlavorCloud, IndexLag: 2 * time.Minute,
+				Caps: jirasim.Caps{Comments: 20, Histories: 40, Worklogs: 20}}, false)
+			if tc.overlap > 0 {
+				f.src.cfg.Overlap = tc.overlap
+			}
+			f.sync()
+			f.clock.Advance(10 * time.Minute)
+			early, err := f.sim.Mutate(jirasim.Mutation{Update: 1}) // indexed after 2 minutes
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(5 * time.Second)
+			late, err := f.sim.Mutate(jirasim.Mutation{Update: 1}) // indexed after 12 s
+			if err != nil {
+				t.Fatal(err)
+			}
+			if early.Updated[0] == late.Updated[0] {
+				t.Fatal("both mutations changed the same issue; use another seed")
+			}
+			f.clock.Advance(30 * time.Second)
+			f.sync()
+			updatedOf := func(key string) int64 {
+				for _, r := range f.dest.tables[TableIssues].rows {
+					if r["key"] == key {
+						ts, err := time.Parse(time.RFC3339Nano, r["updated"])
+						if err != nil {
+							t.Fatalf("issue %s: updated %q: %v", key, r["updated"], err)
+						}
+						return ts.UnixMilli()
+					}
+				}
+				t.Fatalf("issue %s not written", key)
+				return 0
+			}
+			if got := updatedOf(late.Updated[0]); got != late.AtMillis {
+				t.Fatalf("the change indexed first: updated %d, want %d", got, late.AtMillis)
+			}
+			if got := updatedOf(early.Updated[0]); got >= early.AtMillis {
+				t.Fatalf("the change not yet indexed was found (updated %d): the simulator's lag did not apply", got)
+			}
+			f.clock.Advance(3 * time.Minute)
+			f.sync()
+			got := updatedOf(early.Updated[0])
+			if lost := got != early.AtMillis; lost != tc.wantLost {
+				t.Fatalf("after the index caught up, the earlier change has updated %d (the change is at %d); lost = %t, want %t",
+					got, early.AtMillis, lost, tc.wantLost)
+			}
+		})
+	}
+}

@@ -40,12 +40,20 @@ type link struct {
 	From, To int32 // outward issue, inward issue
 }
 
+// staleIndex is what the search index still has of a changed issue: its
+// updated before the change, until (epoch ms) the change is indexed.
+type staleIndex struct{ updated, until int64 }
+
 type dataset struct {
-	seed  int64
-	start time.Time // two years before now
-	now   time.Time // generation anchor
-	cat   *catalogue
-	recs  []issueRec
+	// stale holds the issues whose last change the search index has not
+	// caught up with (Options.IndexLag).
+	stale   map[int32]staleIndex
+	indexed int // changes sent to the index, to vary their lag
+	seed    int64
+	start   time.Time // two years before now
+	now     time.Time // generation anchor
+	cat     *catalogue
+	recs    []issueRec
 	// prefix sums of generated children, for global ids
 	commentBase, historyBase, worklogBase []int32
 	links                                 []link
@@ -345,4 +353,25 @@ func issueKeyParts(k string) (string, int, error) {
 		return "", 0, fmt.Errorf("not an issue key: %q", k)
 	}
 	return strings.ToUpper(k[:dash]), n, nil
+}
+
+// indexedUpdated is issue i's updated as the search index has it at now
+// (epoch ms).
+func (d *dataset) indexedUpdated(i int32, now int64) int64 {
+	if e, ok := d.stale[i]; ok && now < e.until {
+		return e.updated
+	}
+	return d.recs[i].updated
+}
+
+// pendingIndex counts the changes the search index has not caught up with
+// at now (epoch ms).
+func (d *dataset) pendingIndex(now int64) int {
+	n := 0
+	for _, e := range d.stale {
+		if now < e.until {
+			n++
+		}
+	}
+	return n
 }

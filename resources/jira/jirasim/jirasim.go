@@ -57,8 +57,15 @@ type Options struct {
 	// a reason field reports show from Jira Cloud.
 	MaxConcurrent int
 	Caps          Caps
-	TZ            string           // the users' time zone; "" = UTC
-	Now           func() time.Time // nil = time.Now
+	// IndexLag is how long a change takes to reach the search index: Jira's
+	// search is eventually consistent ("recent updates might not be
+	// immediately visible"). Until then JQL matches and sorts a changed
+	// issue by its `updated` of before the change; reading it by id or key
+	// shows the change at once. Every other change takes a tenth of it, so
+	// a later change can be found before an earlier one. 0 = immediately.
+	IndexLag time.Duration
+	TZ       string           // the users' time zone; "" = UTC
+	Now      func() time.Time // nil = time.Now
 }
 
 // Caps are the embedded-collection caps. Zero fields take Jira Cloud's

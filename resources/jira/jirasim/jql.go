@@ -107,6 +107,7 @@ type sortKey struct {
 type jqlQuery struct {
 	where pred // nil = unbounded
 	order []sortKey
+	now   int64 // epoch ms: what the search index has of updated (Options.IndexLag)
 }
 
 type jqlParser struct {
@@ -125,7 +126,7 @@ func parseJQL(q string, d *dataset, loc *time.Location, now time.Time, restricte
 		return nil, err
 	}
 	ps := &jqlParser{toks: toks, d: d, loc: loc, now: now, restricted: restricted}
-	out := &jqlQuery{}
+	out := &jqlQuery{now: now.UnixMilli()}
 	if !ps.isKeyword("order") && ps.peek().kind != tEOF {
 		if out.where, err = ps.parseOr(); err != nil {
 			return nil, err
@@ -415,7 +416,8 @@ func cmpPred(op string, get func(d *dataset, i int32) int64, v int64) (pred, boo
 }
 
 func (ps *jqlParser) dateClause(field, op string, vals []token) (pred, error) {
-	get := func(d *dataset, i int32) int64 { return d.recs[i].updated }
+	nowMs := ps.now.UnixMilli()
+	get := func(d *dataset, i int32) int64 { return d.indexedUpdated(i, nowMs) }
 	if field == "created" {
 		get = func(d *dataset, i int32) int64 { return d.recs[i].created }
 	}
@@ -525,7 +527,7 @@ func (q *jqlQuery) run(d *dataset, restricted bool) []int32 {
 			var vx, vy int64
 			switch k.field {
 			case "updated":
-				vx, vy = d.recs[x].updated, d.recs[y].updated
+				vx, vy = d.indexedUpdated(x, q.now), d.indexedUpdated(y, q.now)
 			case "created":
 				vx, vy = d.recs[x].created, d.recs[y].created
 			case "id":

@@ -191,3 +191,39 @@ func TestConcurrentReadsAndMutations(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestIndexLag: with IndexLag, JQL does not see a change until the index
+// has caught up (it matches the issue by its updated of before), while
+// reading the issue by key shows the change at once.
+func TestIndexLag(t *testing.T) {
+	s, clk := startSim(t, Options{Issues: 200, Seed: 4, IndexLag: 2 * time.Minute})
+	c := client(t, s)
+	clk.Advance(time.Hour)
+	at := clk.Now()
+	res, err := s.Mutate(Mutation{Update: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := func() int {
+		var page obj
+		c.get("/rest/api/3/search/jql?jql=updated+>%3D+"+strconv.FormatInt(at.UnixMilli(), 10)+"+order+by+updated&fields=updated", &page)
+		return len(arr(page["issues"]))
+	}
+	if n := since(); n != 0 {
+		t.Fatalf("%d changed issues found before the index caught up", n)
+	}
+	var is obj
+	c.get("/rest/api/3/issue/"+res.Updated[0]+"?fields=updated", &is)
+	if got := parseTS(t, is["fields"].(obj)["updated"]); got < at.UnixMilli() {
+		t.Fatalf("issue read by key has updated %d, before the change at %d", got, at.UnixMilli())
+	}
+	// The changes are indexed after 2 minutes, 12 s and 2 minutes.
+	clk.Advance(time.Minute)
+	if n := since(); n != 1 {
+		t.Fatalf("%d changed issues found one minute in, want the one indexed after 12 s", n)
+	}
+	clk.Advance(time.Minute + time.Second)
+	if n := since(); n != 3 {
+		t.Fatalf("%d changed issues found after the lag, want 3", n)
+	}
+}

@@ -24,7 +24,7 @@ type searchResult struct {
 }
 
 // runJQL parses and evaluates a query, caching the ordered result per
-// (query, user, data version, minute) so that paging stays cheap.
+// (query, user, data version, minute, changes not yet indexed) so that paging stays cheap.
 func (s *Server) runJQL(jql string, restricted, requireBounded bool) ([]int32, error) {
 	now := s.now()
 	q, err := parseJQL(jql, s.data, s.loc, now, restricted)
@@ -34,7 +34,7 @@ func (s *Server) runJQL(jql string, restricted, requireBounded bool) ([]int32, e
 	if requireBounded && q.where == nil {
 		return nil, &jqlError{msg: msgUnbounded}
 	}
-	key := fmt.Sprintf("%t|%d|%d|%s", restricted, s.data.version, now.Unix()/60, jql)
+	key := fmt.Sprintf("%t|%d|%d|%d|%s", restricted, s.data.version, now.Unix()/60, s.data.pendingIndex(now.UnixMilli()), jql)
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	if res, ok := s.searches[key]; ok {

@@ -159,7 +159,26 @@ func (s *Server) Mutate(m Mutation) (MutationResult, error) {
 		return 0, false
 	}
 	anyIssue := func(int32) bool { return true }
-	touch := func(i int32) { d.recs[i].updated = max(now, d.recs[i].updated) }
+	touch := func(i int32) {
+		if lag := s.opts.IndexLag.Milliseconds(); lag > 0 {
+			// Every other change is indexed ten times sooner, so that a later
+			// change can reach the index before an earlier one, as on a
+			// busy site.
+			if d.indexed++; d.indexed%2 == 0 {
+				lag /= 10
+			}
+			if d.stale == nil {
+				d.stale = map[int32]staleIndex{}
+			}
+			e, ok := d.stale[i]
+			if !ok || now >= e.until {
+				e.updated = d.indexedUpdated(i, now)
+			}
+			e.until = now + lag
+			d.stale[i] = e
+		}
+		d.recs[i].updated = max(now, d.recs[i].updated)
+	}
 	for k := 0; k < m.Update; k++ {
 		i, ok := pick(anyIssue)
 		if !ok {
