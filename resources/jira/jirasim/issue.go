@@ -32,6 +32,12 @@ func parseFieldSel(vals []string, def string) fieldSel {
 			fs.include[it] = true
 		}
 	}
+	if !fs.all && !fs.navigable && len(fs.include) == 0 && len(fs.exclude) > 0 {
+		// Only exclusions: the default fields less those. "-description"
+		// is every navigable field but description in search, every field
+		// but description in GET issue.
+		fs.all, fs.navigable = def == "*all", def != "*all"
+	}
 	return fs
 }
 

@@ -141,6 +141,29 @@ func TestSearchJQLNamesSchemaAndFieldSelection(t *testing.T) {
 	if _, ok := f["summary"]; !ok {
 		t.Fatal("summary missing")
 	}
+
+	// Only exclusions: the default fields less those (search: navigable;
+	// GET issue: all).
+	for _, tc := range []struct{ path, kept string }{
+		{"/rest/api/3/search/jql?jql=created>%3D0&maxResults=1&fields=-description", "summary"},
+		{"/rest/api/3/issue/" + str(arr(page["issues"])[0].(obj)["id"]) + "?fields=-description", "summary"},
+	} {
+		var is obj
+		if strings.Contains(tc.path, "search") {
+			var p obj
+			c.get(tc.path, &p)
+			is = arr(p["issues"])[0].(obj)
+		} else {
+			c.get(tc.path, &is)
+		}
+		f := is["fields"].(obj)
+		if _, ok := f["description"]; ok {
+			t.Errorf("%s: description not excluded", tc.path)
+		}
+		if _, ok := f[tc.kept]; !ok || len(f) < 10 {
+			t.Errorf("%s: %d fields, %s missing: want the default fields but description", tc.path, len(f), tc.kept)
+		}
+	}
 }
 
 func TestLegacySearchDataCenter(t *testing.T) {
