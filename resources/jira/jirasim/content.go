@@ -247,3 +247,21 @@ func formatDuration(sec int) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// visibleComments are issue i's comments the user may read: the restricted
+// user has no project role, so comments restricted to the Developers role
+// are hidden from it, in every endpoint and in the totals, as Jira hides
+// them.
+func (d *dataset) visibleComments(i int32, restricted bool) []commentItem {
+	cs := d.comments(i)
+	if !restricted {
+		return cs
+	}
+	var out []commentItem
+	for _, c := range cs {
+		if !c.Restricted {
+			out = append(out, c)
+		}
+	}
+	return out
+}

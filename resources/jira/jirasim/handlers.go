@@ -577,7 +577,7 @@ func (s *Server) handleIssueComments(w http.ResponseWriter, r *http.Request, v *
 	if !ok {
 		return
 	}
-	cs := v.d.comments(i)
+	cs := v.d.visibleComments(i, v.restricted)
 	maxMax := 100
 	if v.dc() {
 		maxMax = 1 << 30 // DC returns all comments when maxResults is omitted

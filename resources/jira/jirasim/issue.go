@@ -355,7 +355,7 @@ func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, o issueOpt
 	case "attachment":
 		return []any{}, true
 	case "comment":
-		cs := d.comments(i)
+		cs := d.visibleComments(i, v.restricted)
 		keep := len(cs)
 		if o.capComments > 0 && keep > o.capComments {
 			keep = o.capComments

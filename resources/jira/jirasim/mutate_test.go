@@ -227,3 +227,43 @@ func TestIndexLag(t *testing.T) {
 		t.Fatalf("%d changed issues found after the lag, want 3", n)
 	}
 }
+
+// TestRoleRestrictedComments: comments restricted to a project role are
+// hidden from a user without the role (the restricted user), in the
+// comment endpoint, the embedded collection and their totals.
+func TestRoleRestrictedComments(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 300, Seed: 5})
+	admin := client(t, s)
+	rest := client(t, s)
+	rest.auth = s.RestrictedAuthHeader()
+	d := s.data
+	for i := range d.recs {
+		ii := int32(i)
+		if !d.visibleIssue(ii, true) || len(d.comments(ii)) > 100 {
+			continue
+		}
+		hidden := len(d.comments(ii)) - len(d.visibleComments(ii, true))
+		if hidden == 0 {
+			continue
+		}
+		id := strconv.FormatInt(d.issueID(ii), 10)
+		var a, r obj
+		admin.get("/rest/api/3/issue/"+id+"/comment", &a)
+		rest.get("/rest/api/3/issue/"+id+"/comment", &r)
+		if num(a["total"])-num(r["total"]) != hidden || len(arr(a["comments"]))-len(arr(r["comments"])) != hidden {
+			t.Fatalf("issue %s: admin sees %v comments, restricted %v, want %d fewer", id, a["total"], r["total"], hidden)
+		}
+		for _, c := range arr(r["comments"]) {
+			if _, ok := c.(obj)["visibility"]; ok {
+				t.Fatalf("issue %s: restricted user sees a role-restricted comment", id)
+			}
+		}
+		var is obj
+		rest.get("/rest/api/3/issue/"+id+"?fields=comment", &is)
+		if cm := is["fields"].(obj)["comment"].(obj); num(cm["total"]) != num(r["total"]) {
+			t.Fatalf("issue %s: embedded total %v, endpoint %v", id, cm["total"], r["total"])
+		}
+		return
+	}
+	t.Fatal("no visible issue with a role-restricted comment")
+}

@@ -561,7 +561,7 @@ func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request, v *vi
 	sort.Slice(order, func(a, b int) bool { return order[a] < order[b] })
 	vals := []any{}
 	for _, i := range order {
-		for _, c := range v.d.comments(i) {
+		for _, c := range v.d.visibleComments(i, v.restricted) {
 			if want[c.ID] {
 				vals = append(vals, v.comment(i, c))
 			}

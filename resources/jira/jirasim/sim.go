@@ -77,15 +77,18 @@ func (s *Server) ExpectedFor(restricted bool, since time.Time) Expected {
 		for j := 0; j < n; j++ {
 			items += int64(d.historyItemCount(ii, j))
 		}
+		if o := d.overlays[ii]; o != nil || restricted {
+			comments += int64(len(d.visibleComments(ii, restricted)))
+		} else {
+			comments += int64(rec.nComments)
+		}
 		if o := d.overlays[ii]; o != nil {
-			comments += int64(len(d.comments(ii)))
 			histories += int64(len(o.histories))
 			for _, h := range o.histories {
 				items += int64(len(h.Items))
 			}
 			worklogs += int64(len(d.worklogs(ii)))
 		} else {
-			comments += int64(rec.nComments)
 			worklogs += int64(rec.nWorklogs)
 		}
 		transitions += int64(len(d.transitions(ii)))
