@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
@@ -105,42 +107,45 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, sensitive []strin
 				start = "\x1b[1;33m"
 			}
 		}
-		buf.WriteString(start + label + ":" + end + " ")
+		var head strings.Builder
 		if d.Subject != nil {
-			buf.WriteString(d.Subject.String() + ": ")
+			head.WriteString(d.Subject.String() + ": ")
 		}
-		buf.WriteString(d.Summary)
+		head.WriteString(d.Summary)
 		if d.Detail != "" {
-			buf.WriteString("; " + d.Detail)
+			head.WriteString("; " + d.Detail)
 		}
-		buf.WriteString("\n")
+		buf.WriteString(start + label + ":" + end + " " + redact(head.String(), sensitive) + "\n")
 		if d.Subject != nil {
 			if f := files[d.Subject.Filename]; f != nil {
-				writeSnippet(&buf, f.Bytes, *d.Subject)
+				writeSnippet(&buf, f.Bytes, *d.Subject, sensitive)
 			}
 		}
 	}
-	if _, err := io.WriteString(w, redact(buf.String(), sensitive)); err != nil {
+	if _, err := io.WriteString(w, buf.String()); err != nil {
 		return fmt.Errorf("write diagnostics: %w", err)
 	}
 	return nil
 }
 
-// writeSnippet writes the subject's first line, numbered, with the subject
-// underlined (to the end of the line when it spans several).
-func writeSnippet(buf *strings.Builder, src []byte, r hcl.Range) {
+// writeSnippet writes the subject's first line, numbered and with its
+// secrets redacted, with the subject underlined (to the end of the line
+// when it spans several). The underline follows the redacted line: a
+// subject that begins or ends inside a secret covers all of "(sensitive)".
+func writeSnippet(buf *strings.Builder, src []byte, r hcl.Range, secrets []string) {
 	lines := strings.Split(string(src), "\n")
 	if r.Start.Line < 1 || r.Start.Line > len(lines) {
 		return
 	}
 	line := strings.TrimRight(lines[r.Start.Line-1], "\r")
 	prefix := fmt.Sprintf("%5d: ", r.Start.Line)
-	buf.WriteString(prefix + line + "\n")
-	runes := []rune(line)
-	from := min(max(r.Start.Column-1, 0), len(runes))
+	runes, startAt, endAt := redactLine(line, secrets)
+	buf.WriteString(prefix + string(runes) + "\n")
+	n := len(startAt) - 1 // runes in the original line
+	from := startAt[min(max(r.Start.Column-1, 0), n)]
 	to := len(runes)
 	if r.End.Line == r.Start.Line {
-		to = min(max(r.End.Column-1, from+1), len(runes))
+		to = min(max(endAt[min(max(r.End.Column-1, 0), n)], from+1), len(runes))
 	}
 	pad := make([]rune, from)
 	for i := range pad {
@@ -150,6 +155,53 @@ func writeSnippet(buf *strings.Builder, src []byte, r hcl.Range) {
 		}
 	}
 	buf.WriteString(strings.Repeat(" ", len(prefix)) + string(pad) + strings.Repeat("^", max(to-from, 1)) + "\n")
+}
+
+// redactLine replaces every stretch of line covered by secrets (those long
+// enough to redact; overlapping and adjacent ones merge) with "(sensitive)".
+// It returns the result as runes and, for each rune offset 0..n of the
+// original line, the offset in the result where a range starting there
+// begins (startAt) and where a range ending there ends (endAt); they differ
+// only inside a redacted stretch, which they widen to all of it.
+func redactLine(line string, secrets []string) (out []rune, startAt, endAt []int) {
+	hidden := make([]bool, len(line))
+	for _, s := range secrets {
+		if len(s) < minRedactLen {
+			continue
+		}
+		for i := 0; ; i++ {
+			j := strings.Index(line[i:], s)
+			if j < 0 {
+				break
+			}
+			i += j
+			for k := i; k < i+len(s); k++ {
+				hidden[k] = true
+			}
+		}
+	}
+	redacted := []rune(Redacted)
+	n := utf8.RuneCountInString(line)
+	startAt, endAt = make([]int, n+1), make([]int, n+1)
+	i, inside, stretch := 0, false, 0
+	for b, r := range line {
+		_, size := utf8.DecodeRuneInString(line[b:])
+		switch {
+		case !slices.Contains(hidden[b:b+size], true):
+			inside = false
+			startAt[i], endAt[i] = len(out), len(out)
+			out = append(out, r)
+		case !inside: // the first rune of a stretch
+			inside, stretch = true, len(out)
+			startAt[i], endAt[i] = stretch, stretch
+			out = append(out, redacted...)
+		default:
+			startAt[i], endAt[i] = stretch, stretch+len(redacted)
+		}
+		i++
+	}
+	startAt[n], endAt[n] = len(out), len(out)
+	return out, startAt, endAt
 }
 
 // WriteDiagnostics renders diags with the config's files and secrets; see the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -93,11 +94,14 @@ func (l *loader) resolveVariables() {
 		val     cty.Value
 		subject *hcl.Range
 		from    string
+		// shown is how the value is written, redacted if the variable is
+		// sensitive and the value turns out invalid.
+		shown []string
 	}
 	set := map[string]setting{}
 	for _, name := range sortedKeys(l.cfg.Variables) {
 		if raw, ok := l.getenv(EnvVarPrefix + name); ok {
-			set[name] = setting{val: cty.StringVal(raw), from: "environment variable " + EnvVarPrefix + name}
+			set[name] = setting{val: cty.StringVal(raw), from: "environment variable " + EnvVarPrefix + name, shown: []string{raw}}
 		}
 	}
 	for _, path := range l.opts.VarFiles {
@@ -111,23 +115,35 @@ func (l *loader) resolveVariables() {
 		if f == nil || f.Body == nil {
 			continue
 		}
-		l.cfg.Files[path] = f
+		if !diags.HasErrors() || !l.anySensitive() {
+			// A file that does not parse has no attributes to tell which
+			// lines hold a secret: its diagnostics show no source lines.
+			l.cfg.Files[path] = f
+		}
 		attrs, diags := f.Body.JustAttributes()
 		l.diags = append(l.diags, diags...)
 		for _, a := range sortedAttrs(attrs) {
-			if _, declared := l.cfg.Variables[a.Name]; !declared {
+			v, declared := l.cfg.Variables[a.Name]
+			if !declared {
 				l.diags = append(l.diags, warnf(a.NameRange.Ptr(), "Value for undeclared variable",
 					"The variables file sets %q, but no variable block declares it; the value is ignored.%s Declare it with: variable %q {}.",
 					a.Name, didYouMean(a.Name, sortedKeys(l.cfg.Variables)), a.Name))
 				continue
 			}
+			// Diagnostics about an invalid value (an expression that fails,
+			// a wrong type) show its source line: a sensitive one is
+			// redacted as written, since it has no valid value to redact.
+			shown := exprSecrets(a.Expr, src)
 			val, diags := a.Expr.Value(nil)
 			l.diags = append(l.diags, diags...)
 			if diags.HasErrors() {
+				if v.Sensitive {
+					l.addSecret(shown...)
+				}
 				set[a.Name] = setting{val: cty.DynamicVal}
 				continue
 			}
-			set[a.Name] = setting{val: val, subject: a.Expr.Range().Ptr(), from: "-var-file " + path}
+			set[a.Name] = setting{val: val, subject: a.Expr.Range().Ptr(), from: "-var-file " + path, shown: shown}
 		}
 	}
 	for _, name := range sortedKeys(l.opts.Vars) {
@@ -141,6 +157,9 @@ func (l *loader) resolveVariables() {
 		}
 		val, diags := parseVarString(raw, v.Type)
 		if diags.HasErrors() {
+			if v.Sensitive {
+				l.addSecret(raw)
+			}
 			// The raw value may be a secret: do not quote it.
 			l.diags = append(l.diags, errorf(nil, "Invalid value for variable",
 				"The -var value for %q is not a valid %s.", name, typeexpr.TypeString(v.Type)))
@@ -166,6 +185,9 @@ func (l *loader) resolveVariables() {
 			}
 			conv, err := convert.Convert(s.val, v.Type)
 			if err != nil {
+				if v.Sensitive {
+					l.addSecret(s.shown...)
+				}
 				l.diags = append(l.diags, errorf(s.subject, "Invalid value for variable",
 					"The value for variable %q from %s does not match its type %s: %s.", name, s.from, typeexpr.TypeString(v.Type), err))
 				v.Value = cty.DynamicVal
@@ -187,6 +209,35 @@ func (l *loader) resolveVariables() {
 		}
 		l.varValues[name] = val
 	}
+}
+
+// anySensitive reports whether a variable is declared sensitive.
+func (l *loader) anySensitive() bool {
+	for _, v := range l.cfg.Variables {
+		if v.Sensitive {
+			return true
+		}
+	}
+	return false
+}
+
+// exprSecrets returns what a sensitive variable's value expression shows
+// of the secret in src: each line of its source text and every string
+// literal in it.
+func exprSecrets(expr hcl.Expression, src []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(expr.Range().SliceBytes(src)), "\n") {
+		out = append(out, strings.TrimSpace(line))
+	}
+	if e, ok := expr.(hclsyntax.Expression); ok {
+		_ = hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+			if lit, ok := n.(*hclsyntax.LiteralValueExpr); ok && lit.Val.Type() == cty.String && !lit.Val.IsNull() {
+				out = append(out, lit.Val.AsString())
+			}
+			return nil
+		})
+	}
+	return out
 }
 
 // parseVarString interprets a -var or environment value: strings and other
