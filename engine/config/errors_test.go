@@ -141,7 +141,7 @@ func TestErrorFixturesCoverage(t *testing.T) {
 	required := []string{
 		"Unsupported block type", "Unsupported argument", "Misplaced simulator block", "Misplaced argument",
 		"Incorrect attribute value type",
-		"Unknown table", "Unknown column", "Columns for an unselected table",
+		"Unknown table", "Unknown column", "Columns for an unselected table", "Empty table list", "Empty project list",
 		"Invalid reference", "Reference to undeclared source", "Reference to undeclared destination",
 		"Reference to undeclared sync", "Reference to undeclared input variable", "Reference to undeclared local value",
 		"Unknown variable",

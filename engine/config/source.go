@@ -139,6 +139,10 @@ func (l *loader) decodeJiraSource(b *hcl.Block, s *Source) {
 	}
 	if a := attrs["projects"]; a != nil {
 		if projects, ranges, ok := l.strList(a); ok {
+			if len(projects) == 0 {
+				l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Empty project list",
+					"projects is an empty list, which would select no project. Remove the argument to sync every project the account can see, or list the project keys to sync, for example projects = [\"ENG\", \"OPS\"]."))
+			}
 			for i, p := range projects {
 				if strings.TrimSpace(p) == "" || strings.ContainsAny(p, " \t\",()") {
 					l.diags = append(l.diags, errorf(ranges[i].Ptr(), "Invalid project key",

@@ -204,6 +204,11 @@ func (l *loader) decodeTables(s *Sync, a *hcl.Attribute) {
 	if !ok {
 		return
 	}
+	if len(tables) == 0 {
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Empty table list",
+			"tables is an empty list, which would select no table. Remove the argument to sync every table, or list the tables to sync, for example tables = [\"issues\", \"projects\"] (see `jsync tables`)."))
+		return
+	}
 	for i, t := range tables {
 		if contains(s.Tables, t) {
 			l.diags = append(l.diags, warnf(ranges[i].Ptr(), "Duplicate table", "The table %q is listed more than once.", t))

@@ -19,3 +19,15 @@ sync "demo" {
     workflow       = ["id"]  # ERROR: 19:5 Unknown table
   }
 }
+
+# An empty list would select nothing; leaving the argument out selects all.
+source "jira" "empty" {
+  projects = []  # ERROR: 25:14 Empty project list
+  simulator {}
+}
+
+sync "empty" {
+  source      = source.jira.empty
+  destination = destination.duckdb.w
+  tables      = []  # ERROR: 32:17 Empty table list
+}
