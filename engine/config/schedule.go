@@ -47,6 +47,11 @@ func ParseSchedule(s string) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, fmt.Errorf("%q is neither a duration nor a valid cron expression: %w", src, err)
 	}
+	// The cron library gives up after five years without a match and
+	// returns the zero time, which would make the sync due on every run.
+	if sched.Next(time.Now()).IsZero() {
+		return Schedule{}, fmt.Errorf("this cron expression never fires: no time in the next five years matches %q; check that its day of the month exists in its month (February has 28 or 29 days; April, June, September and November have 30)", src)
+	}
 	return Schedule{Cron: src, Source: src, cron: sched}, nil
 }
 

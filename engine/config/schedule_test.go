@@ -29,6 +29,12 @@ func TestParseSchedule(t *testing.T) {
 		{in: "61 * * * *", wantErr: true},
 		{in: "0 0 * * * *", wantErr: true}, // 6 fields: seconds are not supported
 		{in: "99999999d", wantErr: true},
+		{in: "0 3 31 2 *", wantErr: true},          // February 31st
+		{in: "0 0 30 2 *", wantErr: true},          // February 30th
+		{in: "0 0 31 4,6 *", wantErr: true},        // April and June 31st
+		{in: "0 0 29 2 *", cron: "0 0 29 2 *"},     // leap years
+		{in: "0 0 31 1-2 *", cron: "0 0 31 1-2 *"}, // January 31st
+		{in: "0 0 31 2 MON", cron: "0 0 31 2 MON"}, // day of month or week: Mondays in February
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

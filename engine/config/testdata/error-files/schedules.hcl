@@ -66,3 +66,12 @@ destination "duckdb" "w_e" {
 destination "duckdb" "w_f" {
   path = "f.duckdb"
 }
+destination "duckdb" "w_g" {
+  path = "g.duckdb"
+}
+
+sync "g" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w_g
+  schedule    = "0 3 31 2 *"  # ERROR: 76:17 Invalid schedule
+}
