@@ -44,7 +44,8 @@ func LoadDir(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 }
 
 // LoadFiles loads the given files. They are read in sorted order, so the
-// result does not depend on argument order.
+// result does not depend on argument order, and each once: paths naming the
+// same file (main.hcl, ./main.hcl) are loaded as the first of them.
 //
 // The returned Config is never nil. When the diagnostics contain errors it is
 // partial: only Files and Sensitive are meant to be used, to render the
@@ -54,7 +55,16 @@ func LoadFiles(paths []string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	sort.Strings(sorted)
 	srcs := make([]fileSource, 0, len(sorted))
 	var diags hcl.Diagnostics
+	seen := map[string]bool{}
 	for _, p := range sorted {
+		key, err := filepath.Abs(p)
+		if err != nil {
+			key = filepath.Clean(p)
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		b, err := os.ReadFile(p)
 		if err != nil {
 			diags = append(diags, errorf(nil, "Cannot read configuration file", "Read %s: %s.", p, err))

@@ -307,6 +307,41 @@ source "jira" "demo" {
 	}
 }
 
+// TestSameFileTwice checks that a file named more than once is loaded once,
+// not reported as declaring everything twice.
+func TestSameFileTwice(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.hcl": `
+source "jira" "demo" {
+  simulator {}
+}
+destination "duckdb" "w" { path = "w.duckdb" }
+sync "demo" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+}
+`})
+	main := filepath.Join(dir, "main.hcl")
+	tests := []struct {
+		name  string
+		paths []string
+	}{
+		{name: "same path", paths: []string{main, main}},
+		{name: "unclean path", paths: []string{main, dir + "//main.hcl"}},
+		{name: "unclean path first", paths: []string{dir + "/./main.hcl", main}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, diags := LoadFiles(tt.paths, testOptions())
+			if len(diags) != 0 {
+				t.Fatalf("want no diagnostics, got:%s", summaries(diags))
+			}
+			if len(cfg.Files) != 1 || len(cfg.Syncs) != 1 {
+				t.Errorf("Files = %d, Syncs = %d, want 1 and 1", len(cfg.Files), len(cfg.Syncs))
+			}
+		})
+	}
+}
+
 func TestFunctions(t *testing.T) {
 	src := `
 locals {
