@@ -77,6 +77,46 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// badEncodingSummary is the summary of HCL's diagnostic for bytes that are
+// not UTF-8. The parser then also fails on the same bytes (an unterminated
+// string, an invalid expression...), which says nothing more.
+const badEncodingSummary = "Invalid character encoding"
+
+// dedupeDiagnostics drops diagnostics identical to an earlier one (severity,
+// summary, detail and range), and the parse errors HCL reports at the very
+// range of an invalid UTF-8 encoding besides the encoding error, so each
+// problem is reported once.
+func dedupeDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		severity        hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+	}
+	badEncoding := map[hcl.Range]bool{}
+	for _, d := range diags {
+		if d.Summary == badEncodingSummary && d.Subject != nil {
+			badEncoding[*d.Subject] = true
+		}
+	}
+	seen := map[key]bool{}
+	out := diags[:0]
+	for _, d := range diags {
+		k := key{severity: d.Severity, summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+			if badEncoding[k.subject] && d.Summary != badEncodingSummary && d.Severity == hcl.DiagError {
+				continue
+			}
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
+}
+
 // Redact replaces every secret value in s with "(sensitive)".
 func (c *Config) Redact(s string) string { return redact(s, c.Sensitive) }
 

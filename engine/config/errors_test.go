@@ -178,3 +178,89 @@ func TestErrorFixturesCoverage(t *testing.T) {
 		t.Errorf("no error fixture covers: %s", strings.Join(missing, "; "))
 	}
 }
+
+// TestInvalidUTF8ReportedOnce checks that bytes that are not UTF-8 are
+// reported once, as an encoding error at their position, without the parse
+// errors HCL adds at the same position.
+func TestInvalidUTF8ReportedOnce(t *testing.T) {
+	tests := []struct {
+		name      string
+		src       string
+		line, col int
+	}{
+		{name: "in a string", src: "destination \"duckdb\" \"w\" {\n  path = \"caf\xe9.duckdb\"\n}\n", line: 2, col: 14},
+		{name: "in a label", src: "source \"jira\" \"x\xff\" {\n  simulator {}\n}\n", line: 1, col: 17},
+		{name: "as an expression", src: "locals {\n  a = \xff\n}\n", line: 2, col: 7},
+		{name: "in an interpolation", src: "locals {\n  a = \"${\xff}\"\n}\n", line: 2, col: 10},
+		{name: "at the top level", src: "\xff\xfe\n", line: 1, col: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := loadString(t, tt.src, nil)
+			var encoding int
+			for _, d := range diags {
+				if d.Subject == nil || d.Subject.Start.Line != tt.line || d.Subject.Start.Column != tt.col {
+					continue
+				}
+				if d.Summary != "Invalid character encoding" {
+					t.Errorf("another diagnostic at the encoding error: %s", describe(d))
+				}
+				encoding++
+			}
+			if encoding != 1 {
+				t.Errorf("%d encoding errors at %d:%d, want 1:%s", encoding, tt.line, tt.col, summaries(diags))
+			}
+		})
+	}
+}
+
+func TestDedupeDiagnostics(t *testing.T) {
+	at := func(line, col int) *hcl.Range {
+		return &hcl.Range{Filename: "a.hcl", Start: hcl.Pos{Line: line, Column: col}, End: hcl.Pos{Line: line, Column: col + 1}}
+	}
+	diag := func(sev hcl.DiagnosticSeverity, summary, detail string, subject *hcl.Range) *hcl.Diagnostic {
+		return &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: detail, Subject: subject}
+	}
+	tests := []struct {
+		name string
+		in   hcl.Diagnostics
+		want []int // indexes of in that are kept
+	}{
+		{name: "identical", in: hcl.Diagnostics{
+			diag(hcl.DiagError, "A", "d", at(1, 1)), diag(hcl.DiagError, "A", "d", at(1, 1)),
+		}, want: []int{0}},
+		{name: "identical without a subject", in: hcl.Diagnostics{
+			diag(hcl.DiagError, "A", "d", nil), diag(hcl.DiagError, "A", "d", nil),
+		}, want: []int{0}},
+		{name: "different detail, range or severity", in: hcl.Diagnostics{
+			diag(hcl.DiagError, "A", "d", at(1, 1)), diag(hcl.DiagError, "A", "e", at(1, 1)),
+			diag(hcl.DiagError, "A", "d", at(1, 2)), diag(hcl.DiagWarning, "A", "d", at(1, 1)),
+			diag(hcl.DiagError, "A", "d", nil),
+		}, want: []int{0, 1, 2, 3, 4}},
+		{name: "parse errors at an encoding error", in: hcl.Diagnostics{
+			diag(hcl.DiagError, "Unterminated template string", "x", at(2, 5)),
+			diag(hcl.DiagError, badEncodingSummary, "y", at(2, 5)),
+			diag(hcl.DiagError, "Invalid expression", "z", at(2, 5)),
+			diag(hcl.DiagError, "Invalid expression", "z", at(3, 5)),
+			diag(hcl.DiagWarning, "W", "w", at(2, 5)),
+		}, want: []int{1, 3, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want hcl.Diagnostics
+			for _, i := range tt.want {
+				want = append(want, tt.in[i])
+			}
+			got := dedupeDiagnostics(append(hcl.Diagnostics(nil), tt.in...))
+			if len(got) != len(want) {
+				t.Fatalf("got:%s\nwant:%s", summaries(got), summaries(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("got:%s\nwant:%s", summaries(got), summaries(want))
+					break
+				}
+			}
+		})
+	}
+}

@@ -142,6 +142,7 @@ func load(srcs []fileSource, opts LoadOptions) (cfg *Config, diags hcl.Diagnosti
 	}
 	defer func() {
 		l.cfg.Sensitive = l.sensitiveList()
+		l.diags = dedupeDiagnostics(l.diags)
 		scrubDiagnostics(l.diags, l.cfg.Sensitive)
 		sortDiagnostics(l.diags)
 		cfg, diags = l.cfg, l.diags
