@@ -264,3 +264,53 @@ func TestDedupeDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// TestQuotedReferenceFixes checks the fix suggested for a reference written
+// as a string.
+func TestQuotedReferenceFixes(t *testing.T) {
+	const base = `
+source "jira" "demo" {
+  simulator {}
+}
+destination "duckdb" "w" { path = "w.duckdb" }
+sync "s" {
+  source      = source.jira.demo
+  destination = destination.duckdb.w
+}
+`
+	tests := []struct {
+		name, sync string
+		want       string // "" for no fix
+	}{
+		{name: "source", sync: `source = "source.jira.demo"` + "\n  destination = destination.duckdb.w", want: "Remove the quotes: source = source.jira.demo."},
+		{name: "destination", sync: "source = source.jira.demo\n  " + `destination = "destination.duckdb.w"`, want: "Remove the quotes: destination = destination.duckdb.w."},
+		{name: "depends_on name", sync: `depends_on = ["s"]`, want: "Write it as a reference, without quotes: depends_on = [sync.s]."},
+		{name: "depends_on address", sync: `depends_on = ["sync.s"]`, want: "Write it as a reference, without quotes: depends_on = [sync.s]."},
+		{name: "depends_on not a name", sync: `depends_on = ["the s sync"]`},
+		{name: "depends_on number", sync: `depends_on = [1]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(tt.sync, "source") {
+				tt.sync = "source = source.jira.demo\n  destination = destination.duckdb.w\n  " + tt.sync
+			}
+			src := base + "sync \"t\" {\n  " + tt.sync + "\n}\n"
+			_, diags := loadString(t, src, nil)
+			var found *hcl.Diagnostic
+			for _, d := range diags {
+				if d.Summary == "Invalid reference" {
+					found = d
+				}
+			}
+			if found == nil || found.Subject == nil || found.Subject.Start.Line < 11 {
+				t.Fatalf("want an Invalid reference in sync t, got:%s", summaries(diags))
+			}
+			if tt.want == "" && (strings.Contains(found.Detail, "quotes") || strings.Contains(found.Detail, "sync.the")) {
+				t.Errorf("detail suggests a fix: %q", found.Detail)
+			}
+			if tt.want != "" && !strings.HasSuffix(found.Detail, " "+tt.want) {
+				t.Errorf("detail = %q, want it to end with %q", found.Detail, tt.want)
+			}
+		})
+	}
+}

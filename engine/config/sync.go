@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/jsync-dev/jsync/engine/addrs"
@@ -62,7 +63,7 @@ func (l *loader) decodeSyncs() {
 		attrs := content.Attributes
 
 		if a := attrs["source"]; a != nil {
-			if t, ok := l.traversal(a.Expr, "source", "source.jira.acme"); ok {
+			if t, ok := l.traversal(a.Expr, "source", "source.jira.acme", unquote("source")); ok {
 				if addr, diags := addrs.ParseSource(t); diags.HasErrors() {
 					l.diags = append(l.diags, diags...)
 				} else if src := l.cfg.Sources[addr.Key()]; src == nil {
@@ -73,7 +74,7 @@ func (l *loader) decodeSyncs() {
 			}
 		}
 		if a := attrs["destination"]; a != nil {
-			if t, ok := l.traversal(a.Expr, "destination", "destination.duckdb.warehouse"); ok {
+			if t, ok := l.traversal(a.Expr, "destination", "destination.duckdb.warehouse", unquote("destination")); ok {
 				if addr, diags := addrs.ParseDestination(t); diags.HasErrors() {
 					l.diags = append(l.diags, diags...)
 				} else if dst := l.cfg.Destinations[addr.Key()]; dst == nil {
@@ -120,7 +121,7 @@ func (l *loader) decodeSyncs() {
 					"depends_on must be a list of sync references, for example depends_on = [sync.other]."))
 			}
 			for _, e := range exprs {
-				t, ok := l.traversal(e, "depends_on element", "sync.other")
+				t, ok := l.traversal(e, "depends_on element", "sync.other", unquoteSync)
 				if !ok {
 					continue
 				}
@@ -156,18 +157,39 @@ func (l *loader) decodeSyncs() {
 	}
 }
 
-// traversal reads a static reference such as source.jira.acme.
-func (l *loader) traversal(expr hcl.Expression, what, example string) (hcl.Traversal, bool) {
+// traversal reads a static reference such as source.jira.acme. fix says
+// how to write a reference given as a string instead ("" if it cannot).
+func (l *loader) traversal(expr hcl.Expression, what, example string, fix func(quoted string) string) (hcl.Traversal, bool) {
 	t, diags := hcl.AbsTraversalForExpr(expr)
 	if diags.HasErrors() {
 		detail := "The " + what + " must be a reference such as " + example + ", not a string or other expression."
 		if v, vd := expr.Value(nil); !vd.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
-			detail += " Remove the quotes: " + what + " = " + v.AsString() + "."
+			if hint := fix(v.AsString()); hint != "" {
+				detail += " " + hint
+			}
 		}
 		l.diags = append(l.diags, errorf(expr.Range().Ptr(), "Invalid reference", "%s", detail))
 		return nil, false
 	}
 	return t, true
+}
+
+// unquote returns the fix for a source or destination reference written as
+// a string: the same text without quotes.
+func unquote(what string) func(string) string {
+	return func(quoted string) string {
+		return "Remove the quotes: " + what + " = " + quoted + "."
+	}
+}
+
+// unquoteSync returns the fix for a depends_on element written as a string,
+// "name" or "sync.name": the reference sync.name.
+func unquoteSync(quoted string) string {
+	name := strings.TrimPrefix(quoted, "sync.")
+	if !hclsyntax.ValidIdentifier(name) {
+		return ""
+	}
+	return "Write it as a reference, without quotes: depends_on = [sync." + name + "]."
 }
 
 func (l *loader) dangling(t hcl.Traversal, addr, kind string, candidates []string) *hcl.Diagnostic {
