@@ -124,6 +124,9 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	if p.ConfigDigest != e.cfg.Digest {
 		return nil, p.CheckFresh(e.cfg.Digest, nil)
 	}
+	if err := e.checkPlan(ctx, p); err != nil {
+		return nil, err
+	}
 	if len(due) == 0 {
 		return res, nil
 	}
@@ -170,7 +173,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		for _, pt := range sp.Tables {
 			r.mode[pt.Name] = pt
 		}
-		r.mode[RejectsTable] = &plan.Table{Name: RejectsTable, Write: true, Mode: "incremental"}
+		r.mode[RejectsTable] = &plan.Table{Name: RejectsTable, Write: true, Mode: plan.ModeIncremental}
 		for _, pt := range append(sp.Tables, r.mode[RejectsTable]) {
 			n := "sync." + sp.Name + "." + pt.Name
 			g.Connect(n, "sync."+sp.Name)
@@ -247,6 +250,97 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	return res, nil
 }
 
+// checkPlan checks every reference of p against the configuration: its
+// syncs, their sources, destinations and namespaces, and each due sync's
+// tables, which must be those the sync fetches. A plan that `jsync plan`
+// made from this configuration always passes (its digest matched); one
+// edited by hand may not, and applying it would act on things the
+// configuration does not declare.
+func (e *Engine) checkPlan(ctx context.Context, p *plan.Plan) error {
+	if err := p.Validate(); err != nil {
+		return planFileError("is incomplete: " + err.Error())
+	}
+	for _, sp := range p.Syncs {
+		sc, ok := e.cfg.Syncs[sp.Name]
+		if !ok {
+			return planFileError(fmt.Sprintf("refers to sync.%s, which the configuration does not declare", sp.Name))
+		}
+		if err := checkAddr(sp.Name, "source", sp.Source, sourceAddr(sc.Source), e.cfg.Sources); err != nil {
+			return err
+		}
+		if err := checkAddr(sp.Name, "destination", sp.Destination, destinationAddr(sc.Destination), e.cfg.Destinations); err != nil {
+			return err
+		}
+		if sp.Namespace != sc.Source.Name {
+			return planFileError(fmt.Sprintf("has sync.%s write to namespace %q, the configuration to %q", sp.Name, sp.Namespace, sc.Source.Name))
+		}
+		if !sp.Due {
+			continue
+		}
+		src, err := e.source(ctx, sc.Source)
+		if err != nil {
+			return err
+		}
+		sel, err := selectTables(sc, append(src.Tables(), RejectsSchema()))
+		if err != nil {
+			return err
+		}
+		if err := checkPlanTables(sp, sel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkAddr checks that a plan's sync names the source or destination
+// (kind) the configuration gives it: want.
+func checkAddr[V any](syncName, kind, got, want string, declared map[string]V) error {
+	if got == want {
+		return nil
+	}
+	if _, ok := declared[strings.TrimPrefix(got, kind+".")]; !ok {
+		return planFileError(fmt.Sprintf("refers to %s, which the configuration does not declare", got))
+	}
+	return planFileError(fmt.Sprintf("has sync.%s use %s, the configuration %s", syncName, got, want))
+}
+
+// checkPlanTables checks that a due sync's planned tables are those it
+// fetches (sel, from the configuration), written or not as planned.
+func checkPlanTables(sp *plan.Sync, sel []selected) error {
+	want := map[string]selected{}
+	var names []string
+	for _, s := range sel {
+		if s.t.Name != RejectsTable {
+			want[s.t.Name] = s
+			names = append(names, s.t.Name)
+		}
+	}
+	planned := map[string]bool{}
+	for _, pt := range sp.Tables {
+		s, ok := want[pt.Name]
+		switch {
+		case !ok:
+			return planFileError(fmt.Sprintf("lists table sync.%s.%s, which the sync does not fetch (it fetches %s)", sp.Name, pt.Name, strings.Join(names, ", ")))
+		case pt.Write != s.write:
+			return planFileError(fmt.Sprintf("has table sync.%s.%s with write=%t, the configuration with write=%t", sp.Name, pt.Name, pt.Write, s.write))
+		case pt.Parent != s.t.Parent:
+			return planFileError(fmt.Sprintf("has table sync.%s.%s with parent %q, the configuration with parent %q", sp.Name, pt.Name, pt.Parent, s.t.Parent))
+		}
+		planned[pt.Name] = true
+	}
+	for _, n := range names {
+		if !planned[n] {
+			return planFileError(fmt.Sprintf("lacks table sync.%s.%s, which the sync fetches", sp.Name, n))
+		}
+	}
+	return nil
+}
+
+// planFileError reports a plan that does not match the configuration.
+func planFileError(what string) error {
+	return &plan.MismatchError{What: what}
+}
+
 func tableNames(ts []*plan.Table) []string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
@@ -306,6 +400,9 @@ func (e *Engine) prepareSync(ctx context.Context, r *syncRun, opts ApplyOptions)
 	for _, s := range sel {
 		r.tables[s.t.Name] = s
 		r.order = append(r.order, s.t.Name)
+	}
+	if err := checkPlanTables(r.sp, sel); err != nil {
+		return err
 	}
 	for _, w := range disc.Warnings {
 		e.Log.Warn(w, "sync", r.sp.Name)
@@ -368,6 +465,9 @@ func (e *Engine) runTable(ctx context.Context, r *syncRun, name string, opts App
 		return nil // written by the groups; its result is set below
 	}
 	group := r.group(name)
+	if len(group) == 0 {
+		return fmt.Errorf("table %s is not among the tables the sync fetches; run `jsync plan` again", name)
+	}
 	return e.runGroup(ctx, r, group, opts)
 }
 
@@ -401,7 +501,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 		go s.run(wctx)
 		sinks[n] = s
 		st := r.snap.Get(r.sp.Name, n)
-		full := pt == nil || pt.Mode == "full"
+		full := pt == nil || pt.Mode == plan.ModeFull
 		if full {
 			st.Cursor = ""
 		}

@@ -265,22 +265,22 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		parent := planned[st.t.Parent]
 		switch {
 		case st.t.Replication == schema.FullTable:
-			pt.Mode = "full"
+			pt.Mode = plan.ModeFull
 		case parent != nil && ts.Cursor == "":
 			// A child without a cursor of its own follows its parent's fetch:
 			// its rows come with the parent's rows (and are re-synced with
 			// every changed parent).
 			pt.Mode, pt.Since = parent.Mode, parent.Since
-			if st.write && created[st.t.Name] && pt.Mode != "full" {
-				pt.Mode, pt.Since = "full", ""
-				parent.Mode, parent.Since = "full", ""
+			if st.write && created[st.t.Name] && pt.Mode != plan.ModeFull {
+				pt.Mode, pt.Since = plan.ModeFull, ""
+				parent.Mode, parent.Since = plan.ModeFull, ""
 			}
 		case opts.FullRefresh || ts.Cursor == "" || (st.write && created[st.t.Name]):
-			pt.Mode = "full"
+			pt.Mode = plan.ModeFull
 		default:
-			pt.Mode, pt.Since = "incremental", ts.Cursor
+			pt.Mode, pt.Since = plan.ModeIncremental, ts.Cursor
 		}
-		if pt.Mode == "full" {
+		if pt.Mode == plan.ModeFull {
 			ts.Cursor = ""
 		}
 		if n, err := src.Estimate(ctx, st.t.Name, ts); err == nil {
@@ -288,7 +288,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		} else {
 			e.Log.Warn("estimate failed", "table", st.t.Name, "err", err)
 		}
-		if n, ok := src.(source.Noter); ok && pt.Mode == "incremental" && pt.Write {
+		if n, ok := src.(source.Noter); ok && pt.Mode == plan.ModeIncremental && pt.Write {
 			pt.Notes = n.PlanNotes(st.t.Name, ts)
 		}
 		if cols := added[pt.Name]; len(cols) > 0 && pt.Mode == "incremental" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/plan"
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/engine/state"
@@ -722,6 +723,69 @@ func TestApplyParallelismReachesSources(t *testing.T) {
 				if got != tt.want {
 					t.Errorf("Sync's ParallelismFrom(ctx) = %d, want %d (all: %v)", got, tt.want, src.sawParallelism)
 				}
+			}
+		})
+	}
+}
+
+// TestApplyRefusesPlanNotMatchingConfig: a plan edited by hand (its
+// checksum recomputed) that names syncs, sources, destinations or tables
+// other than the configuration's is refused before anything runs, with an
+// error naming what does not match, never a panic.
+func TestApplyRefusesPlanNotMatchingConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(p *plan.Plan)
+		want string
+	}{
+		{"unknown sync", func(p *plan.Plan) { p.Syncs[0].Name = "zzz" },
+			"plan file refers to sync.zzz, which the configuration does not declare"},
+		{"unknown destination", func(p *plan.Plan) {
+			p.Syncs[0].Destination = "destination.duckdb.zz"
+			p.Serials = map[string]int64{"destination.duckdb.zz": 0}
+		}, "plan file refers to destination.duckdb.zz, which the configuration does not declare"},
+		{"other destination", func(p *plan.Plan) {
+			p.Syncs[0].Destination = "destination.duckdb.other"
+			p.Serials = map[string]int64{"destination.duckdb.other": 0}
+		}, "has sync.acme use destination.duckdb.other, the configuration destination.duckdb.w"},
+		{"unknown source", func(p *plan.Plan) { p.Syncs[0].Source = "source.jira.nope" },
+			"plan file refers to source.jira.nope, which the configuration does not declare"},
+		{"namespace", func(p *plan.Plan) { p.Syncs[0].Namespace = "other" },
+			`has sync.acme write to namespace "other", the configuration to "acme"`},
+		{"unknown table", func(p *plan.Plan) { p.Syncs[0].Tables[0].Name = "nosuch" },
+			"lists table sync.acme.nosuch, which the sync does not fetch"},
+		{"missing table", func(p *plan.Plan) { p.Syncs[0].Tables = p.Syncs[0].Tables[1:] },
+			"lacks table sync.acme.projects"},
+		{"write flag", func(p *plan.Plan) { p.Syncs[0].Tables[0].Write = false },
+			"has table sync.acme.projects with write=false"},
+		{"parent", func(p *plan.Plan) { p.Syncs[0].Tables[0].Parent = "issues" },
+			`has table sync.acme.projects with parent "issues"`},
+		{"no serials", func(p *plan.Plan) { p.Serials = nil },
+			"no serial for destination.duckdb.w"},
+		{"no tables", func(p *plan.Plan) { p.Syncs[0].Tables = nil },
+			"sync.acme is due but lists no tables"},
+		{"bad mode", func(p *plan.Plan) { p.Syncs[0].Tables[0].Mode = "sometimes" },
+			`sync.acme.projects: mode "sometimes"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+			d, src := newMemDest(), &fakeSource{issues: 1}
+			cfg := testConfig(t)
+			cfg.Destinations["duckdb.other"] = &config.Destination{Type: "duckdb", Name: "other"} // declared, used by no sync
+			e := newTestEngine(t, cfg, src, d, &now)
+			p, err := e.Plan(ctx, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(p)
+			res, err := e.Apply(ctx, p, ApplyOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "jsync plan") {
+				t.Fatalf("Apply = %v, %v; want an error containing %q that says to plan again", res, err, tc.want)
+			}
+			if src.syncs != 0 || len(d.tables) != 0 {
+				t.Fatalf("a refused plan ran: %d source syncs, tables %v", src.syncs, d.tables)
 			}
 		})
 	}

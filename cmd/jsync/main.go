@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/suggest"
 )
 
@@ -133,7 +135,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 	for _, c := range commands {
 		if c.name == args[0] {
-			return c.run(ctx, env, args[1:])
+			return env.runCommand(ctx, c, args[1:])
 		}
 	}
 	names := make([]string, len(commands))
@@ -144,6 +146,33 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(env.stderr, "Error: unknown command %q%s\n\n", args[0], suggestion(args[0], names))
 	usage(env.stderr)
 	return exitError
+}
+
+// debugEnv, when set in the environment, makes an internal error print its
+// Go stack trace.
+const debugEnv = "JSYNC_DEBUG"
+
+// runCommand runs c, turning a panic (a bug in jsync) into an error
+// message and exit code 1 instead of a Go crash: the user sees what failed
+// and how to report it, and the stack trace only with JSYNC_DEBUG set.
+func (env *cliEnv) runCommand(ctx context.Context, c command, args []string) (code int) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		stack := debug.Stack()
+		if wp, ok := r.(*dag.WorkerPanic); ok {
+			stack = wp.Stack
+		}
+		fmt.Fprintf(env.stderr, "Error: internal error in jsync %s: %v\n", c.name, r)
+		if v, ok := env.getenv(debugEnv); ok && v != "" {
+			fmt.Fprintf(env.stderr, "\n%s\n", stack)
+		}
+		fmt.Fprintf(env.stderr, "This is a bug in jsync %s. Please report it with the command you ran and this message (run again with %s=1 to include the stack trace).\n", engine.Version, debugEnv)
+		code = exitError
+	}()
+	return c.run(ctx, env, args)
 }
 
 func suggestion(s string, options []string) string {

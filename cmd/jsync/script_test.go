@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,7 +52,9 @@ func TestMain(m *testing.M) {
 //	sim stats                prints request counts as JSON
 //	duckq FILE SQL           runs SQL against a DuckDB file, prints rows as tab-separated lines
 //	parquetq DIR SQL         runs SQL in DuckDB with $P replaced by DIR (for read_parquet)
-//	replace OLD NEW FILE     replaces the first OLD with NEW in FILE (to tamper with plan files)
+//	replace [-checksum] OLD NEW FILE
+//	                         replaces the first OLD with NEW in FILE (to tamper with plan files;
+//	                         -checksum recomputes a plan file's checksum after the edit)
 //	holdlock LOCKFILE        takes a destination lock file (as another apply would) until the script ends
 //	grepfiles DIR TEXT       fails if TEXT occurs in any file under DIR (! grepfiles: must not occur)
 func TestScript(t *testing.T) {
@@ -279,8 +283,12 @@ func jsyncCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
 }
 
 func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	rechecksum := len(args) > 0 && args[0] == "-checksum"
+	if rechecksum {
+		args = args[1:]
+	}
 	if len(args) != 3 {
-		ts.Fatalf("usage: replace OLD NEW FILE")
+		ts.Fatalf("usage: replace [-checksum] OLD NEW FILE")
 	}
 	p := ts.MkAbs(args[2])
 	b, err := os.ReadFile(p)
@@ -288,7 +296,23 @@ func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
 	if !bytes.Contains(b, []byte(args[0])) {
 		ts.Fatalf("replace: %q not found in %s", args[0], args[2])
 	}
-	ts.Check(os.WriteFile(p, bytes.Replace(b, []byte(args[0]), []byte(args[1]), 1), 0o644))
+	b = bytes.Replace(b, []byte(args[0]), []byte(args[1]), 1)
+	if rechecksum {
+		// As someone editing a plan by hand and recomputing its checksum
+		// the way jsync does (sha256 of the plan's JSON) would.
+		var env struct {
+			Plan     json.RawMessage `json:"plan"`
+			Checksum string          `json:"checksum"`
+		}
+		ts.Check(json.Unmarshal(b, &env))
+		var body bytes.Buffer
+		ts.Check(json.Indent(&body, env.Plan, "", "  "))
+		sum := sha256.Sum256(body.Bytes())
+		env.Checksum = "sha256:" + hex.EncodeToString(sum[:])
+		b, err = json.MarshalIndent(env, "", "  ")
+		ts.Check(err)
+	}
+	ts.Check(os.WriteFile(p, b, 0o644))
 }
 
 // simClock is a simulator's clock: real time plus an offset that

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -132,13 +133,25 @@ func (g *Graph) TopoOrder() ([]string, error) {
 // dependency failed.
 var ErrUpstreamFailed = errors.New("skipped: a dependency failed")
 
+// WorkerPanic is what Walk panics with when fn panicked for a vertex: the
+// panic is raised again in Walk's goroutine, where the caller can recover
+// it, instead of ending the process from a worker goroutine.
+type WorkerPanic struct {
+	Vertex string
+	Value  any
+	Stack  []byte // the worker's stack where it panicked
+}
+
+func (p *WorkerPanic) String() string { return fmt.Sprintf("%s: %v", p.Vertex, p.Value) }
+
 // WalkFunc does the work of one vertex.
 type WalkFunc func(ctx context.Context, v string) error
 
 // Walk runs fn for every vertex once all its dependencies succeeded, with at
 // most parallelism calls at a time. A vertex whose dependency failed is not
 // run; its result is ErrUpstreamFailed. Walk returns each vertex's error
-// (nil on success). Cancelling ctx stops starting new vertices.
+// (nil on success). Cancelling ctx stops starting new vertices. A panic in
+// fn is raised again in Walk's goroutine as a *WorkerPanic.
 func (g *Graph) Walk(ctx context.Context, parallelism int, fn WalkFunc) (map[string]error, error) {
 	if _, err := g.TopoOrder(); err != nil {
 		return nil, err
@@ -160,10 +173,13 @@ func (g *Graph) Walk(ctx context.Context, parallelism int, fn WalkFunc) (map[str
 		}
 	}
 	sem := make(chan struct{}, parallelism)
+	panics := make(chan *WorkerPanic, len(g.nodes))
 	var wg sync.WaitGroup
 	finished := 0
 	for finished < len(g.nodes) {
 		select {
+		case p := <-panics:
+			panic(p)
 		case v := <-ready:
 			mu.Lock()
 			var upstream error
@@ -188,6 +204,11 @@ func (g *Graph) Walk(ctx context.Context, parallelism int, fn WalkFunc) (map[str
 			wg.Add(1)
 			go func(v string) {
 				defer wg.Done()
+				defer func() {
+					if r := recover(); r != nil {
+						panics <- &WorkerPanic{Vertex: v, Value: r, Stack: debug.Stack()}
+					}
+				}()
 				err := fn(ctx, v)
 				mu.Lock()
 				results[v] = err

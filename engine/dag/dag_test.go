@@ -124,3 +124,25 @@ func TestWalkCancelled(t *testing.T) {
 		t.Fatalf("got %v", res)
 	}
 }
+
+// TestWalkPanicReachesCaller: a panic in fn is raised again in Walk's
+// goroutine, where the caller can recover it, naming the vertex.
+func TestWalkPanicReachesCaller(t *testing.T) {
+	g := New()
+	g.Connect("b", "a")
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		_, _ = g.Walk(context.Background(), 2, func(ctx context.Context, v string) error {
+			if v == "a" {
+				var s []int
+				_ = s[0]
+			}
+			return nil
+		})
+	}()
+	wp, ok := got.(*WorkerPanic)
+	if !ok || wp.Vertex != "a" || len(wp.Stack) == 0 {
+		t.Fatalf("recovered %#v, want a *WorkerPanic for vertex a with its stack", got)
+	}
+}

@@ -107,7 +107,7 @@ type Table struct {
 	Name string `json:"name"`
 	// Write is false when the table is fetched only for a selected child.
 	Write bool `json:"write"`
-	// Mode is "full" or "incremental".
+	// Mode is ModeFull or ModeIncremental.
 	Mode        string   `json:"mode"`
 	Replication string   `json:"replication"`
 	Since       string   `json:"since,omitempty"`
@@ -118,6 +118,12 @@ type Table struct {
 	// words (source.Noter), e.g. fetch rows behind the cursor.
 	Notes []string `json:"notes,omitempty"`
 }
+
+// Table modes.
+const (
+	ModeFull        = "full"        // fetch every row
+	ModeIncremental = "incremental" // fetch what changed since the cursor
+)
 
 // HasWork reports whether applying the plan would change anything.
 func (p *Plan) HasWork() bool {
@@ -222,6 +228,15 @@ func Read(r io.Reader) (*Plan, error) {
 	if checksum(compact.Bytes()) != env.Checksum && checksum(env.Plan) != env.Checksum {
 		return nil, fmt.Errorf("%w: its checksum does not match its content, so it was modified after `jsync plan` wrote it; run `jsync plan -out=FILE` again", ErrCorrupt)
 	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(env.Plan, &fields); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	for _, k := range requiredFields {
+		if v, ok := fields[k]; !ok || string(v) == "null" {
+			return nil, fmt.Errorf("%w: it lacks the field %q; run `jsync plan -out=FILE` again", ErrCorrupt, k)
+		}
+	}
 	var p Plan
 	if err := json.Unmarshal(env.Plan, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -229,7 +244,69 @@ func Read(r io.Reader) (*Plan, error) {
 	if p.Version != FormatVersion {
 		return nil, fmt.Errorf("%w: format version %d, this jsync reads version %d", ErrCorrupt, p.Version, FormatVersion)
 	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v; run `jsync plan -out=FILE` again", ErrCorrupt, err)
+	}
 	return &p, nil
+}
+
+// requiredFields are the plan's fields that apply cannot do without: a plan
+// file lacking one was not written by `jsync plan`.
+var requiredFields = []string{"format_version", "config_digest", "destination_serials", "syncs"}
+
+// Validate checks that the plan is complete and consistent in itself:
+// every sync and table is named, no name repeats, every sync names its
+// source and destination, every destination has its state serial (which
+// apply compares to refuse a stale plan), and every table's mode is one
+// apply knows. Whether the names exist in the configuration is for the
+// engine to check (engine.Engine.Apply).
+func (p *Plan) Validate() error {
+	if p.ConfigDigest == "" {
+		return errors.New("it has no config_digest")
+	}
+	seen := map[string]bool{}
+	for i, s := range p.Syncs {
+		if s == nil || s.Name == "" {
+			return fmt.Errorf("syncs[%d] has no name", i)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("sync.%s appears twice", s.Name)
+		}
+		seen[s.Name] = true
+		switch {
+		case s.Source == "":
+			return fmt.Errorf("sync.%s has no source", s.Name)
+		case s.Destination == "":
+			return fmt.Errorf("sync.%s has no destination", s.Name)
+		case s.Namespace == "":
+			return fmt.Errorf("sync.%s has no namespace", s.Name)
+		}
+		if _, ok := p.Serials[s.Destination]; !ok {
+			return fmt.Errorf("destination_serials has no serial for %s, which sync.%s writes to", s.Destination, s.Name)
+		}
+		if s.Due && len(s.Tables) == 0 {
+			return fmt.Errorf("sync.%s is due but lists no tables", s.Name)
+		}
+		tables := map[string]bool{}
+		for j, t := range s.Tables {
+			if t == nil || t.Name == "" {
+				return fmt.Errorf("sync.%s: tables[%d] has no name", s.Name, j)
+			}
+			if tables[t.Name] {
+				return fmt.Errorf("sync.%s: table %s appears twice", s.Name, t.Name)
+			}
+			tables[t.Name] = true
+			if t.Mode != ModeFull && t.Mode != ModeIncremental {
+				return fmt.Errorf("sync.%s.%s: mode %q is neither %q nor %q", s.Name, t.Name, t.Mode, ModeFull, ModeIncremental)
+			}
+		}
+		for _, c := range s.Changes {
+			if c == nil {
+				return fmt.Errorf("sync.%s: a schema change is empty", s.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // ReadFile reads a plan file.
@@ -253,6 +330,19 @@ func (e *StaleError) Error() string {
 	return "saved plan is stale: " + strings.Join(e.Reasons, "; ") + "; run `jsync plan -out=FILE` again"
 }
 
+// MismatchError is returned by apply for a plan that refers to syncs,
+// sources, destinations or tables other than the configuration's: a plan
+// file edited by hand.
+type MismatchError struct {
+	// What completes "plan file ...", e.g. "refers to sync.x, which the
+	// configuration does not declare".
+	What string
+}
+
+func (e *MismatchError) Error() string {
+	return "plan file " + e.What + "; run `jsync plan -out=FILE` again"
+}
+
 // CheckFresh compares a saved plan with the current config digest and
 // destination serials.
 func (p *Plan) CheckFresh(configDigest string, serials map[string]int64) error {
@@ -260,11 +350,12 @@ func (p *Plan) CheckFresh(configDigest string, serials map[string]int64) error {
 	if p.ConfigDigest != configDigest {
 		reasons = append(reasons, "the configuration (files or variables) changed since the plan was made")
 	}
-	keys := make([]string, 0, len(p.Serials))
-	for k := range p.Serials {
-		keys = append(keys, k)
+	keys := sortedKeys(p.Serials)
+	for _, k := range sortedKeys(serials) {
+		if _, ok := p.Serials[k]; !ok {
+			reasons = append(reasons, fmt.Sprintf("the plan records no state serial for %s, so it cannot tell whether another apply changed it", k))
+		}
 	}
-	sort.Strings(keys)
 	for _, k := range keys {
 		if cur, ok := serials[k]; ok && cur != p.Serials[k] {
 			reasons = append(reasons, fmt.Sprintf("the state of %s changed (serial %d, plan made at serial %d): another apply ran in between", k, cur, p.Serials[k]))
@@ -274,4 +365,13 @@ func (p *Plan) CheckFresh(configDigest string, serials map[string]int64) error {
 		return &StaleError{Reasons: reasons}
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ func samplePlan() *Plan {
 	return &Plan{
 		Version: FormatVersion, ConfigDigest: "sha256:abc", CreatedAt: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
 		Serials: map[string]int64{"destination.duckdb.w": 3},
-		Syncs: []*Sync{{Name: "acme", Due: true, Changes: []*Change{{Action: ActCreate, Table: "issues", Columns: 58}},
+		Syncs: []*Sync{{Name: "acme", Source: "source.jira.acme", Destination: "destination.duckdb.w", Namespace: "acme", Due: true, Changes: []*Change{{Action: ActCreate, Table: "issues", Columns: 58}},
 			Tables: []*Table{{Name: "issues", Write: true, Mode: "full", Estimate: 10}}}},
 	}
 }
@@ -50,6 +51,21 @@ func TestReadRejects(t *testing.T) {
 	var vb bytes.Buffer
 	_ = p.Write(&vb)
 	tests["version"] = vb.String()
+	// A plan whose checksum matches but that lacks a field apply needs.
+	for _, field := range []string{"config_digest", "destination_serials", "syncs"} {
+		var pb bytes.Buffer
+		_ = samplePlan().Write(&pb)
+		var env struct {
+			Plan map[string]json.RawMessage `json:"plan"`
+		}
+		if err := json.Unmarshal(pb.Bytes(), &env); err != nil {
+			t.Fatal(err)
+		}
+		delete(env.Plan, field)
+		body, _ := json.MarshalIndent(env.Plan, "", "  ")
+		out, _ := json.Marshal(envelope{Plan: body, Checksum: checksum(body)})
+		tests["without "+field] = string(out)
+	}
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := Read(strings.NewReader(in))
@@ -72,5 +88,53 @@ func TestCheckFresh(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "another apply ran") || !strings.Contains(err.Error(), "configuration") {
 		t.Fatalf("message does not say what changed: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(p *Plan)
+		want string // "" for a valid plan
+	}{
+		{"valid", func(p *Plan) {}, ""},
+		{"not due without tables", func(p *Plan) { p.Syncs[0].Due, p.Syncs[0].Tables = false, nil }, ""},
+		{"no digest", func(p *Plan) { p.ConfigDigest = "" }, "no config_digest"},
+		{"unnamed sync", func(p *Plan) { p.Syncs[0].Name = "" }, "syncs[0] has no name"},
+		{"nil sync", func(p *Plan) { p.Syncs[0] = nil }, "syncs[0] has no name"},
+		{"repeated sync", func(p *Plan) { p.Syncs = append(p.Syncs, p.Syncs[0]) }, "sync.acme appears twice"},
+		{"no source", func(p *Plan) { p.Syncs[0].Source = "" }, "sync.acme has no source"},
+		{"no destination", func(p *Plan) { p.Syncs[0].Destination = "" }, "sync.acme has no destination"},
+		{"no namespace", func(p *Plan) { p.Syncs[0].Namespace = "" }, "sync.acme has no namespace"},
+		{"no serial", func(p *Plan) { p.Serials = map[string]int64{} }, "no serial for destination.duckdb.w"},
+		{"due without tables", func(p *Plan) { p.Syncs[0].Tables = nil }, "is due but lists no tables"},
+		{"unnamed table", func(p *Plan) { p.Syncs[0].Tables[0].Name = "" }, "tables[0] has no name"},
+		{"repeated table", func(p *Plan) { p.Syncs[0].Tables = append(p.Syncs[0].Tables, p.Syncs[0].Tables[0]) }, "table issues appears twice"},
+		{"bad mode", func(p *Plan) { p.Syncs[0].Tables[0].Mode = "" }, `mode "" is neither`},
+		{"nil change", func(p *Plan) { p.Syncs[0].Changes = []*Change{nil} }, "a schema change is empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := samplePlan()
+			tc.edit(p)
+			err := p.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckFreshMissingSerial(t *testing.T) {
+	p := samplePlan()
+	err := p.CheckFresh("sha256:abc", map[string]int64{"destination.duckdb.w": 3, "destination.duckdb.other": 0})
+	if err == nil || !strings.Contains(err.Error(), "no state serial for destination.duckdb.other") {
+		t.Fatalf("CheckFresh = %v, want a stale error for the destination the plan has no serial of", err)
 	}
 }
