@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/dest/duckdb"
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/config"
 	"github.com/jsync-dev/jsync/engine/plan"
@@ -24,6 +25,7 @@ type planFlags struct {
 	targets     multiFlag
 	force       bool
 	fullRefresh bool
+	lockTimeout time.Duration
 }
 
 // register adds the config flags and plan's selection flags; verb is
@@ -33,6 +35,24 @@ func (pf *planFlags) register(fs *flag.FlagSet, verb string) {
 	fs.Var(&pf.targets, "target", "limit the "+verb+" to a sync: -target=sync.NAME (repeatable)")
 	fs.BoolVar(&pf.force, "force", false, verb+" every sync, whether its schedule makes it due or not")
 	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
+	fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, "wait up to this long (e.g. 10m) while another jsync apply holds a destination (default: fail at once)")
+}
+
+// failBusy prints err, and when a destination was locked or in use by
+// another process, how to wait for it.
+func (env *cliEnv) failBusy(err error, lockTimeout time.Duration) int {
+	_, locked := errors.AsType[*dest.ErrLocked](err)
+	_, inUse := errors.AsType[*duckdb.InUseError](err)
+	if !locked && !inUse {
+		return env.fail(err)
+	}
+	env.fail(err)
+	if lockTimeout > 0 {
+		fmt.Fprintf(env.stderr, "Another jsync apply still held this destination after -lock-timeout=%s. Wait for it, or raise -lock-timeout.\n", lockTimeout)
+	} else {
+		fmt.Fprintln(env.stderr, "Another jsync apply is running against this destination. Wait for it, or pass -lock-timeout=10m to wait.")
+	}
+	return exitError
 }
 
 // parseConfigFlags parses a command that only takes the config flags.
@@ -64,12 +84,12 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	eng := engine.New(cfg, env.opener(logger))
+	eng := engine.New(cfg, env.opener(logger, pf.lockTimeout))
 	eng.Log = logger
 	defer eng.Close()
 	p, err := eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh})
 	if err != nil {
-		return env.fail(err)
+		return env.failBusy(err, pf.lockTimeout)
 	}
 	if *asJSON {
 		if err := writePlanJSON(env.stdout, p); err != nil {
@@ -112,7 +132,6 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	pf.register(fs, "run")
 	autoApprove := fs.Bool("auto-approve", false, "do not ask for confirmation")
 	parallelism := fs.Int("parallelism", 0, parallelismUsage)
-	lockTimeout := fs.Duration("lock-timeout", 0, "wait this long for another apply's lock (default: fail at once)")
 	allowIncompatible := fs.Bool("allow-incompatible", false, "allow incompatible column type changes (the column is recreated)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile to this file at the end")
@@ -153,7 +172,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	eng := engine.New(cfg, env.opener(logger))
+	eng := engine.New(cfg, env.opener(logger, pf.lockTimeout))
 	eng.Log = logger
 	defer eng.Close()
 
@@ -170,7 +189,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		var err error
 		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh, Parallelism: *parallelism})
 		if err != nil {
-			return env.fail(err)
+			return env.failBusy(err, pf.lockTimeout)
 		}
 		renderPlan(env.stdout, p)
 		if !p.HasWork() {
@@ -191,7 +210,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	view := newProgressView(env)
 	eng.Progress = view.Event
 	start := time.Now()
-	opts := engine.ApplyOptions{Parallelism: *parallelism, LockTimeout: *lockTimeout, AllowIncompatible: *allowIncompatible}
+	opts := engine.ApplyOptions{Parallelism: *parallelism, LockTimeout: pf.lockTimeout, AllowIncompatible: *allowIncompatible}
 	if env.isTTY {
 		opts.ProgressEvery = 200 * time.Millisecond
 	} else {
@@ -200,11 +219,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	res, err := eng.Apply(ctx, p, opts)
 	view.Close()
 	if err != nil {
-		var le *dest.ErrLocked
-		if errors.As(err, &le) {
-			return env.errorf("%v\nAnother jsync apply is running against this destination. Wait for it, or pass -lock-timeout=10m to wait.", err)
-		}
-		return env.fail(err)
+		return env.failBusy(err, pf.lockTimeout)
 	}
 	renderSummary(env.stdout, res, time.Since(start))
 	if err := res.Err(); err != nil {

@@ -140,7 +140,7 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	eng := engine.New(cfg, env.opener(logger))
+	eng := engine.New(cfg, env.opener(logger, 0))
 	defer eng.Close()
 	switch sub {
 	case "list":
@@ -209,7 +209,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	logger := newLogger(env.stderr)
 	fmt.Fprintf(env.stdout, "jsync serve: %d syncs; Ctrl-C to stop.\n", len(cfg.Syncs))
 	for {
-		eng := engine.New(cfg, env.opener(logger))
+		eng := engine.New(cfg, env.opener(logger, 0))
 		eng.Log = logger
 		eng.Progress = (&lineView{w: env.stderr}).Event
 		p, err := eng.Plan(ctx, engine.PlanOptions{Parallelism: *parallelism})

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/dest/duckdb"
 
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
 )
@@ -56,6 +58,9 @@ func TestMain(m *testing.M) {
 //	                         replaces the first OLD with NEW in FILE (to tamper with plan files;
 //	                         -checksum recomputes a plan file's checksum after the edit)
 //	holdlock LOCKFILE        takes a destination lock file (as another apply would) until the script ends
+//	holddb DBFILE            opens a DuckDB destination file and takes its apply lock, as a
+//	                         running apply does, until `releasedb` or the end of the script
+//	releasedb DELAY          releases what holddb holds after DELAY, in the background
 //	grepfiles DIR TEXT       fails if TEXT occurs in any file under DIR (! grepfiles: must not occur)
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -75,6 +80,8 @@ func TestScript(t *testing.T) {
 			"parquetq":  cmdParquetQ,
 			"grepfiles": cmdGrepFiles,
 			"holdlock":  cmdHoldLock,
+			"holddb":    cmdHoldDB,
+			"releasedb": cmdReleaseDB,
 			"replace":   cmdReplace,
 		},
 	})
@@ -271,6 +278,45 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 		dest.LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC(), Op: "apply"}, 0)
 	ts.Check(err)
 	ts.Defer(func() { _ = unlock() })
+}
+
+// heldDBs are the releases of the files `holddb` holds, by script.
+var heldDBs sync.Map // *testscript.TestScript → func() error
+
+func cmdHoldDB(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: holddb DBFILE")
+	}
+	path := ts.MkAbs(args[0])
+	d, err := duckdb.Open(context.Background(), duckdb.Options{Path: path})
+	ts.Check(err)
+	host, _ := os.Hostname()
+	unlock, err := d.Lock(context.Background(), dest.LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC(), Op: "apply"}, 0)
+	if err != nil {
+		_ = d.Close()
+		ts.Fatalf("holddb: %v", err)
+	}
+	var once sync.Once
+	release := func() error {
+		var err error
+		once.Do(func() { err = errors.Join(unlock(), d.Close()) }) // in the order an apply ends
+		return err
+	}
+	heldDBs.Store(ts, release)
+	ts.Defer(func() { _ = release() })
+}
+
+func cmdReleaseDB(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: releasedb DELAY")
+	}
+	delay, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	release, ok := heldDBs.LoadAndDelete(ts)
+	if !ok {
+		ts.Fatalf("releasedb: nothing held; run `holddb` first")
+	}
+	time.AfterFunc(delay, func() { _ = release.(func() error)() })
 }
 
 // jsyncCommand returns a command that runs jsync (this test binary) as a

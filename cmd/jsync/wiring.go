@@ -107,7 +107,9 @@ func (env *cliEnv) path(p string) string {
 }
 
 // opener wires the concrete sources and destinations into the engine.
-func (env *cliEnv) opener(logger *slog.Logger) engine.Opener {
+// wait is how long opening a destination waits while another process
+// (another apply) holds it: -lock-timeout; 0 fails at once.
+func (env *cliEnv) opener(logger *slog.Logger, wait time.Duration) engine.Opener {
 	return engine.Opener{
 		Source: func(ctx context.Context, s *config.Source) (source.Source, error) {
 			return openSource(ctx, s, logger)
@@ -115,7 +117,7 @@ func (env *cliEnv) opener(logger *slog.Logger) engine.Opener {
 		Destination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 			switch d.Type {
 			case "duckdb":
-				return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema, MemoryLimit: d.MemoryLimit, StorageVersion: d.StorageVersion})
+				return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema, MemoryLimit: d.MemoryLimit, StorageVersion: d.StorageVersion, BusyTimeout: wait})
 			case "parquet":
 				return parquet.Open(ctx, parquet.Options{Path: d.Path, PartitionBy: d.PartitionBy, Compression: d.Compression})
 			}
