@@ -213,6 +213,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		sp.Due, sp.Reason = true, "forced (-force)"
 	case last.IsZero():
 		sp.Due, sp.Reason = true, "never run"
+		if _, reset := snap.Tables[name+"."+SyncStateTable]; reset {
+			sp.Reason = "state reset by jsync state rm"
+		}
 	case sc.Schedule.Due(last, now):
 		sp.Due, sp.Reason = true, fmt.Sprintf("last run %s, schedule %s", last.UTC().Format(time.RFC3339), sc.Schedule)
 	default:

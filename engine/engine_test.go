@@ -790,3 +790,82 @@ func TestApplyRefusesPlanNotMatchingConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestStateCommands: state rm resets a table so that the next apply
+// fetches it in full; it refuses a child table, whose rows come with its
+// parent's fetch, naming the table to reset; show and rm refuse a table
+// the source does not offer, with the closest name.
+func TestStateCommands(t *testing.T) {
+	tests := []struct {
+		name    string
+		show    bool
+		addr    string
+		wantErr string // "" for success
+		wantN   int
+	}{
+		{"rm a table", false, "sync.acme.issues", "", 1},
+		{"rm a full table", false, "sync.acme.projects", "", 1},
+		{"rm a sync", false, "sync.acme", "", 3},
+		{"rm a child", false, "sync.acme.comments",
+			"comments is fetched with issues, so resetting it alone would fetch nothing more; to refetch it, reset sync.acme.issues (jsync state rm sync.acme.issues)", 0},
+		{"rm a typo", false, "sync.acme.isues", `unknown table "isues" in sync.acme: source.jira.acme offers no such table; did you mean "issues"?`, 0},
+		{"show a typo", true, "sync.acme.isues", `unknown table "isues" in sync.acme`, 0},
+		{"show a child", true, "sync.acme.comments", "", 0},
+		{"show the sync", true, "sync.acme", "", 0},
+		{"show a table without state", true, "sync.acme._jsync_rejects", "it has never been synced", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+			d, src := newMemDest(), &fakeSource{issues: 2}
+			e := newTestEngine(t, testConfig(t), src, d, &now)
+			p, err := e.Plan(ctx, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := e.Apply(ctx, p, ApplyOptions{}); err != nil || res.Err() != nil {
+				t.Fatalf("apply: %v %v", err, res.Err())
+			}
+			serial := d.snap.Serial
+			var n int
+			if tc.show {
+				_, err = e.StateShow(ctx, tc.addr)
+			} else {
+				n, err = e.StateRemove(ctx, tc.addr)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				if d.snap.Serial != serial {
+					t.Fatal("a refused command changed the state")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tc.wantN {
+				t.Fatalf("reset %d tables, want %d", n, tc.wantN)
+			}
+			if tc.show {
+				return
+			}
+			// The next plan runs the sync, though not due by its schedule,
+			// and says why.
+			p, err = newTestEngine(t, testConfig(t), src, d, &now).Plan(ctx, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sp := p.Syncs[0]; !sp.Due || sp.Reason != "state reset by jsync state rm" {
+				t.Fatalf("after state rm the sync is due %v, reason %q", sp.Due, sp.Reason)
+			}
+			for _, pt := range p.Syncs[0].Tables {
+				if pt.Name == "issues" && strings.HasSuffix(tc.addr, "issues") && pt.Mode != plan.ModeFull {
+					t.Fatalf("issues after its reset: mode %s, want full", pt.Mode)
+				}
+			}
+		})
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/state"
+	"github.com/jsync-dev/jsync/engine/suggest"
 )
 
 // StateList returns every table state of every destination in the
@@ -56,6 +58,44 @@ func (e *Engine) parseStateAddr(addr string) (syncName, table string, err error)
 	return parts[0], table, nil
 }
 
+// stateTable returns the catalogue entry of a table named in a state
+// address of sync syncName, or an error for a name the sync's source does
+// not offer (with the closest name). jsync's own pseudo-tables (the sync's
+// last run and the rejects table) have no entry: nil, nil.
+func (e *Engine) stateTable(ctx context.Context, syncName, table string) (*schema.Table, error) {
+	if table == SyncStateTable || table == RejectsTable {
+		return nil, nil
+	}
+	sc := e.cfg.Syncs[syncName]
+	src, err := e.source(ctx, sc.Source)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{RejectsTable}
+	for _, t := range src.Tables() {
+		if t.Name == table {
+			return t, nil
+		}
+		names = append(names, t.Name)
+	}
+	return nil, fmt.Errorf("unknown table %q in sync.%s: %s offers no such table%s (see `jsync tables`)",
+		table, syncName, sourceAddr(sc.Source), suggest.DidYouMean(table, names, 3))
+}
+
+// rootTable is the table whose fetch brings t's rows: its top ancestor.
+func (e *Engine) rootTable(ctx context.Context, syncName string, t *schema.Table) string {
+	root := t.Name
+	for p := t.Parent; p != ""; {
+		root = p
+		pt, err := e.stateTable(ctx, syncName, p)
+		if err != nil || pt == nil {
+			break
+		}
+		p = pt.Parent
+	}
+	return root
+}
+
 // StateShow returns one table's state.
 func (e *Engine) StateShow(ctx context.Context, addr string) (*state.TableState, error) {
 	syncName, table, err := e.parseStateAddr(addr)
@@ -64,6 +104,9 @@ func (e *Engine) StateShow(ctx context.Context, addr string) (*state.TableState,
 	}
 	if table == "" {
 		table = SyncStateTable
+	}
+	if _, err := e.stateTable(ctx, syncName, table); err != nil {
+		return nil, err
 	}
 	d, err := e.destination(ctx, e.cfg.Syncs[syncName].Destination)
 	if err != nil {
@@ -82,12 +125,29 @@ func (e *Engine) StateShow(ctx context.Context, addr string) (*state.TableState,
 
 // StateRemove resets the state of one table (sync.NAME.TABLE) or of every
 // table of a sync (sync.NAME), so that the next apply fetches them in full
-// and runs the sync even if its schedule says it is not due. Pinned
-// custom-field column names are kept. It takes the destination lock.
+// and runs the sync even if its schedule says it is not due (the sync's own
+// last run, SyncStateTable, is reset too). Pinned custom-field column names
+// are kept. It takes the destination lock.
+//
+// An incremental child table (issue_comments) cannot be reset alone: its
+// rows come with its parent's fetch, which its own state does not drive,
+// so the next apply would fetch nothing more for it. StateRemove refuses
+// it and names the table to reset instead.
 func (e *Engine) StateRemove(ctx context.Context, addr string) (int, error) {
 	syncName, table, err := e.parseStateAddr(addr)
 	if err != nil {
 		return 0, err
+	}
+	if table != "" {
+		t, err := e.stateTable(ctx, syncName, table)
+		if err != nil {
+			return 0, err
+		}
+		if t != nil && t.Parent != "" && t.Replication == schema.Incremental {
+			root := e.rootTable(ctx, syncName, t)
+			return 0, fmt.Errorf("%s is fetched with %s, so resetting it alone would fetch nothing more; to refetch it, reset sync.%s.%s (jsync state rm sync.%s.%s), which refetches %s and the tables fetched with it",
+				table, root, syncName, root, syncName, root, root)
+		}
 	}
 	d, err := e.destination(ctx, e.cfg.Syncs[syncName].Destination)
 	if err != nil {
