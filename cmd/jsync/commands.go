@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -32,10 +33,10 @@ type planFlags struct {
 // "plan" or "run" for the help texts.
 func (pf *planFlags) register(fs *flag.FlagSet, verb string) {
 	pf.configFlags.register(fs)
-	fs.Var(&pf.targets, "target", "limit the "+verb+" to a sync: -target=sync.NAME (repeatable)")
+	fs.Var(&pf.targets, "target", "limit the "+verb+" to the sync `sync.NAME` (repeatable)")
 	fs.BoolVar(&pf.force, "force", false, verb+" every sync, whether its schedule makes it due or not")
 	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
-	fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, "wait up to this long (e.g. 10m) while another jsync apply holds a destination (default: fail at once)")
+	fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, "wait up to `DURATION` (e.g. 10m) while another jsync apply holds a destination (default: fail at once)")
 }
 
 // failBusy prints err, and when a destination was locked or in use by
@@ -70,7 +71,7 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "plan", "plan [options]")
 	var pf planFlags
 	pf.register(fs, "plan")
-	out := fs.String("out", "", "write the plan to this file, for `jsync apply FILE`")
+	out := fs.String("out", "", "save the plan to `FILE`, to apply exactly this plan with: jsync apply FILE")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 when there is nothing to do, 1 on error, 2 when there is work to do")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (see README: plan JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +79,9 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() > 0 {
 		return env.errorf("plan takes no arguments, got %q; did you mean -target=sync.%s?", fs.Arg(0), fs.Arg(0))
+	}
+	if err := env.checkPlanOut(fs, *out); err != nil {
+		return env.fail(err)
 	}
 	cfg, ok := env.loadConfig(&pf.configFlags)
 	if !ok {
@@ -112,8 +116,39 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	return exitOK
 }
 
+// checkPlanOut refuses a -out that would save nothing or destroy a file
+// that is not a plan: an empty name, a configuration file (.hcl, which
+// the next command would also load as configuration), a directory, or
+// any existing file that is not a jsync plan (a database, for instance).
+func (env *cliEnv) checkPlanOut(fs *flag.FlagSet, out string) error {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "out" })
+	if !given {
+		return nil
+	}
+	if strings.TrimSpace(out) == "" {
+		return errors.New("-out needs a file name to save the plan to, e.g. -out=jsync.plan")
+	}
+	if strings.EqualFold(filepath.Ext(out), ".hcl") {
+		return fmt.Errorf("-out=%s: will not write a plan over a configuration file (.hcl files are read as configuration); choose another name, e.g. -out=jsync.plan", out)
+	}
+	st, err := os.Stat(env.path(out))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("-out=%s: %w", out, err)
+	case st.IsDir():
+		return fmt.Errorf("-out=%s is a directory; give a file name, e.g. -out=%s", out, filepath.Join(out, "jsync.plan"))
+	}
+	if !plan.LooksLikePlan(env.path(out)) {
+		return fmt.Errorf("-out=%s: the file exists and is not a jsync plan; will not overwrite it; choose another name, e.g. -out=jsync.plan", out)
+	}
+	return nil
+}
+
 // parallelismUsage documents -parallelism for apply and serve.
-const parallelismUsage = "maximum concurrent table fetches (default 8); when given, also the most requests in flight to each source (default: the source's concurrency)"
+const parallelismUsage = "at most `N` concurrent table fetches (default 8); when given, also the most requests in flight to each source (default: the source's concurrency)"
 
 // badParallelism reports a -parallelism below 1; 0 is "not given".
 func (env *cliEnv) badParallelism(fs *flag.FlagSet, n int) bool {
@@ -133,8 +168,8 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	autoApprove := fs.Bool("auto-approve", false, "do not ask for confirmation")
 	parallelism := fs.Int("parallelism", 0, parallelismUsage)
 	allowIncompatible := fs.Bool("allow-incompatible", false, "allow incompatible column type changes (the column is recreated)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
-	memprofile := fs.String("memprofile", "", "write a heap profile to this file at the end")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
+	memprofile := fs.String("memprofile", "", "write a heap profile to `FILE` at the end")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}

@@ -110,7 +110,14 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if st, err := os.Stat(env.dir); err != nil || !st.IsDir() {
-		fmt.Fprintf(env.stderr, "Error: -chdir=%s: not a directory\n", env.dir)
+		why := "not a directory"
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			why = "the directory does not exist"
+		case err != nil:
+			why = err.Error()
+		}
+		fmt.Fprintf(env.stderr, "Error: -chdir=%s: %s\n", env.dir, why)
 		return exitError
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -194,7 +194,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	var cf configFlags
 	cf.register(fs)
 	parallelism := fs.Int("parallelism", 0, parallelismUsage)
-	poll := fs.Duration("poll", time.Minute, "how often to check for due syncs at most")
+	poll := fs.Duration("poll", time.Minute, "check for due syncs at least every `DURATION`")
 	once := fs.Bool("once", false, "run due syncs once and exit (for tests)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
@@ -251,7 +251,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 
 func runQuery(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "query", "query DBFILE [SQL]")
-	limit := fs.Int("rows", 3, "rows to show per table when no SQL is given")
+	limit := fs.Int("rows", 3, "show `N` rows per table when no SQL is given")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}

@@ -32,9 +32,9 @@ type configFlags struct {
 }
 
 func (c *configFlags) register(fs *flag.FlagSet) {
-	fs.Var(&c.vars, "var", "set a variable: -var 'name=value' (repeatable)")
-	fs.Var(&c.varFiles, "var-file", "read variables from an HCL file (repeatable)")
-	fs.Var(&c.files, "config", "load only this .hcl file instead of every *.hcl in the directory (repeatable)")
+	fs.Var(&c.vars, "var", "set a variable: `NAME=VALUE` (repeatable)")
+	fs.Var(&c.varFiles, "var-file", "read variables from the HCL file `FILE` (repeatable)")
+	fs.Var(&c.files, "config", "load only the .hcl `FILE` instead of every *.hcl in the directory (repeatable)")
 }
 
 type multiFlag []string

@@ -323,6 +323,20 @@ func ReadFile(path string) (*Plan, error) {
 	return p, nil
 }
 
+// LooksLikePlan reports whether the file at path has the shape of a plan
+// file (a checksummed plan), valid or not: jsync plan -out overwrites such
+// a file, and no other. It reads no further than the first JSON value, so
+// a large file of another kind costs little.
+func LooksLikePlan(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var env envelope
+	return json.NewDecoder(f).Decode(&env) == nil && len(env.Plan) > 0 && env.Checksum != ""
+}
+
 // StaleError explains why a saved plan can no longer be applied.
 type StaleError struct{ Reasons []string }
 

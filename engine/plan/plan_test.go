@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +138,37 @@ func TestCheckFreshMissingSerial(t *testing.T) {
 	err := p.CheckFresh("sha256:abc", map[string]int64{"destination.duckdb.w": 3, "destination.duckdb.other": 0})
 	if err == nil || !strings.Contains(err.Error(), "no state serial for destination.duckdb.other") {
 		t.Fatalf("CheckFresh = %v, want a stale error for the destination the plan has no serial of", err)
+	}
+}
+
+func TestLooksLikePlan(t *testing.T) {
+	var good bytes.Buffer
+	if err := samplePlan().Write(&good); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, content string
+		want          bool
+	}{
+		{"plan", good.String(), true},
+		{"tampered plan", strings.Replace(good.String(), `"sha256:abc"`, `"sha256:abd"`, 1), true},
+		{"configuration", "sync \"a\" {}\n", false},
+		{"other JSON", `{"plan": "x"}`, false},
+		{"binary", "DUCK\x00\x01\x02", false},
+		{"empty", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got := LooksLikePlan(path); got != tc.want {
+				t.Fatalf("LooksLikePlan = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if LooksLikePlan(filepath.Join(t.TempDir(), "missing")) {
+		t.Fatal("a missing file looks like a plan")
 	}
 }
