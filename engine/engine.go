@@ -418,9 +418,14 @@ func selectTables(sc *config.Sync, all []*schema.Table) ([]selected, error) {
 	for _, t := range orderTables(all, need) {
 		pt := t
 		if cols, ok := sc.Columns[t.Name]; ok {
-			for _, c := range cols {
+			for i, c := range cols {
 				if t.Column(c) == nil {
-					errs = append(errs, fmt.Errorf("sync.%s: table %s has no column %q%s", sc.Name, t.Name, c, suggest.DidYouMean(c, t.ColumnNames(), 3)))
+					where := ""
+					if rs := sc.ColumnRanges[t.Name]; i < len(rs) {
+						where = rs[i].String() + ": "
+					}
+					errs = append(errs, fmt.Errorf("%stable %s has no column %q, and the site has no custom field of that name%s",
+						where, t.Name, c, suggest.DidYouMean(c, t.ColumnNames(), 3)))
 				}
 			}
 			pt = t.Project(cols)

@@ -184,7 +184,10 @@ type Sync struct {
 	// Empty means all.
 	Tables []string
 	// Columns maps a table to its selected columns. Absent tables keep all.
-	Columns  map[string][]string
+	Columns map[string][]string
+	// ColumnRanges are where each selected column is written, in the
+	// order of Columns, for errors found at discovery.
+	ColumnRanges map[string][]hcl.Range
 	Schedule Schedule
 	// DependsOn names other syncs that must run first.
 	DependsOn []string

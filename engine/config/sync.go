@@ -304,6 +304,7 @@ func (l *loader) decodeColumns(s *Sync, a *hcl.Attribute) {
 			ranges = elementRanges(a.Expr, len(cols))
 		}
 		var kept []string
+		var keptRanges []hcl.Range
 		for i, c := range cols {
 			if contains(kept, c) {
 				l.diags = append(l.diags, warnf(ranges[i].Ptr(), "Duplicate column", "The column %q is listed more than once.", c))
@@ -311,6 +312,7 @@ func (l *loader) decodeColumns(s *Sync, a *hcl.Attribute) {
 			}
 			if l.checkColumn(s, table, c, ranges[i]) {
 				kept = append(kept, c)
+				keptRanges = append(keptRanges, ranges[i])
 			}
 		}
 		if len(cols) == 0 {
@@ -319,6 +321,10 @@ func (l *loader) decodeColumns(s *Sync, a *hcl.Attribute) {
 			continue
 		}
 		s.Columns[table] = kept
+		if s.ColumnRanges == nil {
+			s.ColumnRanges = map[string][]hcl.Range{}
+		}
+		s.ColumnRanges[table] = keptRanges
 	}
 }
 
@@ -331,10 +337,16 @@ func (l *loader) checkColumn(s *Sync, table, column string, subject hcl.Range) b
 	if !ok || contains(cols, column) {
 		return true
 	}
-	if dynamic && snakeCaseRE.MatchString(column) {
-		return true // a custom-field column known only at discovery
-	}
 	hint := didYouMean(column, cols)
+	if dynamic && snakeCaseRE.MatchString(column) {
+		// Perhaps a custom-field column, known only at discovery; perhaps
+		// a typo of a column that is always there.
+		if hint != "" {
+			l.diags = append(l.diags, warnf(subject.Ptr(), "Possibly misspelled column",
+				"The table %q has no column %q unless a custom field of the site has that name (known at discovery; jsync plan checks it).%s", table, column, hint))
+		}
+		return true
+	}
 	if hint == "" && dynamic {
 		hint = " Custom-field columns are known only at discovery and must be snake_case, for example story_points."
 	}

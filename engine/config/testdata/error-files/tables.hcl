@@ -31,3 +31,16 @@ sync "empty" {
   destination = destination.duckdb.w
   tables      = []  # ERROR: 32:17 Empty table list
 }
+
+# A snake_case name could be a custom field's column, known at discovery:
+# a warning, with the column it resembles.
+destination "duckdb" "typo" {
+  path = "typo.duckdb"
+}
+
+sync "typo" {
+  source      = source.jira.demo
+  destination = destination.duckdb.typo
+  tables      = ["issues"]
+  columns     = { issues = ["id", "summry", "team_size"] }  # WARNING: 45:35 Possibly misspelled column
+}
