@@ -188,7 +188,7 @@ type Sync struct {
 	// ColumnRanges are where each selected column is written, in the
 	// order of Columns, for errors found at discovery.
 	ColumnRanges map[string][]hcl.Range
-	Schedule Schedule
+	Schedule     Schedule
 	// DependsOn names other syncs that must run first.
 	DependsOn []string
 	// Load is LoadWhileFetching or LoadAfterFetch.
