@@ -164,10 +164,17 @@ func openSource(ctx context.Context, s *config.Source, logger *slog.Logger) (sou
 	if opts.Flavor == "" {
 		opts.Flavor = "cloud"
 	}
-	if opts.Flavor == "datacenter" {
+	// The site accepts the credentials the source sets (config allows only
+	// its flavor's mode), or its own.
+	switch {
+	case s.Auth() == "pat":
+		opts.PAT = s.PAT
+	case s.Auth() == "cloud":
+		opts.Email, opts.Token = s.Email, s.APIToken
+	case opts.Flavor == "datacenter":
 		opts.PAT = simToken
 		cfg.PAT = simToken
-	} else {
+	default:
 		opts.Email, opts.Token = simEmail, simToken
 		cfg.Email, cfg.APIToken = simEmail, simToken
 	}

@@ -147,7 +147,7 @@ func TestErrorFixturesCoverage(t *testing.T) {
 		"Unknown variable",
 		"Cycle in sync dependencies", "Cycle in local values", "Table written by two syncs",
 		"Duplicate source", "Duplicate destination", "Duplicate sync", "Duplicate variable", "Duplicate local value",
-		"Missing credentials", "Conflicting credentials", "Missing base_url",
+		"Missing credentials", "Conflicting credentials", "Unsupported credentials for the simulator", "Missing base_url",
 		"Missing environment variable",
 		"Insecure base_url", "Invalid base_url",
 		"Invalid schedule", "Invalid start_date", "Invalid load",

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -230,6 +231,16 @@ var credentialModes = []struct {
 	{"basic", []string{"username", "password"}, "username + password (Data Center)"},
 }
 
+// modeHelp describes the credential mode named name.
+func modeHelp(name string) string {
+	for _, m := range credentialModes {
+		if m.name == name {
+			return m.help
+		}
+	}
+	return name
+}
+
 const credentialHelp = "Set exactly one of: email + api_token (Jira Cloud), personal_access_token (Data Center), or username + password (Data Center). Keep secrets out of files: use var.<name> with sensitive = true, or env(\"NAME\")."
 
 func (l *loader) checkCredentials(b *hcl.Block, attrs hcl.Attributes, s *Source) {
@@ -267,6 +278,25 @@ func (l *loader) checkCredentials(b *hcl.Block, attrs hcl.Attributes, s *Source)
 		return
 	}
 	m := credentialModes[used[0]]
+	if sim := s.Simulator; sim != nil && s.BaseURL == "" {
+		// The built-in site accepts the credentials of its flavor, which
+		// then replace its own.
+		want := "cloud"
+		if sim.Flavor == "datacenter" {
+			want = "pat"
+		}
+		if m.name != want {
+			flavor := cmp.Or(sim.Flavor, "cloud")
+			a := attrs[m.args[0]]
+			if a == nil {
+				a = attrs[m.args[1]]
+			}
+			l.diags = append(l.diags, errorf(a.NameRange.Ptr(), "Unsupported credentials for the simulator",
+				"The built-in simulated site (flavor %q) accepts %s only, or no credentials at all. Remove %s, or set flavor to the deployment that uses them.",
+				flavor, modeHelp(want), strings.Join(m.args, " and ")))
+			return
+		}
+	}
 	values := map[string]string{"email": s.Email, "api_token": s.APIToken, "personal_access_token": s.PAT, "username": s.Username, "password": s.Password}
 	for _, arg := range m.args {
 		a := attrs[arg]

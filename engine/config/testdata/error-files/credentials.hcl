@@ -33,3 +33,24 @@ source "jira" "sim_with_token" {
 
 source "jira" "nothing" {  # ERROR: 34:1 Missing base_url  # ERROR: 34:1 Missing credentials
 }
+
+# The built-in site accepts its flavor's credentials only.
+source "jira" "sim_dc_basic" {
+  username = "bob"  # ERROR: 39:3 Unsupported credentials for the simulator
+  password = "bob-password-1"
+  simulator {
+    flavor = "datacenter"
+  }
+}
+
+source "jira" "sim_cloud_pat" {
+  personal_access_token = "pat-for-cloud-sim"  # ERROR: 47:3 Unsupported credentials for the simulator
+  simulator {}
+}
+
+source "jira" "sim_dc_pat" {
+  personal_access_token = "pat-for-dc-sim"
+  simulator {
+    flavor = "datacenter"
+  }
+}
