@@ -237,6 +237,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		return nil, err
 	}
 	written := writtenTables(sel)
+	if err := checkPartitionColumns(sc, written); err != nil {
+		return nil, err
+	}
 	if mp, ok := d.(dest.MemoryPlanner); ok {
 		sp.Warnings = slices.Concat(sp.Warnings, mp.PlanMemory(written))
 	}
@@ -485,4 +488,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkPartitionColumns checks that the partition column of each written
+// table is one of its columns, now that custom-field columns are known.
+func checkPartitionColumns(sc *config.Sync, written []*schema.Table) error {
+	var errs []error
+	for _, t := range written {
+		col, ok := sc.Destination.PartitionBy[t.Name]
+		if !ok || t.Column(col) != nil {
+			continue
+		}
+		where := ""
+		if rs, ok := sc.Destination.PartitionRanges[t.Name]; ok {
+			where = rs[1].String() + ": "
+		}
+		errs = append(errs, fmt.Errorf("%spartition_by: table %s has no column %q, and the site has no custom field of that name%s",
+			where, t.Name, col, suggest.DidYouMean(col, t.ColumnNames(), 3)))
+	}
+	return errors.Join(errs...)
 }

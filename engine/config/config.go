@@ -146,6 +146,14 @@ type Simulator struct {
 	TZ string
 }
 
+// ReservedSchema is jsync's own schema in a DuckDB destination (and its
+// directory in a Parquet one): no source or schema setting may take it.
+const ReservedSchema = "_jsync"
+
+// MinMemoryLimit is the smallest memory_limit accepted: below it DuckDB
+// cannot write even a narrow table.
+const MinMemoryLimit = 64 << 20
+
 // Destination is a destination block.
 type Destination struct {
 	Type      string // "duckdb" or "parquet"
@@ -164,6 +172,9 @@ type Destination struct {
 	StorageVersion string
 	// PartitionBy maps a table to the column it is partitioned by (parquet only).
 	PartitionBy map[string]string
+	// PartitionRanges are where each PartitionBy entry's table and column
+	// are written, for errors found at discovery.
+	PartitionRanges map[string][2]hcl.Range
 	// Compression is the Parquet codec (parquet only): snappy, zstd, gzip,
 	// lz4, brotli or none.
 	Compression string

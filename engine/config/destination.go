@@ -84,6 +84,9 @@ func (l *loader) decodeDestinations() {
 				if !identifierRE.MatchString(v) {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid schema name",
 						"%q is not a valid schema name: use letters, digits and underscores, starting with a letter or underscore.", v))
+				} else if strings.EqualFold(v, ReservedSchema) {
+					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Reserved schema name",
+						"%q is jsync's own schema (state, runs, keys). Choose another name.", v))
 				} else {
 					d.Schema = v
 				}
@@ -91,8 +94,11 @@ func (l *loader) decodeDestinations() {
 		}
 		if a := attrs["memory_limit"]; a != nil {
 			if v, ok := l.str(a); ok {
-				if _, err := bytesize.Parse(v); err != nil {
+				if n, err := bytesize.Parse(v); err != nil {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit", "%s.", err))
+				} else if n < MinMemoryLimit {
+					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit",
+						"%q is below %d MB, less than DuckDB needs to write any table. Remove memory_limit to let jsync size it from the tables, or set at least \"%dMB\".", v, MinMemoryLimit>>20, MinMemoryLimit>>20))
 				} else {
 					d.MemoryLimit = strings.TrimSpace(v)
 				}
@@ -135,6 +141,12 @@ func (l *loader) decodeDestinations() {
 						continue
 					}
 					d.PartitionBy[k] = col.AsString()
+					if e, ok := keys[k]; ok {
+						if d.PartitionRanges == nil {
+							d.PartitionRanges = map[string][2]hcl.Range{}
+						}
+						d.PartitionRanges[k] = [2]hcl.Range{e[0].Range(), e[1].Range()}
+					}
 				}
 			}
 		}

@@ -150,7 +150,7 @@ func TestErrorFixturesCoverage(t *testing.T) {
 		"Missing credentials", "Conflicting credentials", "Unsupported credentials for the simulator", "Missing base_url",
 		"Missing environment variable",
 		"Insecure base_url", "Invalid base_url",
-		"Invalid schedule", "Invalid start_date", "Invalid load",
+		"Invalid schedule", "Invalid start_date", "Invalid load", "Unreadable ca_file", "Invalid ca_file", "Reserved source name", "Reserved schema name", "Partition of a table not written", "Partition column not selected",
 		"Unsupported source type", "Unsupported destination type",
 		"No value for required variable", "Missing required argument",
 	}

@@ -159,6 +159,7 @@ func load(srcs []fileSource, opts LoadOptions) (cfg *Config, diags hcl.Diagnosti
 	l.decodeSyncs()
 	l.checkSyncCycles()
 	l.checkOneWriter()
+	l.checkPartitions()
 	if !l.diags.HasErrors() {
 		l.cfg.Digest = l.digest(srcs)
 	}

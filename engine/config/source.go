@@ -2,10 +2,12 @@ package config
 
 import (
 	"cmp"
+	"encoding/pem"
 	"fmt"
 	"math"
 	"math/big"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 	_ "time/tzdata" // validate simulator tz without depending on the host's zoneinfo
@@ -84,6 +86,12 @@ func (l *loader) decodeSources() {
 		if !l.checkName(b, 1, "source") {
 			continue
 		}
+		if strings.EqualFold(name, ReservedSchema) {
+			// A source's tables go to the schema (directory) of its name.
+			l.diags = append(l.diags, errorf(b.LabelRanges[1].Ptr(), "Reserved source name",
+				"%q is the name of jsync's own schema, where a source's tables would go. Rename the source.", name))
+			continue
+		}
 		key := typ + "." + name
 		if prev, ok := l.cfg.Sources[key]; ok {
 			l.diags = append(l.diags, errorf(b.DefRange.Ptr(), "Duplicate source",
@@ -126,6 +134,7 @@ func (l *loader) decodeJiraSource(b *hcl.Block, s *Source) {
 	l.addSecret(s.APIToken, s.PAT, s.Password)
 	if v, ok := l.str(attrs["ca_file"]); ok {
 		s.CAFile = l.resolvePath(attrs["ca_file"].Range, v)
+		l.checkCAFile(attrs["ca_file"], s.CAFile)
 	}
 	if a := attrs["start_date"]; a != nil {
 		if v, ok := l.str(a); ok {
@@ -407,4 +416,32 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// checkCAFile reports a ca_file that cannot be read or holds no PEM
+// certificate: the connection would fail at the first request.
+func (l *loader) checkCAFile(a *hcl.Attribute, path string) {
+	b, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Unreadable ca_file",
+			"%s. ca_file is a PEM file of the certificate authorities to trust, relative to the configuration file's directory.", err))
+	case !hasPEMCertificate(b):
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid ca_file",
+			"%s holds no PEM certificate (-----BEGIN CERTIFICATE-----). Export the certificate authority in PEM format.", path))
+	}
+}
+
+// hasPEMCertificate reports whether b holds a PEM CERTIFICATE block.
+func hasPEMCertificate(b []byte) bool {
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return false
+		}
+		if block.Type == "CERTIFICATE" {
+			return true
+		}
+	}
 }

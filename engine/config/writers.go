@@ -77,3 +77,51 @@ func tableList(ns string, tables []string) string {
 	}
 	return s
 }
+
+// checkPartitions checks each partition_by entry against the tables the
+// syncs into the destination write and their columns. Without it a typo in
+// a table name was ignored, and one in a column failed every row at apply.
+func (l *loader) checkPartitions() {
+	for _, key := range sortedKeys(l.cfg.Destinations) {
+		d := l.cfg.Destinations[key]
+		for _, table := range sortedKeys(d.PartitionBy) {
+			rs, ok := d.PartitionRanges[table]
+			if !ok {
+				continue
+			}
+			var writer *Sync
+			var written []string
+			for _, name := range sortedKeys(l.cfg.Syncs) {
+				s := l.cfg.Syncs[name]
+				if s.Destination != d || s.Source == nil {
+					continue
+				}
+				if s.Selects(table) && writer == nil {
+					writer = s
+				}
+				if l.opts.Catalogue != nil {
+					for _, t := range l.opts.Catalogue.TableNames(s.Source.Type) {
+						if s.Selects(t) && !contains(written, t) {
+							written = append(written, t)
+						}
+					}
+				}
+			}
+			if writer == nil {
+				l.diags = append(l.diags, errorf(rs[0].Ptr(), "Partition of a table not written",
+					"partition_by names table %q, which no sync writes into %s.%s", table, d.Addr(), didYouMean(table, written)))
+				continue
+			}
+			if l.opts.Catalogue == nil {
+				continue
+			}
+			if !l.checkColumn(writer, table, d.PartitionBy[table], rs[1]) {
+				continue
+			}
+			if cols, ok := writer.Columns[table]; ok && !contains(cols, d.PartitionBy[table]) {
+				l.diags = append(l.diags, errorf(rs[1].Ptr(), "Partition column not selected",
+					"sync.%s selects the columns of %q without %q, its partition column. Add it to the sync's columns.", writer.Name, table, d.PartitionBy[table]))
+			}
+		}
+	}
+}
