@@ -1,12 +1,13 @@
 # Jira Data Center into Parquet files, with a personal access token and a private CA.
 #
 #   export JIRA_PAT=...
+#   export JIRA_CA_FILE=/etc/ssl/internal-ca.pem   # the CA that signed the site's certificate (PEM)
 #   jsync apply -config=datacenter-parquet.hcl
 
 source "jira" "onprem" {
   base_url              = "https://jira.internal.example.com"
   personal_access_token = env("JIRA_PAT")
-  ca_file               = "internal-ca.pem"
+  ca_file               = env("JIRA_CA_FILE")
 }
 
 destination "parquet" "lake" {

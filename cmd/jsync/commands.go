@@ -88,7 +88,9 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	eng := engine.New(cfg, env.opener(logger, pf.lockTimeout))
+	opener, cleanup := env.planOpener(logger, pf.lockTimeout)
+	defer cleanup()
+	eng := engine.New(cfg, opener)
 	eng.Log = logger
 	defer eng.Close()
 	p, err := eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh})

@@ -20,6 +20,7 @@ func TestExamples(t *testing.T) {
 	env := map[string]string{
 		"JIRA_EMAIL": "me@example.com", "JIRA_API_TOKEN": "example-token",
 		"JIRA_PAT": "example-pat", "JSYNC_VAR_jira_token": "example-token",
+		"JIRA_CA_FILE": testCA(t),
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -35,4 +36,14 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testCA returns the path of a PEM certificate, for examples that set a
+// ca_file.
+func testCA(t *testing.T) string {
+	p, err := filepath.Abs(filepath.Join("..", "..", "engine", "config", "testdata", "valid", "certs", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -140,7 +140,10 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	eng := engine.New(cfg, env.opener(logger, 0))
+	// A destination that does not exist has no state: nothing is created.
+	opener, cleanup := env.planOpener(logger, 0)
+	defer cleanup()
+	eng := engine.New(cfg, opener)
 	defer eng.Close()
 	switch sub {
 	case "list":

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -123,6 +126,63 @@ func (env *cliEnv) opener(logger *slog.Logger, wait time.Duration) engine.Opener
 			}
 			return nil, fmt.Errorf("unknown destination type %q", d.Type)
 		},
+	}
+}
+
+// planOpener is opener for the commands that change nothing (plan, state
+// list and show): a destination whose file or directory does not exist yet
+// is planned against an empty stand-in in a temporary directory, so that
+// nothing is created where the configuration points. cleanup, called after
+// the engine is closed, removes the stand-ins.
+func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration) (o engine.Opener, cleanup func()) {
+	o = env.opener(logger, wait)
+	var mu sync.Mutex
+	var standIns []string
+	open := o.Destination
+	o.Destination = func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
+		if _, err := os.Stat(d.Path); !errors.Is(err, fs.ErrNotExist) {
+			return open(ctx, d)
+		}
+		if err := creatable(d.Path); err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp("", "jsync-plan-")
+		if err != nil {
+			return nil, fmt.Errorf("stand-in for %s, which does not exist yet: %w", d.Path, err)
+		}
+		mu.Lock()
+		standIns = append(standIns, dir)
+		mu.Unlock()
+		standIn := *d
+		standIn.Path = filepath.Join(dir, filepath.Base(d.Path))
+		return open(ctx, &standIn)
+	}
+	return o, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, dir := range standIns {
+			_ = os.RemoveAll(dir)
+		}
+	}
+}
+
+// creatable reports why path could not be created: the nearest existing
+// directory above it must be a directory.
+func creatable(path string) error {
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot create %s: %w", path, err)
+		}
+		if filepath.Dir(dir) == dir {
+			return nil
+		}
 	}
 }
 
