@@ -28,7 +28,7 @@ import (
 
 // State keys of the issues table (state.TableState.Extra).
 const (
-	extraLastSweep   = "last_delete_sweep" // RFC 3339 time of the last id sweep
+	extraLastSweep   = "last_delete_sweep" // RFC 3339 time (with fractions) of the last id sweep
 	extraKnownPrefix = "known_ids:"        // + project id → idSet of issues written
 	// issues written within the overlap before the cursor, as id:updated-ms
 	// pairs: the next run skips them when their `updated` is unchanged.
@@ -649,7 +649,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	if swept {
-		extra[extraLastSweep] = r.now.Format(time.RFC3339)
+		extra[extraLastSweep] = r.now.Format(time.RFC3339Nano)
 		extra[extraScope] = r.s.scope()
 	}
 	if err := fetchers[0].flush(ctx); err != nil {
