@@ -56,15 +56,19 @@ func (env *cliEnv) failBusy(err error, lockTimeout time.Duration) int {
 	return exitError
 }
 
-// parseConfigFlags parses a command that only takes the config flags.
-func parseConfigFlags(env *cliEnv, name, usage string, args []string) (*flag.FlagSet, *configFlags, bool) {
+// parseConfigFlags parses a command that only takes the config flags and
+// no arguments. done reports that the command ends with code.
+func parseConfigFlags(env *cliEnv, name, usage string, args []string) (cf *configFlags, code int, done bool) {
 	fs := newFlagSet(env, name, usage)
-	var cf configFlags
+	cf = &configFlags{}
 	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, false
+	if code, done := parseFlags(fs, args); done {
+		return nil, code, true
 	}
-	return fs, &cf, true
+	if fs.NArg() > 0 {
+		return nil, env.errorf("%s takes no arguments, got %q", name, fs.Arg(0)), true
+	}
+	return cf, 0, false
 }
 
 func runPlan(ctx context.Context, env *cliEnv, args []string) int {
@@ -74,8 +78,8 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	out := fs.String("out", "", "save the plan to `FILE`, to apply exactly this plan with: jsync apply FILE")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 when there is nothing to do, 1 on error, 2 when there is work to do")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (see README: plan JSON)")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return env.errorf("plan takes no arguments, got %q; did you mean -target=sync.%s?", fs.Arg(0), fs.Arg(0))
@@ -172,8 +176,8 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	allowIncompatible := fs.Bool("allow-incompatible", false, "allow incompatible column type changes (the column is recreated)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	memprofile := fs.String("memprofile", "", "write a heap profile to `FILE` at the end")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 1 {
 		return env.errorf("apply takes at most one plan file, got %d arguments", fs.NArg())
@@ -270,9 +274,9 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runValidate(ctx context.Context, env *cliEnv, args []string) int {
-	_, cf, ok := parseConfigFlags(env, "validate", "validate [options]", args)
-	if !ok {
-		return exitError
+	cf, code, done := parseConfigFlags(env, "validate", "validate [options]", args)
+	if done {
+		return code
 	}
 	cfg, ok := env.loadConfig(cf)
 	if !ok {
@@ -284,6 +288,9 @@ func runValidate(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runVersion(ctx context.Context, env *cliEnv, args []string) int {
+	if len(args) > 0 {
+		return env.errorf("version takes no arguments, got %q", args[0])
+	}
 	fmt.Fprintf(env.stdout, "jsync %s (%s, %s/%s)\n", engine.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
 }

@@ -18,9 +18,9 @@ import (
 )
 
 func runGraph(ctx context.Context, env *cliEnv, args []string) int {
-	_, cf, ok := parseConfigFlags(env, "graph", "graph [options]", args)
-	if !ok {
-		return exitError
+	cf, code, done := parseConfigFlags(env, "graph", "graph [options]", args)
+	if done {
+		return code
 	}
 	cfg, ok := env.loadConfig(cf)
 	if !ok {
@@ -82,8 +82,8 @@ func sortedNames[V any](m map[string]V) []string {
 func runTables(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "tables", "tables [-markdown] [TABLE]")
 	md := fs.Bool("markdown", false, "print the reference as Markdown (docs/tables.md)")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if *md {
 		fmt.Fprint(env.stdout, jira.TablesMarkdown())
@@ -127,8 +127,8 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "state", "state list | state show sync.NAME.TABLE | state rm sync.NAME[.TABLE]")
 	var cf configFlags
 	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -158,7 +158,7 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 			if !r.LastSuccess.IsZero() {
 				last = r.LastSuccess.UTC().Format(time.RFC3339)
 			}
-			cur := r.Cursor
+			cur := cursorText(r.Cursor)
 			if cur == "" {
 				cur = "-"
 			}
@@ -199,8 +199,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	parallelism := fs.Int("parallelism", 0, parallelismUsage)
 	poll := fs.Duration("poll", time.Minute, "check for due syncs at least every `DURATION`")
 	once := fs.Bool("once", false, "run due syncs once and exit (for tests)")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if env.badParallelism(fs, *parallelism) {
 		return exitError
@@ -255,8 +255,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 func runQuery(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "query", "query DBFILE [SQL]")
 	limit := fs.Int("rows", 3, "show `N` rows per table when no SQL is given")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() < 1 {
 		fs.Usage()

@@ -287,6 +287,19 @@ func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a command's options. done reports that the command
+// ends with code: 0 after -h (the usage asked for), 1 after a bad option
+// (the flag package printed why).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, true
+	case err != nil:
+		return exitError, true
+	}
+	return 0, false
+}
+
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil

@@ -144,6 +144,10 @@ func (l *loader) decodeJiraSource(b *hcl.Block, s *Source) {
 					"%s. Use a date such as \"2025-11-29\" or an RFC 3339 timestamp such as \"2025-11-29T00:00:00Z\".", err))
 			} else {
 				s.StartDate = t
+				if t.After(time.Now()) {
+					l.diags = append(l.diags, warnf(a.Expr.Range().Ptr(), "Future start_date",
+						"start_date %s is in the future: only issues updated since then are synced, so none are until that day. Did you mean an earlier year?", t.Format("2006-01-02")))
+				}
 			}
 		}
 	}

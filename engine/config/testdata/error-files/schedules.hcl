@@ -75,3 +75,8 @@ sync "g" {
   destination = destination.duckdb.w_g
   schedule    = "0 3 31 2 *"  # ERROR: 76:17 Invalid schedule
 }
+
+source "jira" "future" {
+  start_date = "2999-01-01"  # WARNING: 80:16 Future start_date
+  simulator {}
+}
