@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&caOut, "ca-out", "", "write the CA certificate PEM to this file")
 	fs.BoolVar(&opts.HTTP, "http", false, "serve plain HTTP instead of TLS")
 	fs.DurationVar(&opts.Latency, "latency", 0, "added latency per request, e.g. 150ms")
+	fs.BoolVar(&opts.Anonymous, "anonymous", false, "serve requests with missing or wrong credentials as an anonymous user (no project visible, myself 401) instead of 401")
 	fs.DurationVar(&opts.IndexLag, "index-lag", 0, "how long a change takes to reach the search index (JQL), e.g. 30s; 0 = at once")
 	fs.Float64Var(&opts.Rate, "rate", 100, "requests per second per endpoint (token bucket); negative = unlimited")
 	fs.Float64Var(&opts.Faults, "faults", 0, "probability of an injected fault per request")

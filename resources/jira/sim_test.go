@@ -1192,3 +1192,21 @@ func TestSimIndexLag(t *testing.T) {
 		})
 	}
 }
+
+// TestSimAnonymousAccess: against a site that serves wrong credentials as
+// an anonymous user (search answers 200 with nothing), jsync refuses to
+// sync, because GET myself fails, instead of writing an empty sync.
+func TestSimAnonymousAccess(t *testing.T) {
+	f := newSimFixtureWith(t, jirasim.Options{Issues: 30, Flavor: jirasim.FlavorCloud, Anonymous: true}, false)
+	cfg := f.src.cfg
+	cfg.APIToken = "expired-token"
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Discover(context.Background(), nil)
+	var he *client.HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusUnauthorized || !strings.Contains(err.Error(), "authentication failed") {
+		t.Fatalf("Discover with a wrong token against an anonymous-access site: %v, want the 401 of myself", err)
+	}
+}

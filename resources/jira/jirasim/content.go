@@ -214,7 +214,7 @@ func (d *dataset) transitions(i int32) []transitionDef {
 
 // linksOf returns the links of an issue whose other end is visible to the
 // user and not deleted.
-func (d *dataset) linksOf(i int32, restricted bool) []link {
+func (d *dataset) linksOf(i int32, restricted viewer) []link {
 	var out []link
 	for _, li := range d.linksByIssue[i] {
 		l := d.links[li]
@@ -252,9 +252,9 @@ func formatDuration(sec int) string {
 // user has no project role, so comments restricted to the Developers role
 // are hidden from it, in every endpoint and in the totals, as Jira hides
 // them.
-func (d *dataset) visibleComments(i int32, restricted bool) []commentItem {
+func (d *dataset) visibleComments(i int32, restricted viewer) []commentItem {
 	cs := d.comments(i)
-	if !restricted {
+	if restricted == asAdmin {
 		return cs
 	}
 	var out []commentItem

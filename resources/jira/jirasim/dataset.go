@@ -269,11 +269,17 @@ func (d *dataset) sprintsOf(i int32) []int {
 
 // visibleProject reports whether the user (admin or restricted) may browse
 // the project.
-func (d *dataset) visibleProject(p int, restricted bool) bool {
-	return !restricted || d.cat.projects[p].Restricted
+func (d *dataset) visibleProject(p int, restricted viewer) bool {
+	switch restricted {
+	case asAdmin:
+		return true
+	case asRestricted:
+		return d.cat.projects[p].Restricted
+	}
+	return false // anonymous: no project grants anonymous access
 }
 
-func (d *dataset) visibleIssue(i int32, restricted bool) bool {
+func (d *dataset) visibleIssue(i int32, restricted viewer) bool {
 	return !d.recs[i].deleted && d.visibleProject(int(d.recs[i].proj), restricted)
 }
 

@@ -193,7 +193,7 @@ func (s *Server) handleServerInfo(w http.ResponseWriter, r *http.Request, v *vie
 
 func (s *Server) handleMyself(w http.ResponseWriter, r *http.Request, v *view) {
 	u := userAdmin
-	if v.restricted {
+	if v.restricted == asRestricted {
 		u = userRestricted
 	}
 	m := v.user(u)
@@ -452,7 +452,7 @@ func (s *Server) handleIssueTypes(w http.ResponseWriter, r *http.Request, v *vie
 // handleRoles is GET role, which needs Administer Jira: the restricted user
 // is not an administrator and gets Jira's 403 ErrorCollection.
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request, v *view) {
-	if v.restricted {
+	if v.restricted != asAdmin {
 		writeErrors(w, http.StatusForbidden, "You are not authorized to perform this action. Administrator privileges are required.")
 		return
 	}

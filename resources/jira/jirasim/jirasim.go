@@ -57,6 +57,12 @@ type Options struct {
 	// a reason field reports show from Jira Cloud.
 	MaxConcurrent int
 	Caps          Caps
+	// Anonymous serves requests with missing or wrong credentials as an
+	// anonymous user, as a Cloud site with anonymous access does (an
+	// expired token has been reported to get an empty 200 from search):
+	// no project is visible to it, and GET myself answers 401. Otherwise
+	// they get 401.
+	Anonymous bool
 	// IndexLag is how long a change takes to reach the search index: Jira's
 	// search is eventually consistent ("recent updates might not be
 	// immediately visible"). Until then JQL matches and sorts a changed

@@ -116,11 +116,11 @@ type jqlParser struct {
 	d          *dataset
 	loc        *time.Location
 	now        time.Time
-	restricted bool
+	restricted viewer
 }
 
 // parseJQL compiles a query for one user.
-func parseJQL(q string, d *dataset, loc *time.Location, now time.Time, restricted bool) (*jqlQuery, error) {
+func parseJQL(q string, d *dataset, loc *time.Location, now time.Time, restricted viewer) (*jqlQuery, error) {
 	toks, err := lexJQL(q)
 	if err != nil {
 		return nil, err
@@ -506,7 +506,7 @@ func (ps *jqlParser) idClause(field, op string, vals []token) (pred, error) {
 // run evaluates the query over the visible, live issues and sorts them. The
 // id is always the final tie-breaker, so results are stable. Without ORDER BY
 // the order is created DESC, the issue navigator's default.
-func (q *jqlQuery) run(d *dataset, restricted bool) []int32 {
+func (q *jqlQuery) run(d *dataset, restricted viewer) []int32 {
 	var out []int32
 	for i := range d.recs {
 		ii := int32(i)

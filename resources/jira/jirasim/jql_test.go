@@ -96,11 +96,11 @@ func TestJQLEvaluation(t *testing.T) {
 		{"key <= ALPHA-10", 10},
 	} {
 		t.Run(tc.jql, func(t *testing.T) {
-			q, err := parseJQL(tc.jql, d, utc, d.now, false)
+			q, err := parseJQL(tc.jql, d, utc, d.now, asAdmin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(q.run(d, false)); got != tc.want {
+			if got := len(q.run(d, asAdmin)); got != tc.want {
 				t.Fatalf("got %d issues, want %d", got, tc.want)
 			}
 		})
@@ -124,11 +124,11 @@ func TestJQLOrderBy(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.jql, func(t *testing.T) {
-			q, err := parseJQL(tc.jql, d, time.UTC, d.now, false)
+			q, err := parseJQL(tc.jql, d, time.UTC, d.now, asAdmin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := q.run(d, false)
+			res := q.run(d, asAdmin)
 			for k := 1; k < len(res); k++ {
 				if !tc.less(&d.recs[res[k-1]], &d.recs[res[k]], res[k-1], res[k]) {
 					t.Fatalf("order broken at %d", k)
@@ -162,7 +162,7 @@ func TestJQLErrors(t *testing.T) {
 		"project > ALPHA",
 	} {
 		t.Run(jql, func(t *testing.T) {
-			_, err := parseJQL(jql, d, time.UTC, d.now, false)
+			_, err := parseJQL(jql, d, time.UTC, d.now, asAdmin)
 			var je *jqlError
 			if !errors.As(err, &je) || je.msg == "" {
 				t.Fatalf("want a JQL error, got %v", err)

@@ -51,7 +51,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	restricted, ok := s.authenticate(r)
-	if !ok {
+	// An anonymous caller has no "myself" (Jira answers 401), which is how
+	// a client tells anonymous access from its own.
+	if !ok || (restricted == asAnonymous && strings.HasSuffix(r.URL.Path, "/myself")) {
 		writeUnauthorized(rec, r, s.opts.Flavor)
 		return
 	}
@@ -100,19 +102,16 @@ func authHeader(flavor, email, token, pat string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
 }
 
-// authenticate returns whether the caller is the restricted user, and false
-// in ok for missing or wrong credentials.
-func (s *Server) authenticate(r *http.Request) (restricted, ok bool) {
-	got := r.Header.Get("Authorization")
-	switch got {
-	case "":
-		return false, false
+// authenticate returns who the caller is, and false in ok for missing or
+// wrong credentials, unless Options.Anonymous serves those as anonymous.
+func (s *Server) authenticate(r *http.Request) (who viewer, ok bool) {
+	switch r.Header.Get("Authorization") {
 	case s.AuthHeader():
-		return false, true
+		return asAdmin, true
 	case s.RestrictedAuthHeader():
-		return true, true
+		return asRestricted, true
 	}
-	return false, false
+	return asAnonymous, s.opts.Anonymous
 }
 
 // writeUnauthorized answers with the bodies seen in the wild: JSON normally,

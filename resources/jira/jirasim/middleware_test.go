@@ -230,3 +230,38 @@ func TestStatsAndLatency(t *testing.T) {
 		t.Fatal("String()")
 	}
 }
+
+// TestAnonymousMode: with Anonymous, wrong or missing credentials are an
+// anonymous user, as on a Cloud site with anonymous access: search answers
+// 200 with nothing, catalogue endpoints answer, and myself answers 401.
+// Without it they get 401 everywhere.
+func TestAnonymousMode(t *testing.T) {
+	for _, anonymous := range []bool{false, true} {
+		s, _ := startSim(t, Options{Issues: 50, Anonymous: anonymous})
+		c := client(t, s)
+		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte("someone@example.com:expired-token"))
+		code, _, body := c.do("GET", "/rest/api/3/search/jql?jql=created>%3D0&fields=id", nil)
+		if !anonymous {
+			if code != http.StatusUnauthorized {
+				t.Fatalf("without anonymous mode: search answered %d", code)
+			}
+			continue
+		}
+		if code != http.StatusOK || !strings.Contains(string(body), `"issues":[]`) {
+			t.Fatalf("anonymous search: %d %s", code, truncate(body))
+		}
+		if code, _, _ := c.do("GET", "/rest/api/3/myself", nil); code != http.StatusUnauthorized {
+			t.Fatalf("anonymous myself: %d, want 401", code)
+		}
+		var projects obj
+		c.get("/rest/api/3/project/search", &projects)
+		if len(arr(projects["values"])) != 0 {
+			t.Fatalf("anonymous sees %d projects", len(arr(projects["values"])))
+		}
+		var statuses []any
+		c.get("/rest/api/3/status", &statuses)
+		if len(statuses) == 0 {
+			t.Fatal("anonymous gets no statuses")
+		}
+	}
+}

@@ -239,10 +239,10 @@ func TestRoleRestrictedComments(t *testing.T) {
 	d := s.data
 	for i := range d.recs {
 		ii := int32(i)
-		if !d.visibleIssue(ii, true) || len(d.comments(ii)) > 100 {
+		if !d.visibleIssue(ii, asRestricted) || len(d.comments(ii)) > 100 {
 			continue
 		}
-		hidden := len(d.comments(ii)) - len(d.visibleComments(ii, true))
+		hidden := len(d.comments(ii)) - len(d.visibleComments(ii, asRestricted))
 		if hidden == 0 {
 			continue
 		}

@@ -12,12 +12,22 @@ import (
 
 type ctxKey struct{}
 
-func withUser(ctx context.Context, restricted bool) context.Context {
+// viewer is who a request is served for: the configured user, the
+// restricted user, or (Options.Anonymous) an anonymous caller.
+type viewer uint8
+
+const (
+	asAdmin viewer = iota
+	asRestricted
+	asAnonymous
+)
+
+func withUser(ctx context.Context, restricted viewer) context.Context {
 	return context.WithValue(ctx, ctxKey{}, restricted)
 }
 
-func restrictedFrom(ctx context.Context) bool {
-	v, _ := ctx.Value(ctxKey{}).(bool)
+func restrictedFrom(ctx context.Context) viewer {
+	v, _ := ctx.Value(ctxKey{}).(viewer)
 	return v
 }
 
@@ -26,7 +36,7 @@ type view struct {
 	s          *Server
 	d          *dataset
 	ver        string // "2", "3" or "latest"
-	restricted bool
+	restricted viewer
 	embeds     bool // userEmbed placeholders were issued
 }
 

@@ -25,7 +25,7 @@ type searchResult struct {
 
 // runJQL parses and evaluates a query, caching the ordered result per
 // (query, user, data version, minute, changes not yet indexed) so that paging stays cheap.
-func (s *Server) runJQL(jql string, restricted, requireBounded bool) ([]int32, error) {
+func (s *Server) runJQL(jql string, restricted viewer, requireBounded bool) ([]int32, error) {
 	now := s.now()
 	q, err := parseJQL(jql, s.data, s.loc, now, restricted)
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Server) runJQL(jql string, restricted, requireBounded bool) ([]int32, e
 	if requireBounded && q.where == nil {
 		return nil, &jqlError{msg: msgUnbounded}
 	}
-	key := fmt.Sprintf("%t|%d|%d|%d|%s", restricted, s.data.version, now.Unix()/60, s.data.pendingIndex(now.UnixMilli()), jql)
+	key := fmt.Sprintf("%d|%d|%d|%d|%s", restricted, s.data.version, now.Unix()/60, s.data.pendingIndex(now.UnixMilli()), jql)
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	if res, ok := s.searches[key]; ok {
@@ -159,7 +159,7 @@ func (s *Server) handleSearchJQL(w http.ResponseWriter, r *http.Request, v *view
 	}
 	fields := parseFieldSel(req.Fields, "id")
 	expand := parseExpand([]string{req.Expand})
-	qh := queryHash(req.JQL, strings.Join(splitList(req.Fields), ","), req.Expand, strconv.FormatBool(v.restricted))
+	qh := queryHash(req.JQL, strings.Join(splitList(req.Fields), ","), req.Expand, strconv.Itoa(int(v.restricted)))
 	offset := 0
 	if req.NextPageToken != nil && *req.NextPageToken != "" {
 		t, err := decodeToken(*req.NextPageToken)
@@ -327,7 +327,7 @@ func (s *Server) handleBulkChangelog(w http.ResponseWriter, r *http.Request, v *
 		writeErrors(w, http.StatusBadRequest, "maxResults must be between 1 and 10000.")
 		return
 	}
-	qh := queryHash(append(append([]string{strconv.FormatBool(v.restricted)}, req.IssueIDsOrKeys...), req.FieldIDs...)...)
+	qh := queryHash(append(append([]string{strconv.Itoa(int(v.restricted))}, req.IssueIDsOrKeys...), req.FieldIDs...)...)
 	offset := 0
 	if req.NextPageToken != nil && *req.NextPageToken != "" {
 		t, err := decodeToken(*req.NextPageToken)

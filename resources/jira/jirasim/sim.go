@@ -21,6 +21,13 @@ func (s *Server) Expected(since time.Time) Expected { return s.ExpectedFor(false
 // ExpectedFor is Expected for the configured user (restricted=false) or the
 // restricted user (GET /_sim/expected?as=restricted).
 func (s *Server) ExpectedFor(restricted bool, since time.Time) Expected {
+	if restricted {
+		return s.expected(asRestricted, since)
+	}
+	return s.expected(asAdmin, since)
+}
+
+func (s *Server) expected(restricted viewer, since time.Time) Expected {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	d := s.data
@@ -51,7 +58,7 @@ func (s *Server) ExpectedFor(restricted bool, since time.Time) Expected {
 	t["project_categories"] = int64(len(d.cat.categories))
 	t["resolutions"] = int64(len(resolutions))
 	t["roles"] = int64(len(roles))
-	if restricted {
+	if restricted != asAdmin {
 		t["roles"] = 0 // GET role needs Administer Jira: a 403
 	}
 	t["users"] = int64(len(d.cat.users))
@@ -77,7 +84,7 @@ func (s *Server) ExpectedFor(restricted bool, since time.Time) Expected {
 		for j := 0; j < n; j++ {
 			items += int64(d.historyItemCount(ii, j))
 		}
-		if o := d.overlays[ii]; o != nil || restricted {
+		if o := d.overlays[ii]; o != nil || restricted != asAdmin {
 			comments += int64(len(d.visibleComments(ii, restricted)))
 		} else {
 			comments += int64(rec.nComments)
@@ -308,7 +315,14 @@ func (s *Server) handleSimExpected(w http.ResponseWriter, r *http.Request) {
 		}
 		since = time.UnixMilli(ms)
 	}
-	writeJSON(w, http.StatusOK, s.ExpectedFor(r.URL.Query().Get("as") == "restricted", since))
+	who := asAdmin
+	switch r.URL.Query().Get("as") {
+	case "restricted":
+		who = asRestricted
+	case "anonymous":
+		who = asAnonymous
+	}
+	writeJSON(w, http.StatusOK, s.expected(who, since))
 }
 
 func (s *Server) handleSimStats(w http.ResponseWriter, r *http.Request) {
