@@ -1210,3 +1210,37 @@ func TestSimAnonymousAccess(t *testing.T) {
 		t.Fatalf("Discover with a wrong token against an anonymous-access site: %v, want the 401 of myself", err)
 	}
 }
+
+// TestSimOtherAuthModes syncs through the two authentication paths the
+// default fixture does not take: a Cloud site reached through the
+// api.atlassian.com gateway by its cloud id (scoped API tokens), and Data
+// Center with basic authentication. Every table matches the simulator.
+func TestSimOtherAuthModes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	t.Run("cloud gateway", func(t *testing.T) {
+		f := newSimFixture(t, jirasim.FlavorCloud, 60, false)
+		cfg := f.src.cfg
+		cfg.BaseURL, cfg.CloudID, cfg.GatewayURL = "", f.sim.CloudID(), f.sim.URL()
+		src, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.src = src
+		f.sync()
+		f.checkCounts("through the gateway")
+	})
+	t.Run("datacenter basic", func(t *testing.T) {
+		f := newSimFixture(t, jirasim.FlavorDataCenter, 60, false)
+		cfg := f.src.cfg
+		cfg.PAT, cfg.Username, cfg.Password = "", jirasim.DefaultUsername, jirasim.DefaultPassword
+		src, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.src = src
+		f.sync()
+		f.checkCounts("with basic authentication")
+	})
+}

@@ -35,6 +35,9 @@ type Config struct {
 	// BaseURL is the site URL. CloudID routes requests through the
 	// api.atlassian.com gateway instead (scoped tokens, service accounts).
 	BaseURL, CloudID string
+	// GatewayURL overrides https://api.atlassian.com, where CloudID routes
+	// requests (tests, against the simulator's gateway).
+	GatewayURL string
 	// Credentials: Email + APIToken (Cloud), PAT or Username + Password (DC).
 	Email, APIToken, PAT, Username, Password string
 	// CAFile and CACertPEM add trusted CA certificates (the simulator).
@@ -154,13 +157,14 @@ func New(cfg Config) (*Source, error) {
 func (s *Source) clientOptions() client.Options {
 	cfg := s.cfg
 	return client.Options{
-		BaseURL:   cfg.BaseURL,
-		CloudID:   cfg.CloudID,
-		Auth:      client.Auth{Email: cfg.Email, APIToken: cfg.APIToken, PAT: cfg.PAT, Username: cfg.Username, Password: cfg.Password},
-		AllowHTTP: cfg.AllowHTTP,
-		RateLimit: cfg.RateLimit,
-		Transport: countingTransport{next: s.httpTransport, s: s},
-		Logger:    cfg.Logger,
+		BaseURL:    cfg.BaseURL,
+		CloudID:    cfg.CloudID,
+		GatewayURL: cfg.GatewayURL,
+		Auth:       client.Auth{Email: cfg.Email, APIToken: cfg.APIToken, PAT: cfg.PAT, Username: cfg.Username, Password: cfg.Password},
+		AllowHTTP:  cfg.AllowHTTP,
+		RateLimit:  cfg.RateLimit,
+		Transport:  countingTransport{next: s.httpTransport, s: s},
+		Logger:     cfg.Logger,
 	}
 }
 

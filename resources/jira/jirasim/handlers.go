@@ -96,6 +96,13 @@ func (s *Server) routes() {
 	agile("GET", "sprint/{sid}", s.handleSprint)
 	agile("GET", "sprint/{sid}/issue", s.handleSprintIssues)
 
+	mux.HandleFunc("GET /_edge/tenant_info", func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Flavor == FlavorDataCenter {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"cloudId": s.opts.CloudID})
+	})
 	mux.HandleFunc("GET /_sim/expected", s.handleSimExpected)
 	mux.HandleFunc("GET /_sim/stats", s.handleSimStats)
 	mux.HandleFunc("POST /_sim/mutate", s.handleSimMutate)

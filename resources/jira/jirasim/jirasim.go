@@ -8,6 +8,7 @@ package jirasim
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,6 +28,9 @@ const (
 	DefaultEmail = "admin@example.com"
 	DefaultToken = "sim-api-token"
 	DefaultPAT   = "sim-personal-access-token"
+	// Data Center also takes basic authentication with a user's password.
+	DefaultUsername = "admin"
+	DefaultPassword = "sim-password"
 )
 
 // The restricted user sees only some projects (ALPHA, OPS and DATA). Use these
@@ -40,14 +44,21 @@ const (
 // Options configures a simulator. The zero value is a Cloud site with 1000
 // issues, seed 1, default credentials, TLS and the default limits.
 type Options struct {
-	Addr    string // listen address; "" = 127.0.0.1:0
-	Issues  int    // number of issues; 0 = 1000
-	Seed    int64
-	Flavor  string // "cloud" (default) | "datacenter"
-	Email   string // Cloud basic auth user; "" = DefaultEmail
-	Token   string // Cloud API token; "" = DefaultToken
-	PAT     string // Data Center personal access token; "" = DefaultPAT
-	HTTP    bool   // plain HTTP instead of TLS
+	Addr   string // listen address; "" = 127.0.0.1:0
+	Issues int    // number of issues; 0 = 1000
+	Seed   int64
+	Flavor string // "cloud" (default) | "datacenter"
+	Email  string // Cloud basic auth user; "" = DefaultEmail
+	Token  string // Cloud API token; "" = DefaultToken
+	PAT    string // Data Center personal access token; "" = DefaultPAT
+	// Username and Password are Data Center's basic authentication;
+	// "" = DefaultUsername, DefaultPassword.
+	Username, Password string
+	// CloudID is the Cloud site's id, which api.atlassian.com's gateway
+	// routes by (/ex/jira/{cloudId}/rest/...) and _edge/tenant_info
+	// reports; "" = one derived from Seed.
+	CloudID string
+	HTTP    bool // plain HTTP instead of TLS
 	Latency time.Duration
 	Rate    float64 // GET (and POST) requests per second per endpoint; 0 = 100; < 0 = unlimited
 	Faults  float64 // probability of an injected fault per request
@@ -132,6 +143,13 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.PAT == "" {
 		opts.PAT = DefaultPAT
+	}
+	if opts.Username == "" {
+		opts.Username, opts.Password = DefaultUsername, DefaultPassword
+	}
+	if opts.CloudID == "" {
+		r := uint64(opts.Seed)*0x9e3779b97f4a7c15 + 0x6a09e667f3bcc909
+		opts.CloudID = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(r>>32), uint16(r>>16), uint16(r)&0xfff, uint16(r>>20)&0xfff, r&0xffffffffffff)
 	}
 	if opts.Rate == 0 {
 		opts.Rate = 100
@@ -239,6 +257,15 @@ func (s *Server) Credentials() (email, token string) {
 func (s *Server) AuthHeader() string {
 	return authHeader(s.opts.Flavor, s.opts.Email, s.opts.Token, s.opts.PAT)
 }
+
+// BasicAuthHeader is the Data Center basic-authentication header of the
+// configured user (Username and Password).
+func (s *Server) BasicAuthHeader() string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(s.opts.Username+":"+s.opts.Password))
+}
+
+// CloudID is the site's cloud id (Options.CloudID).
+func (s *Server) CloudID() string { return s.opts.CloudID }
 
 // RestrictedAuthHeader is the Authorization header value for the restricted user.
 func (s *Server) RestrictedAuthHeader() string {

@@ -23,9 +23,15 @@ import (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// mux.Handler only reports the pattern; serving through the mux sets
 	// the path values.
+	if strings.HasPrefix(r.URL.Path, gatewayPrefix) {
+		var ok bool
+		if r, ok = s.throughGateway(w, r); !ok {
+			return
+		}
+	}
 	_, pattern := s.mux.Handler(r)
 	h := s.mux
-	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+	if strings.HasPrefix(r.URL.Path, "/_sim/") || r.URL.Path == "/_edge/tenant_info" { // public
 		h.ServeHTTP(w, r)
 		return
 	}
@@ -105,7 +111,11 @@ func authHeader(flavor, email, token, pat string) string {
 // authenticate returns who the caller is, and false in ok for missing or
 // wrong credentials, unless Options.Anonymous serves those as anonymous.
 func (s *Server) authenticate(r *http.Request) (who viewer, ok bool) {
-	switch r.Header.Get("Authorization") {
+	got := r.Header.Get("Authorization")
+	if s.opts.Flavor == FlavorDataCenter && got == s.BasicAuthHeader() {
+		return asAdmin, true
+	}
+	switch got {
 	case s.AuthHeader():
 		return asAdmin, true
 	case s.RestrictedAuthHeader():
@@ -369,3 +379,23 @@ func writeProblem(w http.ResponseWriter, status int, title, detail, instance str
 }
 
 const msgIssueNotFound = "Issue does not exist or you do not have permission to see it."
+
+// gatewayPrefix starts the paths of api.atlassian.com's gateway to a Cloud
+// site: /ex/jira/{cloudId}/rest/api/3/..., the base URL of scoped API tokens
+// and OAuth apps.
+const gatewayPrefix = "/ex/jira/"
+
+// throughGateway serves a gateway request as the site would: the cloud id
+// must be the site's, and the rest of the path is the site's API. It
+// answers the request itself (404) when the cloud id is another site's or
+// the site is Data Center, which has no gateway.
+func (s *Server) throughGateway(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	id, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, gatewayPrefix), "/")
+	if s.opts.Flavor == FlavorDataCenter || id != s.opts.CloudID {
+		writeErrors(w, http.StatusNotFound, "No site found for cloud id "+id)
+		return nil, false
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = "/"+rest, ""
+	return r2, true
+}

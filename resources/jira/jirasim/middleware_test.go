@@ -265,3 +265,37 @@ func TestAnonymousMode(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayAndBasic: a Cloud site answers through api.atlassian.com's
+// gateway path for its own cloud id (which _edge/tenant_info reports) and
+// 404 for another; Data Center takes basic authentication with a password.
+func TestGatewayAndBasic(t *testing.T) {
+	s, _ := startSim(t, Options{Issues: 20})
+	c := client(t, s)
+	code, _, body := c.do("GET", "/_edge/tenant_info", nil)
+	var ti obj
+	if code != http.StatusOK || json.Unmarshal(body, &ti) != nil || str(ti["cloudId"]) != s.CloudID() || len(s.CloudID()) != 36 {
+		t.Fatalf("tenant_info: %d %s (cloud id %q)", code, body, s.CloudID())
+	}
+	var me obj
+	c.get("/ex/jira/"+s.CloudID()+"/rest/api/3/myself", &me)
+	if str(me["accountId"]) == "" {
+		t.Fatalf("myself through the gateway: %v", me)
+	}
+	if code, _, _ := c.do("GET", "/ex/jira/00000000-0000-4000-8000-000000000000/rest/api/3/myself", nil); code != http.StatusNotFound {
+		t.Fatalf("another cloud id: %d, want 404", code)
+	}
+
+	dc, _ := startSim(t, Options{Issues: 20, Flavor: FlavorDataCenter})
+	b := client(t, dc)
+	b.auth = dc.BasicAuthHeader()
+	var dme obj
+	b.get("/rest/api/2/myself", &dme)
+	if str(dme["name"]) == "" {
+		t.Fatalf("DC myself with basic auth: %v", dme)
+	}
+	b.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(DefaultUsername+":wrong"))
+	if code, _, _ := b.do("GET", "/rest/api/2/myself", nil); code != http.StatusUnauthorized {
+		t.Fatalf("DC basic with a wrong password: %d", code)
+	}
+}
