@@ -98,8 +98,7 @@ func (d *dataset) comments(i int32) []commentItem {
 }
 
 func (d *dataset) historyItemCount(i int32, j int) int {
-	r := newRnd(d.seed, tagHistory, uint64(i), uint64(j))
-	return 1 + r.intn(3)
+	return len(d.genHistory(i, j, int(d.recs[i].nHistories)).Items)
 }
 
 func sp(s string) *string { return &s }
@@ -116,30 +115,41 @@ func (d *dataset) histories(i int32) []historyItem {
 	n := int(rec.nHistories)
 	out := make([]historyItem, 0, n)
 	for j := 0; j < n; j++ {
-		r := newRnd(d.seed, tagHistory, uint64(i), uint64(j))
-		k := 1 + r.intn(3)
-		h := historyItem{ID: int64(historyIDBase + int(d.historyBase[i]) + j)}
-		if r.chance(0.08) {
-			h.Author = firstApp + r.intn(numUsers-firstApp) // automation
-		} else {
-			h.Author = pickUser(&r)
-		}
-		h.Created = d.itemTime(i, j, n, r.float())
-		used := map[int]bool{}
-		for x := 0; x < k; x++ {
-			f := r.intn(8)
-			for used[f] {
-				f = (f + 1) % 8
-			}
-			used[f] = true
-			h.Items = append(h.Items, d.changeItem(&r, f))
-		}
-		out = append(out, h)
+		out = append(out, d.genHistory(i, j, n))
 	}
 	if o := d.overlays[i]; o != nil {
 		out = append(out, o.histories...)
 	}
 	return out
+}
+
+// genHistory is generated history j of the n of issue i.
+func (d *dataset) genHistory(i int32, j, n int) historyItem {
+	r := newRnd(d.seed, tagHistory, uint64(i), uint64(j))
+	k := 1 + r.intn(3)
+	h := historyItem{ID: int64(historyIDBase + int(d.historyBase[i]) + j)}
+	if r.chance(0.08) {
+		h.Author = firstApp + r.intn(numUsers-firstApp) // automation
+	} else {
+		h.Author = pickUser(&r)
+	}
+	h.Created = d.itemTime(i, j, n, r.float())
+	used := map[int]bool{}
+	for x := 0; x < k; x++ {
+		f := r.intn(8)
+		for used[f] {
+			f = (f + 1) % 8
+		}
+		used[f] = true
+		h.Items = append(h.Items, d.changeItem(&r, f))
+	}
+	// Jira records an item per value added to or removed from a
+	// multi-value field (labels, fix versions, components): one history
+	// often has several items of one field.
+	if used[4] && r.chance(0.5) {
+		h.Items = append(h.Items, changeItem{Field: "labels", FieldType: "jira", FieldID: "labels", FromString: sp(words[r.intn(len(words))]), ToString: sp("")})
+	}
+	return h
 }
 
 func (d *dataset) changeItem(r *rnd, f int) changeItem {
