@@ -161,31 +161,52 @@ func newLimiter(rate float64) *limiter {
 	return &limiter{rate: rate, buckets: map[string]*bucket{}, now: time.Now}
 }
 
-func (l *limiter) capacity() float64 { return math.Max(1, l.rate) }
+// endpointRate scales the rate of an endpoint (a mux pattern) as Jira
+// Cloud's burst limits do: 100 requests per second for GET and POST, with
+// published overrides for some endpoints (GET issue 150, its changelog 200,
+// GET user 150, approximate-count 150), and 50 for PUT and DELETE.
+func endpointRate(rate float64, endpoint, flavor string) float64 {
+	if flavor == FlavorDataCenter {
+		return rate // one admin-configured limit per user
+	}
+	method, path, _ := strings.Cut(endpoint, " ")
+	switch {
+	case method == "PUT" || method == "DELETE":
+		return rate / 2
+	case method == "GET" && strings.HasSuffix(path, "/issue/{id}/changelog"):
+		return rate * 2
+	case method == "GET" && (strings.HasSuffix(path, "/issue/{id}") || strings.HasSuffix(path, "/user")),
+		method == "POST" && strings.HasSuffix(path, "/search/approximate-count"):
+		return rate * 1.5
+	}
+	return rate
+}
 
 // allow takes a token, setting X-RateLimit-* headers, or writes the 429.
 func (l *limiter) allow(w http.ResponseWriter, endpoint, flavor string) bool {
 	if l.rate < 0 {
 		return true
 	}
+	rate := endpointRate(l.rate, endpoint, flavor)
+	capacity := math.Max(1, rate)
 	l.mu.Lock()
 	now := l.now()
 	b := l.buckets[endpoint]
 	if b == nil {
-		b = &bucket{tokens: l.capacity(), last: now}
+		b = &bucket{tokens: capacity, last: now}
 		l.buckets[endpoint] = b
 	}
-	b.tokens = math.Min(l.capacity(), b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.tokens = math.Min(capacity, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	ok := b.tokens >= 1
 	if ok {
 		b.tokens--
 	}
 	remaining := int(b.tokens)
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	l.mu.Unlock()
 
-	limit := strconv.Itoa(int(math.Ceil(l.rate)))
+	limit := strconv.Itoa(int(math.Ceil(rate)))
 	w.Header().Set("X-RateLimit-Limit", limit)
 	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	if flavor == FlavorDataCenter {

@@ -299,3 +299,29 @@ func TestGatewayAndBasic(t *testing.T) {
 		t.Fatalf("DC basic with a wrong password: %d", code)
 	}
 }
+
+func TestEndpointRate(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint, flavor string
+		want             float64
+	}{
+		{"GET /rest/api/3/search/jql", FlavorCloud, 100},
+		{"POST /rest/api/3/search/jql", FlavorCloud, 100},
+		{"GET /rest/api/3/issue/{id}", FlavorCloud, 150},
+		{"GET /rest/api/3/issue/{id}/changelog", FlavorCloud, 200},
+		{"GET /rest/api/3/issue/{id}/comment", FlavorCloud, 100},
+		{"GET /rest/api/3/user", FlavorCloud, 150},
+		{"POST /rest/api/3/search/approximate-count", FlavorCloud, 150},
+		{"PUT /rest/api/3/issue/{id}", FlavorCloud, 50},
+		{"GET /rest/api/2/issue/{id}", FlavorDataCenter, 100},
+	} {
+		if got := endpointRate(100, tc.endpoint, tc.flavor); got != tc.want {
+			t.Errorf("%s (%s): %v, want %v", tc.endpoint, tc.flavor, got, tc.want)
+		}
+	}
+	s, _ := startSim(t, Options{Issues: 10, Rate: 100})
+	_, h, _ := client(t, s).do("GET", "/rest/api/3/issue/"+tailIssue(10), nil)
+	if got := h.Get("X-RateLimit-Limit"); got != "150" {
+		t.Fatalf("GET issue X-RateLimit-Limit = %q, want 150", got)
+	}
+}
