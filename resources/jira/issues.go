@@ -466,8 +466,13 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// fresh: nothing was written before, so no row can be stale. A full
+	// run over written rows (-full-refresh, a lost cursor) keeps the ids
+	// they record, so that the sweep finds those deleted since, and
+	// replaces the children of every issue it reads, as incremental runs
+	// do.
+	fresh := first && len(known) == 0
 	if first {
-		known = knownIDs{}
 		// A first or full run resumed after a failure must go on from its
 		// own cursor: an earlier run's searched_at would skip what it has
 		// not read again yet.
@@ -540,7 +545,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		slices = len(bounds) - 1
 	}
 	if slices == 1 {
-		f := r.newIssueFetch(ctx, first, seen)
+		f := r.newIssueFetch(ctx, fresh, seen)
 		fetchers = append(fetchers, f)
 		fetched := false // the changed issues were fetched by id
 		if r.d.cloud && !first {
@@ -574,7 +579,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		// resumes from there. Once none waits, running slices are split
 		// (sliceQueue). The last slice is open-ended (bounds[slices] is
 		// zero): it catches issues updated during the sync.
-		q := &sliceQueue{now: r.now, fetch: func() *issueFetch { return r.newIssueFetch(ctx, first, seen) }}
+		q := &sliceQueue{now: r.now, fetch: func() *issueFetch { return r.newIssueFetch(ctx, fresh, seen) }}
 		for i := range slices {
 			q.slices = append(q.slices, &timeSlice{f: q.fetch(), lo: bounds[i], hi: bounds[i+1]})
 		}
@@ -1591,17 +1596,18 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 // permission change is not a delete. It runs every DeleteSweepInterval,
 // and at once when the configured scope changed. missing are the issues
 // listed, updated since the start date, that are not known: no run wrote
-// them. swept reports that a sweep ran (or, on a first sync, was not
-// needed).
+// them. swept reports that a sweep ran.
 func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first bool) (missing []string, swept bool, err error) {
 	if r.s.cfg.DeleteSweepInterval < 0 || r.wanted(TableIssues) == nil {
 		return nil, false, nil
 	}
-	if first {
-		return nil, true, nil
-	}
+	// A first or full run sweeps too: it reads slices of `updated` page by
+	// page while the site changes, and an issue updated meanwhile leaves
+	// its slice and moves the rows behind it across a page boundary, so
+	// one of them can be missed; issues can also be deleted meanwhile, or
+	// (a full run over written rows) since an earlier run.
 	last, err := time.Parse(time.RFC3339, st.Extra[extraLastSweep])
-	if err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval && st.Extra[extraScope] == r.s.scope() {
+	if !first && err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval && st.Extra[extraScope] == r.s.scope() {
 		return nil, false, nil
 	}
 	projects, err := r.visibleProjects(ctx)

@@ -1244,3 +1244,46 @@ func TestSimOtherAuthModes(t *testing.T) {
 		f.checkCounts("with basic authentication")
 	})
 }
+
+// TestSimFullRefreshFindsDeleted: a full run over written rows (-full-refresh)
+// keeps the ids of the issues written before it, sweeps, and so marks the
+// issues deleted since the last run, with their children, and the comments
+// deleted from live issues; before, it started a new record of written ids
+// and those rows stayed live for good.
+func TestSimFullRefreshFindsDeleted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 120, false)
+	tables := f.sync()
+	res, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 3, DeleteComments: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute)
+	req := f.dest.request(tables, f.clock.Now())
+	req.Tables[TableIssues].Full = true
+	if err := f.src.Sync(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	f.checkCounts("after a full refresh")
+	for _, id := range res.DeletedIssueIDs {
+		if r := f.dest.tables[TableIssues].rows[id]; r == nil || r[schema.ColDeletedAt] == "" {
+			t.Errorf("issue %s, deleted before the full refresh, is not marked", id)
+		}
+	}
+	written := 0
+	for _, id := range res.DeletedComments {
+		r := f.dest.tables[TableIssueComments].rows[itoa(id)]
+		if r == nil {
+			continue // on an issue before the start date: never written
+		}
+		written++
+		if r[schema.ColDeletedAt] == "" {
+			t.Errorf("comment %d, deleted before the full refresh, is not marked", id)
+		}
+	}
+	if written == 0 {
+		t.Fatal("no deleted comment had been written; use another seed")
+	}
+}
