@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 	"strings"
@@ -97,6 +98,9 @@ type syncRun struct {
 	rejects  *rejectWriter
 	startReq map[string]int64
 	stageDir string // where tables stage, when the sync loads after the fetch
+	// started is when the run began: before any of its tables' runs, whose
+	// LastSuccess is when each began.
+	started time.Time
 }
 
 // Apply executes p. The plan must come from this configuration: a plan whose
@@ -167,7 +171,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	runs := map[string]*syncRun{}
 	g := dag.New()
 	for _, sp := range due {
-		r := &syncRun{sp: sp, mode: map[string]*plan.Table{}, results: map[string]*TableResult{}}
+		r := &syncRun{sp: sp, mode: map[string]*plan.Table{}, results: map[string]*TableResult{}, started: e.Now().UTC()}
 		runs[sp.Name] = r
 		g.Add("sync." + sp.Name)
 		for _, pt := range sp.Tables {
@@ -242,6 +246,11 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		if allOK && r.d != nil {
 			st := r.snap.Get(sp.Name, SyncStateTable)
 			st.LastSuccess = e.Now().UTC()
+			st.Extra = maps.Clone(st.Extra)
+			if st.Extra == nil {
+				st.Extra = map[string]string{}
+			}
+			st.Extra[extraRunStarted] = r.started.Format(time.RFC3339Nano)
 			if err := r.d.CommitState(context.WithoutCancel(ctx), &st); err != nil {
 				res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: SyncStateTable, Err: fmt.Errorf("commit sync state: %w", err)})
 			}

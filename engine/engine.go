@@ -31,6 +31,10 @@ import (
 // successful run is kept in state.
 const SyncStateTable = "_sync"
 
+// extraRunStarted, in the sync state's Extra, is when the last successful
+// run began (RFC 3339 with fractions).
+const extraRunStarted = "run_started_at"
+
 // Version is jsync's version, recorded in plan files.
 var Version = "dev"
 
@@ -208,6 +212,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		sp.Load = sc.Load
 	}
 	last := snap.Get(name, SyncStateTable).LastSuccess
+	// When the last successful run began: a table whose own last success
+	// is older was not part of it.
+	lastRunStarted, _ := time.Parse(time.RFC3339Nano, snap.Get(name, SyncStateTable).Extra[extraRunStarted])
 	switch {
 	case opts.Force:
 		sp.Due, sp.Reason = true, "forced (-force)"
@@ -277,9 +284,18 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			// its rows come with the parent's rows (and are re-synced with
 			// every changed parent).
 			pt.Mode, pt.Since = parent.Mode, parent.Since
-			if st.write && created[st.t.Name] && pt.Mode != plan.ModeFull {
+			// A child table created now, or one that missed runs of its
+			// parent (left out of tables for a while, or failed), lacks
+			// the children of what the parent fetched meanwhile: both are
+			// fetched in full.
+			missed := !ts.LastSuccess.IsZero() && ts.LastSuccess.Before(lastRunStarted)
+			if st.write && (created[st.t.Name] || missed) && pt.Mode != plan.ModeFull {
 				pt.Mode, pt.Since = plan.ModeFull, ""
 				parent.Mode, parent.Since = plan.ModeFull, ""
+				if missed {
+					pt.Notes = append(pt.Notes, fmt.Sprintf("+ last synced %s, before the sync's last run: fetched in full, with %s",
+						ts.LastSuccess.UTC().Format(time.RFC3339), st.t.Parent))
+				}
 			}
 		case opts.FullRefresh || ts.Cursor == "" || (st.write && created[st.t.Name]):
 			pt.Mode = plan.ModeFull
@@ -297,7 +313,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		if n, ok := src.(source.Noter); ok && pt.Mode == plan.ModeIncremental && pt.Write {
 			pt.Notes = n.PlanNotes(st.t.Name, ts)
 		}
-		if cols := added[pt.Name]; len(cols) > 0 && pt.Mode == "incremental" {
+		if cols := added[pt.Name]; len(cols) > 0 && pt.Mode == plan.ModeIncremental {
 			pt.Notes = append(pt.Notes, fmt.Sprintf("+ new column %s: rows synced before keep NULL there until they change; "+
 				"jsync apply -full-refresh -force -target=sync.%s fills it for every row", strings.Join(cols, ", "), name))
 		}
