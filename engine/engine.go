@@ -255,15 +255,27 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		return nil, fmt.Errorf("plan migrations in %s: %w", destinationAddr(sc.Destination), err)
 	}
 	created := map[string]bool{}
-	added := map[string][]string{}
+	added, refill := map[string][]string{}, map[string][]string{}
 	for _, c := range changes {
 		sp.Changes = append(sp.Changes, toPlanChange(c))
 		switch c.Kind {
 		case schema.CreateTable:
 			created[c.Table.Name] = true
 		case schema.AddColumn:
-			added[c.Table.Name] = append(added[c.Table.Name], c.Column.Name)
+			// A catalogue column, or a custom field's the sync's columns
+			// name, is new here because the selection (or jsync) changed:
+			// the rows written have values for it that only fetching them
+			// again gives. A new custom field of the site is filled as
+			// issues change.
+			if c.Column.FieldID == "" || slices.Contains(sc.Columns[c.Table.Name], c.Column.Name) {
+				refill[c.Table.Name] = append(refill[c.Table.Name], c.Column.Name)
+			} else {
+				added[c.Table.Name] = append(added[c.Table.Name], c.Column.Name)
+			}
 		}
+	}
+	refillNote := func(table string) string {
+		return fmt.Sprintf("+ new column %s: every row is fetched again to fill it", strings.Join(refill[table], ", "))
 	}
 	planned := map[string]*plan.Table{}
 	for _, st := range sel {
@@ -289,16 +301,22 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			// the children of what the parent fetched meanwhile: both are
 			// fetched in full.
 			missed := !ts.LastSuccess.IsZero() && ts.LastSuccess.Before(lastRunStarted)
-			if st.write && (created[st.t.Name] || missed) && pt.Mode != plan.ModeFull {
+			if st.write && (created[st.t.Name] || missed || refill[st.t.Name] != nil) && pt.Mode != plan.ModeFull {
 				pt.Mode, pt.Since = plan.ModeFull, ""
 				parent.Mode, parent.Since = plan.ModeFull, ""
-				if missed {
+				switch {
+				case missed:
 					pt.Notes = append(pt.Notes, fmt.Sprintf("+ last synced %s, before the sync's last run: fetched in full, with %s",
 						ts.LastSuccess.UTC().Format(time.RFC3339), st.t.Parent))
+				case refill[st.t.Name] != nil:
+					pt.Notes = append(pt.Notes, refillNote(st.t.Name))
 				}
 			}
 		case opts.FullRefresh || ts.Cursor == "" || (st.write && created[st.t.Name]):
 			pt.Mode = plan.ModeFull
+		case st.write && refill[st.t.Name] != nil:
+			pt.Mode = plan.ModeFull
+			pt.Notes = append(pt.Notes, refillNote(st.t.Name))
 		default:
 			pt.Mode, pt.Since = plan.ModeIncremental, ts.Cursor
 		}
@@ -311,11 +329,11 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			e.Log.Warn("estimate failed", "table", st.t.Name, "err", err)
 		}
 		if n, ok := src.(source.Noter); ok && pt.Mode == plan.ModeIncremental && pt.Write {
-			pt.Notes = n.PlanNotes(st.t.Name, ts)
+			pt.Notes = append(pt.Notes, n.PlanNotes(st.t.Name, ts)...)
 		}
 		if cols := added[pt.Name]; len(cols) > 0 && pt.Mode == plan.ModeIncremental {
-			pt.Notes = append(pt.Notes, fmt.Sprintf("+ new column %s: rows synced before keep NULL there until they change; "+
-				"jsync apply -full-refresh -force -target=sync.%s fills it for every row", strings.Join(cols, ", "), name))
+			pt.Notes = append(pt.Notes, fmt.Sprintf("+ new custom field column %s: filled as issues change; "+
+				"jsync apply -full-refresh -force -target=sync.%s fills it for every row now", strings.Join(cols, ", "), name))
 		}
 		planned[pt.Name] = pt
 		sp.Tables = append(sp.Tables, pt)
