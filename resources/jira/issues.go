@@ -631,7 +631,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 
 	var errs []error
 	if r.wanted(TableWorklogs) != nil {
-		if err := r.worklogFeeds(ctx, fetchers[0], first); err != nil {
+		if err := r.worklogFeeds(ctx, fetchers[0], first, known); err != nil {
 			errs = append(errs, &source.TableError{Table: TableWorklogs, Err: err})
 		}
 	}
@@ -1346,7 +1346,7 @@ func (f *issueFetch) issueChangelog(ctx context.Context, id string) ([]json.RawM
 // the worklogs cursors, then checkpoints the worklogs table. On a first
 // sync the issue pages already carried every worklog, so the cursors just
 // start at the run.
-func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) error {
+func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, known knownIDs) error {
 	ctx = client.WithTable(ctx, TableWorklogs)
 	tr := r.req.Tables[TableWorklogs]
 	st := tr.State
@@ -1391,6 +1391,18 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool) e
 			chunk := ids[start:min(start+1000, len(ids))]
 			if err := r.s.cl.PostArray(ctx, r.d.api+"/worklog/list", map[string]any{"ids": chunk}, func(items []json.RawMessage) error {
 				for _, it := range items {
+					// The feed lists the worklogs of every issue the user
+					// sees; those of issues outside the sync's scope (other
+					// projects than projects, or not updated since the
+					// start date) are not this sync's.
+					var w struct {
+						IssueID json.RawMessage `json:"issueId"` // a string on Cloud and Data Center
+					}
+					if json.Unmarshal(it, &w) == nil {
+						if id, ok, err := asInt(w.IssueID); err == nil && ok && !known.contains(id) {
+							continue
+						}
+					}
 					f.e.decodeWorklog(f.outs.worklogs, it, "")
 				}
 				return f.e.err
@@ -1540,6 +1552,16 @@ func loadKnown(extra map[string]string) (knownIDs, error) {
 		}
 	}
 	return k, nil
+}
+
+// contains reports whether issue id is in one of the sets.
+func (k knownIDs) contains(id int64) bool {
+	for _, set := range k {
+		if set.Contains(uint64(id)) {
+			return true
+		}
+	}
+	return false
 }
 
 // placeKnown moves the issues f placed since its last call into k.

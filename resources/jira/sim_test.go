@@ -1287,3 +1287,31 @@ func TestSimFullRefreshFindsDeleted(t *testing.T) {
 		t.Fatal("no deleted comment had been written; use another seed")
 	}
 }
+
+// TestSimProjectsScopeWorklogs: worklog/updated lists the worklogs of
+// every issue the user sees; a sync limited to some projects writes only
+// those of its issues.
+func TestSimProjectsScopeWorklogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorCloud, 150, false)
+	f.src.cfg.Projects = []string{"ALPHA"}
+	f.sync()
+	if _, err := f.sim.Mutate(jirasim.Mutation{Worklog: 30}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute)
+	f.sync()
+	issues := f.dest.tables[TableIssues].rows
+	n := 0
+	for _, w := range f.dest.tables[TableWorklogs].live() {
+		n++
+		if r := issues[w["issue_id"]]; r == nil || !strings.HasPrefix(r["key"], "ALPHA-") {
+			t.Errorf("worklog %s of issue %s, outside projects = [ALPHA]", w["id"], w["issue_id"])
+		}
+	}
+	if n == 0 {
+		t.Fatal("no worklogs written")
+	}
+}
