@@ -597,8 +597,8 @@ func (c *Client) httpError(method, path, table string, resp *Response, attempts 
 }
 
 // truncatedJSON reports a 2xx JSON body that ends early (a cut connection
-// behind a proxy): that is retried. Malformed but complete JSON is left to
-// the decoder, which fails fast with a DecodeError.
+// behind a proxy) or is not valid JSON (a proxy or a node in trouble):
+// both are retried, and the last attempt's error is a DecodeError.
 func truncatedJSON(resp *Response) error {
 	ct := resp.Header.Get("Content-Type")
 	if len(bytes.TrimSpace(resp.Body)) == 0 || (ct != "" && !strings.Contains(ct, "json")) {
@@ -620,6 +620,11 @@ func truncatedJSON(resp *Response) error {
 	cutLiteral := errors.As(err, &se) && strings.Contains(se.Error(), "invalid character ' ' in literal") && se.Offset >= int64(len(body))
 	if errors.As(err, &se) && (strings.Contains(se.Error(), "unexpected end of JSON input") || cutLiteral) {
 		return fmt.Errorf("truncated JSON response (%d bytes)", len(resp.Body))
+	}
+	// Invalid JSON that looks like JSON is retried too; a body that is not
+	// JSON at all (an HTML page from a proxy) would only be sent again.
+	if lead := bytes.TrimLeft(body, " \t\r\n"); err != nil && (lead[0] == '{' || lead[0] == '[') {
+		return fmt.Errorf("invalid JSON response (%d bytes): %w", len(resp.Body), err)
 	}
 	return nil
 }

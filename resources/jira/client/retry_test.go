@@ -103,7 +103,8 @@ func TestRetries(t *testing.T) {
 		{name: "404 fails fast", steps: []step{status(404), ok(`{}`)}, wantStatus: 404},
 		{name: "409 fails fast", steps: []step{status(409), ok(`{}`)}, wantStatus: 409},
 		{name: "410 fails fast", steps: []step{status(410), ok(`{}`)}, wantStatus: 410, wantErr: "CHANGE-2046"},
-		{name: "malformed JSON fails fast", steps: []step{ok(`{"a":}`), ok(`{}`)}, wantErr: "decode response"},
+		{name: "malformed JSON retried", steps: []step{ok(`{"a":}`), ok(`{}`)}, wantSleeps: []time.Duration{1 * s}},
+		{name: "malformed JSON gives up", steps: []step{ok(`{"a":}`)}, maxRetries: 1, wantSleeps: []time.Duration{1 * s}, wantErr: "invalid JSON response"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
