@@ -243,6 +243,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	if err != nil {
 		return nil, err
 	}
+	sp.Warnings = append(sp.Warnings, readOnlyParentWarnings(sel)...)
 	written := writtenTables(sel)
 	if err := checkPartitionColumns(sc, written); err != nil {
 		return nil, err
@@ -541,4 +542,35 @@ func checkPartitionColumns(sc *config.Sync, written []*schema.Table) error {
 			where, t.Name, col, suggest.DidYouMean(col, t.ColumnNames(), 3)))
 	}
 	return errors.Join(errs...)
+}
+
+// readOnlyParentWarnings warns of incremental tables read only for their
+// selected children: they keep no cursor, so every run reads them in full,
+// and what only their own runs detect (deleted rows) is not marked in the
+// children.
+func readOnlyParentWarnings(sel []selected) []string {
+	var out []string
+	for _, p := range sel {
+		if p.write || p.t.Replication != schema.Incremental {
+			continue
+		}
+		var children []string
+		for _, c := range sel {
+			if c.write && c.t.Parent == p.t.Name {
+				children = append(children, c.t.Name)
+			}
+		}
+		if len(children) > 0 {
+			out = append(out, fmt.Sprintf("%s %s selected without %s: every run reads all of %s again, and rows deleted in Jira are not marked; add %q to tables",
+				strings.Join(children, ", "), isAre(len(children)), p.t.Name, p.t.Name, p.t.Name))
+		}
+	}
+	return out
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
