@@ -1501,8 +1501,21 @@ func overlapSeen(prev map[string]time.Time, done []*issueFetch, from time.Time) 
 		}
 	}
 	add(prev)
+	reads := map[string]int{}
 	for _, f := range done {
 		add(f.read)
+		for id := range f.read {
+			reads[id]++
+		}
+	}
+	// An issue read by two slices of this run changed while the run read
+	// it: its children rows of the first read may hold what the second
+	// no longer has (a comment deleted meanwhile), which only a read in
+	// another run marks. So the next run must not skip it.
+	for id, n := range reads {
+		if n > 1 {
+			delete(in, id)
+		}
 	}
 	if len(in) == 0 {
 		return ""

@@ -34,6 +34,12 @@ func TestOverlapSeen(t *testing.T) {
 			t.Errorf("%s: round trip %q → %q", tc.name, got, again)
 		}
 	}
+	// An issue two slices of the run read changed during the run: the next
+	// run reads it again.
+	g := &issueFetch{read: map[string]time.Time{"3": ms(7500), "5": ms(8000)}}
+	if got := overlapSeen(prev, []*issueFetch{f, g}, ms(5000)); got != "2:6000,5:8000" {
+		t.Errorf("overlapSeen with an issue read by two slices = %q, want it left out", got)
+	}
 	if got := parseOverlapSeen("7:12,bad,:3,8:x"); len(got) != 1 || !got["7"].Equal(ms(12)) {
 		t.Errorf("parseOverlapSeen of damaged text = %v, want only 7", got)
 	}
