@@ -245,6 +245,9 @@ type issueFetch struct {
 	maxUpdated time.Time
 	placed     map[int64]string     // issue id → project id, for the known sets
 	read       map[string]time.Time // issue id → updated, of issues decoded
+	// readNow are the issues this fetch wrote, and reread those it wrote
+	// twice: they changed while the run read them.
+	readNow, reread map[string]bool
 	// resync is set in incremental runs: once the children of the issues
 	// read (resynced) are sent, their older child rows, those this run did
 	// not write again, are marked deleted: Jira no longer has them.
@@ -284,7 +287,8 @@ const (
 )
 
 func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string]time.Time) *issueFetch {
-	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: maps.Clone(seen), resync: !first}
+	f := &issueFetch{r: r, e: r.env(ctx), placed: map[int64]string{}, read: maps.Clone(seen), resync: !first,
+		readNow: map[string]bool{}, reread: map[string]bool{}}
 	if f.read == nil {
 		f.read = map[string]time.Time{}
 	}
@@ -300,8 +304,13 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string
 		}
 		if len(f.read) >= rememberedKeys {
 			clear(f.read)
+			clear(f.readNow)
 		}
 		f.read[id] = updated
+		if f.readNow[id] {
+			f.reread[id] = true
+		}
+		f.readNow[id] = true
 		return false
 	}
 	mk := func(name string) *tableOut {
@@ -1504,14 +1513,20 @@ func overlapSeen(prev map[string]time.Time, done []*issueFetch, from time.Time) 
 	reads := map[string]int{}
 	for _, f := range done {
 		add(f.read)
-		for id := range f.read {
+		for id := range f.readNow {
 			reads[id]++
 		}
 	}
-	// An issue read by two slices of this run changed while the run read
-	// it: its children rows of the first read may hold what the second
-	// no longer has (a comment deleted meanwhile), which only a read in
-	// another run marks. So the next run must not skip it.
+	// An issue read twice in this run (by two slices, or by one whose
+	// pages shifted) changed while the run read it: its children rows of
+	// the first read may hold what the second no longer has (a comment
+	// deleted meanwhile), which only a read in another run marks. So the
+	// next run must not skip it.
+	for _, f := range done {
+		for id := range f.reread {
+			delete(in, id)
+		}
+	}
 	for id, n := range reads {
 		if n > 1 {
 			delete(in, id)

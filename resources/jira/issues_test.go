@@ -36,10 +36,13 @@ func TestOverlapSeen(t *testing.T) {
 	}
 	// An issue two slices of the run read changed during the run: the next
 	// run reads it again.
-	g := &issueFetch{read: map[string]time.Time{"3": ms(7500), "5": ms(8000)}}
+	g := &issueFetch{read: map[string]time.Time{"3": ms(7500), "5": ms(8000), "6": ms(8500)},
+		readNow: map[string]bool{"3": true, "5": true, "6": true}, reread: map[string]bool{"6": true}}
+	f.readNow = map[string]bool{"2": true, "3": true, "4": true}
 	if got := overlapSeen(prev, []*issueFetch{f, g}, ms(5000)); got != "2:6000,5:8000" {
-		t.Errorf("overlapSeen with an issue read by two slices = %q, want it left out", got)
+		t.Errorf("overlapSeen with issues read twice in the run = %q, want them left out", got)
 	}
+	f.readNow = nil
 	if got := parseOverlapSeen("7:12,bad,:3,8:x"); len(got) != 1 || !got["7"].Equal(ms(12)) {
 		t.Errorf("parseOverlapSeen of damaged text = %v, want only 7", got)
 	}
