@@ -168,7 +168,8 @@ func (e *Engine) StateRemove(ctx context.Context, addr string) (int, error) {
 		if ts.Sync != syncName || (table != "" && ts.Table != table && ts.Table != SyncStateTable) {
 			continue
 		}
-		reset = append(reset, &state.TableState{Sync: ts.Sync, Table: ts.Table, PinnedColumns: ts.PinnedColumns})
+		r := ts.Reset()
+		reset = append(reset, &r)
 	}
 	n := 0
 	for _, r := range reset {

@@ -2,7 +2,10 @@
 // next to the data: cursors, last runs and pinned column names.
 package state
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // TableState is what jsync remembers about one (sync, table).
 type TableState struct {
@@ -13,12 +16,33 @@ type TableState struct {
 	// a full fetch.
 	Cursor string `json:"cursor,omitempty"`
 	// Extra holds resource-specific cursors, such as the last delete sweep.
+	// Entries whose key starts with WrittenPrefix record which rows were
+	// written; a reset (jsync state rm) keeps them, so that the next runs
+	// still find the rows deleted in the source since.
 	Extra map[string]string `json:"extra,omitempty"`
 	// LastSuccess is when the last successful run of this table finished.
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	// PinnedColumns maps a Jira custom field id to the column name it was
 	// first given, so renames in Jira never rename the column.
 	PinnedColumns map[string]string `json:"pinned_columns,omitempty"`
+}
+
+// WrittenPrefix starts the Extra keys that a reset of the state keeps.
+const WrittenPrefix = "written:"
+
+// Reset is the state with its cursor forgotten (the next run fetches in
+// full): it keeps the pinned column names and the record of rows written.
+func (s TableState) Reset() TableState {
+	out := TableState{Sync: s.Sync, Table: s.Table, PinnedColumns: s.PinnedColumns}
+	for k, v := range s.Extra {
+		if strings.HasPrefix(k, WrittenPrefix) {
+			if out.Extra == nil {
+				out.Extra = map[string]string{}
+			}
+			out.Extra[k] = v
+		}
+	}
+	return out
 }
 
 // Key identifies a TableState.

@@ -29,7 +29,10 @@ import (
 // State keys of the issues table (state.TableState.Extra).
 const (
 	extraLastSweep   = "last_delete_sweep" // RFC 3339 time (with fractions) of the last id sweep
-	extraKnownPrefix = "known_ids:"        // + project id → idSet of issues written
+	// + project id → idSet of issues written; state.WrittenPrefix makes
+	// a reset keep them. legacyKnownPrefix is how jsync named them before.
+	extraKnownPrefix  = state.WrittenPrefix + "known_ids:"
+	legacyKnownPrefix = "known_ids:"
 	// issues written within the overlap before the cursor, as id:updated-ms
 	// pairs: the next run skips them when their `updated` is unchanged.
 	extraOverlapSeen = "overlap_seen"
@@ -1571,7 +1574,11 @@ type knownIDs map[string]*idSet
 func loadKnown(extra map[string]string) (knownIDs, error) {
 	k := knownIDs{}
 	for key, v := range extra {
-		if pid, ok := strings.CutPrefix(key, extraKnownPrefix); ok {
+		pid, ok := strings.CutPrefix(key, extraKnownPrefix)
+		if !ok {
+			pid, ok = strings.CutPrefix(key, legacyKnownPrefix)
+		}
+		if ok {
 			set, err := parseIDSet(v)
 			if err != nil {
 				return nil, fmt.Errorf("issues state %s: %w", key, err)
@@ -1628,7 +1635,7 @@ func mergeKnown(k knownIDs, placed map[int64]string) {
 func (k knownIDs) extra(base map[string]string) map[string]string {
 	out := map[string]string{}
 	for key, v := range base {
-		if !strings.HasPrefix(key, extraKnownPrefix) {
+		if !strings.HasPrefix(key, extraKnownPrefix) && !strings.HasPrefix(key, legacyKnownPrefix) {
 			out[key] = v
 		}
 	}
