@@ -28,7 +28,7 @@ import (
 
 // State keys of the issues table (state.TableState.Extra).
 const (
-	extraLastSweep   = "last_delete_sweep" // RFC 3339 time (with fractions) of the last id sweep
+	extraLastSweep = "last_delete_sweep" // RFC 3339 time (with fractions) of the last id sweep
 	// + project id → idSet of issues written; state.WrittenPrefix makes
 	// a reset keep them. legacyKnownPrefix is how jsync named them before.
 	extraKnownPrefix  = state.WrittenPrefix + "known_ids:"
