@@ -395,9 +395,10 @@ func hostileCases() []hostileCase {
 	var firstPage []byte
 	return []hostileCase{
 		{
-			name:    "malformed_json",
+			// One invalid page (a proxy or a node in trouble) is retried:
+			// the apply succeeds and nothing is dropped.
+			name:    "malformed_json_once",
 			rawBody: func(b []byte) []byte { return append([]byte(`{"issues": [{"id": "1", "fields": {]`), '}') },
-			wantErr: `(?s)search/jql.*(?i:decode|invalid|malformed|json)`,
 		},
 		{
 			name: "wrong_types",
