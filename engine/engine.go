@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/config"
@@ -458,12 +459,11 @@ func selectTables(sc *config.Sync, all []*schema.Table) ([]selected, error) {
 		if cols, ok := sc.Columns[t.Name]; ok {
 			for i, c := range cols {
 				if t.Column(c) == nil {
-					where := ""
+					var at *hcl.Range
 					if rs := sc.ColumnRanges[t.Name]; i < len(rs) {
-						where = rs[i].String() + ": "
+						at = &rs[i]
 					}
-					errs = append(errs, fmt.Errorf("%stable %s has no column %q, and the site has no custom field of that name%s",
-						where, t.Name, c, suggest.DidYouMean(c, t.ColumnNames(), 3)))
+					errs = append(errs, noColumnError(at, "", t, c))
 				}
 			}
 			pt = t.Project(cols)
@@ -534,14 +534,25 @@ func checkPartitionColumns(sc *config.Sync, written []*schema.Table) error {
 		if !ok || t.Column(col) != nil {
 			continue
 		}
-		where := ""
+		var at *hcl.Range
 		if rs, ok := sc.Destination.PartitionRanges[t.Name]; ok {
-			where = rs[1].String() + ": "
+			at = &rs[1]
 		}
-		errs = append(errs, fmt.Errorf("%spartition_by: table %s has no column %q, and the site has no custom field of that name%s",
-			where, t.Name, col, suggest.DidYouMean(col, t.ColumnNames(), 3)))
+		errs = append(errs, noColumnError(at, "partition_by: ", t, col))
 	}
 	return errors.Join(errs...)
+}
+
+// noColumnError is the error for a configured column that table t lacks
+// once the site's custom fields are known, at the configuration's range
+// when known.
+func noColumnError(at *hcl.Range, what string, t *schema.Table, col string) error {
+	where := ""
+	if at != nil {
+		where = at.String() + ": "
+	}
+	return fmt.Errorf("%s%stable %s has no column %q, and the site has no custom field of that name%s",
+		where, what, t.Name, col, suggest.DidYouMean(col, t.ColumnNames(), 3))
 }
 
 // readOnlyParentWarnings warns of incremental tables read only for their

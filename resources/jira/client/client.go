@@ -448,7 +448,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		var wait time.Duration
 		switch {
 		case err == nil && resp.Status >= 200 && resp.Status < 300:
-			if terr := truncatedJSON(resp); terr != nil {
+			if terr := brokenJSON(resp); terr != nil {
 				lastErr = c.decodeError(ctx, method, path, resp.Body, terr)
 				wait = c.backoff(attempt)
 				break
@@ -596,10 +596,10 @@ func (c *Client) httpError(method, path, table string, resp *Response, attempts 
 	}
 }
 
-// truncatedJSON reports a 2xx JSON body that ends early (a cut connection
+// brokenJSON reports a 2xx JSON body that ends early (a cut connection
 // behind a proxy) or is not valid JSON (a proxy or a node in trouble):
 // both are retried, and the last attempt's error is a DecodeError.
-func truncatedJSON(resp *Response) error {
+func brokenJSON(resp *Response) error {
 	ct := resp.Header.Get("Content-Type")
 	if len(bytes.TrimSpace(resp.Body)) == 0 || (ct != "" && !strings.Contains(ct, "json")) {
 		return nil

@@ -23,8 +23,8 @@ func TestTruncatedJSON(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			resp := &Response{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)}
-			if got := truncatedJSON(resp) != nil; got != tc.truncated {
-				t.Fatalf("truncatedJSON(%q) = %v, want %v", tc.body, got, tc.truncated)
+			if got := brokenJSON(resp) != nil; got != tc.truncated {
+				t.Fatalf("brokenJSON(%q) = %v, want %v", tc.body, got, tc.truncated)
 			}
 		})
 	}
