@@ -556,9 +556,9 @@ func noColumnError(at *hcl.Range, what string, t *schema.Table, col string) erro
 }
 
 // readOnlyParentWarnings warns of incremental tables read only for their
-// selected children: they keep no cursor, so every run reads them in full,
-// and what only their own runs detect (deleted rows) is not marked in the
-// children.
+// selected children: they keep no cursor, so every run reads them in full.
+// (The source still marks the children of deleted parents: see the Jira
+// source's childKnown.)
 func readOnlyParentWarnings(sel []selected) []string {
 	var out []string
 	for _, p := range sel {
@@ -572,7 +572,7 @@ func readOnlyParentWarnings(sel []selected) []string {
 			}
 		}
 		if len(children) > 0 {
-			out = append(out, fmt.Sprintf("%s %s selected without %s: every run reads all of %s again, and rows deleted in Jira are not marked; add %q to tables",
+			out = append(out, fmt.Sprintf("%s %s selected without %s: every run reads all of %s again; add %q to tables so that runs read only what changed",
 				strings.Join(children, ", "), isAre(len(children)), p.t.Name, p.t.Name, p.t.Name))
 		}
 	}

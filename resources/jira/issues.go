@@ -478,6 +478,16 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Issues read only for their children keep no cursor, so every run
+	// reads them all; the children's states keep the known ids instead,
+	// so that the sweep marks the children of deleted issues, and each
+	// issue read replaces its children (a deleted comment is marked).
+	childOnly := r.wanted(TableIssues) == nil
+	if childOnly {
+		if known, err = r.childKnown(); err != nil {
+			return err
+		}
+	}
 	// fresh: nothing was written before, so no row can be stale. A full
 	// run over written rows (-full-refresh, a lost cursor) keeps the ids
 	// they record, so that the sweep finds those deleted since, and
@@ -648,7 +658,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	extra := known.extra(st.Extra)
-	missing, swept, err := r.sweepDeleted(ctx, known, st, first)
+	missing, swept, err := r.sweepDeleted(ctx, known, st, first, childOnly)
 	if err != nil {
 		errs = append(errs, &source.TableError{Table: TableIssues, Err: fmt.Errorf("delete sweep: %w", err)})
 	}
@@ -685,6 +695,9 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 		cst := r.req.Tables[c].State
 		cst.LastSuccess = r.now
+		if childOnly {
+			cst.Extra = known.extra(cst.Extra)
+		}
 		if err := r.checkpoint(ctx, c, cst); err != nil {
 			return err
 		}
@@ -1653,9 +1666,11 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 // permission change is not a delete. It runs every DeleteSweepInterval,
 // and at once when the configured scope changed. missing are the issues
 // listed, updated since the start date, that are not known: no run wrote
-// them. swept reports that a sweep ran.
-func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first bool) (missing []string, swept bool, err error) {
-	if r.s.cfg.DeleteSweepInterval < 0 || r.wanted(TableIssues) == nil {
+// them. swept reports that a sweep ran. childOnly: the issues are read
+// only for their children, whose states keep the known ids (childKnown);
+// such a run has read every issue, so it always sweeps.
+func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first, childOnly bool) (missing []string, swept bool, err error) {
+	if r.s.cfg.DeleteSweepInterval < 0 || (childOnly && !r.childKeepsKnown()) {
 		return nil, false, nil
 	}
 	// A first or full run sweeps too: it reads slices of `updated` page by
@@ -1730,6 +1745,42 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 		return nil, false, err
 	}
 	return missing, true, nil
+}
+
+// childKeepsKnown reports whether a written child table keeps the known
+// ids of a sync that reads issues only for their children. worklogs does
+// not: its state is its feeds' (see worklogFeeds).
+func (r *syncRun) childKeepsKnown() bool {
+	for _, c := range issueChildren {
+		if c != TableWorklogs && r.wanted(c) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// childKnown is the union of the known ids in the states of the written
+// child tables (each saved at the end of a run that read issues only for
+// their children). A table added to the sync later knows fewer, and
+// marking its rows of an issue it never held changes nothing.
+func (r *syncRun) childKnown() (knownIDs, error) {
+	k := knownIDs{}
+	for _, c := range issueChildren {
+		if c == TableWorklogs || r.wanted(c) == nil {
+			continue
+		}
+		ck, err := loadKnown(r.req.Tables[c].State.Extra)
+		if err != nil {
+			return nil, fmt.Errorf("%s state: %w", c, err)
+		}
+		for pid, set := range ck {
+			if k[pid] == nil {
+				k[pid] = newIDSet()
+			}
+			k[pid].Or(&set.Bitmap)
+		}
+	}
+	return k, nil
 }
 
 // heal fetches the missing issues by id, with their children, and adds

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/engine/state"
 	"github.com/jsync-dev/jsync/resources/jira/client"
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
@@ -1313,5 +1314,87 @@ func TestSimProjectsScopeWorklogs(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no worklogs written")
+	}
+}
+
+// TestSimChildrenOnlyMarksDeleted: a sync that writes issue children
+// without issues reads every issue each run (no cursor), and still marks
+// the children of issues deleted since the last run, and the comments
+// deleted from issues that remain. The known ids live in the children's
+// states. Without them, such rows stayed live forever.
+func TestSimChildrenOnlyMarksDeleted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, flavor := range []string{jirasim.FlavorCloud, jirasim.FlavorDataCenter} {
+		t.Run(flavor, func(t *testing.T) {
+			f := newSimFixture(t, flavor, 120, false)
+			disc, err := f.src.Discover(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			children := []string{TableIssueComments, TableIssueLinks, TableWorklogs, TableChangelogs}
+			sync := func() {
+				t.Helper()
+				all := f.dest.request(disc.Tables, f.clock.Now())
+				req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: all.Now, Barrier: all.Barrier}
+				req.Tables[TableIssues] = &source.TableRequest{Table: all.Tables[TableIssues].Table} // read for the children only
+				for _, c := range children {
+					req.Tables[c] = all.Tables[c]
+				}
+				if err := f.src.Sync(t.Context(), req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sync()
+			if n := len(f.dest.tables[TableIssues].rows); n != 0 {
+				t.Fatalf("issues, read only for their children, has %d rows", n)
+			}
+			if k, err := loadKnown(f.dest.tables[TableIssueComments].state.Extra); err != nil || len(k) == 0 {
+				t.Fatalf("issue_comments state keeps no known issue ids (%v): %v", err, f.dest.tables[TableIssueComments].state.Extra)
+			}
+			res, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 3, DeleteComments: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(3 * time.Minute)
+			sync()
+			marked := 0
+			for _, name := range children {
+				for _, r := range f.dest.tables[name].rows {
+					for _, id := range res.DeletedIssueIDs {
+						if r["issue_id"] == id || r["source_issue_id"] == id || r["target_issue_id"] == id {
+							if r[schema.ColDeletedAt] == "" {
+								t.Errorf("%s row %v of deleted issue %s not marked", name, r, id)
+							} else {
+								marked++
+							}
+						}
+					}
+				}
+			}
+			if marked == 0 {
+				t.Fatal("the deleted issues had no child rows; use another seed")
+			}
+			written := 0
+			for _, id := range res.DeletedComments {
+				r := f.dest.tables[TableIssueComments].rows[itoa(id)]
+				if r == nil {
+					continue // on an issue before the start date: never written
+				}
+				written++
+				if r[schema.ColDeletedAt] == "" {
+					t.Errorf("comment %d, deleted from an issue that remains, is not marked", id)
+				}
+			}
+			if written == 0 {
+				t.Fatal("no deleted comment had been written; use another seed")
+			}
+			for _, name := range children {
+				if got, want := int64(len(f.dest.tables[name].live())), f.sim.ExpectedFor(false, f.start).Tables[name]; got != want {
+					t.Errorf("%s: %d live rows, simulator expects %d", name, got, want)
+				}
+			}
+		})
 	}
 }
