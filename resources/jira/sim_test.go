@@ -1273,19 +1273,27 @@ func TestSimFullRefreshFindsDeleted(t *testing.T) {
 			t.Errorf("issue %s, deleted before the full refresh, is not marked", id)
 		}
 	}
+	f.checkCommentsMarked(res.DeletedComments, "deleted before the full refresh")
+}
+
+// checkCommentsMarked fails the test if a written comment of ids is not
+// marked deleted, or if none of them was written (the seed must give the
+// check something to see).
+func (f *simFixture) checkCommentsMarked(ids []int64, what string) {
+	f.t.Helper()
 	written := 0
-	for _, id := range res.DeletedComments {
+	for _, id := range ids {
 		r := f.dest.tables[TableIssueComments].rows[itoa(id)]
 		if r == nil {
 			continue // on an issue before the start date: never written
 		}
 		written++
 		if r[schema.ColDeletedAt] == "" {
-			t.Errorf("comment %d, deleted before the full refresh, is not marked", id)
+			f.t.Errorf("comment %d, %s, is not marked", id, what)
 		}
 	}
 	if written == 0 {
-		t.Fatal("no deleted comment had been written; use another seed")
+		f.t.Fatal("no deleted comment had been written; use another seed")
 	}
 }
 
@@ -1376,20 +1384,7 @@ func TestSimChildrenOnlyMarksDeleted(t *testing.T) {
 			if marked == 0 {
 				t.Fatal("the deleted issues had no child rows; use another seed")
 			}
-			written := 0
-			for _, id := range res.DeletedComments {
-				r := f.dest.tables[TableIssueComments].rows[itoa(id)]
-				if r == nil {
-					continue // on an issue before the start date: never written
-				}
-				written++
-				if r[schema.ColDeletedAt] == "" {
-					t.Errorf("comment %d, deleted from an issue that remains, is not marked", id)
-				}
-			}
-			if written == 0 {
-				t.Fatal("no deleted comment had been written; use another seed")
-			}
+			f.checkCommentsMarked(res.DeletedComments, "deleted from an issue that remains")
 			for _, name := range children {
 				if got, want := int64(len(f.dest.tables[name].live())), f.sim.ExpectedFor(false, f.start).Tables[name]; got != want {
 					t.Errorf("%s: %d live rows, simulator expects %d", name, got, want)
