@@ -140,6 +140,36 @@ func (r *syncRun) oldestUpdated(ctx context.Context, keys []string, since time.T
 	return t, true, nil
 }
 
+// countAhead counts the issues updated since since, in the background
+// (beside oldestUpdated, so that it adds no round trip), for slicesFor.
+// The result is -1 when the count failed.
+func (r *syncRun) countAhead(ctx context.Context, keys []string, since time.Time) func() int64 {
+	out := make(chan int64, 1)
+	go func() {
+		n := int64(-1)
+		if jqlText, err := r.s.issuesJQL(keys, since, time.Time{}); err == nil {
+			if c, err := r.s.countIssues(client.WithTable(ctx, TableIssues), r.d, jqlText); err == nil && c >= 0 {
+				n = c
+			}
+		}
+		out <- n
+	}()
+	return func() int64 { return <-out }
+}
+
+// slicesFor bounds the n time slices of a backfill of total issues by
+// its search pages of page issues: a slice holding less than a page saves
+// no round trip, and slicing costs count requests (sliceBounds), which on
+// a small site were most of the sync's requests (33 to slice 40 issues).
+// An unknown total (-1: the count failed) keeps n, as the counts only
+// balance the work.
+func slicesFor(n int, total, page int64) int {
+	if total < 0 {
+		return n
+	}
+	return int(max(1, min(int64(n), (total+page-1)/page)))
+}
+
 // sliceParts is how many equal-width parts per time slice sliceBounds
 // counts: the finer, the more even the slices, at one count request each.
 const sliceParts = 2
@@ -552,13 +582,18 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	// slices cover where the issues are: from the oldest matching issue's
 	// `updated`, not from the start date, which may lie years earlier.
 	if r.concurrency() > 1 && r.now.Sub(since) > backfillWindow {
+		total := r.countAhead(ctx, keys, since)
 		if oldest, ok, err := r.oldestUpdated(ctx, keys, since); err != nil {
 			return err
 		} else if ok && oldest.After(since) {
 			since = oldest.Truncate(time.Millisecond)
 		}
 		if r.now.Sub(since) > backfillWindow {
-			slices = 2 * r.sliceWorkers()
+			page := int64(cloudSearchPage)
+			if !r.d.cloud {
+				page = dcSlicePage
+			}
+			slices = slicesFor(2*r.sliceWorkers(), total(), page)
 		}
 	}
 	var bounds []time.Time
@@ -859,6 +894,10 @@ const (
 	dcAlonePage = 1000
 )
 
+// cloudSearchPage is the issues of a Cloud search page with fields=*all
+// and expand=changelog: the server caps such pages at 100.
+const cloudSearchPage = 100
+
 // hydrateChunk is how many issues fetched by id (the changed issues of an
 // incremental Cloud run, the missing ones of a heal) are written between
 // two checkpoints of the issues state.
@@ -1028,7 +1067,7 @@ func (f *issueFetch) searchIDs(ctx context.Context, ids []string) ([]json.RawMes
 	}
 	items, err := collect(func(fn client.PageFunc) error {
 		if r.d.cloud {
-			body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": 100}
+			body := map[string]any{"jql": jqlText, "fields": []string{"*all"}, "expand": "changelog,transitions", "maxResults": cloudSearchPage}
 			return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", body, "issues", fn)
 		}
 		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {"100"}}

@@ -220,3 +220,61 @@ func TestSimSlicesSplit(t *testing.T) {
 	f.syncWithin(time.Minute)
 	f.checkCounts("incremental sync after the split backfill")
 }
+
+// TestSimSlicesForSmallSites: a backfill never cuts more time slices than
+// its issues fill search pages. One count of the whole window decides; a
+// site of a page is read in one search without the slices' counts, which
+// were most of a small site's requests.
+func TestSimSlicesForSmallSites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, tt := range []struct {
+		flavor    string
+		issues    int
+		maxCounts int64 // approximate-count requests (Cloud): 1 + 2 per slice
+		maxSearch int64 // search requests (both kinds on Data Center)
+	}{
+		{jirasim.FlavorCloud, 60, 1, 3},             // oldest, one page, the id sweep
+		{jirasim.FlavorCloud, 450, 1 + 2*5, 3 + 4},  // at most 5 slices
+		{jirasim.FlavorDataCenter, 200, 0, 4},       // oldest, count, one page, the id sweep
+		{jirasim.FlavorDataCenter, 1200, 0, 4 + 20}, // at most 5 slices of 250, 2 counts each
+	} {
+		t.Run(fmt.Sprintf("%s-%d", tt.flavor, tt.issues), func(t *testing.T) {
+			f := newSimFixture(t, tt.flavor, tt.issues, false)
+			f.sync()
+			f.checkCounts("first sync")
+			ep := f.sim.Stats().Endpoints
+			counts := ep["POST /rest/api/3/search/approximate-count"]["200"]
+			searches := ep["POST /rest/api/3/search/jql"]["200"] + ep["GET /rest/api/2/search"]["200"]
+			if counts > tt.maxCounts {
+				t.Errorf("%d approximate-count requests, want at most %d", counts, tt.maxCounts)
+			}
+			if searches > tt.maxSearch {
+				t.Errorf("%d search requests, want at most %d", searches, tt.maxSearch)
+			}
+			t.Logf("%d counts, %d searches", counts, searches)
+		})
+	}
+}
+
+func TestSlicesFor(t *testing.T) {
+	for _, tt := range []struct {
+		n           int
+		total, page int64
+		want        int
+	}{
+		{16, -1, 100, 16},     // the count failed: as many as asked
+		{16, 0, 100, 1},       // nothing to read
+		{16, 40, 100, 1},      // less than a page
+		{16, 100, 100, 1},     // exactly a page
+		{16, 101, 100, 2},     // a page and one issue
+		{16, 450, 100, 5},     // one slice a page
+		{16, 50_000, 100, 16}, // more pages than slices
+		{16, 1200, 250, 5},    // Data Center's slice pages
+	} {
+		if got := slicesFor(tt.n, tt.total, tt.page); got != tt.want {
+			t.Errorf("slicesFor(%d, %d, %d) = %d, want %d", tt.n, tt.total, tt.page, got, tt.want)
+		}
+	}
+}
