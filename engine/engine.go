@@ -557,8 +557,8 @@ func noColumnError(at *hcl.Range, what string, t *schema.Table, col string) erro
 
 // readOnlyParentWarnings warns of incremental tables read only for their
 // selected children: they keep no cursor, so every run reads them in full.
-// (The source still marks the children of deleted parents: see the Jira
-// source's childKnown.)
+// Marking the children of deleted parents is the source's work (the Jira
+// source keeps the ids it needs for that in the children's states).
 func readOnlyParentWarnings(sel []selected) []string {
 	var out []string
 	for _, p := range sel {

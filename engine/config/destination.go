@@ -98,7 +98,7 @@ func (l *loader) decodeDestinations() {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit", "%s.", err))
 				} else if n < MinMemoryLimit {
 					l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid memory limit",
-						"%q is below %d MiB (%d bytes), less than DuckDB needs to write any table. Remove memory_limit to let jsync size it from the tables, or set at least \"%dMiB\".", v, MinMemoryLimit>>20, int64(MinMemoryLimit), MinMemoryLimit>>20))
+						"%q is below %d MiB (%d bytes), less than DuckDB needs to write any table. Remove memory_limit to let jsync size it from the tables, or set at least \"%dMiB\".", v, MinMemoryLimit>>20, MinMemoryLimit, MinMemoryLimit>>20))
 				} else {
 					d.MemoryLimit = strings.TrimSpace(v)
 				}

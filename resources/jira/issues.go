@@ -724,10 +724,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if err := save(ctx, maxUpdated, extra, fetchers); err != nil {
 		return err
 	}
-	for _, c := range issueChildren {
-		if c == TableWorklogs || r.wanted(c) == nil {
-			continue
-		}
+	for _, c := range r.stateChildren() {
 		cst := r.req.Tables[c].State
 		cst.LastSuccess = r.now
 		if childOnly {
@@ -1709,7 +1706,7 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 // only for their children, whose states keep the known ids (childKnown);
 // such a run has read every issue, so it always sweeps.
 func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first, childOnly bool) (missing []string, swept bool, err error) {
-	if r.s.cfg.DeleteSweepInterval < 0 || (childOnly && !r.childKeepsKnown()) {
+	if r.s.cfg.DeleteSweepInterval < 0 || (childOnly && len(r.stateChildren()) == 0) {
 		return nil, false, nil
 	}
 	// A first or full run sweeps too: it reads slices of `updated` page by
@@ -1786,28 +1783,27 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 	return missing, true, nil
 }
 
-// childKeepsKnown reports whether a written child table keeps the known
-// ids of a sync that reads issues only for their children. worklogs does
-// not: its state is its feeds' (see worklogFeeds).
-func (r *syncRun) childKeepsKnown() bool {
+// stateChildren are the written child tables whose state syncIssues
+// checkpoints at the end of a run; a sync that reads issues only for their
+// children keeps the known ids in them (childKnown). worklogs is not one:
+// its state is its feeds' (see worklogFeeds).
+func (r *syncRun) stateChildren() []string {
+	var out []string
 	for _, c := range issueChildren {
 		if c != TableWorklogs && r.wanted(c) != nil {
-			return true
+			out = append(out, c)
 		}
 	}
-	return false
+	return out
 }
 
-// childKnown is the union of the known ids in the states of the written
-// child tables (each saved at the end of a run that read issues only for
+// childKnown is the union of the known ids in the states of the
+// stateChildren (each saved at the end of a run that read issues only for
 // their children). A table added to the sync later knows fewer, and
 // marking its rows of an issue it never held changes nothing.
 func (r *syncRun) childKnown() (knownIDs, error) {
 	k := knownIDs{}
-	for _, c := range issueChildren {
-		if c == TableWorklogs || r.wanted(c) == nil {
-			continue
-		}
+	for _, c := range r.stateChildren() {
 		ck, err := loadKnown(r.req.Tables[c].State.Extra)
 		if err != nil {
 			return nil, fmt.Errorf("%s state: %w", c, err)

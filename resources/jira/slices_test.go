@@ -242,6 +242,7 @@ func TestSimSlicesForSmallSites(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s-%d", tt.flavor, tt.issues), func(t *testing.T) {
 			f := newSimFixture(t, tt.flavor, tt.issues, false)
+			f.src.cfg.Concurrency = 16 // 8 slices read at once: 16 slices unless bounded
 			f.sync()
 			f.checkCounts("first sync")
 			ep := f.sim.Stats().Endpoints
