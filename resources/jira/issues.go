@@ -446,10 +446,12 @@ func (f *issueFetch) flush(ctx context.Context) error {
 	}
 	// Each sink applies the marks after the rows sent before them; rows of
 	// this run carry _jsync_synced_at = r.now (stored to the microsecond)
-	// and are left alone.
+	// and are left alone. Worklogs are marked too when the issues are
+	// read for their children alone: every issue read then brings all
+	// its worklogs, and no worklog feed runs.
 	ids := f.resynced
 	f.resynced = nil
-	return f.r.markChildren(ctx, ids, false, f.r.now.Truncate(time.Microsecond))
+	return f.r.markChildren(ctx, ids, f.r.childOnly(), f.r.now.Truncate(time.Microsecond))
 }
 
 // flushOuts sends the rows decoded so far.
@@ -512,7 +514,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	// reads them all; the children's states keep the known ids instead,
 	// so that the sweep marks the children of deleted issues, and each
 	// issue read replaces its children (a deleted comment is marked).
-	childOnly := r.wanted(TableIssues) == nil
+	childOnly := r.childOnly()
 	if childOnly {
 		if known, err = r.childKnown(); err != nil {
 			return err
@@ -687,7 +689,10 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	}
 
 	var errs []error
-	if r.wanted(TableWorklogs) != nil {
+	// A sync that reads every issue for its children needs no worklog
+	// feeds: the issues bring every worklog, and the sweep and the
+	// re-read issues mark the deleted ones.
+	if r.wanted(TableWorklogs) != nil && !childOnly {
 		if err := r.worklogFeeds(ctx, fetchers[0], first, known); err != nil {
 			errs = append(errs, &source.TableError{Table: TableWorklogs, Err: err})
 		}
@@ -724,7 +729,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if err := save(ctx, maxUpdated, extra, fetchers); err != nil {
 		return err
 	}
-	for _, c := range r.stateChildren() {
+	for _, c := range r.stateChildren(childOnly) {
 		cst := r.req.Tables[c].State
 		cst.LastSuccess = r.now
 		if childOnly {
@@ -1706,7 +1711,7 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 // only for their children, whose states keep the known ids (childKnown);
 // such a run has read every issue, so it always sweeps.
 func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first, childOnly bool) (missing []string, swept bool, err error) {
-	if r.s.cfg.DeleteSweepInterval < 0 || (childOnly && len(r.stateChildren()) == 0) {
+	if r.s.cfg.DeleteSweepInterval < 0 || (childOnly && len(r.stateChildren(true)) == 0) {
 		return nil, false, nil
 	}
 	// A first or full run sweeps too: it reads slices of `updated` page by
@@ -1783,14 +1788,19 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 	return missing, true, nil
 }
 
+// childOnly reports whether the issues are read only for their children:
+// the sync writes issue children but not issues. Such a sync keeps no
+// issues cursor, so every run reads every issue.
+func (r *syncRun) childOnly() bool { return r.wanted(TableIssues) == nil }
+
 // stateChildren are the written child tables whose state syncIssues
 // checkpoints at the end of a run; a sync that reads issues only for their
-// children keeps the known ids in them (childKnown). worklogs is not one:
-// its state is its feeds' (see worklogFeeds).
-func (r *syncRun) stateChildren() []string {
+// children keeps the known ids in them (childKnown). worklogs is one only
+// then: otherwise its state is its feeds' (see worklogFeeds).
+func (r *syncRun) stateChildren(childOnly bool) []string {
 	var out []string
 	for _, c := range issueChildren {
-		if c != TableWorklogs && r.wanted(c) != nil {
+		if (c != TableWorklogs || childOnly) && r.wanted(c) != nil {
 			out = append(out, c)
 		}
 	}
@@ -1803,7 +1813,7 @@ func (r *syncRun) stateChildren() []string {
 // marking its rows of an issue it never held changes nothing.
 func (r *syncRun) childKnown() (knownIDs, error) {
 	k := knownIDs{}
-	for _, c := range r.stateChildren() {
+	for _, c := range r.stateChildren(true) {
 		ck, err := loadKnown(r.req.Tables[c].State.Extra)
 		if err != nil {
 			return nil, fmt.Errorf("%s state: %w", c, err)

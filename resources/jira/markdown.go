@@ -24,7 +24,7 @@ func TablesMarkdown() string {
 	b.WriteString("`worklogs` rows from `worklog/deleted`. Every child row of a deleted issue is marked too (issue links by either end). ")
 	b.WriteString("When an incremental run re-reads a changed issue, its children that Jira no longer has (a deleted comment, a removed link, ")
 	b.WriteString("a sprint the issue left) are marked; the others stay live. A sync that selects children without `issues` reads every issue each run ")
-	b.WriteString("and marks them the same way: the children's states keep the ids of the issues read (a sync of `worklogs` alone relies on `worklog/deleted`). ")
+	b.WriteString("and marks them the same way, worklogs included (it reads no worklog feed): the children's states keep the ids of the issues read. ")
 	b.WriteString("Filter with `WHERE _jsync_deleted_at IS NULL`.\n\n")
 	b.WriteString("Bad values are never dropped silently: a value that does not fit its typed column leaves the column NULL and is reported as a ")
 	b.WriteString("reject (table, key, column, reason, raw JSON) in `_jsync_rejects`; a row without a readable primary key (or, for issues, `updated`) is rejected whole. ")

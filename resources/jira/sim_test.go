@@ -1273,27 +1273,26 @@ func TestSimFullRefreshFindsDeleted(t *testing.T) {
 			t.Errorf("issue %s, deleted before the full refresh, is not marked", id)
 		}
 	}
-	f.checkCommentsMarked(res.DeletedComments, "deleted before the full refresh")
+	f.checkMarked(TableIssueComments, res.DeletedComments, "deleted before the full refresh")
 }
 
-// checkCommentsMarked fails the test if a written comment of ids is not
-// marked deleted, or if none of them was written (the seed must give the
-// check something to see).
-func (f *simFixture) checkCommentsMarked(ids []int64, what string) {
+// checkMarked fails the test if a written row of table with one of ids is
+// not marked deleted, or if none of them had been written.
+func (f *simFixture) checkMarked(table string, ids []int64, what string) {
 	f.t.Helper()
 	written := 0
 	for _, id := range ids {
-		r := f.dest.tables[TableIssueComments].rows[itoa(id)]
+		r := f.dest.tables[table].rows[itoa(id)]
 		if r == nil {
 			continue // on an issue before the start date: never written
 		}
 		written++
 		if r[schema.ColDeletedAt] == "" {
-			f.t.Errorf("comment %d, %s, is not marked", id, what)
+			f.t.Errorf("%s row %d, %s, is not marked", table, id, what)
 		}
 	}
 	if written == 0 {
-		f.t.Fatal("no deleted comment had been written; use another seed")
+		f.t.Fatalf("no deleted %s row had been written; use another seed", table)
 	}
 }
 
@@ -1334,62 +1333,74 @@ func TestSimChildrenOnlyMarksDeleted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulator sync")
 	}
-	for _, flavor := range []string{jirasim.FlavorCloud, jirasim.FlavorDataCenter} {
-		t.Run(flavor, func(t *testing.T) {
-			f := newSimFixture(t, flavor, 120, false)
-			disc, err := f.src.Discover(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			children := []string{TableIssueComments, TableIssueLinks, TableWorklogs, TableChangelogs}
-			sync := func() {
-				t.Helper()
-				all := f.dest.request(disc.Tables, f.clock.Now())
-				req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: all.Now, Barrier: all.Barrier}
-				req.Tables[TableIssues] = &source.TableRequest{Table: all.Tables[TableIssues].Table} // read for the children only
-				for _, c := range children {
-					req.Tables[c] = all.Tables[c]
-				}
-				if err := f.src.Sync(t.Context(), req); err != nil {
+	cases := []struct {
+		name     string
+		children []string
+	}{
+		{"several children", []string{TableIssueComments, TableIssueLinks, TableWorklogs, TableChangelogs}},
+		// No feed runs then: the issues read bring every worklog.
+		{"worklogs alone", []string{TableWorklogs}},
+	}
+	for _, tc := range cases {
+		for _, flavor := range []string{jirasim.FlavorCloud, jirasim.FlavorDataCenter} {
+			t.Run(tc.name+"/"+flavor, func(t *testing.T) {
+				f := newSimFixture(t, flavor, 120, false)
+				disc, err := f.src.Discover(t.Context(), nil)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			sync()
-			if n := len(f.dest.tables[TableIssues].rows); n != 0 {
-				t.Fatalf("issues, read only for their children, has %d rows", n)
-			}
-			if k, err := loadKnown(f.dest.tables[TableIssueComments].state.Extra); err != nil || len(k) == 0 {
-				t.Fatalf("issue_comments state keeps no known issue ids (%v): %v", err, f.dest.tables[TableIssueComments].state.Extra)
-			}
-			res, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 3, DeleteComments: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.clock.Advance(3 * time.Minute)
-			sync()
-			marked := 0
-			for _, name := range children {
-				for _, r := range f.dest.tables[name].rows {
-					for _, id := range res.DeletedIssueIDs {
-						if r["issue_id"] == id || r["source_issue_id"] == id || r["target_issue_id"] == id {
-							if r[schema.ColDeletedAt] == "" {
-								t.Errorf("%s row %v of deleted issue %s not marked", name, r, id)
-							} else {
-								marked++
+				sync := func() {
+					t.Helper()
+					all := f.dest.request(disc.Tables, f.clock.Now())
+					req := &source.SyncRequest{Tables: map[string]*source.TableRequest{}, Now: all.Now, Barrier: all.Barrier}
+					req.Tables[TableIssues] = &source.TableRequest{Table: all.Tables[TableIssues].Table} // read for the children only
+					for _, c := range tc.children {
+						req.Tables[c] = all.Tables[c]
+					}
+					if err := f.src.Sync(t.Context(), req); err != nil {
+						t.Fatal(err)
+					}
+				}
+				sync()
+				if n := len(f.dest.tables[TableIssues].rows); n != 0 {
+					t.Fatalf("issues, read only for their children, has %d rows", n)
+				}
+				if k, err := loadKnown(f.dest.tables[tc.children[0]].state.Extra); err != nil || len(k) == 0 {
+					t.Fatalf("%s state keeps no known issue ids (%v): %v", tc.children[0], err, f.dest.tables[tc.children[0]].state.Extra)
+				}
+				res, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 3, DeleteComments: 3, DeleteWorklogs: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.clock.Advance(3 * time.Minute)
+				sync()
+				marked := 0
+				for _, name := range tc.children {
+					for _, r := range f.dest.tables[name].rows {
+						for _, id := range res.DeletedIssueIDs {
+							if r["issue_id"] == id || r["source_issue_id"] == id || r["target_issue_id"] == id {
+								if r[schema.ColDeletedAt] == "" {
+									t.Errorf("%s row %v of deleted issue %s not marked", name, r, id)
+								} else {
+									marked++
+								}
 							}
 						}
 					}
 				}
-			}
-			if marked == 0 {
-				t.Fatal("the deleted issues had no child rows; use another seed")
-			}
-			f.checkCommentsMarked(res.DeletedComments, "deleted from an issue that remains")
-			for _, name := range children {
-				if got, want := int64(len(f.dest.tables[name].live())), f.sim.ExpectedFor(false, f.start).Tables[name]; got != want {
-					t.Errorf("%s: %d live rows, simulator expects %d", name, got, want)
+				if marked == 0 {
+					t.Fatal("the deleted issues had no child rows; use another seed")
 				}
-			}
-		})
+				if slices.Contains(tc.children, TableIssueComments) {
+					f.checkMarked(TableIssueComments, res.DeletedComments, "deleted from an issue that remains")
+				}
+				f.checkMarked(TableWorklogs, res.DeletedWorklogs, "deleted in Jira")
+				for _, name := range tc.children {
+					if got, want := int64(len(f.dest.tables[name].live())), f.sim.ExpectedFor(false, f.start).Tables[name]; got != want {
+						t.Errorf("%s: %d live rows, simulator expects %d", name, got, want)
+					}
+				}
+			})
+		}
 	}
 }

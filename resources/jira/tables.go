@@ -377,7 +377,7 @@ func issueTransitionsTable() *schema.Table {
 
 func worklogsTable() *schema.Table {
 	return table(TableWorklogs, "Worklogs, all of them: cut from issue pages and completed through issue/{id}/worklog when truncated; "+
-		"worklogs deleted in Jira (worklog/deleted) get _jsync_deleted_at.",
+		"worklogs deleted in Jira (worklog/deleted, or missing from their re-read issue in a sync without issues) get _jsync_deleted_at.",
 		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Worklog id.")),
 		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
