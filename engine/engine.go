@@ -316,9 +316,18 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			}
 		case opts.FullRefresh || ts.Cursor == "" || (st.write && created[st.t.Name]):
 			pt.Mode = plan.ModeFull
+		case !st.write:
+			// A table read only for its children keeps no cursor: one
+			// left from when it was written is behind what changed since.
+			pt.Mode = plan.ModeFull
 		case st.write && refill[st.t.Name] != nil:
+			// Its rows come from its parent's too (a child with a cursor
+			// of its own), which must then be read in full as well.
 			pt.Mode = plan.ModeFull
 			pt.Notes = append(pt.Notes, refillNote(st.t.Name))
+			if parent != nil {
+				parent.Mode, parent.Since = plan.ModeFull, ""
+			}
 		default:
 			pt.Mode, pt.Since = plan.ModeIncremental, ts.Cursor
 		}

@@ -55,6 +55,10 @@ type Column struct {
 	// JSON marks string columns that hold JSON documents. Destinations may
 	// store them as a JSON type.
 	JSON bool
+	// Kept marks a column that a column selection always keeps, as it does
+	// the primary key: the source marks rows deleted by it (a child table's
+	// parent id).
+	Kept bool
 }
 
 // Table is a table's definition.
@@ -133,8 +137,8 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 }
 
 // Project returns a copy of the table limited to the given columns. Primary
-// key and meta columns are always kept. Unknown names are ignored; callers
-// validate them first.
+// key, Kept and meta columns are always kept. Unknown names are ignored;
+// callers validate them first.
 func (t *Table) Project(columns []string) *Table {
 	if len(columns) == 0 {
 		return t
@@ -146,7 +150,7 @@ func (t *Table) Project(columns []string) *Table {
 	out := *t
 	out.Columns = nil
 	for _, c := range t.Columns {
-		if keep[c.Name] || c.PrimaryKey || strings.HasPrefix(c.Name, "_jsync_") {
+		if keep[c.Name] || c.PrimaryKey || c.Kept || strings.HasPrefix(c.Name, "_jsync_") {
 			out.Columns = append(out.Columns, c)
 		}
 	}

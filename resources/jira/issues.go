@@ -43,6 +43,11 @@ const (
 	// the configured scope (projects, start_date) the known ids were synced
 	// under; a change makes the next run sweep, and fetch what it lacks.
 	extraScope = "scope"
+	// + idSet of the issues the sweep found deleted: a child table that
+	// was left out of the sync meanwhile marks their rows when it is
+	// fetched in full again (markDeletedChildren). Kept in the issues
+	// state, and in the children's when issues are not written.
+	extraDeletedIDs = state.WrittenPrefix + "deleted_ids"
 	// worklogs table
 	extraDeletedSince = "deleted_since" // epoch ms cursor of worklog/deleted
 )
@@ -276,8 +281,11 @@ type issueFetch struct {
 	all  []*tableOut
 
 	maxUpdated time.Time
-	placed     map[int64]string     // issue id → project id, for the known sets
-	read       map[string]time.Time // issue id → updated, of issues decoded
+	// maxSeen is the largest `updated` read, of issues written or skipped:
+	// where a Data Center search restarts.
+	maxSeen time.Time
+	placed  map[int64]string     // issue id → project id, for the known sets
+	read    map[string]time.Time // issue id → updated, of issues decoded
 	// readNow are the issues this fetch wrote, and reread those it wrote
 	// twice: they changed while the run read them.
 	readNow, reread map[string]bool
@@ -326,6 +334,9 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string
 		f.read = map[string]time.Time{}
 	}
 	f.e.skipIssue = func(id string, updated time.Time) bool {
+		if updated.After(f.maxSeen) {
+			f.maxSeen = updated
+		}
 		if !f.cut.IsZero() && !updated.Before(f.cut) {
 			// Issues come in `updated` order: this one and the rest of
 			// the slice belong to the slice split from it.
@@ -374,21 +385,79 @@ func (f *issueFetch) newer(id string, updated time.Time) bool {
 // syncedBefore spares the rows synced since (see source.Sink.Delete).
 func (r *syncRun) markChildren(ctx context.Context, ids []string, withWorklogs bool, syncedBefore time.Time) error {
 	for _, c := range issueChildren {
-		var err error
-		switch c {
-		case TableWorklogs:
-			if withWorklogs {
-				err = r.deleteBy(ctx, c, "issue_id", ids, syncedBefore)
-			}
-		case TableIssueLinks:
-			if err = r.deleteBy(ctx, c, "source_issue_id", ids, syncedBefore); err == nil {
-				err = r.deleteBy(ctx, c, "target_issue_id", ids, syncedBefore)
-			}
-		default:
-			err = r.deleteBy(ctx, c, "issue_id", ids, syncedBefore)
+		if c == TableWorklogs && !withWorklogs {
+			continue
 		}
-		if err != nil {
+		if err := r.markChild(ctx, c, ids, syncedBefore); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// markChild marks the rows of one child table of the issues deleted.
+func (r *syncRun) markChild(ctx context.Context, table string, ids []string, syncedBefore time.Time) error {
+	if table != TableIssueLinks {
+		return r.deleteBy(ctx, table, "issue_id", ids, syncedBefore)
+	}
+	if err := r.deleteBy(ctx, table, "source_issue_id", ids, syncedBefore); err != nil {
+		return err
+	}
+	return r.deleteBy(ctx, table, "target_issue_id", ids, syncedBefore)
+}
+
+// deletedIDs are the issues the sweep found deleted so far, as the issues
+// state and the children's states record them (extraDeletedIDs).
+func (r *syncRun) deletedIDs(st state.TableState) (*idSet, error) {
+	all := newIDSet()
+	extras := []map[string]string{st.Extra}
+	for _, c := range r.stateChildren(true) {
+		extras = append(extras, r.req.Tables[c].State.Extra)
+	}
+	for _, extra := range extras {
+		set, err := parseIDSet(extra[extraDeletedIDs])
+		if err != nil {
+			return nil, fmt.Errorf("deleted issue ids in state: %w", err)
+		}
+		all.Or(&set.Bitmap)
+	}
+	return all, nil
+}
+
+// setDeleted records the deleted issues in a state's extra.
+func setDeleted(extra map[string]string, deleted *idSet) {
+	if deleted.IsEmpty() {
+		delete(extra, extraDeletedIDs)
+		return
+	}
+	extra[extraDeletedIDs] = deleted.String()
+}
+
+// markDeletedChildren marks, in each child table fetched in full over rows
+// written before (a table left out of the sync for a while and added back,
+// or a full refresh), the rows of the issues deleted: such a table missed
+// the sweeps that marked the other tables' rows. Issues known again (made
+// visible again) are no longer deleted.
+func (r *syncRun) markDeletedChildren(ctx context.Context, deleted *idSet, known knownIDs) error {
+	for _, set := range known {
+		deleted.AndNot(&set.Bitmap)
+	}
+	if deleted.IsEmpty() {
+		return nil
+	}
+	var ids []string
+	for _, c := range issueChildren {
+		tr := r.wanted(c)
+		if tr == nil || !tr.Full || tr.State.LastSuccess.IsZero() {
+			continue
+		}
+		if ids == nil {
+			for it := deleted.Iterator(); it.HasNext(); {
+				ids = append(ids, strconv.FormatUint(it.Next(), 10))
+			}
+		}
+		if err := r.markChild(ctx, c, ids, time.Time{}); err != nil {
+			return fmt.Errorf("mark the %s of deleted issues: %w", c, err)
 		}
 	}
 	return nil
@@ -446,12 +515,12 @@ func (f *issueFetch) flush(ctx context.Context) error {
 	}
 	// Each sink applies the marks after the rows sent before them; rows of
 	// this run carry _jsync_synced_at = r.now (stored to the microsecond)
-	// and are left alone. Worklogs are marked too when the issues are
-	// read for their children alone: every issue read then brings all
-	// its worklogs, and no worklog feed runs.
+	// and are left alone. Worklogs are marked too when no worklog feed
+	// runs (a first or full run, or issues read for their children
+	// alone): every issue read then brings all its worklogs.
 	ids := f.resynced
 	f.resynced = nil
-	return f.r.markChildren(ctx, ids, f.r.childOnly(), f.r.now.Truncate(time.Microsecond))
+	return f.r.markChildren(ctx, ids, f.r.noWorklogFeed, f.r.now.Truncate(time.Microsecond))
 }
 
 // flushOuts sends the rows decoded so far.
@@ -514,11 +583,20 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	// reads them all; the children's states keep the known ids instead,
 	// so that the sweep marks the children of deleted issues, and each
 	// issue read replaces its children (a deleted comment is marked).
+	// Either side falls back on the other when it knows nothing, so that
+	// a sync that starts or stops writing issues still marks what was
+	// deleted in between.
 	childOnly := r.childOnly()
-	if childOnly {
-		if known, err = r.childKnown(); err != nil {
-			return err
-		}
+	childKnown, err := r.childKnown()
+	if err != nil {
+		return err
+	}
+	if childOnly && len(childKnown) > 0 || len(known) == 0 {
+		known = childKnown
+	}
+	deleted, err := r.deletedIDs(st)
+	if err != nil {
+		return err
 	}
 	// fresh: nothing was written before, so no row can be stale. A full
 	// run over written rows (-full-refresh, a lost cursor) keeps the ids
@@ -533,6 +611,9 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		st.Extra = maps.Clone(st.Extra)
 		delete(st.Extra, extraSearchedAt)
 	}
+	// A first or full run, or one that reads issues only for their
+	// children, reads no worklog feed: the issues bring every worklog.
+	r.noWorklogFeed = first || childOnly
 	// When this run began by Jira's clock; recorded once every issue is read.
 	searchedAt, searchedOK := r.serverStart()
 
@@ -698,7 +779,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		}
 	}
 	extra := known.extra(st.Extra)
-	missing, swept, err := r.sweepDeleted(ctx, known, st, first, childOnly)
+	missing, swept, err := r.sweepDeleted(ctx, known, deleted, st, first, childOnly)
 	if err != nil {
 		errs = append(errs, &source.TableError{Table: TableIssues, Err: fmt.Errorf("delete sweep: %w", err)})
 	}
@@ -719,10 +800,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		extra[extraLastSweep] = r.now.Format(time.RFC3339Nano)
 		extra[extraScope] = r.s.scope()
 	}
+	if err := r.markDeletedChildren(ctx, deleted, known); err != nil {
+		errs = append(errs, &source.TableError{Table: TableIssues, Err: err})
+	}
 	if err := fetchers[0].flush(ctx); err != nil {
 		return err
 	}
 	extra = known.extra(extra)
+	setDeleted(extra, deleted)
 	if searchedOK {
 		extra[extraSearchedAt] = searchedAt.UTC().Format(time.RFC3339Nano)
 	}
@@ -734,6 +819,7 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		cst.LastSuccess = r.now
 		if childOnly {
 			cst.Extra = known.extra(cst.Extra)
+			setDeleted(cst.Extra, deleted)
 		}
 		if err := r.checkpoint(ctx, c, cst); err != nil {
 			return err
@@ -1106,34 +1192,34 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 		}
 		return nil
 	}
-	// Data Center pages by offset, and DC 10 refuses startAt+maxResults
-	// beyond 10,000. After dcWindow issues the query restarts from the
-	// largest `updated` read so far; issues re-read at that boundary are
-	// skipped (skipIssue). If a whole window shares one millisecond the
-	// restart could not advance, so paging continues deeper instead.
-	lo, windowed := since, true
+	// Data Center pages by offset, which skips an issue at a page boundary
+	// when one read before it is updated meanwhile (it moves to the end),
+	// and DC 10 refuses startAt+maxResults beyond 10,000. So the query
+	// restarts after every page from the largest `updated` read so far;
+	// issues re-read at that boundary are skipped (skipIssue). If a whole
+	// page shares one millisecond the restart could not advance, so paging
+	// goes on by offset instead.
+	lo, restarting := since, true
 	for {
 		jqlText, err := r.s.issuesJQL(keys, lo, until)
 		if err != nil {
 			return err
 		}
-		read := 0
 		q := url.Values{"jql": {jqlText}, "fields": {"*all"}, "expand": {"changelog,transitions"}, "maxResults": {strconv.Itoa(dcPage)}}
 		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", q, "issues", func(items []json.RawMessage) error {
 			if err := handle(items); err != nil {
 				return err
 			}
-			read += len(items)
-			if windowed && read >= r.s.dcWindow {
-				return errRestartWindow
+			if restarting {
+				return client.ErrRestart
 			}
 			return nil
 		})
-		if errors.Is(err, errRestartWindow) {
-			if next := f.maxUpdated.Truncate(time.Millisecond); next.After(lo) {
+		if errors.Is(err, client.ErrRestart) {
+			if next := f.maxSeen.Truncate(time.Millisecond); next.After(lo) {
 				lo = next
 			} else {
-				windowed = false
+				restarting = false
 			}
 			continue
 		}
@@ -1143,8 +1229,6 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 		return nil
 	}
 }
-
-var errRestartWindow = errors.New("restart the search window")
 
 // completion is one fetch that completes a truncated collection: fetch
 // runs concurrently with others (network only); decode runs afterwards, in
@@ -1710,7 +1794,7 @@ func (k knownIDs) extra(base map[string]string) map[string]string {
 // them. swept reports that a sweep ran. childOnly: the issues are read
 // only for their children, whose states keep the known ids (childKnown);
 // such a run has read every issue, so it always sweeps.
-func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.TableState, first, childOnly bool) (missing []string, swept bool, err error) {
+func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idSet, st state.TableState, first, childOnly bool) (missing []string, swept bool, err error) {
 	if r.s.cfg.DeleteSweepInterval < 0 || (childOnly && len(r.stateChildren(true)) == 0) {
 		return nil, false, nil
 	}
@@ -1778,6 +1862,7 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, st state.Tab
 			gone = append(gone, strconv.FormatUint(it.Next(), 10))
 		}
 		set.AndNot(absent)
+		deleted.Or(absent)
 	}
 	if err := r.deleteKeys(ctx, TableIssues, gone); err != nil {
 		return nil, false, err
@@ -1893,23 +1978,26 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lastID *int64
 		}
 		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id", "updated"}, "maxResults": 5000}, "issues", collect)
 	}
+	// Data Center pages by offset: a page restarts the query after the
+	// largest id read, so that issues deleted meanwhile do not shift one
+	// past a page boundary, where it would look deleted too.
 	for after := int64(0); ; {
 		jqlText, err := build(after)
 		if err != nil {
 			return err
 		}
-		read := 0
+		restart := *lastID
 		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id,updated"}, "maxResults": {"1000"}}, "issues",
 			func(items []json.RawMessage) error {
 				if err := collect(items); err != nil {
 					return err
 				}
-				if read += len(items); read >= r.s.dcWindow {
-					return errRestartWindow
+				if *lastID > restart {
+					return client.ErrRestart
 				}
 				return nil
 			})
-		if errors.Is(err, errRestartWindow) && *lastID > after {
+		if errors.Is(err, client.ErrRestart) {
 			after = *lastID
 			continue
 		}

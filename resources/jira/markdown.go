@@ -21,10 +21,11 @@ func TablesMarkdown() string {
 	b.WriteString("(made unique with a `_<id>` suffix on collisions, and pinned by field id so renames in Jira keep the column). ")
 	b.WriteString("See the `fields` table for the mapping.\n\n")
 	b.WriteString("Deletes: `issues` rows get `_jsync_deleted_at` from the id-only sweep (issues of a project that merely became invisible are kept); ")
-	b.WriteString("`worklogs` rows from `worklog/deleted`. Every child row of a deleted issue is marked too (issue links by either end). ")
+	b.WriteString("`worklogs` rows from `worklog/deleted`. Every child row of a deleted issue is marked too (issue links by either end), ")
+	b.WriteString("also in a child table left out of the sync meanwhile, when it is added back. ")
 	b.WriteString("When an incremental run re-reads a changed issue, its children that Jira no longer has (a deleted comment, a removed link, ")
 	b.WriteString("a sprint the issue left) are marked; the others stay live. A sync that selects children without `issues` reads every issue each run ")
-	b.WriteString("and marks them the same way, worklogs included (it reads no worklog feed): the children's states keep the ids of the issues read. ")
+	b.WriteString("and marks them the same way, worklogs included (it reads no worklog feed, nor does a full run): the children's states keep the ids of the issues read. ")
 	b.WriteString("Filter with `WHERE _jsync_deleted_at IS NULL`.\n\n")
 	b.WriteString("Bad values are never dropped silently: a value that does not fit its typed column leaves the column NULL and is reported as a ")
 	b.WriteString("reject (table, key, column, reason, raw JSON) in `_jsync_rejects`; a row without a readable primary key (or, for issues, `updated`) is rejected whole. ")
@@ -66,6 +67,11 @@ func writeTableMarkdown(b *strings.Builder, t *schema.Table) {
 		switch {
 		case c.PrimaryKey:
 			key = "PK"
+		case c.Kept:
+			key = "not null, always kept"
+			if !c.NotNull {
+				key = "always kept"
+			}
 		case c.NotNull:
 			key = "not null"
 		}

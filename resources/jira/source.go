@@ -98,7 +98,6 @@ type Source struct {
 	changelogPage   int // histories asked for per changelog/bulkfetch page
 	listMax         int // changed issues an incremental run lists at most (maxListed)
 	hydrateEvery    int // issues fetched by id between two checkpoints (hydrateChunk)
-	dcWindow        int // Data Center issues read before the search restarts
 
 	mu   sync.Mutex
 	disc *discovery
@@ -140,7 +139,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.NewGoAllocator()
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, changelogPage: bulkChangelogPage, dcWindow: 5000,
+	s := &Source{cfg: cfg, log: cfg.Logger, mem: cfg.Allocator, reqs: map[string]int64{}, checkpointPages: defaultCheckpointPages, changelogPage: bulkChangelogPage,
 		listMax: maxListed, hydrateEvery: hydrateChunk}
 	if err := s.initTransport(); err != nil {
 		return nil, err

@@ -39,6 +39,10 @@ type syncRun struct {
 	boardsOnce sync.Once
 	boardsRaw  []json.RawMessage
 	boardsErr  error
+
+	// noWorklogFeed is set when this run reads no worklog feed (see
+	// syncIssues): re-read issues then replace their worklogs too.
+	noWorklogFeed bool
 }
 
 // projectRef is a visible project.

@@ -77,6 +77,15 @@ func jsonCol(name, desc string) schema.Column {
 }
 func pk(c schema.Column) schema.Column { c.PrimaryKey = true; c.NotNull = true; return c }
 
+// kept marks a column that the source marks rows deleted by, which a
+// column selection must keep (see markChildren).
+func kept(c schema.Column) schema.Column { c.Kept = true; return c }
+
+// issueRef is a child table's issue id column.
+func issueRef(desc string) schema.Column {
+	return kept(schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: desc})
+}
+
 // metaColumns are added to every table. deletes adds _jsync_deleted_at.
 func metaColumns(deletes bool) []schema.Column {
 	cols := []schema.Column{
@@ -311,7 +320,7 @@ func issueCommentsTable() *schema.Table {
 	return table(TableIssueComments, "Issue comments, all of them: truncated embedded collections are completed through issue/{id}/comment.",
 		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Comment id.")),
-		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
+		issueRef("Issue (joins issues.id)."),
 		strCol("author_account_id", "Author."+userNote),
 		strCol("update_author_account_id", "Last editor."+userNote),
 		strCol("body", "Body as plain text (ADF converted on Cloud v3; wiki markup verbatim on v2 and Data Center)."),
@@ -330,7 +339,7 @@ func changelogsTable() *schema.Table {
 		"truncated collections are completed through changelog/bulkfetch (Cloud) or issue/{id}/changelog.",
 		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Change history id.")),
-		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
+		issueRef("Issue (joins issues.id)."),
 		strCol("author_account_id", "Who made the change; NULL for anonymous or automated changes."+userNote),
 		tsCol("created", "When the change was made"),
 		intCol("item_count", "Number of changed fields (rows in changelog_items)."),
@@ -344,7 +353,7 @@ func changelogItemsTable() *schema.Table {
 		schema.Incremental, TableIssues, true,
 		pk(strCol("changelog_id", "Change history (joins changelogs.id).")),
 		pk(intCol("item_index", "Position of the item within its change history, from 0.")),
-		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
+		issueRef("Issue (joins issues.id)."),
 		tsCol("created", "When the change was made"),
 		strCol("author_account_id", "Who made the change."+userNote),
 		strCol("field", "Field name as Jira records it (display name for custom fields)."),
@@ -380,7 +389,7 @@ func worklogsTable() *schema.Table {
 		"worklogs deleted in Jira (worklog/deleted, or missing from their re-read issue in a sync without issues) get _jsync_deleted_at.",
 		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Worklog id.")),
-		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "Issue (joins issues.id)."},
+		issueRef("Issue (joins issues.id)."),
 		strCol("author_account_id", "Author."+userNote),
 		strCol("update_author_account_id", "Last editor."+userNote),
 		strCol("comment", "Comment as plain text (ADF converted on Cloud v3)."),
@@ -473,10 +482,10 @@ func issueLinksTable() *schema.Table {
 	return table(TableIssueLinks, "Issue links, one row per link: the link read from either end is normalised to source (outward side) and target.",
 		schema.Incremental, TableIssues, true,
 		pk(strCol("id", "Link id.")),
-		schema.Column{Name: "issue_id", Type: typeString, NotNull: true, Description: "The source (outward) issue, whichever end the link was read from (joins issues.id)."},
-		strCol("source_issue_id", "Issue on the outward side: source <outward> target, e.g. A blocks B."),
+		issueRef("The source (outward) issue, whichever end the link was read from (joins issues.id)."),
+		kept(strCol("source_issue_id", "Issue on the outward side: source <outward> target, e.g. A blocks B.")),
 		strCol("source_issue_key", "Key of the source issue."),
-		strCol("target_issue_id", "Issue on the inward side."),
+		kept(strCol("target_issue_id", "Issue on the inward side.")),
 		strCol("target_issue_key", "Key of the target issue."),
 		strCol("type_id", "Link type id."),
 		strCol("type_name", "Link type name, e.g. Blocks."),

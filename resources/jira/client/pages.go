@@ -19,6 +19,13 @@ import (
 // error stops the pagination and is returned as is.
 type PageFunc func(items []json.RawMessage) error
 
+// ErrRestart, returned by the PageFunc of an offset-paged endpoint
+// (EachPageOf, EachPageBean), ends the paging after this page when more pages follow, and
+// is returned so that the caller restarts the query from what it read last
+// (Data Center's offsets shift when the data changes while it is paged).
+// When the page was the last, the paging ends with nil instead.
+var ErrRestart = errors.New("restart the paging")
+
 // ErrPageLoop is wrapped by every pagination guard error: the server's
 // paging metadata would make the loop run forever or skip data.
 var ErrPageLoop = errors.New("pagination does not advance")
@@ -240,7 +247,10 @@ func (c *Client) offsetPages(ctx context.Context, path string, query url.Values,
 		if !hasStart {
 			echoedStart = startAt
 		}
-		if err := env.deliver(fn, items); err != nil {
+		restart := false
+		if err := env.deliver(fn, items); errors.Is(err, ErrRestart) {
+			restart = true
+		} else if err != nil {
 			return err
 		}
 		next := echoedStart + int64(len(items))
@@ -259,6 +269,9 @@ func (c *Client) offsetPages(ctx context.Context, path string, query url.Values,
 		}
 		if !more {
 			return nil
+		}
+		if restart {
+			return ErrRestart
 		}
 		if len(items) == 0 {
 			return loopErr(method, path, page, "empty page at startAt=%d but the server claims more (isLast=%v, total=%d)", echoedStart, isLast, total)

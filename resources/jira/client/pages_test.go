@@ -200,6 +200,36 @@ func TestOffsetStartsAtGivenStartAt(t *testing.T) {
 	}
 }
 
+// TestOffsetRestart: a PageFunc that asks for a restart ends the paging
+// with ErrRestart when more pages follow, and with nil after the last.
+func TestOffsetRestart(t *testing.T) {
+	env, sample := fixture(t, "searchProjects__GET__200.json", "values")
+	all := grow(t, sample, 5, "id")
+	c, _, _ := newTLSServer(t, offsetServer(env, all, 2, "values", pageBeanShape))
+	cases := []struct {
+		startAt string
+		want    error
+		items   int
+	}{
+		{"0", ErrRestart, 2}, // pages 0-1 of 0-4: more follow
+		{"2", ErrRestart, 2},
+		{"4", nil, 1}, // the last page
+	}
+	for _, tc := range cases {
+		var got []json.RawMessage
+		err := c.EachPageBean(context.Background(), "/p", url.Values{"startAt": {tc.startAt}}, func(items []json.RawMessage) error {
+			got = append(got, items...)
+			return ErrRestart
+		})
+		if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("startAt %s: err %v, want %v", tc.startAt, err, tc.want)
+		}
+		if len(got) != tc.items {
+			t.Errorf("startAt %s: %d items before the restart, want %d (one page)", tc.startAt, len(got), tc.items)
+		}
+	}
+}
+
 func TestCursorGET(t *testing.T) {
 	env, sample := fixture(t, "searchAndReconsileIssuesUsingJql__GET__200.json", "issues")
 	all := grow(t, sample, 8, "id")
