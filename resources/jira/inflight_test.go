@@ -55,16 +55,12 @@ func (p *peakTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (f *simFixture) usePeak(counted bool) *peakTransport {
 	f.t.Helper()
 	p := &peakTransport{next: f.src.httpTransport}
-	opts := f.src.clientOptions()
-	opts.Transport = p
-	if counted {
-		opts.Transport = countingTransport{next: p, s: f.src}
-	}
-	cl, err := client.New(opts)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.src.cl = cl
+	f.setClient(func(o *client.Options) {
+		o.Transport = p
+		if counted {
+			o.Transport = countingTransport{next: p, s: f.src}
+		}
+	})
 	return p
 }
 

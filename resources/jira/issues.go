@@ -587,12 +587,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	// a sync that starts or stops writing issues still marks what was
 	// deleted in between.
 	childOnly := r.childOnly()
-	childKnown, err := r.childKnown()
-	if err != nil {
-		return err
-	}
-	if childOnly && len(childKnown) > 0 || len(known) == 0 {
-		known = childKnown
+	if childOnly || len(known) == 0 {
+		ck, err := r.childKnown()
+		if err != nil {
+			return err
+		}
+		if len(ck) > 0 {
+			known = ck
+		}
 	}
 	deleted, err := r.deletedIDs(st)
 	if err != nil {
@@ -820,6 +822,11 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 		if childOnly {
 			cst.Extra = known.extra(cst.Extra)
 			setDeleted(cst.Extra, deleted)
+		} else {
+			// The issues state keeps them now: drop those of a run that
+			// read issues only for their children, which would be stale
+			// by the next such run.
+			cst.Extra = knownIDs{}.extra(cst.Extra)
 		}
 		if err := r.checkpoint(ctx, c, cst); err != nil {
 			return err

@@ -77,14 +77,10 @@ func newWindowFixture(t *testing.T, g *gatedTransport) *simFixture {
 	f := newSimFixtureCaps(t, jirasim.FlavorCloud, 15000, false, 0, jirasim.Caps{Comments: 2, Histories: 40, Worklogs: 20})
 	f.start = f.clock.Now().Add(-6 * 24 * time.Hour).Truncate(time.Millisecond)
 	f.src = f.newSource(jirasim.FlavorCloud, false)
-	opts := f.src.clientOptions()
-	g.next = opts.Transport
-	opts.Transport = g
-	cl, err := client.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.cl = cl
+	f.setClient(func(o *client.Options) {
+		g.next = o.Transport
+		o.Transport = g
+	})
 	return f
 }
 

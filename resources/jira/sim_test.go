@@ -680,21 +680,24 @@ func TestSimFaults(t *testing.T) {
 		t.Skip("simulator sync")
 	}
 	f := newSimFixtureFaults(t, jirasim.FlavorCloud, 100, false, 0.05)
-	f.src.cl = mustClientFastRetry(t, f)
+	f.setClient(func(o *client.Options) {
+		o.BaseBackoff, o.MaxBackoff, o.MaxRetries = time.Millisecond, 5*time.Millisecond, 10 // fault tests do not sleep
+	})
 	f.sync()
 	f.checkCounts("sync with faults")
 }
 
-// mustClientFastRetry rebuilds the source's client with millisecond
-// backoffs, so fault tests do not sleep.
-func mustClientFastRetry(t *testing.T, f *simFixture) *client.Client {
+// setClient rebuilds the source's client with its options changed by mod:
+// a transport around the source's, shorter backoffs.
+func (f *simFixture) setClient(mod func(o *client.Options)) {
+	f.t.Helper()
 	opts := f.src.clientOptions()
-	opts.BaseBackoff, opts.MaxBackoff, opts.MaxRetries = time.Millisecond, 5*time.Millisecond, 10
+	mod(&opts)
 	cl, err := client.New(opts)
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
-	return cl
+	f.src.cl = cl
 }
 
 // TestSimPermissionLossIsNotDelete: when projects become invisible (here:
@@ -867,13 +870,9 @@ func TestSimIncrementalWithoutBulkfetch(t *testing.T) {
 		t.Skip("simulator sync")
 	}
 	f, changed := newChangedSite(t)
-	opts := f.src.clientOptions()
-	opts.Transport = &bulkfetchRefused{next: f.src.httpTransport, status: http.StatusNotFound, message: "null for uri"}
-	cl, err := client.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.cl = cl
+	f.setClient(func(o *client.Options) {
+		o.Transport = &bulkfetchRefused{next: f.src.httpTransport, status: http.StatusNotFound, message: "null for uri"}
+	})
 	f.clock.Advance(3 * time.Minute)
 	s0 := f.okRequests("/search/jql")
 	f.sync()
@@ -899,13 +898,7 @@ func TestSimIncrementalCheckpointsByID(t *testing.T) {
 	}
 	cursor0 := f.dest.tables[TableIssues].state.Cursor
 	stop := &bulkfetchRefused{next: f.src.httpTransport, after: 2, status: http.StatusBadRequest, message: "stopped by the test"}
-	opts := f.src.clientOptions()
-	opts.Transport = stop
-	cl, err := client.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.cl = cl
+	f.setClient(func(o *client.Options) { o.Transport = stop })
 	f.clock.Advance(time.Minute)
 	events := len(f.dest.events)
 	disc, err := f.src.Discover(t.Context(), nil)
@@ -1441,19 +1434,15 @@ func (a afterFirstPage) RoundTrip(req *http.Request) (*http.Response, error) {
 func (f *simFixture) mutateAfterFirstPage(m jirasim.Mutation, match func(*http.Request) bool) *jirasim.MutationResult {
 	f.t.Helper()
 	res := &jirasim.MutationResult{}
-	opts := f.src.clientOptions()
-	opts.Transport = afterFirstPage{next: opts.Transport, once: &sync.Once{}, match: match,
-		hook: func() {
-			var err error
-			if *res, err = f.sim.Mutate(m); err != nil {
-				f.t.Error(err)
-			}
-		}}
-	cl, err := client.New(opts)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.src.cl = cl
+	f.setClient(func(o *client.Options) {
+		o.Transport = afterFirstPage{next: o.Transport, once: &sync.Once{}, match: match,
+			hook: func() {
+				var err error
+				if *res, err = f.sim.Mutate(m); err != nil {
+					f.t.Error(err)
+				}
+			}}
+	})
 	return res
 }
 

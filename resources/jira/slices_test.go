@@ -194,13 +194,9 @@ func TestSimSlicesSplit(t *testing.T) {
 	f.src.cfg.Concurrency = 4
 	var logs syncBuffer
 	f.src.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts := f.src.clientOptions()
-	opts.Transport = skewedCounts{next: opts.Transport, end: f.clock.Now().Add(24 * time.Hour)}
-	cl, err := client.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.src.cl = cl
+	f.setClient(func(o *client.Options) {
+		o.Transport = skewedCounts{next: o.Transport, end: f.clock.Now().Add(24 * time.Hour)}
+	})
 	f.syncWithin(time.Minute)
 	f.checkCounts("sync")
 	out := logs.String()

@@ -20,10 +20,10 @@ import (
 type PageFunc func(items []json.RawMessage) error
 
 // ErrRestart, returned by the PageFunc of an offset-paged endpoint
-// (EachPageOf, EachPageBean), ends the paging after this page when more pages follow, and
-// is returned so that the caller restarts the query from what it read last
-// (Data Center's offsets shift when the data changes while it is paged).
-// When the page was the last, the paging ends with nil instead.
+// (EachPageOf, EachPageBean), ends the paging after this page when more
+// pages follow, and is returned so that the caller restarts the query from
+// what it read last (Data Center's offsets shift when the data changes
+// while it is paged). When the page was the last, the paging ends with nil.
 var ErrRestart = errors.New("restart the paging")
 
 // ErrPageLoop is wrapped by every pagination guard error: the server's
