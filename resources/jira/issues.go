@@ -866,12 +866,12 @@ func (r *syncRun) serverStart() (t time.Time, ok bool) {
 // of thousands of issues is thus fetched several requests at once, not one
 // search page after another.
 func (r *syncRun) fetchChanged(ctx context.Context, f *issueFetch, keys []string, since time.Time, checkpoint func(upTo time.Time) error) (fetched bool, bounds []time.Time, err error) {
-	ids, times, ok, err := f.changedIssues(ctx, keys, since)
+	ids, times, listed, ok, err := f.changedIssues(ctx, keys, since)
 	if err != nil {
 		return false, nil, err
 	}
 	if ok {
-		return true, nil, f.hydrate(ctx, ids, r.s.hydrateEvery, func(done int) error {
+		err := f.hydrate(ctx, ids, r.s.hydrateEvery, func(done int) error {
 			if done == len(ids) {
 				return nil // the run's final save follows
 			}
@@ -882,6 +882,15 @@ func (r *syncRun) fetchChanged(ctx context.Context, f *issueFetch, keys []string
 			}
 			return checkpoint(upTo)
 		})
+		// The cursor is what the listing covered, not the `updated` of
+		// the issues as fetched: one changed again between the listing
+		// and its fetch carries a later time, and an issue changed in
+		// between that the listing did not see would fall behind the
+		// next run's overlap.
+		if f.maxUpdated.After(listed) {
+			f.maxUpdated = listed
+		}
+		return true, nil, err
 	}
 	if r.concurrency() == 1 {
 		return false, nil, nil
@@ -1016,13 +1025,14 @@ var errTooManyChanged = errors.New("too many changed issues to fetch by id")
 // `since` (light search pages: few fields, so up to 5000 issues a page) and
 // returns the ids to write, oldest first, with their listed `updated` (zero
 // when unreadable): not those already written with the same `updated`, such
-// as the unchanged issues of the cursor overlap. ok is false when more than
-// the source's listMax issues match.
-func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since time.Time) (ids []string, times []time.Time, ok bool, err error) {
+// as the unchanged issues of the cursor overlap. listedMax is the latest
+// `updated` listed, written or not. ok is false when more than the
+// source's listMax issues match.
+func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since time.Time) (ids []string, times []time.Time, listedMax time.Time, ok bool, err error) {
 	r := f.r
 	jqlText, err := r.s.issuesJQL(keys, since, time.Time{})
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, time.Time{}, false, err
 	}
 	listed := 0
 	body := map[string]any{"jql": jqlText, "fields": []string{"updated"}, "maxResults": lightPage}
@@ -1039,6 +1049,9 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 			if err != nil || !ok || id == "" {
 				return fmt.Errorf("listed issue without an id: %s", truncate(string(it)))
 			}
+			if u.After(listedMax) {
+				listedMax = u
+			}
 			if !u.IsZero() && !f.newer(id, u) {
 				continue
 			}
@@ -1048,12 +1061,12 @@ func (f *issueFetch) changedIssues(ctx context.Context, keys []string, since tim
 		return nil
 	})
 	if errors.Is(err, errTooManyChanged) {
-		return nil, nil, false, nil
+		return nil, nil, time.Time{}, false, nil
 	}
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("list changed issues: %w", err)
+		return nil, nil, time.Time{}, false, fmt.Errorf("list changed issues: %w", err)
 	}
-	return ids, times, true, nil
+	return ids, times, listedMax, true, nil
 }
 
 // decodeListed reads an issue of a listing (fields=updated, or id and

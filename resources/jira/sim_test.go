@@ -841,6 +841,74 @@ func TestSimIncrementalListsThenFetches(t *testing.T) {
 	}
 }
 
+// TestSimIncrementalCursorFromListing: an incremental Cloud run lists the
+// changed issues, then fetches them by id as they are now. Issues changed
+// after the listing, some of them listed ones (fetched with a later
+// `updated`) and others not (changed ten minutes earlier, more than the
+// cursor overlap), must all be read by the next runs: the cursor comes
+// from the listing, not from the issues as fetched.
+func TestSimIncrementalCursorFromListing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f, _ := newChangedSite(t)
+	f.clock.Advance(3 * time.Minute)
+	var early, late jirasim.MutationResult
+	listing := func(req *http.Request) bool {
+		if !strings.HasSuffix(req.URL.Path, "/search/jql") || req.GetBody == nil {
+			return false
+		}
+		b, err := req.GetBody()
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(b)
+		return strings.Contains(string(body), `"fields":["updated"]`)
+	}
+	f.setClient(func(o *client.Options) {
+		o.Transport = afterFirstPage{next: o.Transport, once: &sync.Once{}, match: listing, hook: func() {
+			var err error
+			f.clock.Advance(time.Minute)
+			if early, err = f.sim.Mutate(jirasim.Mutation{Update: 30}); err != nil {
+				t.Error(err)
+			}
+			f.clock.Advance(10 * time.Minute)
+			if late, err = f.sim.Mutate(jirasim.Mutation{Update: 100}); err != nil {
+				t.Error(err)
+			}
+		}}
+	})
+	f.sync()
+	if len(early.Updated) == 0 || len(late.Updated) == 0 {
+		t.Fatal("the site did not change after the listing")
+	}
+	for range 2 {
+		f.clock.Advance(time.Minute)
+		f.sync()
+	}
+	want := map[string]int64{}
+	for _, res := range []jirasim.MutationResult{early, late} {
+		for _, k := range res.Updated {
+			want[k] = res.AtMillis
+		}
+	}
+	for _, row := range f.dest.tables[TableIssues].rows {
+		at, ok := want[row["key"]]
+		if !ok {
+			continue
+		}
+		u, err := time.Parse(time.RFC3339Nano, row["updated"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.UnixMilli() < at {
+			t.Errorf("issue %s: updated %s in the destination two runs later; Jira changed it at %s",
+				row["key"], u, time.UnixMilli(at).UTC())
+		}
+	}
+	f.checkCounts("after the changes")
+}
+
 // bulkfetchRefused answers status, with message as Jira's error envelope,
 // to every POST issue/bulkfetch after the first `after`: 404 from the
 // first, as a Cloud site that does not offer it, or 400 part way, as a run
