@@ -213,3 +213,40 @@ func TestSnippetRedaction(t *testing.T) {
 		})
 	}
 }
+
+// TestBaseURLCredentialsNeverPrinted: credentials in base_url are refused,
+// and the snippet of the refusal (the line as written) hides them, also
+// when they are percent-encoded or make the URL unparsable, and when a
+// token stands alone as the user.
+func TestBaseURLCredentialsNeverPrinted(t *testing.T) {
+	tests := []struct {
+		name, url, secret, summary string
+	}{
+		{"password", "https://me:PlainSecretPw@a.atlassian.net", "PlainSecretPw", "Credentials in base_url"},
+		{"percent-encoded password", "https://me:Sup3r%40SecretPw@a.atlassian.net", "SecretPw", "Credentials in base_url"},
+		{"password with a space", "https://me:My Secret^Pw@a.atlassian.net", "Secret^Pw", "Invalid base_url"},
+		{"password with a bad escape", "https://me:MySecret%zzPw@a.atlassian.net", "MySecret", "Invalid base_url"},
+		{"token as the user", "https://ATATTtokenSecret9@a.atlassian.net/jira", "ATATTtokenSecret9", "Credentials in base_url"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := loadString(t, `
+source "jira" "a" {
+  base_url  = "`+tc.url+`"
+  email     = "a@a.example"
+  api_token = "x"
+}
+`, nil)
+			out := render(t, cfg, diags)
+			if !strings.Contains(out, tc.summary) {
+				t.Fatalf("want %q:\n%s", tc.summary, out)
+			}
+			if strings.Contains(out, tc.secret) {
+				t.Errorf("the output shows %q:\n%s", tc.secret, out)
+			}
+			if !strings.Contains(out, Redacted) {
+				t.Errorf("the snippet shows no redaction:\n%s", out)
+			}
+		})
+	}
+}

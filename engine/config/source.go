@@ -214,6 +214,9 @@ func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
 	if s.BaseURL == "" {
 		return // evaluation failed (reported) or empty; an empty value is caught below
 	}
+	// Before parsing, which may fail on them: a diagnostic's snippet shows
+	// the text as written.
+	l.addSecret(userinfoSecrets(s.BaseURL)...)
 	u, err := url.Parse(s.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid base_url",
@@ -221,9 +224,6 @@ func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
 		return
 	}
 	if u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			l.addSecret(p)
-		}
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Credentials in base_url",
 			"base_url must not contain credentials. Use email + api_token, personal_access_token, or username + password instead."))
 	}
@@ -231,6 +231,36 @@ func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Insecure base_url",
 			"HTTPS is required: Jira credentials would travel unencrypted over http://. Use an https:// URL. Only the built-in simulator (a source with a simulator block) may use http://."))
 	}
+}
+
+// userinfoSecrets returns what may be a secret in the userinfo of a URL
+// (scheme://userinfo@host/...): the password as written and decoded, or,
+// without a password, the whole userinfo, which may be a token.
+func userinfoSecrets(raw string) []string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return nil
+	}
+	info := rest[:at]
+	secret := info
+	if _, pass, ok := strings.Cut(info, ":"); ok {
+		secret = pass
+	}
+	if secret == "" {
+		return nil
+	}
+	out := []string{secret}
+	if dec, err := url.PathUnescape(secret); err == nil && dec != secret {
+		out = append(out, dec)
+	}
+	return out
 }
 
 // credential modes, in the order they are described to users.

@@ -399,7 +399,8 @@ func (c *Client) decodeError(ctx context.Context, method, path string, body []by
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 func (c *Client) snippet(body []byte) string {
-	return redact(truncate(string(body), 200), c.secrets)
+	// Redacted whole, then cut: a secret across the cut would show in part.
+	return truncate(redact(string(body), c.secrets), 200)
 }
 
 // Do sends one logical request, retrying as described in the package doc,
@@ -576,13 +577,13 @@ func (e *bodyTooLarge) Error() string {
 
 func (c *Client) httpError(method, path, table string, resp *Response, attempts int) *HTTPError {
 	ct := resp.Header.Get("Content-Type")
-	msgs := errorMessages(resp.Body, ct)
-	for i := range msgs {
-		msgs[i] = redact(msgs[i], c.secrets)
-	}
+	// Everything shown is redacted before it is cut to length: a secret
+	// across the cut would show in part.
+	body := redact(string(resp.Body), c.secrets)
+	msgs := errorMessages([]byte(body), ct)
 	if reason := resp.Header.Get("X-Authentication-Denied-Reason"); reason != "" {
 		// Data Center after repeated failed logins: CAPTCHA_CHALLENGE.
-		msgs = append(msgs, "login denied by Jira ("+redact(truncate(reason, 120), c.secrets)+"): log in once in a browser to clear it, then check the credentials")
+		msgs = append(msgs, "login denied by Jira ("+truncate(redact(reason, c.secrets), 120)+"): log in once in a browser to clear it, then check the credentials")
 	}
 	return &HTTPError{
 		Method:   method,
@@ -590,7 +591,7 @@ func (c *Client) httpError(method, path, table string, resp *Response, attempts 
 		Table:    table,
 		Status:   resp.Status,
 		Messages: msgs,
-		Body:     redact(truncate(strings.TrimSpace(string(resp.Body)), maxErrorBody), c.secrets),
+		Body:     truncate(strings.TrimSpace(body), maxErrorBody),
 		Reason:   resp.Header.Get("RateLimit-Reason"),
 		Attempts: attempts,
 	}

@@ -317,6 +317,58 @@ func TestErrorsNeverRevealSecrets(t *testing.T) {
 	}
 }
 
+// TestCutErrorsNeverRevealSecrets: error bodies are cut to length for
+// messages and snippets; a secret that spans the cut must not show in
+// part (it is redacted before the cut).
+func TestCutErrorsNeverRevealSecrets(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString([]byte(testEmail + ":" + testToken))
+	tests := []struct {
+		name   string
+		status int
+		ct     string
+		body   func(r *http.Request) string
+	}{
+		{"2xx HTML page, token at the snippet's cut", 200, "text/html",
+			func(*http.Request) string { return "<html>" + strings.Repeat("x", 200-6-10) + testToken + " rest of page</html>" }},
+		{"plain-text 401, token at the message's cut", 401, "text/plain",
+			func(*http.Request) string { return strings.Repeat("y", 300-10) + testToken + " denied" }},
+		{"plain-text 401 echoing the Authorization header", 401, "text/plain",
+			func(r *http.Request) string {
+				return strings.Repeat("y", 300-40) + strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ") + " denied"
+			}},
+		{"JSON 400, header at the body's cut", 400, "application/json",
+			func(r *http.Request) string {
+				return `{"errorMessages":["` + strings.Repeat("z", maxErrorBody-40) + r.Header.Get("Authorization") + `"]}`
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, _ := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.ct)
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body(r)))
+			}), func(o *Options) { o.MaxRetries = -1; o.RateLimit = -1 })
+			var out map[string]any
+			err := c.GetJSON(context.Background(), "/rest/api/3/myself", nil, &out)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			outs := []string{err.Error(), fmt.Sprintf("%+v", err)}
+			var herr *HTTPError
+			if errors.As(err, &herr) {
+				outs = append(outs, herr.Body, strings.Join(herr.Messages, " "))
+			}
+			for _, out := range outs {
+				for _, part := range []string{testToken[:6], b64[:12]} {
+					if strings.Contains(out, part) {
+						t.Errorf("shows %q, part of a secret:\n%s", part, out)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestCountersAndFamilies(t *testing.T) {
 	c, _, _ := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{}`)
