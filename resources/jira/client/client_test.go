@@ -329,7 +329,9 @@ func TestCutErrorsNeverRevealSecrets(t *testing.T) {
 		body   func(r *http.Request) string
 	}{
 		{"2xx HTML page, token at the snippet's cut", 200, "text/html",
-			func(*http.Request) string { return "<html>" + strings.Repeat("x", 200-6-10) + testToken + " rest of page</html>" }},
+			func(*http.Request) string {
+				return "<html>" + strings.Repeat("x", 200-6-10) + testToken + " rest of page</html>"
+			}},
 		{"plain-text 401, token at the message's cut", 401, "text/plain",
 			func(*http.Request) string { return strings.Repeat("y", 300-10) + testToken + " denied" }},
 		{"plain-text 401 echoing the Authorization header", 401, "text/plain",
