@@ -458,7 +458,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			return resp, nil
 		case err == nil:
 			herr := c.httpError(method, path, table, resp, n)
-			if !retryableStatus(resp.Status) {
+			if !retryableStatus(method, resp.Status) {
 				return nil, herr
 			}
 			lastErr = herr

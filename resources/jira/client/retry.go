@@ -15,12 +15,17 @@ import (
 )
 
 // retryableStatus: 429 and 503 (rate limiting, honouring the server's wait)
-// and 500, 502, 504 (transient). Everything else fails fast.
-func retryableStatus(status int) bool {
+// and 500, 502, 504 (transient), and 409 to a GET: Jira answers it when a
+// read took too long on its side (users/search past 10 s); its other 409s
+// are conflicts of writes, which jsync does not make. Everything else
+// fails fast.
+func retryableStatus(method string, status int) bool {
 	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable,
 		http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
 		return true
+	case http.StatusConflict:
+		return method == http.MethodGet
 	}
 	return false
 }

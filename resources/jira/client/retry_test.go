@@ -101,7 +101,7 @@ func TestRetries(t *testing.T) {
 		{name: "401 fails fast", steps: []step{status(401), ok(`{}`)}, wantStatus: 401, wantErr: "check the email and API token, or the PAT"},
 		{name: "403 fails fast", steps: []step{status(403), ok(`{}`)}, wantStatus: 403},
 		{name: "404 fails fast", steps: []step{status(404), ok(`{}`)}, wantStatus: 404},
-		{name: "409 fails fast", steps: []step{status(409), ok(`{}`)}, wantStatus: 409},
+		{name: "409 to a GET retried (users/search past 10 s)", steps: []step{status(409), ok(`{}`)}, wantSleeps: []time.Duration{1 * s}},
 		{name: "410 fails fast", steps: []step{status(410), ok(`{}`)}, wantStatus: 410, wantErr: "CHANGE-2046"},
 		{name: "malformed JSON retried", steps: []step{ok(`{"a":}`), ok(`{}`)}, wantSleeps: []time.Duration{1 * s}},
 		{name: "malformed JSON gives up", steps: []step{ok(`{"a":}`)}, maxRetries: 1, wantSleeps: []time.Duration{1 * s}, wantErr: "invalid JSON response"},
@@ -549,5 +549,24 @@ func TestLimiterLoweredRateSpacesRequests(t *testing.T) {
 	}
 	if got := l.rateOf("GET /b"); got != 20 {
 		t.Errorf("another family's rate = %v, want the ceiling 20", got)
+	}
+}
+
+func TestRetryableStatus(t *testing.T) {
+	tests := []struct {
+		method string
+		status int
+		want   bool
+	}{
+		{http.MethodGet, 429, true}, {http.MethodPost, 429, true},
+		{http.MethodGet, 503, true}, {http.MethodGet, 500, true}, {http.MethodGet, 502, true}, {http.MethodGet, 504, true},
+		{http.MethodGet, 409, true}, {http.MethodPost, 409, false},
+		{http.MethodGet, 400, false}, {http.MethodGet, 401, false}, {http.MethodGet, 403, false},
+		{http.MethodGet, 404, false}, {http.MethodGet, 410, false}, {http.MethodPost, 413, false},
+	}
+	for _, tt := range tests {
+		if got := retryableStatus(tt.method, tt.status); got != tt.want {
+			t.Errorf("retryableStatus(%s, %d) = %v, want %v", tt.method, tt.status, got, tt.want)
+		}
 	}
 }
