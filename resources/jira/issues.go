@@ -1255,6 +1255,7 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 // job order, on the fetcher's goroutine.
 type completion struct {
 	what   string
+	issue  string // the issue's id
 	fetch  func(ctx context.Context) ([]json.RawMessage, error)
 	decode func(items []json.RawMessage)
 }
@@ -1292,7 +1293,7 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 	for _, info := range infos {
 		id := info.ID
 		if info.CommentsTruncated && f.outs.comments != nil {
-			jobs = append(jobs, completion{what: "comments of issue " + info.Key,
+			jobs = append(jobs, completion{what: "comments of issue " + info.Key, issue: id,
 				fetch: pageAll(TableIssueComments, r.d.api+"/issue/"+id+"/comment", url.Values{"maxResults": {"100"}}, "comments"),
 				decode: func(items []json.RawMessage) {
 					for _, it := range items {
@@ -1301,7 +1302,7 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 				}})
 		}
 		if info.WorklogsTruncated && f.outs.worklogs != nil {
-			jobs = append(jobs, completion{what: "worklogs of issue " + info.Key,
+			jobs = append(jobs, completion{what: "worklogs of issue " + info.Key, issue: id,
 				fetch: pageAll(TableWorklogs, r.d.api+"/issue/"+id+"/worklog", nil, "worklogs"),
 				decode: func(items []json.RawMessage) {
 					for _, it := range items {
@@ -1317,7 +1318,7 @@ func (f *issueFetch) complete(ctx context.Context, infos []issueInfo) error {
 		f.pendingChangelogs = append(f.pendingChangelogs, changelogIDs...)
 	} else {
 		for _, id := range changelogIDs {
-			jobs = append(jobs, completion{what: "changelog of issue " + id,
+			jobs = append(jobs, completion{what: "changelog of issue " + id, issue: id,
 				fetch: func(ctx context.Context) ([]json.RawMessage, error) {
 					return f.issueChangelog(client.WithTable(ctx, TableChangelogs), id)
 				},
@@ -1369,7 +1370,8 @@ func (f *issueFetch) decodeInflight(keep int) error {
 }
 
 // decodeCompletions waits for c's fetches and decodes their items in job
-// order. The first failed fetch fails the page.
+// order. The first failed fetch fails the page, but for an issue gone
+// since its page (noteVanished).
 func (f *issueFetch) decodeCompletions(c *completions) error {
 	if c == nil {
 		return nil
@@ -1378,11 +1380,51 @@ func (f *issueFetch) decodeCompletions(c *completions) error {
 	c.cancel()
 	for i, j := range c.jobs {
 		if c.errs[i] != nil {
+			if f.r.noteVanished(j.issue, j.what, c.errs[i]) {
+				continue
+			}
 			return fmt.Errorf("%s: %w", j.what, c.errs[i])
 		}
 		j.decode(c.results[i])
 	}
 	return f.e.err
+}
+
+// noteVanished records an issue whose collection (what) answered 404
+// after the issue came on a search page: it was deleted or hidden from the
+// user meanwhile, which must not fail the sync. The run then sweeps
+// whatever its interval: an issue no longer listed is marked deleted with
+// its children, one listed again is fetched again, so that its truncated
+// collection does not stay truncated. It reports whether err was such a
+// 404.
+func (r *syncRun) noteVanished(id, what string, err error) bool {
+	if id == "" || !isStatus(err, http.StatusNotFound) {
+		return false
+	}
+	if r.s.cfg.DeleteSweepInterval < 0 {
+		r.s.log.Warn("jira: an issue was deleted or hidden during the sync; delete sweeps are off, so its rows stay as read from its search page",
+			"issue_id", id, "fetching", what)
+	} else {
+		r.s.log.Warn("jira: an issue was deleted or hidden during the sync; the delete sweep at the end of the run checks it",
+			"issue_id", id, "fetching", what)
+	}
+	r.vanishedMu.Lock()
+	r.vanished = append(r.vanished, id)
+	r.vanishedMu.Unlock()
+	return true
+}
+
+// vanishedIDs returns the issues noteVanished recorded.
+func (r *syncRun) vanishedIDs() *idSet {
+	r.vanishedMu.Lock()
+	defer r.vanishedMu.Unlock()
+	set := newIDSet()
+	for _, id := range r.vanished {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && n >= 0 {
+			set.add(n)
+		}
+	}
+	return set
 }
 
 // abandon stops the completions in flight, whose rows are not wanted: the
@@ -1474,6 +1516,9 @@ func (f *issueFetch) bulkChangelogs(ctx context.Context, ids []string) error {
 	})
 	for i, id := range ids {
 		if errs[i] != nil {
+			if r.noteVanished(id, "changelog of issue "+id, errs[i]) {
+				continue
+			}
 			return errs[i]
 		}
 		f.decodeHistories(id, results[i])
@@ -1823,8 +1868,9 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 	// its slice and moves the rows behind it across a page boundary, so
 	// one of them can be missed; issues can also be deleted meanwhile, or
 	// (a full run over written rows) since an earlier run.
+	vanished := r.vanishedIDs()
 	last, err := time.Parse(time.RFC3339, st.Extra[extraLastSweep])
-	if !first && err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval && st.Extra[extraScope] == r.s.scope() {
+	if !first && err == nil && r.now.Sub(last) < r.s.cfg.DeleteSweepInterval && st.Extra[extraScope] == r.s.scope() && vanished.IsEmpty() {
 		return nil, false, nil
 	}
 	projects, err := r.visibleProjects(ctx)
@@ -1856,6 +1902,12 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 			}
 			listed.add(n)
 			lastID = max(lastID, n)
+			if vanished.Contains(uint64(n)) {
+				// Hidden for a moment, or its collection's 404 was the
+				// server's: fetched again.
+				missing = append(missing, strconv.FormatInt(n, 10))
+				continue
+			}
 			if all.Contains(uint64(n)) {
 				continue
 			}

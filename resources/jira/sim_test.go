@@ -1604,3 +1604,75 @@ func TestSimDataCenterDeletedWhileListing(t *testing.T) {
 		}
 	}
 }
+
+// goneOnce answers 404, with Jira's body for an issue deleted or hidden,
+// to the first GET whose path ends with suffix, and records which path
+// that was.
+type goneOnce struct {
+	next   http.RoundTripper
+	suffix string
+	mu     sync.Mutex
+	path   string
+	again  int // later requests of the same path
+}
+
+func (g *goneOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, g.suffix) {
+		g.mu.Lock()
+		first := g.path == ""
+		if first {
+			g.path = req.URL.Path
+		} else if req.URL.Path == g.path {
+			g.again++
+		}
+		g.mu.Unlock()
+		if first {
+			body := `{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}`
+			return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
+		}
+	}
+	return g.next.RoundTrip(req)
+}
+
+// TestSimIssueGoneDuringSync: an issue's truncated comments or worklogs
+// answer 404 after its search page (deleted or hidden meanwhile). The
+// sync goes on; its sweep, whatever its interval, finds the issue listed
+// again here and fetches it again, so nothing stays truncated.
+func TestSimIssueGoneDuringSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, tc := range []struct {
+		name, flavor, suffix string
+		incremental          bool
+	}{
+		{"cloud comments, first run", jirasim.FlavorCloud, "/comment", false},
+		{"cloud worklogs, first run", jirasim.FlavorCloud, "/worklog", false},
+		{"data center worklogs, first run", jirasim.FlavorDataCenter, "/worklog", false},
+		{"cloud comments, incremental run", jirasim.FlavorCloud, "/comment", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSimFixture(t, tc.flavor, 600, false)
+			if tc.incremental {
+				f.sync()
+				if _, err := f.sim.Mutate(jirasim.Mutation{Update: 400, Comment: 200}); err != nil {
+					t.Fatal(err)
+				}
+				f.clock.Advance(3 * time.Minute)
+			}
+			g := &goneOnce{suffix: tc.suffix}
+			f.setClient(func(o *client.Options) { g.next = o.Transport; o.Transport = g })
+			if _, err := f.syncErr(); err != nil {
+				t.Fatalf("an issue gone during the sync failed it: %v", err)
+			}
+			if g.path == "" {
+				t.Fatal("no truncated collection was fetched: the test did not reach the path")
+			}
+			if g.again == 0 {
+				t.Errorf("%s was not fetched again after its 404", g.path)
+			}
+			f.checkCounts("after the sync")
+		})
+	}
+}

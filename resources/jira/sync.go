@@ -43,6 +43,11 @@ type syncRun struct {
 	// noWorklogFeed is set when this run reads no worklog feed (see
 	// syncIssues): re-read issues then replace their worklogs too.
 	noWorklogFeed bool
+
+	// vanished are the issues whose collections answered 404 after their
+	// search page: deleted or hidden meanwhile (see noteVanished).
+	vanishedMu sync.Mutex
+	vanished   []string
 }
 
 // projectRef is a visible project.
