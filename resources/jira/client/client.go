@@ -445,6 +445,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			return nil, c.ctxErr(method, path, err, lastErr)
 		}
 		resp, err := c.attempt(ctx, method, &u, family, payload)
+		userLimited := err == nil && c.lim.observe(resp.Header)
 		n := attempt + 1
 		var wait time.Duration
 		switch {
@@ -476,7 +477,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 						wait = hint + time.Duration(float64(hint)*max(0, c.opts.Jitter()-1))
 					}
 				}
-				if from, to, ok := c.lim.pause(family, herr.Reason, c.opts.Now().Add(wait)); ok {
+				if userLimited {
+					// A Data Center user's limit covers every endpoint.
+					c.lim.pauseAll(c.opts.Now().Add(wait))
+				} else if from, to, ok := c.lim.pause(family, herr.Reason, c.opts.Now().Add(wait)); ok {
 					c.log.Info("jira rate limit: request rate for this endpoint lowered", "family", family,
 						"from", math.Round(from*10)/10, "to", math.Round(to*10)/10, "rate_limit_reason", herr.Reason)
 				}

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"math"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,14 @@ import (
 // requests in flight are refused together), and the rate then grows back
 // by rate/recoverTime per second without a 429 (additive increase,
 // multiplicative decrease). The configured rate is the ceiling.
+//
+// Jira Data Center's rate limiting, where an administrator turned it on,
+// is one token bucket per user across endpoints, and every answer states
+// it (X-RateLimit-FillRate per X-RateLimit-Interval-Seconds, capacity
+// X-RateLimit-Limit, X-RateLimit-Remaining). Once an answer has, the
+// limiter keeps a copy of that bucket (user) which every request also
+// takes a token from, so jsync stays under the user's limit instead of
+// learning it from 429s; a 429 from it pauses every family.
 type limiter struct {
 	rate  float64 // ceiling, tokens per second; <= 0 means unlimited
 	now   func() time.Time
@@ -27,6 +37,13 @@ type limiter struct {
 	mu          sync.Mutex
 	buckets     map[string]*bucket
 	globalUntil time.Time
+	user        *userBucket // nil until a Data Center answer states its limit
+}
+
+// userBucket is the copy of a Data Center user's bucket.
+type userBucket struct {
+	tokens, capacity, rate float64
+	last                   time.Time
 }
 
 type bucket struct {
@@ -84,7 +101,7 @@ func (l *limiter) reserve(family string) (wait time.Duration, reserved bool) {
 		return p, false
 	}
 	if l.rate <= 0 {
-		return 0, true
+		return l.takeUserLocked(now), true
 	}
 	// Time spent paused (the family's or every family's pause) neither
 	// refills the bucket nor restores the rate.
@@ -99,10 +116,70 @@ func (l *limiter) reserve(family string) (wait time.Duration, reserved bool) {
 	b.tokens = math.Min(burst(b.rate), b.tokens+elapsed*b.rate)
 	b.last = now
 	b.tokens--
-	if b.tokens >= 0 {
-		return 0, true
+	wait = 0
+	if b.tokens < 0 {
+		wait = time.Duration(-b.tokens / b.rate * float64(time.Second))
 	}
-	return time.Duration(-b.tokens / b.rate * float64(time.Second)), true
+	return max(wait, l.takeUserLocked(now)), true
+}
+
+// takeUserLocked takes a token from the user's bucket, if one is known,
+// and returns how long its refill takes. Like the server's, it refills
+// during pauses.
+func (l *limiter) takeUserLocked(now time.Time) time.Duration {
+	u := l.user
+	if u == nil {
+		return 0
+	}
+	u.tokens = math.Min(u.capacity, u.tokens+max(0, now.Sub(u.last).Seconds())*u.rate)
+	u.last = now
+	u.tokens--
+	if u.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-u.tokens / u.rate * float64(time.Second))
+}
+
+// observe reads a Data Center answer's rate-limit headers (see limiter):
+// the user's bucket is created or updated, its tokens no more than the
+// server says remain. It reports whether the answer stated such a limit.
+func (l *limiter) observe(h http.Header) bool {
+	fill, err1 := strconv.ParseFloat(h.Get("X-RateLimit-FillRate"), 64)
+	interval, err2 := strconv.ParseFloat(h.Get("X-RateLimit-Interval-Seconds"), 64)
+	if err1 != nil || err2 != nil || fill <= 0 || interval <= 0 || math.IsInf(fill/interval, 0) {
+		return false
+	}
+	capacity, err := strconv.ParseFloat(h.Get("X-RateLimit-Limit"), 64)
+	if err != nil || capacity < 1 {
+		capacity = 1
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.user == nil {
+		l.user = &userBucket{tokens: capacity, last: now}
+	}
+	u := l.user
+	u.rate, u.capacity = fill/interval, capacity
+	u.tokens = math.Min(u.tokens, capacity)
+	if rem, err := strconv.ParseFloat(h.Get("X-RateLimit-Remaining"), 64); err == nil && rem >= 0 {
+		u.tokens = math.Min(u.tokens, rem)
+	}
+	return true
+}
+
+// pauseAll stops every family until t (a quota, or a Data Center user's
+// limit), lowering no rate.
+func (l *limiter) pauseAll(until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pauseAllLocked(until)
+}
+
+func (l *limiter) pauseAllLocked(until time.Time) {
+	if until.After(l.globalUntil) {
+		l.globalUntil = until
+	}
 }
 
 // pausedUntilLocked is when the family's pause, or the global one, ends.
@@ -137,9 +214,7 @@ func (l *limiter) pause(family, reason string, until time.Time) (from, to float6
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if strings.HasPrefix(reason, "jira-quota") {
-		if until.After(l.globalUntil) {
-			l.globalUntil = until
-		}
+		l.pauseAllLocked(until)
 		return 0, 0, false
 	}
 	now := l.now()

@@ -570,3 +570,86 @@ func TestRetryableStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterFollowsDataCenterUserLimit: once an answer states a Data
+// Center user's bucket (capacity 3, 5 a second), every family shares it:
+// requests are spaced at its fill rate whatever jsync's own rate.
+func TestLimiterFollowsDataCenterUserLimit(t *testing.T) {
+	clock := newFakeClock()
+	l := newLimiter(100, clock.Now, clock.Sleep)
+	if l.observe(http.Header{"X-Ratelimit-Limit": {"350"}, "X-Ratelimit-Remaining": {"0"}}) {
+		t.Fatal("a Cloud answer (no fill rate) taken for a Data Center user's limit")
+	}
+	if !l.observe(http.Header{"X-Ratelimit-Limit": {"3"}, "X-Ratelimit-Remaining": {"2"},
+		"X-Ratelimit-Fillrate": {"5"}, "X-Ratelimit-Interval-Seconds": {"1"}, "Retry-After": {"0"}}) {
+		t.Fatal("Data Center headers not read")
+	}
+	var waits []time.Duration
+	for _, family := range []string{"GET /a", "GET /b", "GET /c", "GET /d", "GET /e"} {
+		d, reserved := l.reserve(family)
+		if !reserved {
+			t.Fatal("not reserved without a pause")
+		}
+		waits = append(waits, d)
+	}
+	// 2 tokens remain, then one every 200 ms, across families.
+	want := []time.Duration{0, 0, 200 * time.Millisecond, 400 * time.Millisecond, 600 * time.Millisecond}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
+	// A pause for the user's 429 holds every family, lowering no rate.
+	_ = clock.Sleep(context.Background(), time.Second)
+	l.pauseAll(clock.Now().Add(2 * time.Second))
+	if d, reserved := l.reserve("GET /z"); d != 2*time.Second || reserved {
+		t.Errorf("after a user 429: wait %v reserved %v, want 2s and not reserved", d, reserved)
+	}
+}
+
+// TestDataCenterUserLimit429PausesAll: a Data Center 429 (no reason, the
+// user's bucket headers) pauses every family for its Retry-After.
+func TestDataCenterUserLimit429PausesAll(t *testing.T) {
+	var n atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Limit", "10")
+		w.Header().Set("X-RateLimit-FillRate", "10")
+		w.Header().Set("X-RateLimit-Interval-Seconds", "1")
+		if n.Add(1) == 1 {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("Retry-After", "3")
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(429)
+			_, _ = w.Write([]byte("<html>Rate limit exceeded.</html>"))
+			return
+		}
+		w.Header().Set("X-RateLimit-Remaining", "9")
+		w.Header().Set("Retry-After", "0")
+		writeJSON(w, 200, `{}`)
+	})
+	clock := newFakeClock()
+	var c *Client
+	var during time.Duration
+	c, _, _ = newTLSServer(t, h, func(o *Options) {
+		o.Jitter = func() float64 { return 1 }
+		o.Now = clock.Now
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			if during == 0 {
+				during, _ = c.lim.reserve("GET /rest/api/2/b")
+			}
+			return clock.Sleep(ctx, d)
+		}
+	})
+	if err := c.GetJSON(context.Background(), "/rest/api/2/a", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if during != 3*time.Second {
+		t.Errorf("another family during the user's 429 pause waits %v, want 3s", during)
+	}
+	if got := clock.Sleeps(); len(got) != 1 || got[0] != 3*time.Second {
+		t.Errorf("slept %v, want [3s]", got)
+	}
+	for family, b := range c.lim.buckets {
+		if b.rate != c.lim.rate {
+			t.Errorf("%s: rate lowered to %v by the user's 429", family, b.rate)
+		}
+	}
+}

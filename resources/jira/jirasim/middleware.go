@@ -69,7 +69,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRateLimited(rec, s.opts.Flavor)
 		return
 	}
-	if pattern != "" && !s.limiter.allow(rec, label, s.opts.Flavor) {
+	if pattern != "" && !s.limiter.allow(rec, label, restricted, s.opts.Flavor) {
 		return
 	}
 	r = r.WithContext(withUser(r.Context(), restricted))
@@ -143,8 +143,9 @@ func writeUnauthorized(w http.ResponseWriter, r *http.Request, flavor string) {
 
 // --- rate limiting ---
 
-// limiter is a per-endpoint token bucket (capacity = one second of rate),
-// like Jira Cloud's burst limit, shared by all callers.
+// limiter is a set of token buckets (capacity = one second of rate): one
+// per endpoint shared by all callers, like Jira Cloud's burst limits, or,
+// on Data Center, one per user across endpoints.
 type limiter struct {
 	rate    float64
 	mu      sync.Mutex
@@ -183,18 +184,24 @@ func endpointRate(rate float64, endpoint, flavor string) float64 {
 }
 
 // allow takes a token, setting X-RateLimit-* headers, or writes the 429.
-func (l *limiter) allow(w http.ResponseWriter, endpoint, flavor string) bool {
+// Jira Cloud keeps a bucket per endpoint (its burst limits); Data Center
+// one per user, across endpoints (its admin-configured rate limiting).
+func (l *limiter) allow(w http.ResponseWriter, endpoint string, user viewer, flavor string) bool {
 	if l.rate < 0 {
 		return true
 	}
 	rate := endpointRate(l.rate, endpoint, flavor)
 	capacity := math.Max(1, rate)
+	key := endpoint
+	if flavor == FlavorDataCenter {
+		key = fmt.Sprintf("user %d", user)
+	}
 	l.mu.Lock()
 	now := l.now()
-	b := l.buckets[endpoint]
+	b := l.buckets[key]
 	if b == nil {
 		b = &bucket{tokens: capacity, last: now}
-		l.buckets[endpoint] = b
+		l.buckets[key] = b
 	}
 	b.tokens = math.Min(capacity, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
@@ -209,16 +216,26 @@ func (l *limiter) allow(w http.ResponseWriter, endpoint, flavor string) bool {
 	limit := strconv.Itoa(int(math.Ceil(rate)))
 	w.Header().Set("X-RateLimit-Limit", limit)
 	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	if flavor == FlavorDataCenter {
-		w.Header().Set("X-RateLimit-FillRate", limit)
-		w.Header().Set("X-RateLimit-Interval-Seconds", "1")
-	}
-	if ok {
-		return true
-	}
 	retry := int(math.Ceil(wait.Seconds()))
 	if retry < 1 {
 		retry = 1
+	}
+	if flavor == FlavorDataCenter {
+		// Data Center's headers, on every answer: the bucket's capacity
+		// (Limit), what it refills per interval, and Retry-After 0 while
+		// tokens remain. No reset time and no reason.
+		w.Header().Set("X-RateLimit-FillRate", limit)
+		w.Header().Set("X-RateLimit-Interval-Seconds", "1")
+		if ok {
+			w.Header().Set("Retry-After", "0")
+			return true
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeRateLimited(w, flavor)
+		return false
+	}
+	if ok {
+		return true
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	w.Header().Set("X-RateLimit-Reset", now.Add(wait).UTC().Format("2006-01-02T15:04:05Z"))

@@ -67,9 +67,13 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestRateLimit: Jira Cloud limits each endpoint (burst limits, with a
+// reason and a reset time); Data Center limits each user across endpoints,
+// with its own headers on every answer and none of Cloud's.
 func TestRateLimit(t *testing.T) {
 	for _, flavor := range []string{FlavorCloud, FlavorDataCenter} {
 		t.Run(flavor, func(t *testing.T) {
+			dc := flavor == FlavorDataCenter
 			// A tiny rate: the bucket holds one token and refills in ~17 minutes,
 			// so the outcome does not depend on timing.
 			s, _ := startSim(t, Options{Issues: 10, Flavor: flavor, Rate: 0.001})
@@ -78,31 +82,50 @@ func TestRateLimit(t *testing.T) {
 			if code != 200 || h.Get("X-RateLimit-Limit") == "" || h.Get("X-RateLimit-Remaining") != "0" {
 				t.Fatalf("first: %d %v", code, h)
 			}
+			if dc && (h.Get("Retry-After") != "0" || h.Get("X-RateLimit-FillRate") == "" || h.Get("X-RateLimit-Interval-Seconds") != "1") {
+				t.Errorf("Data Center answer without its rate-limit headers: %v", h)
+			}
 			code, h, body := c.do("GET", "/rest/api/2/serverInfo", nil)
 			if code != 429 {
 				t.Fatalf("second: %d", code)
 			}
-			for _, k := range []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+			want := []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Reason"}
+			if dc {
+				want = []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-FillRate", "X-RateLimit-Interval-Seconds"}
+				for _, k := range []string{"X-RateLimit-Reset", "RateLimit-Reason"} {
+					if v := h.Get(k); v != "" {
+						t.Errorf("Data Center 429 with Cloud's %s: %q", k, v)
+					}
+				}
+			}
+			for _, k := range want {
 				if h.Get(k) == "" {
 					t.Errorf("429 lacks %s", k)
 				}
 			}
-			if h.Get("RateLimit-Reason") != "jira-burst-based" {
-				t.Errorf("reason %q", h.Get("RateLimit-Reason"))
-			}
-			if _, err := time.Parse("2006-01-02T15:04:05Z", h.Get("X-RateLimit-Reset")); err != nil {
-				t.Errorf("reset %q: %v", h.Get("X-RateLimit-Reset"), err)
+			if !dc {
+				if h.Get("RateLimit-Reason") != "jira-burst-based" {
+					t.Errorf("reason %q", h.Get("RateLimit-Reason"))
+				}
+				if _, err := time.Parse("2006-01-02T15:04:05Z", h.Get("X-RateLimit-Reset")); err != nil {
+					t.Errorf("reset %q: %v", h.Get("X-RateLimit-Reset"), err)
+				}
 			}
 			wantBody := "The request has been rate-limited"
-			if flavor == FlavorDataCenter {
+			if dc {
 				wantBody = "Rate limit exceeded."
 			}
 			if !strings.Contains(string(body), wantBody) {
 				t.Errorf("body %s", body)
 			}
-			// Buckets are per endpoint; /_sim is never limited.
-			if code, _, _ := c.do("GET", "/rest/api/2/field", nil); code != 200 {
-				t.Errorf("other endpoint limited: %d", code)
+			// Cloud: buckets are per endpoint. Data Center: the user's one
+			// bucket covers every endpoint. /_sim is never limited.
+			wantOther := 200
+			if dc {
+				wantOther = 429
+			}
+			if code, _, _ := c.do("GET", "/rest/api/2/field", nil); code != wantOther {
+				t.Errorf("another endpoint: %d, want %d", code, wantOther)
 			}
 			for k := 0; k < 3; k++ {
 				if code, _, _ := c.do("GET", "/_sim/stats", nil); code != 200 {
