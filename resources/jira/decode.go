@@ -365,13 +365,14 @@ func (r *row) listOf(col string, raw json.RawMessage, member string) {
 			return
 		}
 		s, ok, err := asString(o.get(member))
+		if err == nil && !ok {
+			err = fmt.Errorf("item without %q", member)
+		}
 		if err != nil {
 			r.reject(col, err, raw)
 			return
 		}
-		if ok {
-			out = append(out, s)
-		}
+		out = append(out, s)
 	}
 	r.set(col, out)
 }
@@ -1117,13 +1118,9 @@ func (e *env) customValue(r *row, c CustomColumn, raw json.RawMessage) {
 	case KindOptions:
 		r.listOf(col, raw, "value")
 	case KindCascade:
-		if o := r.sub(col, raw); o != nil {
-			v, _, _ := asString(o.get("value"))
-			if child, err := parseObj(o.get("child")); err == nil && child != nil {
-				if cv, ok, _ := asString(child.get("value")); ok {
-					v += " / " + cv
-				}
-			}
+		if v, err := cascadeValue(r.sub(col, raw)); err != nil {
+			r.reject(col, err, raw)
+		} else if v != "" {
 			r.set(col, v)
 		}
 	case KindUser:
@@ -1169,8 +1166,43 @@ func (e *env) customValue(r *row, c CustomColumn, raw json.RawMessage) {
 // member reads one string member of an object value.
 func (r *row) member(col string, raw json.RawMessage, member string) {
 	if o := r.sub(col, raw); o != nil {
+		if isNull(o.get(member)) {
+			r.reject(col, fmt.Errorf("object without %q", member), raw)
+			return
+		}
 		r.str(col, o.get(member))
 	}
+}
+
+// cascadeValue is a cascading select's "parent / child" (or "parent"
+// without a child); "" for nil (not an object, already rejected).
+func cascadeValue(o obj) (string, error) {
+	if o == nil {
+		return "", nil
+	}
+	v, ok, err := asString(o.get("value"))
+	if err == nil && !ok {
+		err = fmt.Errorf(`option without "value"`)
+	}
+	if err != nil {
+		return "", err
+	}
+	raw := o.get("child")
+	if isNull(raw) {
+		return v, nil
+	}
+	child, err := parseObj(raw)
+	if err != nil {
+		return "", fmt.Errorf("child option: %w", err)
+	}
+	cv, ok, err := asString(child.get("value"))
+	if err == nil && !ok {
+		err = fmt.Errorf(`child option without "value"`)
+	}
+	if err != nil {
+		return "", err
+	}
+	return v + " / " + cv, nil
 }
 
 // users reads an array of user objects into references.

@@ -483,6 +483,55 @@ func TestDecodeBadValuesRejected(t *testing.T) {
 	checkRow(t, "sprint_issues", sprints, "sprint_id", "8", map[string]string{"issue_id": "1", "sprint_state": "closed"})
 }
 
+// TestDecodeOptionShapes: select, cascading select and multi-select
+// values are read from their options' "value"; an option without it, or a
+// cascade whose child is not an option, leaves the column NULL with a
+// reject instead of a blank, a partial value or a shorter list.
+func TestDecodeOptionShapes(t *testing.T) {
+	custom := CustomColumns([]Field{
+		{ID: "customfield_1", Name: "Choice", Custom: true, Schema: FieldSchema{Type: "option", Custom: pluginPrefix + "select", CustomID: 1}},
+		{ID: "customfield_2", Name: "Region", Custom: true, Schema: FieldSchema{Type: "option-with-child", Custom: pluginCascade, CustomID: 2}},
+		{ID: "customfield_3", Name: "Multi", Custom: true, Schema: FieldSchema{Type: "array", Items: "option", Custom: pluginPrefix + "multiselect", CustomID: 3}},
+	}, nil)
+	tests := []struct {
+		name, col, value string
+		want             string // "" for NULL with a reject
+	}{
+		{"select", "choice", `{"id":"10001","value":"Red"}`, "Red"},
+		{"select as a string (Data Center)", "choice", `"Red"`, "Red"},
+		{"select without value", "choice", `{"id":"10001","name":"Red"}`, ""},
+		{"cascade", "region", `{"value":"EU","child":{"value":"DE"}}`, "EU / DE"},
+		{"cascade without a child", "region", `{"value":"EU"}`, "EU"},
+		{"cascade with a null child", "region", `{"value":"EU","child":null}`, "EU"},
+		{"cascade without a parent value", "region", `{"id":"10002","child":{"value":"DE"}}`, ""},
+		{"cascade with a string child", "region", `{"value":"EU","child":"DE"}`, ""},
+		{"cascade child without value", "region", `{"value":"EU","child":{"id":"3"}}`, ""},
+		{"multi-select", "multi", `[{"value":"a"},{"value":"b"}]`, `["a","b"]`},
+		{"multi-select item without value", "multi", `[{"value":"a"},{"id":"10009"}]`, ""},
+	}
+	fields := map[string]string{"choice": "customfield_1", "region": "customfield_2", "multi": "customfield_3"}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, custom, 10)
+			issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0100","` + fields[tc.col] + `":` + tc.value + `}}`
+			if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
+				t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
+			}
+			got, set := h.rows(TableIssues)[0][tc.col]
+			rejected := false
+			for _, r := range h.rejects.Rejects() {
+				rejected = rejected || r.Column == tc.col
+			}
+			switch {
+			case tc.want != "" && (got != tc.want || rejected):
+				t.Errorf("%s = %q (rejected %v), want %q", tc.col, got, rejected, tc.want)
+			case tc.want == "" && (set || !rejected):
+				t.Errorf("%s = %q (set %v, rejected %v), want NULL and a reject", tc.col, got, set, rejected)
+			}
+		})
+	}
+}
+
 func TestDecodeTruncatedCollections(t *testing.T) {
 	h := newHarness(t, nil, 10)
 	issue := `{"id":"9","key":"A-9","fields":{"updated":"2026-01-02T03:04:05.000Z",
