@@ -269,14 +269,24 @@ func (r renderer) blocks(nodes []value, depth int, sep string) string {
 // inline renders inline nodes on one logical line (hardBreak adds newlines).
 func (r renderer) inline(nodes []value, depth int) string {
 	var b strings.Builder
-	for i := range nodes {
+	for i := 0; i < len(nodes); i++ {
 		n := &nodes[i]
 		t := nodeType(n)
 		switch t {
 		case "text":
-			t := n.get("text")
-			t.writeTo(&b)
-			if href := linkHref(n); href != "" && !t.is(href) {
+			href := linkHref(n)
+			if href == "" {
+				n.get("text").writeTo(&b)
+				break
+			}
+			// A link is split into several text nodes where another mark
+			// changes (a bold word in it): its URL follows the last.
+			start := b.Len()
+			for ; i < len(nodes) && nodeType(&nodes[i]) == "text" && linkHref(&nodes[i]) == href; i++ {
+				nodes[i].get("text").writeTo(&b)
+			}
+			i--
+			if b.String()[start:] != href {
 				b.WriteString(" (" + href + ")")
 			}
 		case "hardBreak":

@@ -51,6 +51,15 @@ func TestToText(t *testing.T) {
 			{"type":"text","text":" "},{"type":"text","text":"https://example.com/x","marks":[{"type":"link","attrs":{"href":"https://example.com/x"}}]},
 			{"type":"text","text":" "},{"type":"inlineCard","attrs":{"url":"https://jira/browse/EX-1"}}]}]}`,
 			"@Mia Krystof and @Bob 😄:custom: see docs (https://example.com/d) https://example.com/x https://jira/browse/EX-1"},
+		{"link split by another mark", `{"type":"doc","content":[{"type":"paragraph","content":[
+			{"type":"text","text":"click ","marks":[{"type":"link","attrs":{"href":"https://x.io"}}]},
+			{"type":"text","text":"here","marks":[{"type":"strong"},{"type":"link","attrs":{"href":"https://x.io"}}]},
+			{"type":"text","text":" now then "},
+			{"type":"text","text":"https://","marks":[{"type":"link","attrs":{"href":"https://y.io"}}]},
+			{"type":"text","text":"y.io","marks":[{"type":"em"},{"type":"link","attrs":{"href":"https://y.io"}}]},
+			{"type":"text","text":"a","marks":[{"type":"link","attrs":{"href":"https://a.io"}}]},
+			{"type":"text","text":"b","marks":[{"type":"link","attrs":{"href":"https://b.io"}}]}]}]}`,
+			"click here (https://x.io) now then https://y.ioa (https://a.io)b (https://b.io)"},
 		{"panel blockquote rule", `{"type":"doc","content":[
 			{"type":"panel","attrs":{"panelType":"warning"},"content":[{"type":"paragraph","content":[{"type":"text","text":"careful"}]}]},
 			{"type":"rule"},

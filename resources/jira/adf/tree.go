@@ -208,16 +208,6 @@ func (v *value) writeTo(b *strings.Builder) {
 	b.WriteString(s)
 }
 
-// is reports whether v is the string s (a missing value or a non-string is
-// the empty string, as for str).
-func (v *value) is(s string) bool {
-	if v != nil && v.kind == '"' && jsonscan.PlainString(v.raw) {
-		return string(v.raw[1:len(v.raw)-1]) == s
-	}
-	t, _ := v.str()
-	return t == s
-}
-
 // object returns v if it is an object, or nil.
 func (v *value) object() *value {
 	if v == nil || v.kind != '{' {
