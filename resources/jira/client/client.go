@@ -43,6 +43,9 @@ const (
 	DefaultBaseBackoff = 1 * time.Second
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultMaxWait     = 15 * time.Minute
+	// quotaMaxWait is the longest wait for an hourly quota's reset (at the
+	// top of the UTC hour), with a minute to spare.
+	quotaMaxWait = 61 * time.Minute
 	DefaultMaxBody     = 256 << 20
 	DefaultGatewayURL  = "https://api.atlassian.com"
 )
@@ -466,15 +469,33 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			wait = c.backoff(attempt)
 			if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
 				if hint, ok := c.serverWait(resp.Header); ok {
-					if hint > c.opts.MaxWait {
-						herr.Messages = append(herr.Messages, fmt.Sprintf("server asked to wait %s, more than the %s limit", hint.Round(time.Second), c.opts.MaxWait))
+					// An hourly quota (apps' points on Jira Cloud) is a
+					// wall until the top of the UTC hour, when it resets:
+					// every request pauses until then, as Atlassian
+					// advises, whatever MaxWait.
+					quota := strings.HasPrefix(herr.Reason, "jira-quota")
+					limit := c.opts.MaxWait
+					if quota {
+						limit = max(limit, quotaMaxWait)
+					}
+					if hint > limit {
+						herr.Messages = append(herr.Messages, fmt.Sprintf("server asked to wait %s, more than the %s limit", hint.Round(time.Second), limit))
 						return nil, herr
 					}
 					if hint > wait {
 						// Never shorter than the server asked; spread
-						// waiters over up to 30% more so they do not all
-						// return at the same instant.
-						wait = hint + time.Duration(float64(hint)*max(0, c.opts.Jitter()-1))
+						// waiters over up to 30% more (30 s more for a
+						// quota) so they do not all return at the same
+						// instant.
+						spread := time.Duration(float64(hint) * max(0, c.opts.Jitter()-1))
+						if quota {
+							spread = min(spread, 30*time.Second)
+						}
+						wait = hint + spread
+					}
+					if quota && hint >= time.Minute {
+						c.log.Warn("jira hourly quota used up: every request pauses until it resets", "rate_limit_reason", herr.Reason,
+							"until", c.opts.Now().Add(wait).UTC().Format(time.RFC3339))
 					}
 				}
 				if userLimited {
