@@ -290,7 +290,12 @@ func (e *Engine) checkPlan(ctx context.Context, p *plan.Plan) error {
 		if err != nil {
 			return err
 		}
-		sel, err := selectTables(sc, append(src.Tables(), RejectsSchema()))
+		// The tables only: src.Tables() lacks the site's custom-field
+		// columns, which a columns selection may name; the run checks
+		// the columns against the discovered tables.
+		tablesOnly := *sc
+		tablesOnly.Columns, tablesOnly.ColumnRanges = nil, nil
+		sel, err := selectTables(&tablesOnly, append(src.Tables(), RejectsSchema()))
 		if err != nil {
 			return err
 		}
