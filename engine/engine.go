@@ -214,8 +214,13 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	}
 	last := snap.Get(name, SyncStateTable).LastSuccess
 	// When the last successful run began: a table whose own last success
-	// is older was not part of it.
+	// is older was not part of it. Schedules count from it (a state
+	// written before jsync kept it: from the run's end).
 	lastRunStarted, _ := time.Parse(time.RFC3339Nano, snap.Get(name, SyncStateTable).Extra[extraRunStarted])
+	scheduledFrom := last
+	if !lastRunStarted.IsZero() {
+		scheduledFrom = lastRunStarted
+	}
 	switch {
 	case opts.Force:
 		sp.Due, sp.Reason = true, "forced (-force)"
@@ -224,10 +229,10 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		if _, reset := snap.Tables[name+"."+SyncStateTable]; reset {
 			sp.Reason = "state reset by jsync state rm"
 		}
-	case sc.Schedule.Due(last, now):
+	case sc.Schedule.Due(scheduledFrom, now):
 		sp.Due, sp.Reason = true, fmt.Sprintf("last run %s, schedule %s", last.UTC().Format(time.RFC3339), sc.Schedule)
 	default:
-		sp.NextDue = sc.Schedule.Next(last).UTC()
+		sp.NextDue = sc.Schedule.Next(scheduledFrom).UTC()
 		sp.Reason = fmt.Sprintf("not due until %s (schedule %s)", sp.NextDue.Format(time.RFC3339), sc.Schedule)
 		return sp, nil
 	}

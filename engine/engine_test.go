@@ -373,6 +373,62 @@ func newTestEngine(t *testing.T, cfg *config.Config, src source.Source, d *memDe
 	return e
 }
 
+// slowSource is a fakeSource whose syncs take d of the engine's clock.
+type slowSource struct {
+	*fakeSource
+	now *time.Time
+	d   time.Duration
+}
+
+func (s slowSource) Sync(ctx context.Context, req *source.SyncRequest) error {
+	*s.now = s.now.Add(s.d)
+	return s.fakeSource.Sync(ctx, req)
+}
+
+// TestScheduleFromRunStart: an hourly sync triggered every hour, a little
+// late each time and taking minutes, is due at every trigger: its
+// schedule counts UTC hours from when its last run started, not an hour
+// from when it ended (which skipped every other trigger).
+func TestScheduleFromRunStart(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 4, 0, 0, time.UTC)
+	d := newMemDest()
+	src := slowSource{fakeSource: &fakeSource{issues: 5}, now: &now, d: 3 * time.Minute}
+	cfg := testConfig(t)
+	for _, trigger := range []time.Time{
+		time.Date(2026, 11, 29, 10, 4, 0, 0, time.UTC),
+		time.Date(2026, 11, 29, 11, 1, 0, 0, time.UTC), // less late than the last run's end (10:07)
+		time.Date(2026, 11, 29, 12, 0, 30, 0, time.UTC),
+	} {
+		now = trigger
+		e := newTestEngine(t, cfg, src, d, &now)
+		p, err := e.Plan(ctx, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.HasWork() {
+			t.Fatalf("at %s: not due: %s", trigger.Format(time.TimeOnly), p.Syncs[0].Reason)
+		}
+		res, err := e.Apply(ctx, p, ApplyOptions{Parallelism: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Err(); err != nil {
+			t.Fatal(err)
+		}
+		// Later in the same hour: not due, until the next hour.
+		now = trigger.Add(40 * time.Minute).Truncate(time.Hour).Add(59 * time.Minute)
+		p, err = newTestEngine(t, cfg, src, d, &now).Plan(ctx, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "not due until " + trigger.Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339)
+		if p.HasWork() || !strings.Contains(p.Syncs[0].Reason, want) {
+			t.Fatalf("at %s: %s, want %q", now.Format(time.TimeOnly), p.Syncs[0].Reason, want)
+		}
+	}
+}
+
 func TestPlanApplyScheduleAndIncremental(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)

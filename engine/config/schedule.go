@@ -89,15 +89,23 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// Next returns when a sync that last succeeded at last is next due. A zero
-// last (never ran) returns the zero time: due immediately.
+// Next returns when a sync whose last successful run started at last is
+// next due. A zero last (never ran) returns the zero time: due immediately.
+//
+// A duration counts in periods aligned to UTC: "1h" is due once in each
+// UTC hour, "30m" at :00 and :30, "1d" at each UTC midnight. A sync is
+// due once a new period has begun since its last run started, so a
+// trigger that fires every period (a CI cron), late by a varying few
+// minutes or early by the length of a run, runs it every time; counting
+// the interval from the last run instead would skip every other trigger.
+// A cron expression is due at its first time after the last run started.
 func (s Schedule) Next(last time.Time) time.Time {
 	if last.IsZero() {
 		return time.Time{}
 	}
 	switch {
 	case s.Every > 0:
-		return last.Add(s.Every)
+		return last.UTC().Truncate(s.Every).Add(s.Every)
 	case s.Cron != "":
 		sched := s.cron
 		if sched == nil {
@@ -113,7 +121,8 @@ func (s Schedule) Next(last time.Time) time.Time {
 	return last // the zero Schedule: always due
 }
 
-// Due reports whether a sync that last succeeded at last should run at now.
+// Due reports whether a sync whose last successful run started at last
+// should run at now.
 func (s Schedule) Due(last, now time.Time) bool {
 	return !now.Before(s.Next(last))
 }

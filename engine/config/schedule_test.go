@@ -68,6 +68,8 @@ func TestScheduleDue(t *testing.T) {
 		return v
 	}
 	hourly, _ := ParseSchedule("1h")
+	halfHourly, _ := ParseSchedule("30m")
+	daily, _ := ParseSchedule("1d")
 	cronTop, _ := ParseSchedule("0 * * * *")
 	lazyCron := Schedule{Cron: "30 2 * * *"} // built without ParseSchedule, e.g. from a plan file
 	tests := []struct {
@@ -80,6 +82,11 @@ func TestScheduleDue(t *testing.T) {
 		{name: "never ran", s: hourly, now: "2026-11-29T10:00:00Z", due: true},
 		{name: "interval not yet", s: hourly, last: "2026-11-29T10:00:00Z", now: "2026-11-29T10:59:59Z", due: false, next: "2026-11-29T11:00:00Z"},
 		{name: "interval exactly", s: hourly, last: "2026-11-29T10:00:00Z", now: "2026-11-29T11:00:00Z", due: true, next: "2026-11-29T11:00:00Z"},
+		// A trigger every hour, late by a varying few minutes: due each time.
+		{name: "late trigger, then a less late one", s: hourly, last: "2026-11-29T10:08:00Z", now: "2026-11-29T11:03:00Z", due: true, next: "2026-11-29T11:00:00Z"},
+		{name: "same period", s: hourly, last: "2026-11-29T10:08:00Z", now: "2026-11-29T10:59:00Z", due: false, next: "2026-11-29T11:00:00Z"},
+		{name: "half hours", s: halfHourly, last: "2026-11-29T10:29:59Z", now: "2026-11-29T10:30:00Z", due: true, next: "2026-11-29T10:30:00Z"},
+		{name: "days at UTC midnight", s: daily, last: "2026-11-29T23:10:00+01:00", now: "2026-11-29T23:59:00Z", due: false, next: "2026-11-30T00:00:00Z"},
 		{name: "cron not yet", s: cronTop, last: "2026-11-29T10:05:00Z", now: "2026-11-29T10:59:00Z", due: false, next: "2026-11-29T11:00:00Z"},
 		{name: "cron due", s: cronTop, last: "2026-11-29T10:05:00Z", now: "2026-11-29T11:00:00Z", due: true, next: "2026-11-29T11:00:00Z"},
 		{name: "cron in other zone", s: cronTop, last: "2026-11-29T11:05:00+01:00", now: "2026-11-29T10:30:00Z", due: false, next: "2026-11-29T11:00:00Z"},
