@@ -156,3 +156,14 @@ func RecordBytes(rec arrow.RecordBatch) int64 {
 	}
 	return n
 }
+
+// CheckPartitionType reports whether a column of type t can partition a
+// table into Hive directories, whose values must read back exactly:
+// strings and integers do; floats and timestamps would depend on their
+// formatting.
+func CheckPartitionType(t arrow.DataType) error {
+	if arrow.IsInteger(t.ID()) || t.ID() == arrow.STRING || t.ID() == arrow.LARGE_STRING {
+		return nil
+	}
+	return fmt.Errorf("partition column has type %s; use a string or integer column", t)
+}

@@ -540,19 +540,28 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // checkPartitionColumns checks that the partition column of each written
-// table is one of its columns, now that custom-field columns are known.
+// table is one of its columns, now that custom-field columns are known,
+// and of a type that can partition.
 func checkPartitionColumns(sc *config.Sync, written []*schema.Table) error {
 	var errs []error
 	for _, t := range written {
 		col, ok := sc.Destination.PartitionBy[t.Name]
-		if !ok || t.Column(col) != nil {
+		if !ok {
 			continue
 		}
 		var at *hcl.Range
+		where := ""
 		if rs, ok := sc.Destination.PartitionRanges[t.Name]; ok {
 			at = &rs[1]
+			where = at.String() + ": "
 		}
-		errs = append(errs, noColumnError(at, "partition_by: ", t, col))
+		c := t.Column(col)
+		switch {
+		case c == nil:
+			errs = append(errs, noColumnError(at, "partition_by: ", t, col))
+		case dest.CheckPartitionType(c.Type) != nil:
+			errs = append(errs, fmt.Errorf("%spartition_by: table %s: column %s: %w", where, t.Name, col, dest.CheckPartitionType(c.Type)))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -125,10 +125,8 @@ func (d *Destination) newEntry(ns string, t *schema.Table) (*tableEntry, error) 
 		if c == nil {
 			return nil, fmt.Errorf("table %s: partition column %q does not exist", t.Name, e.PartitionBy)
 		}
-		// Hive directory values must read back exactly: strings and
-		// integers do; floats and timestamps would depend on formatting.
-		if !arrow.IsInteger(c.Type.ID()) && c.Type.ID() != arrow.STRING && c.Type.ID() != arrow.LARGE_STRING {
-			return nil, fmt.Errorf("table %s: partition column %s has type %s; use a string or integer column", t.Name, c.Name, c.Type)
+		if err := dest.CheckPartitionType(c.Type); err != nil {
+			return nil, fmt.Errorf("table %s: %s: %w", t.Name, c.Name, err)
 		}
 	}
 	// Unpartitioned incremental tables are split into buckets so that an
