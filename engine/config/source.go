@@ -223,6 +223,10 @@ func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
 			"base_url must be an absolute URL such as \"https://acme.atlassian.net\"."))
 		return
 	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s.BaseURL, "#") {
+		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid base_url",
+			"base_url must not have a query (?...) or fragment (#...): give the site's address alone, such as \"https://acme.atlassian.net\" (or \"https://jira.example.com/jira\" for a context path)."))
+	}
 	if u.User != nil {
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Credentials in base_url",
 			"base_url must not contain credentials. Use email + api_token, personal_access_token, or username + password instead."))

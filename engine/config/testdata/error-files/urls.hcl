@@ -19,3 +19,13 @@ source "jira" "userinfo" {
   base_url              = "https://bob:pw-in-url-9876@jira.example.com"  # ERROR: 19:27 Credentials in base_url
   personal_access_token = "userinfo-pat-1234"
 }
+
+source "jira" "query" {
+  base_url              = "https://jira.example.com/jira?os_authType=basic"  # ERROR: 24:27 Invalid base_url
+  personal_access_token = "query-pat-1234"
+}
+
+source "jira" "fragment" {
+  base_url              = "https://jira.example.com/#/dashboard"  # ERROR: 29:27 Invalid base_url
+  personal_access_token = "fragment-pat-1234"
+}
