@@ -128,6 +128,14 @@ type MemoryPlanner interface {
 	PlanMemory(tables []*schema.Table) []string
 }
 
+// A LayoutPlanner is a Destination whose existing tables keep a layout
+// the configuration sets when they are created (Parquet's partitioning).
+// PlanLayout returns a warning for each table whose layout differs from
+// the configuration's and will stay as it is.
+type LayoutPlanner interface {
+	PlanLayout(ns Namespace, tables []*schema.Table) []string
+}
+
 // A StagingDirer is a Destination that names a local directory for the
 // files a sync stages before loading them (load = "after_fetch"): next to
 // its data, on the same disk. The engine creates it and removes it when

@@ -257,6 +257,9 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	if mp, ok := d.(dest.MemoryPlanner); ok {
 		sp.Warnings = slices.Concat(sp.Warnings, mp.PlanMemory(written))
 	}
+	if lp, ok := d.(dest.LayoutPlanner); ok {
+		sp.Warnings = slices.Concat(sp.Warnings, lp.PlanLayout(sp.Namespace, written))
+	}
 	changes, err := d.PlanMigrations(ctx, sp.Namespace, written)
 	if err != nil {
 		return nil, fmt.Errorf("plan migrations in %s: %w", destinationAddr(sc.Destination), err)

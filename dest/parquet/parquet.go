@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 
 	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/state"
 )
 
@@ -563,3 +565,29 @@ func (d *Destination) table(ns, name string) *tableEntry {
 }
 
 var _ dest.StagingDirer = (*Destination)(nil)
+
+var _ dest.LayoutPlanner = (*Destination)(nil)
+
+// PlanLayout warns of incremental tables whose partition_by changed since
+// they were created: they keep their layout (a full table adopts the new
+// one when it is next replaced).
+func (d *Destination) PlanLayout(ns dest.Namespace, tables []*schema.Table) []string {
+	var out []string
+	for _, t := range tables {
+		e := d.table(ns, t.Name)
+		want := d.opts.PartitionBy[t.Name]
+		if e == nil || e.PartitionBy == want || t.Replication != schema.Incremental {
+			continue
+		}
+		was, now := "not partitioned", "partition_by "+strconv.Quote(want)
+		if e.PartitionBy != "" {
+			was = "partitioned by " + strconv.Quote(e.PartitionBy)
+		}
+		if want == "" {
+			now = "no partition_by"
+		}
+		out = append(out, fmt.Sprintf("table %s is %s in %s, and the configuration has %s: an incremental table keeps the layout it was created with; to change it, sync into a new destination directory (docs/parquet.md)",
+			t.Name, was, d.root, now))
+	}
+	return out
+}
