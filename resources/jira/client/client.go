@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
@@ -43,11 +44,14 @@ const (
 	DefaultBaseBackoff = 1 * time.Second
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultMaxWait     = 15 * time.Minute
+	// refusedFirstAttempts bounds the attempts of a request refused
+	// before the site has answered any (1 s and 2 s of backoff).
+	refusedFirstAttempts = 3
 	// quotaMaxWait is the longest wait for an hourly quota's reset (at the
 	// top of the UTC hour), with a minute to spare.
-	quotaMaxWait = 61 * time.Minute
-	DefaultMaxBody     = 256 << 20
-	DefaultGatewayURL  = "https://api.atlassian.com"
+	quotaMaxWait      = 61 * time.Minute
+	DefaultMaxBody    = 256 << 20
+	DefaultGatewayURL = "https://api.atlassian.com"
 )
 
 // DefaultUserAgent is "jsync/<version>" from the build information of the
@@ -131,6 +135,8 @@ type Client struct {
 
 	requests atomic.Int64
 	retries  atomic.Int64
+	// answered is set once the site has answered a request (any status).
+	answered atomic.Bool
 	mu       sync.Mutex
 	byFamily map[string]int64
 	// sizes is the body size of each family's last response: the next
@@ -514,6 +520,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 				return nil, fmt.Errorf("jira: %s %s: %s", method, path, redact(err.Error(), c.secrets))
 			}
 			lastErr = fmt.Errorf("jira: %s %s: %s", method, path, redact(err.Error(), c.secrets))
+			if !c.answered.Load() && errors.Is(err, syscall.ECONNREFUSED) && attempt+1 >= refusedFirstAttempts {
+				// Nothing has ever answered at this address: a wrong
+				// base_url or port, or a site that is down, which a
+				// minute of retries would only delay reporting.
+				return nil, fmt.Errorf("%w (refused %d times, and no request to this site has been answered: check base_url and that the site is up)", lastErr, attempt+1)
+			}
 			wait = c.backoff(attempt)
 		}
 		if attempt >= c.opts.MaxRetries {
@@ -578,6 +590,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, family 
 	if err != nil {
 		return nil, err
 	}
+	c.answered.Store(true)
 	defer res.Body.Close()
 	body, err := readBody(io.LimitReader(res.Body, c.opts.MaxBodyBytes+1), hint)
 	if err != nil {

@@ -657,3 +657,38 @@ func TestDataCenterUserLimit429PausesAll(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedBeforeAnyAnswer: connections refused before the site has
+// answered anything (a wrong port, a site down) fail after 3 attempts
+// instead of a minute of retries; once it has answered, a refusal (a
+// restart) is retried as long as any transient failure.
+func TestRefusedBeforeAnyAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		answered   bool
+		wantSleeps []time.Duration
+		wantErr    string
+	}{
+		{"never answered", false, []time.Duration{1 * time.Second, 2 * time.Second}, "no request to this site has been answered: check base_url"},
+		{"answered before", true, []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}, "gave up after 5 attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, srv, clock := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{}`) }),
+				func(o *Options) { o.MaxRetries = 4; o.RateLimit = -1 })
+			var out map[string]any
+			if tc.answered {
+				if err := c.GetJSON(context.Background(), "/rest/api/3/myself", nil, &out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv.Close()
+			err := c.GetJSON(context.Background(), "/rest/api/3/myself", nil, &out)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if got := clock.Sleeps(); !slices.Equal(got, tc.wantSleeps) {
+				t.Errorf("slept %v, want %v", got, tc.wantSleeps)
+			}
+		})
+	}
+}
