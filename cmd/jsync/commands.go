@@ -262,13 +262,28 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return env.failBusy(err, pf.lockTimeout)
 	}
-	renderSummary(env.stdout, res, time.Since(start))
-	if err := res.Err(); err != nil {
+	interrupted := ctx.Err() != nil
+	renderSummary(env.stdout, res, time.Since(start), interrupted)
+	err = res.Err()
+	if interrupted {
+		// The tables the signal stopped are no failure of theirs: only
+		// other causes are errors.
+		var others []error
+		for _, t := range res.Tables {
+			if t.Err != nil && !stoppedBySignal(t.Err) {
+				others = append(others, fmt.Errorf("sync.%s.%s: %w", t.Sync, t.Table, t.Err))
+			}
+		}
+		if len(others) > 0 {
+			fmt.Fprintln(env.stderr)
+			env.fail(errors.Join(others...))
+		}
+		fmt.Fprintln(env.stderr, "Interrupted: committed batches are kept; the next apply continues from there.")
+		return exitInterrupted
+	}
+	if err != nil {
 		fmt.Fprintln(env.stderr)
 		return env.fail(err)
-	}
-	if ctx.Err() != nil {
-		return env.errorf("interrupted: committed batches are kept; the next apply continues from there")
 	}
 	return exitOK
 }

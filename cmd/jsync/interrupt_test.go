@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -67,6 +69,8 @@ sync "acme" {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +102,20 @@ sync "acme" {
 	}
 	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
 		t.Fatalf("stack trace on interrupt:\n%s", out)
+	}
+	// Reported as an interruption, not as failures: exit 130, the tables
+	// it stopped as stopped, no "context canceled" error.
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit %v, want status 130", err)
+	}
+	summary := stdout.String()
+	if !strings.Contains(summary, "Apply interrupted after") || !strings.Contains(summary, "stopped (interrupted; committed rows kept)") ||
+		strings.Contains(summary, "FAILED") {
+		t.Errorf("summary of the interrupted apply:\n%s", summary)
+	}
+	if !strings.Contains(out, "Interrupted: committed batches are kept") || strings.Contains(out, "context canceled") {
+		t.Errorf("stderr of the interrupted apply:\n%s", out)
 	}
 
 	if load == "after_fetch" {

@@ -40,6 +40,9 @@ const (
 	exitOK      = 0
 	exitError   = 1
 	exitChanges = 2 // plan -detailed-exitcode: there is work to do
+	// exitInterrupted: apply stopped by SIGINT or SIGTERM (128 + SIGINT,
+	// as shells report it).
+	exitInterrupted = 130
 )
 
 type command struct {
@@ -136,7 +139,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		select {
 		case <-sigs:
 			fmt.Fprintln(env.stderr, "Aborted. Committed batches are kept; the next apply continues from the last committed cursor.")
-			os.Exit(130)
+			os.Exit(exitInterrupted)
 		case <-time.After(time.Hour):
 		}
 	}()

@@ -231,7 +231,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 				if err != nil {
 					logger.Error("apply failed", "err", err)
 				} else {
-					renderSummary(env.stdout, res, time.Since(start))
+					renderSummary(env.stdout, res, time.Since(start), ctx.Err() != nil)
 				}
 			}
 		}

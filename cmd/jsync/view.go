@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/plan"
 )
 
@@ -128,16 +131,22 @@ func writePlanJSON(w io.Writer, p *plan.Plan) error {
 }
 
 // renderSummary prints the per-table outcome of an apply.
-func renderSummary(w io.Writer, res *engine.Result, took time.Duration) {
+// renderSummary prints the tables of an apply. interrupted: the apply was
+// stopped by a signal, so a table that ended for that reason (or because
+// its parent did) is "stopped", not failed.
+func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrupted bool) {
 	if len(res.Tables) > 0 {
 		fmt.Fprintf(w, "\n%-40s %10s %10s %10s %9s %9s  %s\n", "TABLE", "INSERTED", "UPDATED", "DELETED", "REQUESTS", "TIME", "STATUS")
 	}
-	var ok, failed int
+	var ok, failed, stopped int
 	for _, t := range res.Tables {
 		status := "ok"
-		if t.Err != nil {
+		switch {
+		case t.Err != nil && interrupted && stoppedBySignal(t.Err):
+			status, stopped = "stopped (interrupted; committed rows kept)", stopped+1
+		case t.Err != nil:
 			status, failed = "FAILED", failed+1
-		} else {
+		default:
 			ok++
 		}
 		if !t.Written && t.Err == nil {
@@ -153,7 +162,18 @@ func renderSummary(w io.Writer, res *engine.Result, took time.Duration) {
 	if res.Rejects > 0 {
 		fmt.Fprintf(w, "\n%d rows could not be typed and were kept in _jsync_rejects with their raw payload.\n", res.Rejects)
 	}
+	if interrupted {
+		fmt.Fprintf(w, "\nApply interrupted after %s: %d tables synced, %d stopped, %d failed.\n", took.Round(100*time.Millisecond), ok, stopped, failed)
+		return
+	}
 	fmt.Fprintf(w, "\nApply complete in %s: %d tables synced, %d failed.\n", took.Round(100*time.Millisecond), ok, failed)
+}
+
+// stoppedBySignal reports whether a table's error is the apply's
+// cancellation, or its parent's failure (which the cancellation caused
+// when the apply was interrupted).
+func stoppedBySignal(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, dag.ErrUpstreamFailed)
 }
 
 func thousands(n int64) string {
