@@ -128,12 +128,12 @@ type MemoryPlanner interface {
 	PlanMemory(tables []*schema.Table) []string
 }
 
-// A LayoutPlanner is a Destination whose existing tables keep a layout
-// the configuration sets when they are created (Parquet's partitioning).
-// PlanLayout returns a warning for each table whose layout differs from
-// the configuration's and will stay as it is.
-type LayoutPlanner interface {
-	PlanLayout(ns Namespace, tables []*schema.Table) []string
+// A PlanWarner is a Destination with warnings for the plan about the
+// tables a sync will write into namespace ns: a layout that the
+// configuration sets when a table is created and that will stay as it is
+// (Parquet's partitioning), or names that readers will find ambiguous.
+type PlanWarner interface {
+	PlanWarnings(ns Namespace, tables []*schema.Table) []string
 }
 
 // A StagingDirer is a Destination that names a local directory for the

@@ -257,8 +257,8 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	if mp, ok := d.(dest.MemoryPlanner); ok {
 		sp.Warnings = slices.Concat(sp.Warnings, mp.PlanMemory(written))
 	}
-	if lp, ok := d.(dest.LayoutPlanner); ok {
-		sp.Warnings = slices.Concat(sp.Warnings, lp.PlanLayout(sp.Namespace, written))
+	if lp, ok := d.(dest.PlanWarner); ok {
+		sp.Warnings = slices.Concat(sp.Warnings, lp.PlanWarnings(sp.Namespace, written))
 	}
 	changes, err := d.PlanMigrations(ctx, sp.Namespace, written)
 	if err != nil {

@@ -467,6 +467,24 @@ func (d *Destination) TableName(ns dest.Namespace, table string) string {
 	return d.qualifiedSchema(ns) + "." + quoteIdent(table)
 }
 
+var _ dest.PlanWarner = (*Destination)(nil)
+
+// PlanWarnings warns when the schema of namespace ns has the name of the
+// database file (its catalog): DuckDB then refuses `schema.table` in
+// readers' queries as ambiguous. jsync's own statements name the catalog.
+func (d *Destination) PlanWarnings(ns dest.Namespace, tables []*schema.Table) []string {
+	catalog := d.catalog
+	if catalog == "" { // plan, before the file exists: DuckDB's naming
+		catalog = strings.TrimSuffix(filepath.Base(d.path), filepath.Ext(d.path))
+	}
+	s := d.SchemaName(ns)
+	if len(tables) == 0 || !strings.EqualFold(catalog, s) {
+		return nil
+	}
+	return []string{fmt.Sprintf("the schema %s has the name of the database file %s: DuckDB reads %s.issues as ambiguous in your queries (write %s.%s.issues), so name the file differently or set schema = \"...\" in the destination block",
+		s, filepath.Base(d.path), s, catalog, s)}
+}
+
 // qualifiedSchema is the quoted catalog.schema of namespace ns.
 func (d *Destination) qualifiedSchema(ns dest.Namespace) string {
 	return quoteIdent(d.catalog) + "." + quoteIdent(d.SchemaName(ns))

@@ -566,12 +566,12 @@ func (d *Destination) table(ns, name string) *tableEntry {
 
 var _ dest.StagingDirer = (*Destination)(nil)
 
-var _ dest.LayoutPlanner = (*Destination)(nil)
+var _ dest.PlanWarner = (*Destination)(nil)
 
 // PlanLayout warns of incremental tables whose partition_by changed since
 // they were created: they keep their layout (a full table adopts the new
 // one when it is next replaced).
-func (d *Destination) PlanLayout(ns dest.Namespace, tables []*schema.Table) []string {
+func (d *Destination) PlanWarnings(ns dest.Namespace, tables []*schema.Table) []string {
 	var out []string
 	for _, t := range tables {
 		e := d.table(ns, t.Name)

@@ -910,7 +910,6 @@ func (e *env) decodeIssue(outs issueOuts, raw json.RawMessage) (info issueInfo, 
 	r := e.begin(outs.issues, id)
 	r.set("id", id)
 	r.str("key", o.get("key"))
-	r.str("self", o.get("self"))
 	if p, err := parseObj(f.get("project")); err == nil && p != nil {
 		r.str("project_id", p.get("id"))
 		r.str("project_key", p.get("key"))
