@@ -416,6 +416,17 @@ func (f *simFixture) spotCheck(flavor string, tables []*schema.Table) {
 		}
 		break
 	}
+	// One default resolution on Cloud (resolution/search says which);
+	// Data Center's resolution list does not say.
+	defaults := 0
+	for _, r := range f.dest.tables[TableResolutions].rows {
+		if r["is_default"] == "true" {
+			defaults++
+		}
+	}
+	if want := map[string]int{jirasim.FlavorCloud: 1, jirasim.FlavorDataCenter: 0}[flavor]; defaults != want {
+		t.Errorf("%d default resolutions, want %d", defaults, want)
+	}
 	// Values agree with what the simulator serves for the same issue.
 	api := "/rest/api/3"
 	if flavor == jirasim.FlavorDataCenter {

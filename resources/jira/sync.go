@@ -113,7 +113,7 @@ func (s *Source) Sync(ctx context.Context, req *source.SyncRequest) error {
 	}{
 		{TableProjectTypes, r.arrayFetch("/project/type", (*env).decodeProjectType)},
 		{TableProjectCategories, r.arrayFetch("/projectCategory", (*env).decodeProjectCategory)},
-		{TableResolutions, r.arrayFetch("/resolution", (*env).decodeResolution)},
+		{TableResolutions, r.fetchResolutions},
 		{TableRoles, r.arrayFetch("/role", (*env).decodeRole)},
 		{TableStatuses, r.arrayFetch("/status", (*env).decodeStatus)},
 		{TableStatusCategories, r.arrayFetch("/statuscategory", (*env).decodeStatusCategory)},
@@ -218,6 +218,30 @@ func (r *syncRun) arrayFetch(path string, decode func(*env, *tableOut, json.RawM
 			return e.err
 		})
 	}
+}
+
+// fetchResolutions lists the resolutions: resolution/search on Cloud,
+// which alone says which is the default (GET resolution is deprecated
+// there), falling back to resolution where a site lacks it; resolution on
+// Data Center.
+func (r *syncRun) fetchResolutions(ctx context.Context, e *env, out *tableOut) error {
+	decode := func(items []json.RawMessage) error {
+		for _, it := range items {
+			e.decodeResolution(out, it)
+		}
+		return e.err
+	}
+	if r.d.cloud {
+		pages := 0
+		err := r.s.cl.EachPageBean(ctx, r.d.api+"/resolution/search", url.Values{"maxResults": {"50"}}, func(items []json.RawMessage) error {
+			pages++
+			return decode(items)
+		})
+		if err == nil || pages > 0 || !isStatus(err, http.StatusNotFound) {
+			return err
+		}
+	}
+	return r.s.cl.EachArray(ctx, r.d.api+"/resolution", nil, decode)
 }
 
 func (r *syncRun) fetchFields(_ context.Context, e *env, out *tableOut) error {

@@ -217,13 +217,13 @@ func projectCategoriesTable() *schema.Table {
 }
 
 func resolutionsTable() *schema.Table {
-	return table(TableResolutions, "Issue resolutions (resolution).",
+	return table(TableResolutions, "Issue resolutions (Cloud: resolution/search; Data Center: resolution).",
 		schema.FullTable, "", false,
 		pk(strCol("id", "Resolution id.")),
 		strCol("name", "Resolution name."),
 		strCol("description", "Resolution description."),
 		strCol("icon_url", "Icon URL."),
-		boolCol("is_default", "True for the default resolution (resolution/search only)."),
+		boolCol("is_default", "True for the default resolution (Cloud; NULL on Data Center, whose resolution list does not say)."),
 		strCol("self", "REST URL of the resolution."),
 	)
 }

@@ -70,8 +70,12 @@ func (s *Server) routes() {
 		api("GET", "search/jql", s.handleSearchJQL)
 		api("POST", "search/jql", s.handleSearchJQL)
 		api("POST", "search/approximate-count", s.handleApproximateCount)
-		api("GET", "search", s.handleSearchGone)
-		api("POST", "search", s.handleSearchGone)
+		// Removed (CHANGE-2046), under every version, with search/id.
+		for _, ver := range []string{"2", "3", "latest"} {
+			for _, route := range []string{"GET /rest/api/" + ver + "/search", "POST /rest/api/" + ver + "/search", "POST /rest/api/" + ver + "/search/id"} {
+				mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { writeErrors(w, http.StatusGone, msgSearchRemoved) })
+			}
+		}
 		api("POST", "changelog/bulkfetch", s.handleBulkChangelog)
 		api("GET", "issue/{id}/changelog", s.handleIssueChangelog)
 		api("POST", "issue/bulkfetch", s.handleBulkFetchIssues)
@@ -150,7 +154,7 @@ func window(total, start, size int) (lo, hi int) {
 
 // pageBean builds style A (PageBean) with absolute self/nextPage URLs.
 func (v *view) pageBean(r *http.Request, values []any, start, size, total int) map[string]any {
-	self := v.s.url + r.URL.Path
+	self := v.s.pathURL(r)
 	q := r.URL.Query()
 	q.Set("startAt", strconv.Itoa(start))
 	q.Set("maxResults", strconv.Itoa(size))

@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
@@ -433,7 +434,16 @@ func (s *Server) throughGateway(w http.ResponseWriter, r *http.Request) (*http.R
 		writeErrors(w, http.StatusNotFound, "No site found for cloud id "+id)
 		return nil, false
 	}
-	r2 := r.Clone(r.Context())
+	r2 := r.Clone(context.WithValue(r.Context(), gatewayKey{}, gatewayPrefix+id))
 	r2.URL.Path, r2.URL.RawPath = "/"+rest, ""
 	return r2, true
+}
+
+type gatewayKey struct{}
+
+// pathURL is the absolute URL of r's path as the client sent it: under the
+// gateway's /ex/jira/{cloudId} prefix when it came through the gateway.
+func (s *Server) pathURL(r *http.Request) string {
+	prefix, _ := r.Context().Value(gatewayKey{}).(string)
+	return s.url + prefix + r.URL.Path
 }

@@ -305,6 +305,15 @@ func TestGatewayAndBasic(t *testing.T) {
 	if str(me["accountId"]) == "" {
 		t.Fatalf("myself through the gateway: %v", me)
 	}
+	// PageBean URLs keep the gateway's prefix (jira-api.md §11.4).
+	var page obj
+	base := s.URL() + "/ex/jira/" + s.CloudID() + "/rest/api/3/project/search?"
+	c.get("/ex/jira/"+s.CloudID()+"/rest/api/3/project/search?maxResults=2", &page)
+	for _, k := range []string{"self", "nextPage"} {
+		if u := str(page[k]); !strings.HasPrefix(u, base) {
+			t.Errorf("project/search through the gateway: %s = %q, want it under %q", k, u, base)
+		}
+	}
 	if code, _, _ := c.do("GET", "/ex/jira/00000000-0000-4000-8000-000000000000/rest/api/3/myself", nil); code != http.StatusNotFound {
 		t.Fatalf("another cloud id: %d, want 404", code)
 	}

@@ -121,6 +121,7 @@ func (v *view) user(i int) map[string]any {
 		m["self"] = v.api() + "/user?username=" + url.QueryEscape(u.Name)
 		m["name"], m["key"] = u.Name, u.Key
 		m["emailAddress"] = u.Email
+		m["locale"] = "en_US"
 		return m
 	}
 	m["self"] = v.api() + "/user?accountId=" + url.QueryEscape(u.AccountID)

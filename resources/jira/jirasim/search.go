@@ -236,10 +236,6 @@ func (s *Server) handleApproximateCount(w http.ResponseWriter, r *http.Request, 
 	v.writeJSON(w, http.StatusOK, map[string]any{"count": len(ids)})
 }
 
-// handleSearchGone is Cloud's removed /search (CHANGE-2046).
-func (s *Server) handleSearchGone(w http.ResponseWriter, r *http.Request, v *view) {
-	writeErrors(w, http.StatusGone, msgSearchRemoved)
-}
 
 // handleLegacySearch is Data Center's /search: startAt/maxResults/total,
 // maxResults capped at 1000, default fields *navigable.
@@ -453,7 +449,7 @@ func (s *Server) handleWorklogChanges(deleted bool) func(w http.ResponseWriter, 
 		if len(vals) > 0 {
 			first = vals[0].(map[string]any)["updatedTime"].(int64)
 		}
-		path := s.url + r.URL.Path
+		path := s.pathURL(r)
 		resp := map[string]any{"values": vals, "since": first, "until": until, "self": queryURL(path, "since", strconv.FormatInt(since, 10)),
 			"lastPage": last, "nextPage": queryURL(path, "since", strconv.FormatInt(until, 10))}
 		v.writeJSON(w, http.StatusOK, resp)

@@ -76,6 +76,8 @@ func TestSearchJQLValidation(t *testing.T) {
 		{"post null token", "POST", "/rest/api/3/search/jql?jql=garbage", obj{"jql": "project = ALPHA", "nextPageToken": nil}, "application/json", 200, `"issues"`},
 		{"legacy search gone", "GET", "/rest/api/3/search?jql=project%3DALPHA", nil, "", 410, "CHANGE-2046"},
 		{"legacy search gone v2", "POST", "/rest/api/2/search", obj{"jql": "project = ALPHA"}, "application/json", 410, "CHANGE-2046"},
+		{"legacy search gone latest", "GET", "/rest/api/latest/search?jql=project%3DALPHA", nil, "", 410, "CHANGE-2046"},
+		{"search/id gone", "POST", "/rest/api/3/search/id", obj{"jql": "project = ALPHA"}, "application/json", 410, "CHANGE-2046"},
 		{"approximate count unbounded", "POST", "/rest/api/3/search/approximate-count", obj{"jql": ""}, "application/json", 400, msgUnbounded},
 	}
 	for _, tc := range tests {
