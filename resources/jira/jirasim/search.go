@@ -236,7 +236,6 @@ func (s *Server) handleApproximateCount(w http.ResponseWriter, r *http.Request, 
 	v.writeJSON(w, http.StatusOK, map[string]any{"count": len(ids)})
 }
 
-
 // handleLegacySearch is Data Center's /search: startAt/maxResults/total,
 // maxResults capped at 1000, default fields *navigable.
 func (s *Server) handleLegacySearch(w http.ResponseWriter, r *http.Request, v *view) {
