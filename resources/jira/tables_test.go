@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/jsync-dev/jsync/engine/schema"
@@ -141,5 +142,56 @@ func TestTablesMarkdownUpToDate(t *testing.T) {
 				t.Errorf("docs miss %s.%s", tb.Name, c.Name)
 			}
 		}
+	}
+}
+
+// TestStitchMigrationGuide: every jsync column that docs/stitch-migration.md
+// names for a Stitch column exists in its table, and the guide covers the
+// 13 Stitch tables, so the guide cannot drift from the tables.
+func TestStitchMigrationGuide(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "stitch-migration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*schema.Table{}
+	for _, tb := range Tables() {
+		byName[tb.Name] = tb
+	}
+	ident := regexp.MustCompile("`([a-z_0-9]+)`")
+	var table *schema.Table
+	covered := map[string]bool{}
+	rows := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "### "); ok {
+			table = byName[name]
+			if table == nil {
+				t.Errorf("section %q is not a jsync table", name)
+			}
+			covered[name] = true
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if table == nil || len(cells) < 5 || strings.HasPrefix(strings.TrimSpace(cells[1]), "Stitch") || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") {
+			continue
+		}
+		jsync := cells[2]
+		if strings.Contains(jsync, "named after") {
+			continue // custom fields: columns of the site's own fields
+		}
+		rows++
+		for _, m := range ident.FindAllStringSubmatch(jsync, -1) {
+			if table.Column(m[1]) == nil {
+				t.Errorf("%s: the guide maps %s to %q, which the table does not have", table.Name, strings.TrimSpace(cells[1]), m[1])
+			}
+		}
+	}
+	for _, name := range []string{"projects", "versions", "components", "project_types", "project_categories", "resolutions",
+		"roles", "users", "issues", "issue_comments", "changelogs", "issue_transitions", "worklogs"} {
+		if !covered[name] {
+			t.Errorf("the guide has no section for Stitch's %s", name)
+		}
+	}
+	if rows < 100 {
+		t.Errorf("only %d rows read from the guide: its tables were not parsed", rows)
 	}
 }
