@@ -373,15 +373,33 @@ func newTestEngine(t *testing.T, cfg *config.Config, src source.Source, d *memDe
 	return e
 }
 
+// testClock is a clock the engine reads from any goroutine.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // slowSource is a fakeSource whose syncs take d of the engine's clock.
 type slowSource struct {
 	*fakeSource
-	now *time.Time
-	d   time.Duration
+	clock *testClock
+	d     time.Duration
 }
 
 func (s slowSource) Sync(ctx context.Context, req *source.SyncRequest) error {
-	*s.now = s.now.Add(s.d)
+	s.clock.Set(s.clock.Now().Add(s.d))
 	return s.fakeSource.Sync(ctx, req)
 }
 
@@ -391,17 +409,22 @@ func (s slowSource) Sync(ctx context.Context, req *source.SyncRequest) error {
 // from when it ended (which skipped every other trigger).
 func TestScheduleFromRunStart(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 11, 29, 10, 4, 0, 0, time.UTC)
+	clock := &testClock{}
 	d := newMemDest()
-	src := slowSource{fakeSource: &fakeSource{issues: 5}, now: &now, d: 3 * time.Minute}
+	src := slowSource{fakeSource: &fakeSource{issues: 5}, clock: clock, d: 3 * time.Minute}
 	cfg := testConfig(t)
+	engineAt := func(at time.Time) *Engine {
+		clock.Set(at)
+		e := newTestEngine(t, cfg, src, d, nil)
+		e.Now = clock.Now
+		return e
+	}
 	for _, trigger := range []time.Time{
 		time.Date(2026, 11, 29, 10, 4, 0, 0, time.UTC),
 		time.Date(2026, 11, 29, 11, 1, 0, 0, time.UTC), // less late than the last run's end (10:07)
 		time.Date(2026, 11, 29, 12, 0, 30, 0, time.UTC),
 	} {
-		now = trigger
-		e := newTestEngine(t, cfg, src, d, &now)
+		e := engineAt(trigger)
 		p, err := e.Plan(ctx, PlanOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -417,14 +440,14 @@ func TestScheduleFromRunStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Later in the same hour: not due, until the next hour.
-		now = trigger.Add(40 * time.Minute).Truncate(time.Hour).Add(59 * time.Minute)
-		p, err = newTestEngine(t, cfg, src, d, &now).Plan(ctx, PlanOptions{})
+		later := trigger.Truncate(time.Hour).Add(59 * time.Minute)
+		p, err = engineAt(later).Plan(ctx, PlanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := "not due until " + trigger.Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339)
 		if p.HasWork() || !strings.Contains(p.Syncs[0].Reason, want) {
-			t.Fatalf("at %s: %s, want %q", now.Format(time.TimeOnly), p.Syncs[0].Reason, want)
+			t.Fatalf("at %s: %s, want %q", later.Format(time.TimeOnly), p.Syncs[0].Reason, want)
 		}
 	}
 }
