@@ -661,7 +661,7 @@ func (s *Server) handleIssueChangelog(w http.ResponseWriter, r *http.Request, v 
 	lo, hi := window(len(hs), start, size)
 	vals := []any{}
 	for _, h := range hs[lo:hi] {
-		vals = append(vals, v.history(h))
+		vals = append(vals, v.history(i, h))
 	}
 	v.writeJSON(w, http.StatusOK, v.pageBean(r, vals, start, size, len(hs)))
 }

@@ -122,11 +122,11 @@ func (v *view) issue(i int32, o issueOpts) map[string]any {
 		out := make([]any, 0, len(hs))
 		if v.dc() && o.capHistories <= 0 {
 			for _, h := range hs {
-				out = append(out, v.history(h))
+				out = append(out, v.history(i, h))
 			}
 		} else {
 			for k := len(hs) - 1; k >= 0 && (o.capHistories <= 0 || len(out) < o.capHistories); k-- {
-				out = append(out, v.history(hs[k]))
+				out = append(out, v.history(i, hs[k]))
 			}
 		}
 		m["changelog"] = map[string]any{"startAt": 0, "maxResults": len(out), "total": total, "histories": out}

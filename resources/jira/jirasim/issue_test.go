@@ -363,3 +363,45 @@ func TestIssueBulkFetchAndCommentList(t *testing.T) {
 	}
 	c.json("POST", "/rest/api/3/comment/list", obj{"ids": []int{}}, 400, nil)
 }
+
+// TestDescriptionHistoryValues: on Cloud a description change's from and
+// to are ARI strings of the field's value, its text in fromString and
+// toString (jira-api.md §4.3, a real capture); Data Center has no ARIs.
+func TestDescriptionHistoryValues(t *testing.T) {
+	for _, flavor := range []string{FlavorCloud, FlavorDataCenter} {
+		t.Run(flavor, func(t *testing.T) {
+			s, _ := startSim(t, Options{Issues: 100, Seed: 1, Flavor: flavor})
+			c := client(t, s)
+			api := "/rest/api/3"
+			if flavor == FlavorDataCenter {
+				api = "/rest/api/2"
+			}
+			seen := 0
+			for i := range s.data.recs {
+				id := strconv.FormatInt(s.data.issueID(int32(i)), 10)
+				var is obj
+				c.get(api+"/issue/"+id+"?fields=id&expand=changelog", &is)
+				for _, h := range arr(is["changelog"].(obj)["histories"]) {
+					for _, it := range arr(h.(obj)["items"]) {
+						m := it.(obj)
+						if str(m["fieldId"]) != "description" {
+							continue
+						}
+						seen++
+						want := ""
+						if flavor == FlavorCloud {
+							want = `{"id":"ari:cloud:jira:` + s.CloudID() + `:issuefieldvalue/` + id + `/description","version":"1"}`
+						}
+						if str(m["from"]) != want || str(m["to"]) != want || str(m["toString"]) == "" {
+							t.Fatalf("issue %s: description item %s, want from and to %q and a toString", id, mustJSON(t, m), want)
+						}
+					}
+				}
+				if seen >= 3 {
+					return
+				}
+			}
+			t.Fatalf("only %d description changes in the dataset", seen)
+		})
+	}
+}

@@ -319,10 +319,18 @@ func (v *view) worklog(w worklogItem) map[string]any {
 	}
 }
 
-func (v *view) history(h historyItem) map[string]any {
+// history renders a changelog history of issue i. On Cloud, a
+// description change's from and to are ARI strings of the field's value
+// (jira-api.md §4.3), its text in fromString and toString.
+func (v *view) history(i int32, h historyItem) map[string]any {
 	items := make([]any, 0, len(h.Items))
 	for _, it := range h.Items {
-		m := map[string]any{"field": it.Field, "fieldtype": it.FieldType, "from": it.From, "fromString": it.FromString, "to": it.To, "toString": it.ToString}
+		from, to := it.From, it.To
+		if !v.dc() && it.FieldID == "description" {
+			ari := `{"id":"ari:cloud:jira:` + v.s.opts.CloudID + `:issuefieldvalue/` + strconv.FormatInt(v.d.issueID(i), 10) + `/description","version":"1"}`
+			from, to = &ari, &ari
+		}
+		m := map[string]any{"field": it.Field, "fieldtype": it.FieldType, "from": from, "fromString": it.FromString, "to": to, "toString": it.ToString}
 		if it.FieldID != "" {
 			m["fieldId"] = it.FieldID
 		}

@@ -380,7 +380,7 @@ func (s *Server) handleBulkChangelog(w http.ResponseWriter, r *http.Request, v *
 			logs = append(logs, cur)
 			curIssue = e.issue
 		}
-		cur["changeHistories"] = append(cur["changeHistories"].([]any), v.history(e.h))
+		cur["changeHistories"] = append(cur["changeHistories"].([]any), v.history(e.issue, e.h))
 	}
 	if logs == nil {
 		logs = []any{}
