@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -529,6 +530,25 @@ func TestDecodeOptionShapes(t *testing.T) {
 				t.Errorf("%s = %q (set %v, rejected %v), want NULL and a reject", tc.col, got, set, rejected)
 			}
 		})
+	}
+}
+
+// TestDecodeRepairsJSONText: an emoji cut in half (a lone surrogate
+// escape) in an issue's raw fields or in a JSON custom field is written as
+// U+FFFD, as Go's decoding does for text columns: DuckDB's JSON type
+// refuses the escape, and the issue's table could not be written at all.
+func TestDecodeRepairsJSONText(t *testing.T) {
+	h := newHarness(t, nil, 10)
+	issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0100","summary":"cut \ud83d","customfield_99999":{"v":"cut \ud83d"}}}`
+	if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
+		t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
+	}
+	row := h.rows(TableIssues)[0]
+	if got := row["summary"]; got != "cut \uFFFD" {
+		t.Errorf("summary = %q, want %q", got, "cut \uFFFD")
+	}
+	if f := row["fields"]; strings.Contains(f, `\ud83d`) || !strings.Contains(f, `"cut \ufffd"`) {
+		t.Errorf("fields = %s, want the lone surrogate as \\ufffd", f)
 	}
 }
 

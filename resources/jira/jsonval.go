@@ -174,6 +174,9 @@ func asStrings(raw json.RawMessage) ([]string, bool, error) {
 // compactJSON returns the value as compact JSON text; ok is false for null.
 // Text that is already compact is returned as is, aliasing raw: the row
 // writer copies it into the Arrow buffer without an intermediate string.
+// Lone surrogate escapes and invalid UTF-8 become U+FFFD (jsonscan.Repair),
+// as in Go's decoding of the text columns: DuckDB's JSON type refuses
+// them, and one such issue would stop its table from being written.
 func compactJSON(raw json.RawMessage) ([]byte, bool, error) {
 	if isNull(raw) {
 		return nil, false, nil
@@ -182,7 +185,7 @@ func compactJSON(raw json.RawMessage) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return b, true, nil
+	return jsonscan.Repair(b), true, nil
 }
 
 // embeddedCollections are the members of an issue's fields that the raw
@@ -207,7 +210,7 @@ func (r *row) rawFields(col string, raw json.RawMessage) {
 	if cap(b) <= maxScratch {
 		r.e.scratch = b[:0]
 	}
-	r.set(col, b)
+	r.set(col, jsonscan.Repair(b))
 }
 
 // maxScratch bounds the scratch buffer an env keeps between issues.

@@ -504,3 +504,115 @@ func Intern(b []byte) string {
 	slot.Store(&s)
 	return s
 }
+
+// Repair returns the JSON text b with each \u escape of a lone UTF-16
+// surrogate (half of a pair, such as an emoji cut in two) replaced by
+// \ufffd, and each byte that is not valid UTF-8 by U+FFFD: what Go's own
+// decoding makes of them, and text that strict parsers (DuckDB's JSON
+// type) accept. It returns b itself when nothing needs replacing.
+func Repair(b []byte) []byte {
+	if utf8.Valid(b) && !hasLoneSurrogate(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c == '\\' && i+1 < len(b) && b[i+1] == 'u':
+			n, pair := surrogateAt(b, i)
+			switch {
+			case n == 0: // not a surrogate
+				end := min(i+6, len(b))
+				out = append(out, b[i:end]...)
+				i = end
+			case pair:
+				out = append(out, b[i:i+12]...)
+				i += 12
+			default:
+				out = append(out, `\ufffd`...)
+				i += 6
+			}
+		case c == '\\' && i+1 < len(b):
+			out = append(out, b[i:i+2]...)
+			i += 2
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				out = utf8.AppendRune(out, utf8.RuneError)
+			} else {
+				out = append(out, b[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return out
+}
+
+// hasLoneSurrogate reports whether b holds a \u escape of a surrogate
+// that is not the high half of a pair followed by its low half.
+func hasLoneSurrogate(b []byte) bool {
+	for i := 0; i < len(b); {
+		k := bytes.IndexByte(b[i:], '\\')
+		if k < 0 {
+			return false
+		}
+		i += k
+		if i+1 >= len(b) {
+			return false
+		}
+		if b[i+1] != 'u' {
+			i += 2
+			continue
+		}
+		n, pair := surrogateAt(b, i)
+		switch {
+		case n != 0 && !pair:
+			return true
+		case pair:
+			i += 12
+		default:
+			i += 6
+		}
+	}
+	return false
+}
+
+// surrogateAt reads the \uXXXX escape at b[i:]: n is its code unit when
+// it is a surrogate (0 otherwise, or when it is cut short), and pair
+// reports a high surrogate followed by a \u escape of a low one.
+func surrogateAt(b []byte, i int) (n rune, pair bool) {
+	u, ok := hex4(b, i+2)
+	if !ok || u < 0xD800 || u > 0xDFFF {
+		return 0, false
+	}
+	if u <= 0xDBFF && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+		if lo, ok := hex4(b, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+			return u, true
+		}
+	}
+	return u, false
+}
+
+// hex4 reads four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}

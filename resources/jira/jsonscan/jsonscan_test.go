@@ -192,3 +192,35 @@ func TestAppendWithout(t *testing.T) {
 		}
 	}
 }
+
+func TestRepair(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"clean", `{"a":"b \u00e9 😀"}`, `{"a":"b \u00e9 😀"}`},
+		{"pair kept", `{"a":"\ud83d\ude00"}`, `{"a":"\ud83d\ude00"}`},
+		{"lone high", `{"a":"trunc \ud83d"}`, `{"a":"trunc \ufffd"}`},
+		{"lone high before text", `{"a":"\uD83Dx","b":1}`, `{"a":"\ufffdx","b":1}`},
+		{"lone low", `["\ude00"]`, `["\ufffd"]`},
+		{"high then high", `"\ud83d\ud83d\ude00"`, `"\ufffd\ud83d\ude00"`},
+		{"escaped backslash before u", `"C:\\ud83d"`, `"C:\\ud83d"`},
+		{"other escapes", `"a\n\"\\\/"`, `"a\n\"\\\/"`},
+		{"invalid UTF-8", "\"a\xffb\"", "\"a\uFFFDb\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Repair([]byte(tt.in))
+			if string(got) != tt.want {
+				t.Errorf("Repair(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			var v any
+			if err := json.Unmarshal(got, &v); err != nil {
+				t.Errorf("Repair(%q) = %q, not JSON: %v", tt.in, got, err)
+			}
+		})
+	}
+	clean := []byte(`{"a":"\ud83d\ude00 ok"}`)
+	if got := Repair(clean); &got[0] != &clean[0] {
+		t.Error("clean text was copied")
+	}
+}
