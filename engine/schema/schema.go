@@ -137,7 +137,8 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 }
 
 // Project returns a copy of the table limited to the given columns. Primary
-// key, Kept and meta columns are always kept. Unknown names are ignored;
+// key, Kept, NotNull and meta columns are always kept (a row without a
+// NOT NULL column could not be inserted). Unknown names are ignored;
 // callers validate them first.
 func (t *Table) Project(columns []string) *Table {
 	if len(columns) == 0 {
@@ -150,7 +151,7 @@ func (t *Table) Project(columns []string) *Table {
 	out := *t
 	out.Columns = nil
 	for _, c := range t.Columns {
-		if keep[c.Name] || c.PrimaryKey || c.Kept || strings.HasPrefix(c.Name, "_jsync_") {
+		if keep[c.Name] || c.PrimaryKey || c.Kept || c.NotNull || strings.HasPrefix(c.Name, "_jsync_") {
 			out.Columns = append(out.Columns, c)
 		}
 	}

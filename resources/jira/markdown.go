@@ -67,13 +67,10 @@ func writeTableMarkdown(b *strings.Builder, t *schema.Table) {
 		switch {
 		case c.PrimaryKey:
 			key = "PK"
-		case c.Kept:
-			key = "not null, always kept"
-			if !c.NotNull {
-				key = "always kept"
-			}
 		case c.NotNull:
-			key = "not null"
+			key = "not null, always kept"
+		case c.Kept:
+			key = "always kept"
 		}
 		desc := strings.ReplaceAll(c.Description, "|", `\|`)
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", c.Name, typ, key, desc)
