@@ -442,21 +442,23 @@ func (e *Engine) prepareSync(ctx context.Context, r *syncRun, opts ApplyOptions)
 
 func diffChanges(planned []*plan.Change, now []schema.TableChange) string {
 	key := func(c *plan.Change) string { return string(c.Action) + " " + c.Table + "." + c.Column + " " + c.Type }
-	a, b := map[string]bool{}, map[string]bool{}
+	a, b := map[string]*plan.Change{}, map[string]bool{}
 	for _, c := range planned {
-		a[key(c)] = true
+		a[key(c)] = c
 	}
 	for _, c := range now {
 		b[key(toPlanChange(c))] = true
 	}
 	var diffs []string
 	for k := range b {
-		if !a[k] {
+		if a[k] == nil {
 			diffs = append(diffs, "new: "+k)
 		}
 	}
-	for k := range a {
-		if !b[k] {
+	for k, c := range a {
+		// The rejects table is the one table several syncs of a source
+		// write: another sync of this apply may have created it since.
+		if !b[k] && c.Table != RejectsTable {
 			diffs = append(diffs, "gone: "+k)
 		}
 	}

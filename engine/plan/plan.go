@@ -341,7 +341,7 @@ func LooksLikePlan(path string) bool {
 type StaleError struct{ Reasons []string }
 
 func (e *StaleError) Error() string {
-	return "saved plan is stale: " + strings.Join(e.Reasons, "; ") + "; run `jsync plan -out=FILE` again"
+	return "the plan is stale: " + strings.Join(e.Reasons, "; ") + "; plan again (`jsync plan -out=FILE` for a saved plan)"
 }
 
 // MismatchError is returned by apply for a plan that refers to syncs,
