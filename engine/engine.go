@@ -208,6 +208,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	sp := &plan.Sync{
 		Name: name, Source: sourceAddr(sc.Source), Destination: destinationAddr(sc.Destination),
 		Namespace: sc.Source.Name, Schedule: sc.Schedule.String(),
+		Tables: []*plan.Table{}, // an array in JSON even when not due
 	}
 	if sc.Load == config.LoadAfterFetch {
 		sp.Load = sc.Load

@@ -13,6 +13,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2" // database/sql driver "duckdb"
 
 	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/config"
 	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/resources/jira"
 )
@@ -51,11 +52,19 @@ func runGraph(ctx context.Context, env *cliEnv, args []string) int {
 				}
 			}
 		}
-		for _, other := range sc.DependsOn {
-			for _, v := range g.Vertices() {
-				if strings.HasPrefix(v, "sync."+other+".") {
-					for _, s := range sel {
-						g.Connect("sync."+name+"."+s.Table.Name, v)
+	}
+	// Once every sync's tables are vertices: a sync's tables follow every
+	// table of the syncs it depends on, whatever the names' order.
+	for _, name := range sortedNames(cfg.Syncs) {
+		vertices := g.Vertices()
+		for _, other := range cfg.Syncs[name].DependsOn {
+			for _, v := range vertices {
+				if !strings.HasPrefix(v, "sync."+other+".") {
+					continue
+				}
+				for _, u := range vertices {
+					if strings.HasPrefix(u, "sync."+name+".") {
+						g.Connect(u, v)
 					}
 				}
 			}
@@ -218,11 +227,20 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		p, err := eng.Plan(ctx, engine.PlanOptions{Parallelism: *parallelism})
 		next := time.Now().Add(*poll)
 		if err != nil {
-			logger.Error("plan failed", "err", err)
-		} else {
+			// A sync whose site is down must not hold back the others:
+			// the plan has every sync that could be planned.
+			logger.Error("plan failed; the syncs that could be planned run", "err", err)
+		}
+		if p != nil {
 			for _, sp := range p.Syncs {
-				if !sp.Due && !sp.NextDue.IsZero() && sp.NextDue.Before(next) {
-					next = sp.NextDue
+				// A sync that runs now is next due a period after it
+				// starts; one not due, when its schedule says.
+				due := sp.NextDue
+				if sp.Due {
+					due = serveNextDue(cfg, sp.Name)
+				}
+				if !due.IsZero() && due.Before(next) {
+					next = due
 				}
 			}
 			if p.HasWork() {
@@ -232,6 +250,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 					logger.Error("apply failed", "err", err)
 				} else {
 					renderSummary(env.stdout, res, time.Since(start), ctx.Err() != nil)
+					if err := res.Err(); err != nil && ctx.Err() == nil {
+						for _, msg := range causes(err) {
+							logger.Error("sync failed", "err", msg)
+						}
+					}
 				}
 			}
 		}
@@ -250,6 +273,15 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// serveNextDue is when sync name, starting now, is next due.
+func serveNextDue(cfg *config.Config, name string) time.Time {
+	sc := cfg.Syncs[name]
+	if sc == nil {
+		return time.Time{}
+	}
+	return sc.Schedule.Next(time.Now())
 }
 
 func runQuery(ctx context.Context, env *cliEnv, args []string) int {
