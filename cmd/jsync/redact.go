@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/term"
+
+	"github.com/jsync-dev/jsync/engine/config"
 )
 
 // redactor replaces secret values in everything jsync prints. Secrets are
@@ -22,7 +24,7 @@ func (r *redactor) add(secrets ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range secrets {
-		if len(s) >= 4 { // never redact trivially short strings out of all output
+		if len(s) >= config.MinRedactLen {
 			r.secrets = append(r.secrets, s)
 		}
 	}

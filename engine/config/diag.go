@@ -16,11 +16,12 @@ import (
 // Redacted replaces secret values in diagnostics and rendered output.
 const Redacted = "(sensitive)"
 
-// minRedactLen is the shortest secret that redaction replaces in free text:
+// MinRedactLen is the shortest secret that redaction replaces in free text
+// (the CLI's output and the Jira client's errors follow it too):
 // replacing one- to three-character strings would garble every message,
 // and such values are not real secrets. Diagnostics never quote sensitive
 // values in the first place.
-const minRedactLen = 4
+const MinRedactLen = 4
 
 // sensitiveMark marks cty values that come from secrets, so values derived
 // from them (local.auth = "Bearer ${var.token}") stay secret too, and HCL's
@@ -122,7 +123,7 @@ func (c *Config) Redact(s string) string { return redact(s, c.Sensitive) }
 
 func redact(s string, secrets []string) string {
 	for _, secret := range secrets {
-		if len(secret) >= minRedactLen {
+		if len(secret) >= MinRedactLen {
 			s = strings.ReplaceAll(s, secret, Redacted)
 		}
 	}
@@ -206,7 +207,7 @@ func writeSnippet(buf *strings.Builder, src []byte, r hcl.Range, secrets []strin
 func redactLine(line string, secrets []string) (out []rune, startAt, endAt []int) {
 	hidden := make([]bool, len(line))
 	for _, s := range secrets {
-		if len(s) < minRedactLen {
+		if len(s) < MinRedactLen {
 			continue
 		}
 		for i := 0; ; i++ {

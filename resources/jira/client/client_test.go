@@ -415,3 +415,14 @@ func TestFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestShortSecretsNotRedacted: a one- to three-character secret is not
+// replaced in error text, which it would garble, as the CLI's redaction.
+func TestShortSecretsNotRedacted(t *testing.T) {
+	if got := redact(`Get "https://t.example/rest": refused`, []string{"t"}); got != `Get "https://t.example/rest": refused` {
+		t.Errorf("redact with a one-character secret = %q", got)
+	}
+	if got := redact("token abcd-secret here", []string{"abcd-secret"}); got != "token (sensitive) here" {
+		t.Errorf("redact = %q", got)
+	}
+}

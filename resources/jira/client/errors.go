@@ -176,9 +176,14 @@ func truncate(s string, n int) string {
 }
 
 // redact replaces every secret in s.
+// minSecretLen is the shortest secret redact replaces, as the CLI's
+// redaction (config.MinRedactLen): replacing a one- to three-character
+// string garbles every message ("Ge(sensitive) \"h(sensitive)ps://").
+const minSecretLen = 4
+
 func redact(s string, secrets []string) string {
 	for _, sec := range secrets {
-		if sec != "" {
+		if len(sec) >= minSecretLen {
 			s = strings.ReplaceAll(s, sec, redacted)
 		}
 	}
