@@ -279,14 +279,19 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			// again gives. A new custom field of the site is filled as
 			// issues change.
 			if c.Column.FieldID == "" || slices.Contains(sc.Columns[c.Table.Name], c.Column.Name) {
-				refill[c.Table.Name] = append(refill[c.Table.Name], c.Column.Name)
+				refill[c.Table.Name] = append(refill[c.Table.Name], "new column "+c.Column.Name)
 			} else {
 				added[c.Table.Name] = append(added[c.Table.Name], c.Column.Name)
 			}
+		case schema.IncompatibleColumn:
+			// A custom field whose type changed: the old values can only
+			// be cast (or lost), so every row is read again in the new
+			// type once the column is recreated (-allow-incompatible).
+			refill[c.Table.Name] = append(refill[c.Table.Name], "column "+c.Column.Name+" of a new type")
 		}
 	}
 	refillNote := func(table string) string {
-		return fmt.Sprintf("+ new column %s: every row is fetched again to fill it", strings.Join(refill[table], ", "))
+		return fmt.Sprintf("+ %s: every row is fetched again to fill it", strings.Join(refill[table], ", "))
 	}
 	planned := map[string]*plan.Table{}
 	for _, st := range sel {

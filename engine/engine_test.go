@@ -33,6 +33,9 @@ type memDest struct {
 	runs    []state.Run
 	locked  bool
 	failOn  string // table whose Write fails
+	// changes are more changes PlanMigrations reports (a column whose
+	// type changed on the site).
+	changes []schema.TableChange
 }
 
 func newMemDest() *memDest {
@@ -48,7 +51,7 @@ func (m *memDest) PlanMigrations(ctx context.Context, ns string, tables []*schem
 			out = append(out, schema.TableChange{Kind: schema.CreateTable, Table: t})
 		}
 	}
-	return out, nil
+	return append(out, m.changes...), nil
 }
 
 func (m *memDest) Migrate(ctx context.Context, ns string, changes []schema.TableChange, opts dest.MigrateOptions) error {
@@ -448,6 +451,44 @@ func TestScheduleFromRunStart(t *testing.T) {
 		want := "not due until " + trigger.Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339)
 		if p.HasWork() || !strings.Contains(p.Syncs[0].Reason, want) {
 			t.Fatalf("at %s: %s, want %q", later.Format(time.TimeOnly), p.Syncs[0].Reason, want)
+		}
+	}
+}
+
+// TestIncompatibleColumnRefetches: a column whose type changed (a custom
+// field made text) is recreated with -allow-incompatible, and its table is
+// fetched in full so that no row keeps a value cast from the old type.
+func TestIncompatibleColumnRefetches(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 5}
+	cfg := testConfig(t)
+	e := newTestEngine(t, cfg, src, d, &now)
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Apply(ctx, p, ApplyOptions{}); err != nil || res.Err() != nil {
+		t.Fatal(err, res.Err())
+	}
+	var issues *schema.Table
+	for _, tb := range src.Tables() {
+		if tb.Name == "issues" {
+			issues = tb
+		}
+	}
+	d.changes = []schema.TableChange{{Kind: schema.IncompatibleColumn, Table: issues, Column: &issues.Columns[1]}}
+	p, err = newTestEngine(t, cfg, src, d, &now).Plan(ctx, PlanOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pt := range p.Syncs[0].Tables {
+		if pt.Name != "issues" {
+			continue
+		}
+		want := "+ column " + issues.Columns[1].Name + " of a new type: every row is fetched again to fill it"
+		if pt.Mode != plan.ModeFull || !slices.Contains(pt.Notes, want) {
+			t.Errorf("issues: mode %s, notes %q; want full with %q", pt.Mode, pt.Notes, want)
 		}
 	}
 }
