@@ -98,6 +98,10 @@ type syncRun struct {
 	rejects  *rejectWriter
 	startReq map[string]int64
 	stageDir string // where tables stage, when the sync loads after the fetch
+	// written are the tables the run writes; unwritten their columns it
+	// keeps without writing (see extraUnwrittenPrefix).
+	written   []string
+	unwritten map[string][]string
 	// started is when the run began: before any of its tables' runs, whose
 	// LastSuccess is when each began.
 	started time.Time
@@ -251,6 +255,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 				st.Extra = map[string]string{}
 			}
 			st.Extra[extraRunStarted] = r.started.Format(time.RFC3339Nano)
+			setUnwritten(st.Extra, r.written, r.unwritten, true)
 			if err := r.d.CommitState(context.WithoutCancel(ctx), &st); err != nil {
 				res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: SyncStateTable, Err: fmt.Errorf("commit sync state: %w", err)})
 			}
@@ -435,6 +440,27 @@ func (e *Engine) prepareSync(ctx context.Context, r *syncRun, opts ApplyOptions)
 	}
 	if err := d.Migrate(ctx, r.sp.Namespace, changes, dest.MigrateOptions{AllowIncompatible: opts.AllowIncompatible}); err != nil {
 		return fmt.Errorf("migrate %s: %w", r.sp.Destination, err)
+	}
+	// Before any row is written without them: the columns this run keeps
+	// but does not write, so that selecting them again refetches.
+	r.written = nil
+	for _, t := range writtenTables(sel) {
+		r.written = append(r.written, t.Name)
+	}
+	r.unwritten = unwrittenColumns(changes)
+	if len(r.unwritten) > 0 {
+		st := r.snap.Get(r.sp.Name, SyncStateTable)
+		st.Extra = maps.Clone(st.Extra)
+		if st.Extra == nil {
+			st.Extra = map[string]string{}
+		}
+		setUnwritten(st.Extra, r.written, r.unwritten, false)
+		if !maps.Equal(st.Extra, r.snap.Get(r.sp.Name, SyncStateTable).Extra) {
+			if err := d.CommitState(ctx, &st); err != nil {
+				return fmt.Errorf("commit sync state: %w", err)
+			}
+			r.snap.Tables[r.sp.Name+"."+SyncStateTable] = &st
+		}
 	}
 	r.startReq = r.src.Requests()
 	return nil

@@ -36,6 +36,45 @@ const SyncStateTable = "_sync"
 // run began (RFC 3339 with fractions).
 const extraRunStarted = "run_started_at"
 
+// extraUnwrittenPrefix, with a table's name, in the sync state's Extra,
+// lists (comma-separated) the columns of the table that a run kept but did
+// not write: left out of the sync's columns, or a custom field the site no
+// longer had. Rows written then lack their values, so a later selection of
+// such a column fetches the table in full.
+const extraUnwrittenPrefix = "unwritten:"
+
+// unwrittenColumns returns the columns that changes keep but do not
+// write (schema.ExtraColumn), by table.
+func unwrittenColumns(changes []schema.TableChange) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range changes {
+		if c.Kind == schema.ExtraColumn && c.Column != nil {
+			out[c.Table.Name] = append(out[c.Table.Name], c.Column.Name)
+		}
+	}
+	return out
+}
+
+// setUnwritten records in extra the unwritten columns of each table in
+// written: added to those recorded (union) or, after a successful run,
+// in their place (replace).
+func setUnwritten(extra map[string]string, written []string, unwritten map[string][]string, replace bool) {
+	for _, t := range written {
+		key := extraUnwrittenPrefix + t
+		cols := unwritten[t]
+		if !replace && extra[key] != "" {
+			cols = append(strings.Split(extra[key], ","), cols...)
+		}
+		slices.Sort(cols)
+		cols = slices.Compact(cols)
+		if len(cols) == 0 {
+			delete(extra, key)
+		} else {
+			extra[key] = strings.Join(cols, ",")
+		}
+	}
+}
+
 // Version is jsync's version, recorded in plan files.
 var Version = "dev"
 
@@ -267,6 +306,16 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	}
 	created := map[string]bool{}
 	added, refill := map[string][]string{}, map[string][]string{}
+	syncExtra := snap.Get(name, SyncStateTable).Extra
+	for _, t := range written {
+		// Columns selected again after runs that did not write them.
+		prev := strings.Split(syncExtra[extraUnwrittenPrefix+t.Name], ",")
+		for _, c := range t.Columns {
+			if slices.Contains(prev, c.Name) {
+				refill[t.Name] = append(refill[t.Name], "column "+c.Name+" (not written while left out)")
+			}
+		}
+	}
 	for _, c := range changes {
 		sp.Changes = append(sp.Changes, toPlanChange(c))
 		switch c.Kind {
