@@ -173,7 +173,9 @@ func (e *Engine) StateRemove(ctx context.Context, addr string) (int, error) {
 	}
 	n := 0
 	for _, r := range reset {
-		if r.Table != SyncStateTable {
+		// sync.NAME._sync resets the sync's last run alone: the next
+		// apply runs it whatever its schedule, its tables as they are.
+		if r.Table != SyncStateTable || table == SyncStateTable {
 			n++
 		}
 	}

@@ -195,6 +195,10 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 		if err != nil {
 			return env.fail(err)
 		}
+		if strings.HasSuffix(rest[0], "."+engine.SyncStateTable) {
+			fmt.Fprintf(env.stdout, "Reset the last run of %s: the next apply runs it whatever its schedule.\n", strings.TrimSuffix(rest[0], "."+engine.SyncStateTable))
+			return exitOK
+		}
 		fmt.Fprintf(env.stdout, "Reset %d table states under %s: the next apply fetches them in full.\n", n, rest[0])
 		return exitOK
 	}

@@ -372,7 +372,7 @@ func (p *Plan) CheckFresh(configDigest string, serials map[string]int64) error {
 	}
 	for _, k := range keys {
 		if cur, ok := serials[k]; ok && cur != p.Serials[k] {
-			reasons = append(reasons, fmt.Sprintf("the state of %s changed (serial %d, plan made at serial %d): another apply ran in between", k, cur, p.Serials[k]))
+			reasons = append(reasons, fmt.Sprintf("the state of %s changed (serial %d, plan made at serial %d): another apply or a `jsync state rm` ran in between", k, cur, p.Serials[k]))
 		}
 	}
 	if len(reasons) > 0 {
