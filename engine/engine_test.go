@@ -562,7 +562,7 @@ func TestApplyRefusesStalePlan(t *testing.T) {
 	}
 	d.commit(&state.TableState{Sync: "other", Table: "x"}) // another apply ran
 	_, err = e.Apply(ctx, p, ApplyOptions{})
-	if err == nil || !strings.Contains(err.Error(), "another apply ran") {
+	if err == nil || !strings.Contains(err.Error(), "another apply or a `jsync state rm` ran") {
 		t.Fatalf("want stale error, got %v", err)
 	}
 	cfg2 := testConfig(t)

@@ -88,7 +88,7 @@ func TestCheckFresh(t *testing.T) {
 	if !errors.As(err, &se) || len(se.Reasons) != 2 {
 		t.Fatalf("want 2 stale reasons, got %v", err)
 	}
-	if !strings.Contains(err.Error(), "another apply ran") || !strings.Contains(err.Error(), "configuration") {
+	if !strings.Contains(err.Error(), "another apply or a `jsync state rm` ran") || !strings.Contains(err.Error(), "configuration") {
 		t.Fatalf("message does not say what changed: %v", err)
 	}
 }
