@@ -619,6 +619,11 @@ func (c *Client) httpError(method, path, table string, resp *Response, attempts 
 	// across the cut would show in part.
 	body := redact(string(resp.Body), c.secrets)
 	msgs := errorMessages([]byte(body), ct)
+	for i := range msgs {
+		// Decoded, a secret escaped in the body (\" or \/ in JSON,
+		// &amp; in XML) reads as itself.
+		msgs[i] = redact(msgs[i], c.secrets)
+	}
 	if reason := resp.Header.Get("X-Authentication-Denied-Reason"); reason != "" {
 		// Data Center after repeated failed logins: CAPTCHA_CHALLENGE.
 		msgs = append(msgs, "login denied by Jira ("+truncate(redact(reason, c.secrets), 120)+"): log in once in a browser to clear it, then check the credentials")

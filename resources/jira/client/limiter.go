@@ -146,20 +146,24 @@ func (l *limiter) takeUserLocked(now time.Time) time.Duration {
 func (l *limiter) observe(h http.Header) bool {
 	fill, err1 := strconv.ParseFloat(h.Get("X-RateLimit-FillRate"), 64)
 	interval, err2 := strconv.ParseFloat(h.Get("X-RateLimit-Interval-Seconds"), 64)
-	if err1 != nil || err2 != nil || fill <= 0 || interval <= 0 || math.IsInf(fill/interval, 0) {
-		return false
+	if err1 != nil || err2 != nil || !(fill > 0) || !(interval > 0) || math.IsInf(fill, 0) || math.IsInf(interval, 0) {
+		return false // NaN fails the comparisons
 	}
 	capacity, err := strconv.ParseFloat(h.Get("X-RateLimit-Limit"), 64)
-	if err != nil || capacity < 1 {
+	if err != nil || !(capacity >= 1) || math.IsInf(capacity, 0) {
 		capacity = 1
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if l.user == nil {
-		l.user = &userBucket{tokens: capacity, last: now}
+		l.user = &userBucket{tokens: capacity, capacity: capacity, last: now}
 	}
 	u := l.user
+	// Refill up to now at the old rate, then no more than the server says
+	// remains now: later refills count from this answer.
+	u.tokens = math.Min(u.capacity, u.tokens+max(0, now.Sub(u.last).Seconds())*u.rate)
+	u.last = now
 	u.rate, u.capacity = fill/interval, capacity
 	u.tokens = math.Min(u.tokens, capacity)
 	if rem, err := strconv.ParseFloat(h.Get("X-RateLimit-Remaining"), 64); err == nil && rem >= 0 {
