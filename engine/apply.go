@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -220,6 +221,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	for _, sp := range due {
 		r := runs[sp.Name]
 		allOK := results["sync."+sp.Name] == nil
+		var okTables []string
 		for _, name := range append(tableNames(sp.Tables), RejectsTable) {
 			tr := r.results[name]
 			if tr == nil {
@@ -233,6 +235,8 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 			}
 			if tr.Err != nil {
 				allOK = false
+			} else {
+				okTables = append(okTables, name)
 			}
 			if name == RejectsTable {
 				if r.rejects != nil {
@@ -247,17 +251,31 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		if prep := results["sync."+sp.Name]; prep != nil {
 			res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: "(prepare)", Err: prep})
 		}
-		if allOK && r.d != nil {
+		if r.d != nil && results["sync."+sp.Name] == nil {
 			st := r.snap.Get(sp.Name, SyncStateTable)
-			st.LastSuccess = e.Now().UTC()
+			prev := st.Extra
 			st.Extra = maps.Clone(st.Extra)
 			if st.Extra == nil {
 				st.Extra = map[string]string{}
 			}
-			st.Extra[extraRunStarted] = r.started.Format(time.RFC3339Nano)
-			setUnwritten(st.Extra, r.written, r.unwritten, true)
-			if err := r.d.CommitState(context.WithoutCancel(ctx), &st); err != nil {
-				res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: SyncStateTable, Err: fmt.Errorf("commit sync state: %w", err)})
+			// Each table that succeeded wrote its selected columns: its
+			// record of unwritten ones is now this run's, whatever the
+			// other tables did (kept, it would refetch it every run).
+			var done []string
+			for _, t := range r.written {
+				if slices.Contains(okTables, t) {
+					done = append(done, t)
+				}
+			}
+			setUnwritten(st.Extra, done, r.unwritten, true)
+			if allOK {
+				st.LastSuccess = e.Now().UTC()
+				st.Extra[extraRunStarted] = r.started.Format(time.RFC3339Nano)
+			}
+			if allOK || !maps.Equal(prev, st.Extra) {
+				if err := r.d.CommitState(context.WithoutCancel(ctx), &st); err != nil {
+					res.Tables = append(res.Tables, &TableResult{Sync: sp.Name, Table: SyncStateTable, Err: fmt.Errorf("commit sync state: %w", err)})
+				}
 			}
 		}
 	}

@@ -40,8 +40,9 @@ const extraRunStarted = "run_started_at"
 // lists (comma-separated) the columns of the table that a run kept but did
 // not write: left out of the sync's columns, or a custom field the site no
 // longer had. Rows written then lack their values, so a later selection of
-// such a column fetches the table in full.
-const extraUnwrittenPrefix = "unwritten:"
+// such a column fetches the table in full. Under state.WrittenPrefix, a
+// reset (jsync state rm) keeps it: it is a record of rows written.
+const extraUnwrittenPrefix = state.WrittenPrefix + "unwritten:"
 
 // unwrittenColumns returns the columns that changes keep but do not
 // write (schema.ExtraColumn), by table.
