@@ -455,6 +455,23 @@ func TestScheduleFromRunStart(t *testing.T) {
 	}
 }
 
+// mustApply plans what is due with e and applies it, failing the test on
+// any error.
+func mustApply(t *testing.T, e *Engine) {
+	t.Helper()
+	p, err := e.Plan(context.Background(), PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Apply(context.Background(), p, ApplyOptions{})
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestIncompatibleColumnRefetches: a column whose type changed (a custom
 // field made text) is recreated with -allow-incompatible, and its table is
 // fetched in full so that no row keeps a value cast from the old type.
@@ -463,14 +480,7 @@ func TestIncompatibleColumnRefetches(t *testing.T) {
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	d, src := newMemDest(), &fakeSource{issues: 5}
 	cfg := testConfig(t)
-	e := newTestEngine(t, cfg, src, d, &now)
-	p, err := e.Plan(ctx, PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := e.Apply(ctx, p, ApplyOptions{}); err != nil || res.Err() != nil {
-		t.Fatal(err, res.Err())
-	}
+	mustApply(t, newTestEngine(t, cfg, src, d, &now))
 	var issues *schema.Table
 	for _, tb := range src.Tables() {
 		if tb.Name == "issues" {
@@ -478,7 +488,7 @@ func TestIncompatibleColumnRefetches(t *testing.T) {
 		}
 	}
 	d.changes = []schema.TableChange{{Kind: schema.IncompatibleColumn, Table: issues, Column: &issues.Columns[1]}}
-	p, err = newTestEngine(t, cfg, src, d, &now).Plan(ctx, PlanOptions{Force: true})
+	p, err := newTestEngine(t, cfg, src, d, &now).Plan(ctx, PlanOptions{Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
