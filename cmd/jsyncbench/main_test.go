@@ -113,15 +113,15 @@ func TestSimArgs(t *testing.T) {
 }
 
 func TestAffordable(t *testing.T) {
-	b := &bench{o: options{Budget: 10 * time.Minute}, log: io.Discard, rep: &report{}}
-	if !b.affordable("anything", time.Hour) {
+	b := &bench{o: options{Budget: 10 * time.Minute}, log: io.Discard, rep: &report{}, sched: newSchedule(options{})}
+	if !b.affordable("anything", rankMedian, time.Hour) {
 		t.Error("no deadline: everything is affordable")
 	}
 	b.deadline = time.Now().Add(5 * time.Minute)
-	if !b.affordable("short run", time.Minute) {
+	if !b.affordable("short run", rankMedian, time.Minute) {
 		t.Error("a 1m run with 5m left was refused")
 	}
-	if b.affordable("long run", time.Hour) {
+	if b.affordable("long run", rankMedian, time.Hour) {
 		t.Error("a 1h run with 5m left was allowed")
 	}
 	if len(b.rep.Cuts) != 1 || !strings.Contains(b.rep.Cuts[0], "long run: skipped, estimated 3600.0 s") {
@@ -133,6 +133,93 @@ func TestAffordable(t *testing.T) {
 	b.backfillRate = 250
 	if got := b.estimate(1000); got != 4*time.Second {
 		t.Errorf("estimate(1000) at 250 issues/s = %v, want 4s", got)
+	}
+}
+
+// TestBudgetRanks: on a machine too slow for every run, the budget keeps
+// time for every scenario's first run before the further runs of a median,
+// and for those before scenario 4's runs in a row; time is not held back
+// for runs that could not fit anyway.
+func TestBudgetRanks(t *testing.T) {
+	o := defaultOptions() // 3 runs of each; 20,000 and 200,000 issues; 150 ms
+	// At 500 issues/s: a parallel scenario 2 run 40 s; a sequential one
+	// 40 s + 1,000 requests × 150 ms = 190 s; a scenario 5 run 400 s.
+	newBench := func(left time.Duration) *bench {
+		now := time.Now()
+		b := &bench{o: o, log: io.Discard, rep: &report{}, sched: newSchedule(o), backfillRate: 500,
+			backfillIssues: 50_000, backfillRequests: 2_500, now: func() time.Time { return now }}
+		b.deadline = now.Add(left)
+		return b
+	}
+	for _, tt := range []struct {
+		name string
+		left time.Duration
+		rank rank
+		want time.Duration // reserved
+	}{
+		// A run in a row keeps time for all that fits: 3 × 40 + 3 × 190 + 400 s.
+		{"own, plenty", time.Hour, rankOwn, 3*40*time.Second + 3*190*time.Second + 3*400*time.Second},
+		// With 15 minutes, the first runs (40 + 190 + 400 s) and then
+		// what fits of the medians in order: two parallel runs (80 s) and
+		// one sequential (190 s) fit in 900 s; the second sequential does not.
+		{"own, 15 minutes", 15 * time.Minute, rankOwn, 630*time.Second + 80*time.Second + 190*time.Second},
+		// A further run of a median keeps time only for the first runs.
+		{"median", time.Hour, rankMedian, 630 * time.Second},
+		// A first run keeps nothing back.
+		{"first", time.Hour, rankFirst, 0},
+		// With 5 minutes, scenario 5's first run (400 s) cannot fit and is
+		// not kept for: 40 + 190 s.
+		{"median, 5 minutes", 5 * time.Minute, rankMedian, 230 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBench(tt.left)
+			if got := b.reserved(tt.rank, tt.left); got != tt.want {
+				t.Errorf("reserved = %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	// The sequence on a slow machine: 25 minutes left after scenario 1.
+	// The first ten runs in a row rank with the medians; the others stop
+	// while the later scenarios' first runs and medians still fit; every
+	// first run is made, and scenario 5's further runs are cut.
+	b := newBench(25 * time.Minute)
+	spend := func(d time.Duration) { b.deadline = b.deadline.Add(-d) }
+	steady := 0
+	for i := 1; i <= 60; i++ {
+		r := rankOwn
+		if i <= 2*steadyGroup {
+			r = rankMedian
+		}
+		if !b.affordable("steady", r, 10*time.Second) {
+			break
+		}
+		steady++
+		spend(10 * time.Second)
+	}
+	var made []string
+	for _, k := range []struct {
+		kind runKind
+		took time.Duration
+	}{{kindLatency, 40 * time.Second}, {kindSequential, 190 * time.Second}, {kindScale, 400 * time.Second}} {
+		for i := 0; i < 3 && b.startRun(string(k.kind), k.kind); i++ {
+			made = append(made, string(k.kind))
+			b.ranMeasured(k.kind, measurement{applyRun: applyRun{Wall: k.took}})
+			spend(k.took)
+		}
+	}
+	want := []string{"scenario 2, parallel", "scenario 2, parallel", "scenario 2, parallel",
+		"scenario 2, -parallelism=1", "scenario 2, -parallelism=1", "scenario 2, -parallelism=1", "scenario 5"}
+	if !reflect.DeepEqual(made, want) {
+		t.Errorf("runs made = %q, want %q", made, want)
+	}
+	// 1,500 s less the 1,090 s of those runs leaves 410 s: 41 runs in a
+	// row of 10 s, the last of which leaves only its own margin.
+	if steady != 41 {
+		t.Errorf("runs in a row = %d, want 41", steady)
+	}
+	if n := len(b.rep.Cuts); n == 0 || !strings.Contains(b.rep.Cuts[n-1], "scenario 5: skipped") {
+		t.Errorf("cuts = %q, want scenario 5's second run cut", b.rep.Cuts)
 	}
 }
 

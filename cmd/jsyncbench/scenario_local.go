@@ -58,7 +58,7 @@ func (b *bench) scenariosLocal(ctx context.Context) {
 		refIssues = dl.SavedIssues
 		if o.Scenarios[1] {
 			for i := 0; i < o.Runs; i++ {
-				if i > 0 && !b.affordable(fmt.Sprintf("%s: read_json run %d", nameS1, i+1), refTimes[i-1]) {
+				if i > 0 && !b.affordable(fmt.Sprintf("%s: read_json run %d", nameS1, i+1), rankMedian, refTimes[i-1]) {
 					break
 				}
 				d, err := readJSONTime(ctx, pagesDir, filepath.Join(b.work, "reference.duckdb"))
@@ -74,7 +74,7 @@ func (b *bench) scenariosLocal(ctx context.Context) {
 	// Scenario 1: the backfill, profiled on the first run.
 	var back runs
 	for i := 1; i <= o.Runs; i++ {
-		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS1, i), back[i-2].Wall) {
+		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS1, i), rankMedian, back[i-2].Wall) {
 			break
 		}
 		ao := applyOptions{Parallelism: o.Parallelism}
@@ -94,6 +94,7 @@ func (b *bench) scenariosLocal(ctx context.Context) {
 	if len(bad) == 0 {
 		b.backfillWall, b.backfillRSS = back.wall(), back.rss()
 		b.backfillRate = rate(shape.Issues, b.backfillWall)
+		b.backfillIssues, b.backfillRequests = shape.Issues, back.requests()
 	}
 	if o.Scenarios[1] {
 		b.reportBackfill(ctx, shape, expected, back, refIssues, refTimes)
@@ -209,7 +210,7 @@ func (b *bench) scenarioIncremental(ctx context.Context, sim *simProcess, shape 
 	// worklog/updated feed hides the last minute, so a sync seconds after
 	// the change cannot see them (the next one does).
 	mut := mutation{Update: n * 6 / 10, Comment: n - n*6/10}
-	inc, changed, ok := b.mutateAndApply(ctx, sim, mut, nameS4, o.Runs)
+	inc, changed, ok := b.mutateAndApply(ctx, sim, mut, nameS4, o.Runs, func(int) rank { return rankMedian })
 	if !ok {
 		return
 	}
@@ -296,6 +297,10 @@ func mismatchList(ms []mismatch) string {
 	return strings.Join(s, "; ")
 }
 
+// steadyGroup is how many of the first and of the last runs in a row
+// steadyRuns compares.
+const steadyGroup = 5
+
 // steadyRuns makes o.SteadyRuns more incremental runs one after another,
 // each after the same 1% mutation: a site that changes faster than it is
 // synced, so each run's cursor overlap finds what the previous runs changed.
@@ -308,11 +313,19 @@ func (b *bench) steadyRuns(ctx context.Context, sim *simProcess, mut mutation, b
 	if o.SteadyRuns <= 0 {
 		return
 	}
-	rs, changed, ok := b.mutateAndApply(ctx, sim, mut, nameS4c, o.SteadyRuns)
+	// The first runs in a row rank with the medians: fewer than two
+	// groups of five would not make a comparison.
+	rankOf := func(i int) rank {
+		if i <= 2*steadyGroup {
+			return rankMedian
+		}
+		return rankOwn
+	}
+	rs, changed, ok := b.mutateAndApply(ctx, sim, mut, nameS4c, o.SteadyRuns, rankOf)
 	if !ok {
 		return
 	}
-	k := min(5, len(rs))
+	k := min(steadyGroup, len(rs))
 	first, last := rs[:k], rs[len(rs)-k:]
 	ratio := float64(last.wall()) / float64(max(first.wall(), time.Millisecond))
 	end := rs[len(rs)-1]
@@ -353,12 +366,12 @@ func (b *bench) steadyRuns(ctx context.Context, sim *simProcess, mut mutation, b
 }
 
 // mutateAndApply makes up to n incremental runs of the backfill directory,
-// each after posting mut, as far as the budget allows (at least one). It
-// returns the runs and the issues each mutation changed; ok is false when
+// each after posting mut, as far as the budget allows for the rank of each
+// run (at least one). It returns the runs and the issues each mutation changed; ok is false when
 // a mutation or an apply failed (recorded against name).
-func (b *bench) mutateAndApply(ctx context.Context, sim *simProcess, mut mutation, name string, n int) (rs runs, changed []int64, ok bool) {
+func (b *bench) mutateAndApply(ctx context.Context, sim *simProcess, mut mutation, name string, n int, rankOf func(run int) rank) (rs runs, changed []int64, ok bool) {
 	for i := 1; i <= n; i++ {
-		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", name, i), rs[i-2].Wall) {
+		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", name, i), rankOf(i), rs[i-2].Wall) {
 			break
 		}
 		res, err := sim.Mutate(ctx, mut)

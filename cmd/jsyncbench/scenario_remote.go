@@ -37,12 +37,18 @@ func latencyFloor(requests int64, rate float64, latency time.Duration, chain int
 // -parallelism=1.
 func (b *bench) scenarioLatency(ctx context.Context) {
 	o := b.o
-	if !b.affordable(nameS2, b.estimate(o.Issues2)) {
+	if !b.startRun(nameS2, kindLatency) {
+		b.dropRuns(kindSequential)
 		return
+	}
+	fail := func(name string, err error) {
+		b.dropRuns(kindLatency)
+		b.dropRuns(kindSequential)
+		b.fail(name, err)
 	}
 	sim, err := b.startSim(ctx, "sim-latency", simConfig{Issues: o.Issues2, Seed: 1, Latency: o.Latency, Rate: o.Rate, Caps: benchCaps})
 	if err != nil {
-		b.fail(nameS2, err)
+		fail(nameS2, err)
 		return
 	}
 	defer func() {
@@ -52,13 +58,13 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 	}()
 	expected, err := sim.Expected(ctx)
 	if err != nil {
-		b.fail(nameS2, err)
+		fail(nameS2, err)
 		return
 	}
 	issues := expected["issues"]
 	var par, seq runs
 	for i := 1; i <= o.Runs; i++ {
-		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS2, i), par[i-2].Wall) {
+		if i > 1 && !b.startRun(fmt.Sprintf("%s, run %d", nameS2, i), kindLatency) {
 			break
 		}
 		ao := applyOptions{Parallelism: o.Parallelism}
@@ -67,25 +73,24 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 		}
 		m, err := b.backfill(ctx, sim, fmt.Sprintf("s2-par-run%d", i), ao)
 		if err != nil {
-			b.fail(nameS2, err)
+			fail(nameS2, err)
 			return
 		}
+		b.ranMeasured(kindLatency, m)
 		par = append(par, m)
 	}
 	for i := 1; i <= o.SlowRuns; i++ {
 		// Sequentially, every request waits out the latency in turn.
-		est := par.wall() + time.Duration(par.requests())*o.Latency
-		if len(seq) > 0 {
-			est = seq[len(seq)-1].Wall
-		}
-		if !b.affordable(fmt.Sprintf("%s, run %d", nameS2p1, i), est) {
+		if !b.startRun(fmt.Sprintf("%s, run %d", nameS2p1, i), kindSequential) {
 			break
 		}
 		m, err := b.backfill(ctx, sim, fmt.Sprintf("s2-seq-run%d", i), applyOptions{Parallelism: 1})
 		if err != nil {
+			b.dropRuns(kindSequential)
 			b.fail(nameS2p1, err)
 			return
 		}
+		b.ranMeasured(kindSequential, m)
 		seq = append(seq, m)
 	}
 
@@ -162,7 +167,7 @@ func (b *bench) scenarioLatency(ctx context.Context) {
 // RSS must stay near scenario 1's.
 func (b *bench) scenarioScale(ctx context.Context) {
 	o := b.o
-	if !b.affordable(nameS5, b.estimate(o.Issues5)) {
+	if !b.startRun(nameS5, kindScale) {
 		r := row{Scenario: nameS5, Issues: int64(o.Issues5), Ratio: "not run", Target: "≤ 1.2× scenario 1, < 400 MB"}
 		if b.backfillRSS > 0 {
 			r.Reference = "scenario 1 " + fmtMB(b.backfillRSS)
@@ -175,9 +180,13 @@ func (b *bench) scenarioScale(ctx context.Context) {
 		b.rep.Rows = append(b.rep.Rows, r)
 		return
 	}
+	fail := func(err error) {
+		b.dropRuns(kindScale)
+		b.fail(nameS5, err)
+	}
 	sim, err := b.startSim(ctx, "sim-scale", simConfig{Issues: o.Issues5, Seed: 1, Caps: benchCaps})
 	if err != nil {
-		b.fail(nameS5, err)
+		fail(err)
 		return
 	}
 	defer func() {
@@ -187,12 +196,12 @@ func (b *bench) scenarioScale(ctx context.Context) {
 	}()
 	expected, err := sim.Expected(ctx)
 	if err != nil {
-		b.fail(nameS5, err)
+		fail(err)
 		return
 	}
 	var rs runs
 	for i := 1; i <= o.ScaleRuns; i++ {
-		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", nameS5, i), rs[i-2].Wall) {
+		if i > 1 && !b.startRun(fmt.Sprintf("%s, run %d", nameS5, i), kindScale) {
 			break
 		}
 		ao := applyOptions{Parallelism: o.Parallelism}
@@ -201,9 +210,10 @@ func (b *bench) scenarioScale(ctx context.Context) {
 		}
 		m, err := b.backfill(ctx, sim, fmt.Sprintf("s5-run%d", i), ao)
 		if err != nil {
-			b.fail(nameS5, err)
+			fail(err)
 			return
 		}
+		b.ranMeasured(kindScale, m)
 		rs = append(rs, m)
 	}
 	peak := rs.rss()

@@ -28,39 +28,17 @@ type bench struct {
 	backfillDir  string  // the last scenario-1 run's config dir (scenario 4 continues it)
 	backfillRate float64 // scenario 1's issues per second, to estimate later scenarios
 
-	deadline time.Time // zero without a budget
+	// Scenario 1's issues and requests, to estimate the -parallelism=1 runs.
+	backfillIssues, backfillRequests int64
+
+	sched *schedule // the later configurations' runs, for the budget
+
+	deadline time.Time        // zero without a budget
+	now      func() time.Time // the clock (nil: time.Now)
 }
 
 // budgetReserve is kept back from the budget for profiles and the report.
 const budgetReserve = 30 * time.Second
-
-// affordable reports whether work estimated to take d fits in what is left
-// of the time budget. When it does not, the cut is recorded in the report.
-func (b *bench) affordable(what string, d time.Duration) bool {
-	if b.deadline.IsZero() {
-		return true
-	}
-	left := time.Until(b.deadline)
-	if d <= left {
-		return true
-	}
-	b.logf("budget: skip %s (estimated %s, %s left)", what, fmtDur(d), fmtDur(left))
-	leftText := "nothing"
-	if left > 0 {
-		leftText = fmtDur(left)
-	}
-	b.rep.Cuts = append(b.rep.Cuts, fmt.Sprintf("%s: skipped, estimated %s with %s of the %s budget left.", what, fmtDur(d), leftText, b.o.Budget))
-	return false
-}
-
-// estimate is the expected wall time of a backfill of n issues from
-// scenario 1's throughput; 0 when unknown (the run goes ahead).
-func (b *bench) estimate(n int) time.Duration {
-	if b.backfillRate <= 0 {
-		return 0
-	}
-	return time.Duration(float64(n) / b.backfillRate * float64(time.Second))
-}
 
 // measurement is one measured `jsync apply`.
 type measurement struct {
@@ -78,7 +56,7 @@ func (m measurement) ok() bool { return len(m.Mismatches) == 0 }
 func run(ctx context.Context, o options, log io.Writer) error {
 	start := time.Now()
 	b := &bench{o: o, log: log, jsync: filepath.Join(o.BinDir, "jsync"), jirasim: filepath.Join(o.BinDir, "jirasim"),
-		rep: &report{Started: start, Command: commandLine(o), Load: o.Load}}
+		rep: &report{Started: start, Command: commandLine(o), Load: o.Load}, sched: newSchedule(o)}
 	for _, bin := range []string{b.jsync, b.jirasim} {
 		if _, err := os.Stat(bin); err != nil {
 			return fmt.Errorf("need %s (run make build): %w", bin, err)
@@ -385,13 +363,15 @@ func commandLine(o options) string {
 func budgetNote(o options) string {
 	budget := "no time budget (`-budget 0`)"
 	if o.Budget > 0 {
-		budget = fmt.Sprintf("a budget of %s (`-budget`): a further run, or a scenario whose first run is estimated from "+
-			"scenario 1's throughput, that would pass it is skipped and listed below", o.Budget)
+		budget = fmt.Sprintf("a budget of %s (`-budget`). A further run that would pass it, counting the time kept for the runs "+
+			"that rank above it, is skipped and listed below. Every scenario's first run ranks first (the later scenarios' first runs are "+
+			"estimated from scenario 1's throughput), so that all five are measured; then the further runs of each figure's median; "+
+			"then scenario 4's runs in a row, which are jsync's own check", o.Budget)
 	}
 	return fmt.Sprintf("Planned: scenario 1 (and 3, which reuses its runs), 4 and 2 with %s take the median of %d runs (`-runs`), "+
 		"and scenario 4 goes on with %d incremental runs in a row (`-steady-runs`); "+
-		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`); "+
-		"they are the longest runs, so the budget cuts their last runs first. The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
+		"the -parallelism=1 comparison of scenario 2 runs %d time(s) and scenario 5 (%s issues) %d time(s) (`-slow-runs`, `-scale-runs`). "+
+		"The first run of each configuration is the profiled one (`-cpuprofile`/`-memprofile`). "+
 		"The read_json reference loads the first %d search pages (its throughput is per issue, so a sample of pages measures it) "+
 		"with the same number of runs. The harness works to %s.",
 		o.parallelism(), o.Runs, o.SteadyRuns, o.SlowRuns, fmtInt(int64(o.Issues5)), o.ScaleRuns, o.RefPages, budget)
