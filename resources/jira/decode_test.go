@@ -533,6 +533,42 @@ func TestDecodeOptionShapes(t *testing.T) {
 	}
 }
 
+// TestDecodeStringArrays: a null item in a string array (labels, or a
+// custom field of strings) is kept as a NULL element where Jira has it,
+// not dropped, so the list keeps its length and positions; an object
+// among the items is rejected.
+func TestDecodeStringArrays(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        string // "" for NULL with a reject
+	}{
+		{"strings", `["a","b"]`, `["a","b"]`},
+		{"empty", `[]`, `[]`},
+		{"numbers as text", `["a",7]`, `["a","7"]`},
+		{"a null item", `["a",null,"b"]`, `["a",null,"b"]`},
+		{"a null first item", `[null,"b"]`, `[null,"b"]`},
+		{"only nulls", `[null,null]`, `[null,null]`},
+		{"an object item", `["a",{"x":1}]`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil, 10)
+			issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0100","labels":` + tc.value + `}}`
+			if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
+				t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
+			}
+			got, set := h.rows(TableIssues)[0]["labels"]
+			rejected := len(h.rejects.Rejects()) > 0
+			switch {
+			case tc.want != "" && (got != tc.want || rejected):
+				t.Errorf("labels = %q (rejected %v), want %q", got, rejected, tc.want)
+			case tc.want == "" && (set || !rejected):
+				t.Errorf("labels = %q (set %v, rejected %v), want NULL and a reject", got, set, rejected)
+			}
+		})
+	}
+}
+
 // TestDecodeRepairsJSONText: an emoji cut in half (a lone surrogate
 // escape) in an issue's raw fields or in a JSON custom field is written as
 // U+FFFD, as Go's decoding does for text columns: DuckDB's JSON type

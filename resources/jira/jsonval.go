@@ -152,21 +152,41 @@ func scalarText(raw json.RawMessage) (string, bool, error) {
 	}
 }
 
-// asStrings reads an array of strings (or of numbers, as text).
-func asStrings(raw json.RawMessage) ([]string, bool, error) {
+// stringList is a list of strings with null items: valid[i] is false
+// where the server sent null. Lists without nulls are plain []string.
+type stringList struct {
+	vals  []string
+	valid []bool
+}
+
+// asStrings reads an array of strings (or of numbers, as text). It is a
+// []string, or a stringList when some items are null: a null item stays a
+// NULL element, so the list keeps the length and positions it has in Jira.
+func asStrings(raw json.RawMessage) (any, bool, error) {
 	items, err := parseArray(raw)
 	if err != nil || items == nil {
 		return nil, false, err
 	}
 	out := make([]string, 0, len(items))
+	var valid []bool
 	for i, it := range items {
 		s, ok, err := asString(it)
 		if err != nil {
 			return nil, false, fmt.Errorf("item %d: %w", i, err)
 		}
-		if ok {
-			out = append(out, s)
+		if !ok && valid == nil {
+			valid = make([]bool, i, len(items))
+			for j := range valid {
+				valid[j] = true
+			}
 		}
+		if valid != nil {
+			valid = append(valid, ok)
+		}
+		out = append(out, s)
+	}
+	if valid != nil {
+		return stringList{vals: out, valid: valid}, true, nil
 	}
 	return out, true, nil
 }

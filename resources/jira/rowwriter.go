@@ -138,12 +138,18 @@ func (w *rowWriter) put(col string, v any) error {
 	case *array.ListBuilder:
 		switch vb := b.ValueBuilder().(type) {
 		case *array.StringBuilder:
-			ss, ok := v.([]string)
-			if !ok {
+			var ss []string
+			var valid []bool
+			switch l := v.(type) {
+			case []string:
+				ss = l
+			case stringList:
+				ss, valid = l.vals, l.valid
+			default:
 				return typeMismatch(col, v, b.Type())
 			}
 			b.Append(true)
-			vb.AppendValues(ss, nil)
+			vb.AppendValues(ss, valid)
 			for _, s := range ss {
 				w.bytes += len(s)
 			}
