@@ -83,6 +83,14 @@ var Version = "dev"
 type Opener struct {
 	Source      func(ctx context.Context, s *config.Source) (source.Source, error)
 	Destination func(ctx context.Context, d *config.Destination) (dest.Destination, error)
+	// ReadDestination, if set, opens a destination only to read its state
+	// and plan against it: plan, state list and show, and the planning
+	// step of apply. A DuckDB file is then opened read-only, which other
+	// readers of the file (dashboards, the DuckDB CLI) can share, while
+	// the sites are asked what they hold. Apply opens the destination
+	// again with Destination to write it, and checks that its state did
+	// not change in between. Nil plans with Destination.
+	ReadDestination func(ctx context.Context, d *config.Destination) (dest.Destination, error)
 }
 
 // Engine plans and applies one configuration.
@@ -102,7 +110,8 @@ type Engine struct {
 
 	mu          sync.Mutex
 	sources     map[string]source.Source
-	dests       map[string]dest.Destination
+	dests       map[string]dest.Destination  // opened to write
+	readers     map[string]dest.Destination  // opened to plan (Opener.ReadDestination)
 	discoveries map[string]*source.Discovery // by sync name
 	liveMu      sync.Mutex                   // guards live, which the progress ticker reads
 	live        map[string]liveSink
@@ -117,6 +126,7 @@ func New(cfg *config.Config, open Opener) *Engine {
 		loadSem:     make(chan struct{}, loadParallelism),
 		sources:     map[string]source.Source{},
 		dests:       map[string]dest.Destination{},
+		readers:     map[string]dest.Destination{},
 		discoveries: map[string]*source.Discovery{},
 	}
 }
@@ -131,12 +141,14 @@ func (e *Engine) Close() error {
 			errs = append(errs, fmt.Errorf("close %s: %w", k, err))
 		}
 	}
-	for _, k := range sortedKeys(e.dests) {
-		if err := e.dests[k].Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close %s: %w", k, err))
+	for _, m := range []map[string]dest.Destination{e.readers, e.dests} {
+		for _, k := range sortedKeys(m) {
+			if err := m[k].Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", k, err))
+			}
 		}
 	}
-	e.sources, e.dests = map[string]source.Source{}, map[string]dest.Destination{}
+	e.sources, e.dests, e.readers = map[string]source.Source{}, map[string]dest.Destination{}, map[string]dest.Destination{}
 	return errors.Join(errs...)
 }
 
@@ -158,6 +170,8 @@ func (e *Engine) source(ctx context.Context, s *config.Source) (source.Source, e
 	return src, nil
 }
 
+// destination opens d to write it. A reader of d (readDestination) is
+// closed first: DuckDB lets a process open a file one way at a time.
 func (e *Engine) destination(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -165,11 +179,40 @@ func (e *Engine) destination(ctx context.Context, d *config.Destination) (dest.D
 	if dst, ok := e.dests[k]; ok {
 		return dst, nil
 	}
+	if r, ok := e.readers[k]; ok {
+		delete(e.readers, k)
+		if err := r.Close(); err != nil {
+			return nil, fmt.Errorf("close %s after planning: %w", k, err)
+		}
+	}
 	dst, err := e.open.Destination(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", k, err)
 	}
 	e.dests[k] = dst
+	return dst, nil
+}
+
+// readDestination opens d to read its state and plan against it
+// (Opener.ReadDestination), or returns d opened to write when it is.
+func (e *Engine) readDestination(ctx context.Context, d *config.Destination) (dest.Destination, error) {
+	if e.open.ReadDestination == nil {
+		return e.destination(ctx, d)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := destinationAddr(d)
+	if dst, ok := e.dests[k]; ok {
+		return dst, nil
+	}
+	if dst, ok := e.readers[k]; ok {
+		return dst, nil
+	}
+	dst, err := e.open.ReadDestination(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", k, err)
+	}
+	e.readers[k] = dst
 	return dst, nil
 }
 
@@ -236,7 +279,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 
 func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts PlanOptions, serials map[string]int64) (*plan.Sync, error) {
 	sc := e.cfg.Syncs[name]
-	d, err := e.destination(ctx, sc.Destination)
+	d, err := e.readDestination(ctx, sc.Destination)
 	if err != nil {
 		return nil, err
 	}

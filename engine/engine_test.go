@@ -999,3 +999,66 @@ func TestStateCommands(t *testing.T) {
 		})
 	}
 }
+
+// closeRecorder is a destination that records when it is closed.
+type closeRecorder struct {
+	*memDest
+	name string
+	log  *[]string
+}
+
+func (c *closeRecorder) Close() error { *c.log = append(*c.log, "close "+c.name); return nil }
+
+// TestPlanReadsApplyWrites: Plan and the state commands open destinations
+// with Opener.ReadDestination; Apply closes that reader before it opens
+// the destination to write, and writes only through the writer.
+func TestPlanReadsApplyWrites(t *testing.T) {
+	ctx := context.Background()
+	d := newMemDest()
+	var log []string
+	src := &fakeSource{issues: 5}
+	e := New(testConfig(t), Opener{
+		Source: func(ctx context.Context, s *config.Source) (source.Source, error) { return src, nil },
+		Destination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) {
+			log = append(log, "open writer")
+			return &closeRecorder{memDest: d, name: "writer", log: &log}, nil
+		},
+		ReadDestination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) {
+			log = append(log, "open reader")
+			return &closeRecorder{memDest: d, name: "reader", log: &log}, nil
+		},
+	})
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.StateList(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"open reader"}; !slices.Equal(log, want) {
+		t.Fatalf("after plan and state list: %q, want %q", log, want)
+	}
+	res, err := e.Apply(ctx, p, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"open reader", "close reader", "open writer"}; !slices.Equal(log, want) {
+		t.Fatalf("after apply: %q, want %q", log, want)
+	}
+	if len(d.tables) == 0 {
+		t.Error("apply wrote nothing")
+	}
+	// With the writer open, reading goes through it.
+	if _, err := e.StateList(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"open reader", "close reader", "open writer", "close writer"}; !slices.Equal(log, want) {
+		t.Errorf("after close: %q, want %q", log, want)
+	}
+}

@@ -25,7 +25,7 @@ func (e *Engine) StateList(ctx context.Context) ([]state.TableState, error) {
 			continue
 		}
 		seen[addr] = true
-		d, err := e.destination(ctx, sc.Destination)
+		d, err := e.readDestination(ctx, sc.Destination)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +108,7 @@ func (e *Engine) StateShow(ctx context.Context, addr string) (*state.TableState,
 	if _, err := e.stateTable(ctx, syncName, table); err != nil {
 		return nil, err
 	}
-	d, err := e.destination(ctx, e.cfg.Syncs[syncName].Destination)
+	d, err := e.readDestination(ctx, e.cfg.Syncs[syncName].Destination)
 	if err != nil {
 		return nil, err
 	}

@@ -58,8 +58,10 @@ func TestMain(m *testing.M) {
 //	                         replaces the first OLD with NEW in FILE (to tamper with plan files;
 //	                         -checksum recomputes a plan file's checksum after the edit)
 //	holdlock LOCKFILE        takes a destination lock file (as another apply would) until the script ends
-//	holddb DBFILE            opens a DuckDB destination file and takes its apply lock, as a
-//	                         running apply does, until `releasedb` or the end of the script
+//	holddb [-readonly] DBFILE
+//	                         opens a DuckDB destination file and takes its apply lock, as a
+//	                         running apply does, until `releasedb` or the end of the script;
+//	                         -readonly opens it read-only without the lock, as a dashboard does
 //	releasedb DELAY          releases what holddb holds after DELAY, in the background
 //	grepfiles DIR TEXT       fails if TEXT occurs in any file under DIR (! grepfiles: must not occur)
 func TestScript(t *testing.T) {
@@ -284,12 +286,23 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 var heldDBs sync.Map // *testscript.TestScript → func() error
 
 func cmdHoldDB(ts *testscript.TestScript, neg bool, args []string) {
+	readOnly := len(args) > 0 && args[0] == "-readonly"
+	if readOnly {
+		args = args[1:]
+	}
 	if len(args) != 1 {
-		ts.Fatalf("usage: holddb DBFILE")
+		ts.Fatalf("usage: holddb [-readonly] DBFILE")
 	}
 	path := ts.MkAbs(args[0])
-	d, err := duckdb.Open(context.Background(), duckdb.Options{Path: path})
+	d, err := duckdb.Open(context.Background(), duckdb.Options{Path: path, ReadOnly: readOnly})
 	ts.Check(err)
+	if readOnly {
+		// A reader, such as a dashboard: no apply lock.
+		release := sync.OnceValue(d.Close)
+		heldDBs.Store(ts, release)
+		ts.Defer(func() { _ = release() })
+		return
+	}
 	host, _ := os.Hostname()
 	unlock, err := d.Lock(context.Background(), dest.LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC(), Op: "apply"}, 0)
 	if err != nil {

@@ -113,18 +113,30 @@ func (env *cliEnv) path(p string) string {
 // wait is how long opening a destination waits while another process
 // (another apply) holds it: -lock-timeout; 0 fails at once.
 func (env *cliEnv) opener(logger *slog.Logger, wait time.Duration) engine.Opener {
+	open := func(ctx context.Context, d *config.Destination, readOnly bool) (dest.Destination, error) {
+		switch d.Type {
+		case "duckdb":
+			return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema, MemoryLimit: d.MemoryLimit, StorageVersion: d.StorageVersion,
+				BusyTimeout: wait, ReadOnly: readOnly})
+		case "parquet":
+			return parquet.Open(ctx, parquet.Options{Path: d.Path, PartitionBy: d.PartitionBy, Compression: d.Compression})
+		}
+		return nil, fmt.Errorf("unknown destination type %q", d.Type)
+	}
 	return engine.Opener{
 		Source: func(ctx context.Context, s *config.Source) (source.Source, error) {
 			return openSource(ctx, s, logger)
 		},
 		Destination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
-			switch d.Type {
-			case "duckdb":
-				return duckdb.Open(ctx, duckdb.Options{Path: d.Path, Schema: d.Schema, MemoryLimit: d.MemoryLimit, StorageVersion: d.StorageVersion, BusyTimeout: wait})
-			case "parquet":
-				return parquet.Open(ctx, parquet.Options{Path: d.Path, PartitionBy: d.PartitionBy, Compression: d.Compression})
-			}
-			return nil, fmt.Errorf("unknown destination type %q", d.Type)
+			return open(ctx, d, false)
+		},
+		// Planning reads a DuckDB file read-only: dashboards and the
+		// DuckDB CLI reading the file (read-only) can go on while the
+		// sites are asked what they hold, and a site that does not answer
+		// holds no write lock. A file that does not exist yet is created
+		// by the apply, as before.
+		ReadDestination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
+			return open(ctx, d, d.Type == "duckdb" && fileExists(d.Path))
 		},
 	}
 }
@@ -138,25 +150,27 @@ func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration) (o engine
 	o = env.opener(logger, wait)
 	var mu sync.Mutex
 	var standIns []string
-	open := o.Destination
-	o.Destination = func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
-		if _, err := os.Stat(d.Path); !errors.Is(err, fs.ErrNotExist) {
-			return open(ctx, d)
+	standIn := func(open func(context.Context, *config.Destination) (dest.Destination, error)) func(context.Context, *config.Destination) (dest.Destination, error) {
+		return func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
+			if _, err := os.Stat(d.Path); !errors.Is(err, fs.ErrNotExist) {
+				return open(ctx, d)
+			}
+			if err := creatable(d.Path); err != nil {
+				return nil, err
+			}
+			dir, err := os.MkdirTemp("", "jsync-plan-")
+			if err != nil {
+				return nil, fmt.Errorf("stand-in for %s, which does not exist yet: %w", d.Path, err)
+			}
+			mu.Lock()
+			standIns = append(standIns, dir)
+			mu.Unlock()
+			in := *d
+			in.Path = filepath.Join(dir, filepath.Base(d.Path))
+			return open(ctx, &in)
 		}
-		if err := creatable(d.Path); err != nil {
-			return nil, err
-		}
-		dir, err := os.MkdirTemp("", "jsync-plan-")
-		if err != nil {
-			return nil, fmt.Errorf("stand-in for %s, which does not exist yet: %w", d.Path, err)
-		}
-		mu.Lock()
-		standIns = append(standIns, dir)
-		mu.Unlock()
-		standIn := *d
-		standIn.Path = filepath.Join(dir, filepath.Base(d.Path))
-		return open(ctx, &standIn)
 	}
+	o.Destination, o.ReadDestination = standIn(o.Destination), standIn(o.ReadDestination)
 	return o, func() {
 		mu.Lock()
 		defer mu.Unlock()

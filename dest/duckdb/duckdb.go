@@ -296,7 +296,8 @@ func (e *InUseError) Error() string {
 	if e.Holder != nil {
 		fmt.Fprintf(&b, "; the jsync apply lock is held by %s", e.Holder)
 	}
-	b.WriteString("; while one process writes a DuckDB file no other can open it: wait for that process to finish, or stop it")
+	b.WriteString("; several processes can read a DuckDB file at once, but one writes it only while no other has it open: " +
+		"wait for that process to finish or to close the file, or stop it")
 	return b.String()
 }
 
