@@ -158,16 +158,21 @@ func destinationAddr(d *config.Destination) string { return "destination." + d.T
 func (e *Engine) source(ctx context.Context, s *config.Source) (source.Source, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	k := sourceAddr(s)
-	if src, ok := e.sources[k]; ok {
-		return src, nil
+	return cachedOpen(e.sources, sourceAddr(s), func() (source.Source, error) { return e.open.Source(ctx, s) })
+}
+
+// cachedOpen returns cache[k], or opens it and keeps it there. The caller
+// holds e.mu.
+func cachedOpen[T any](cache map[string]T, k string, open func() (T, error)) (T, error) {
+	if v, ok := cache[k]; ok {
+		return v, nil
 	}
-	src, err := e.open.Source(ctx, s)
+	v, err := open()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", k, err)
+		return v, fmt.Errorf("open %s: %w", k, err)
 	}
-	e.sources[k] = src
-	return src, nil
+	cache[k] = v
+	return v, nil
 }
 
 // destination opens d to write it. A reader of d (readDestination) is
@@ -176,21 +181,13 @@ func (e *Engine) destination(ctx context.Context, d *config.Destination) (dest.D
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	k := destinationAddr(d)
-	if dst, ok := e.dests[k]; ok {
-		return dst, nil
-	}
-	if r, ok := e.readers[k]; ok {
+	if r, ok := e.readers[k]; ok && e.dests[k] == nil {
 		delete(e.readers, k)
 		if err := r.Close(); err != nil {
 			return nil, fmt.Errorf("close %s after planning: %w", k, err)
 		}
 	}
-	dst, err := e.open.Destination(ctx, d)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", k, err)
-	}
-	e.dests[k] = dst
-	return dst, nil
+	return cachedOpen(e.dests, k, func() (dest.Destination, error) { return e.open.Destination(ctx, d) })
 }
 
 // readDestination opens d to read its state and plan against it
@@ -205,15 +202,7 @@ func (e *Engine) readDestination(ctx context.Context, d *config.Destination) (de
 	if dst, ok := e.dests[k]; ok {
 		return dst, nil
 	}
-	if dst, ok := e.readers[k]; ok {
-		return dst, nil
-	}
-	dst, err := e.open.ReadDestination(ctx, d)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", k, err)
-	}
-	e.readers[k] = dst
-	return dst, nil
+	return cachedOpen(e.readers, k, func() (dest.Destination, error) { return e.open.ReadDestination(ctx, d) })
 }
 
 // PlanOptions controls Plan.

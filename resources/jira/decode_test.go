@@ -513,23 +513,29 @@ func TestDecodeOptionShapes(t *testing.T) {
 	fields := map[string]string{"choice": "customfield_1", "region": "customfield_2", "multi": "customfield_3"}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, custom, 10)
-			issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0100","` + fields[tc.col] + `":` + tc.value + `}}`
-			if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
-				t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
-			}
-			got, set := h.rows(TableIssues)[0][tc.col]
-			rejected := false
-			for _, r := range h.rejects.Rejects() {
-				rejected = rejected || r.Column == tc.col
-			}
-			switch {
-			case tc.want != "" && (got != tc.want || rejected):
-				t.Errorf("%s = %q (rejected %v), want %q", tc.col, got, rejected, tc.want)
-			case tc.want == "" && (set || !rejected):
-				t.Errorf("%s = %q (set %v, rejected %v), want NULL and a reject", tc.col, got, set, rejected)
-			}
+			checkIssueField(t, newHarness(t, custom, 10), fields[tc.col], tc.value, tc.col, tc.want)
 		})
+	}
+}
+
+// checkIssueField decodes an issue whose field is value and checks column
+// col: want, or NULL with a reject when want is "".
+func checkIssueField(t *testing.T, h *harness, field, value, col, want string) {
+	t.Helper()
+	issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0100","` + field + `":` + value + `}}`
+	if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
+		t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
+	}
+	got, set := h.rows(TableIssues)[0][col]
+	rejected := false
+	for _, r := range h.rejects.Rejects() {
+		rejected = rejected || r.Column == col
+	}
+	switch {
+	case want != "" && (got != want || rejected):
+		t.Errorf("%s = %q (rejected %v), want %q", col, got, rejected, want)
+	case want == "" && (set || !rejected):
+		t.Errorf("%s = %q (set %v, rejected %v), want NULL and a reject", col, got, set, rejected)
 	}
 }
 
@@ -552,19 +558,7 @@ func TestDecodeStringArrays(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, nil, 10)
-			issue := `{"id":"1","key":"A-1","fields":{"updated":"2026-01-02T03:04:05.000+0100","labels":` + tc.value + `}}`
-			if _, ok := h.e.decodeIssue(h.issueOuts(), json.RawMessage(issue)); !ok {
-				t.Fatalf("issue rejected whole: %+v", h.rejects.Rejects())
-			}
-			got, set := h.rows(TableIssues)[0]["labels"]
-			rejected := len(h.rejects.Rejects()) > 0
-			switch {
-			case tc.want != "" && (got != tc.want || rejected):
-				t.Errorf("labels = %q (rejected %v), want %q", got, rejected, tc.want)
-			case tc.want == "" && (set || !rejected):
-				t.Errorf("labels = %q (set %v, rejected %v), want NULL and a reject", got, set, rejected)
-			}
+			checkIssueField(t, newHarness(t, nil, 10), "labels", tc.value, "labels", tc.want)
 		})
 	}
 }
