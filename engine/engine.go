@@ -84,12 +84,13 @@ type Opener struct {
 	Source      func(ctx context.Context, s *config.Source) (source.Source, error)
 	Destination func(ctx context.Context, d *config.Destination) (dest.Destination, error)
 	// ReadDestination, if set, opens a destination only to read its state
-	// and plan against it: plan, state list and show, and the planning
-	// step of apply. A DuckDB file is then opened read-only, which other
-	// readers of the file (dashboards, the DuckDB CLI) can share, while
-	// the sites are asked what they hold. Apply opens the destination
-	// again with Destination to write it, and checks that its state did
-	// not change in between. Nil plans with Destination.
+	// and plan against it: a Plan without PlanOptions.ToApply (jsync
+	// plan, serve's planning) and the state list and show commands. A
+	// DuckDB file is then opened read-only, which other readers of the
+	// file (dashboards, the DuckDB CLI) can share, while the sites are
+	// asked what they hold. Apply opens the destination again with
+	// Destination to write it, and checks that its state did not change
+	// in between. Nil plans with Destination.
 	ReadDestination func(ctx context.Context, d *config.Destination) (dest.Destination, error)
 }
 
@@ -141,14 +142,15 @@ func (e *Engine) Close() error {
 			errs = append(errs, fmt.Errorf("close %s: %w", k, err))
 		}
 	}
-	for _, m := range []map[string]dest.Destination{e.readers, e.dests} {
-		for _, k := range sortedKeys(m) {
-			if err := m[k].Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close %s: %w", k, err))
-			}
+	if err := e.closeReadersLocked(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, k := range sortedKeys(e.dests) {
+		if err := e.dests[k].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", k, err))
 		}
 	}
-	e.sources, e.dests, e.readers = map[string]source.Source{}, map[string]dest.Destination{}, map[string]dest.Destination{}
+	e.sources, e.dests = map[string]source.Source{}, map[string]dest.Destination{}
 	return errors.Join(errs...)
 }
 
@@ -175,19 +177,32 @@ func cachedOpen[T any](cache map[string]T, k string, open func() (T, error)) (T,
 	return v, nil
 }
 
-// destination opens d to write it. A reader of d (readDestination) is
-// closed first: DuckDB lets a process open a file one way at a time.
+// destination opens d to write it. Every reader (readDestination) is
+// closed first: DuckDB lets a process open a file one way at a time, and a
+// reader of another file kept while this one waits for another process
+// could hold up that process, which may be waiting for it in turn.
 func (e *Engine) destination(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	k := destinationAddr(d)
-	if r, ok := e.readers[k]; ok && e.dests[k] == nil {
-		delete(e.readers, k)
-		if err := r.Close(); err != nil {
-			return nil, fmt.Errorf("close %s after planning: %w", k, err)
+	if _, ok := e.dests[k]; !ok {
+		if err := e.closeReadersLocked(); err != nil {
+			return nil, err
 		}
 	}
 	return cachedOpen(e.dests, k, func() (dest.Destination, error) { return e.open.Destination(ctx, d) })
+}
+
+// closeReadersLocked closes the destinations opened to plan. e.mu is held.
+func (e *Engine) closeReadersLocked() error {
+	var errs []error
+	for _, k := range sortedKeys(e.readers) {
+		if err := e.readers[k].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s after planning: %w", k, err))
+		}
+		delete(e.readers, k)
+	}
+	return errors.Join(errs...)
 }
 
 // readDestination opens d to read its state and plan against it
@@ -216,6 +231,12 @@ type PlanOptions struct {
 	// Parallelism, when above 0, caps the requests in flight to each
 	// source while planning (jsync apply -parallelism).
 	Parallelism int
+	// ToApply plans with the destinations opened to write, as Apply
+	// will: a second apply then waits for the first to finish before it
+	// plans (-lock-timeout), instead of planning beside it and finding
+	// its plan stale. Without it a plan only reads them
+	// (Opener.ReadDestination).
+	ToApply bool
 }
 
 // Syncs returns the names of the syncs selected by targets, sorted, with an
@@ -268,7 +289,11 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 
 func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts PlanOptions, serials map[string]int64) (*plan.Sync, error) {
 	sc := e.cfg.Syncs[name]
-	d, err := e.readDestination(ctx, sc.Destination)
+	open := e.readDestination
+	if opts.ToApply {
+		open = e.destination
+	}
+	d, err := open(ctx, sc.Destination)
 	if err != nil {
 		return nil, err
 	}

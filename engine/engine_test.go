@@ -1010,55 +1010,81 @@ type closeRecorder struct {
 func (c *closeRecorder) Close() error { *c.log = append(*c.log, "close "+c.name); return nil }
 
 // TestPlanReadsApplyWrites: Plan and the state commands open destinations
-// with Opener.ReadDestination; Apply closes that reader before it opens
-// the destination to write, and writes only through the writer.
+// with Opener.ReadDestination, and Apply closes every reader before it
+// opens any destination to write: a reader of one file kept while the
+// writer of another waits could hold up a process waiting for it in turn.
+// With ToApply, Plan opens the destinations to write, as Apply does.
 func TestPlanReadsApplyWrites(t *testing.T) {
 	ctx := context.Background()
-	d := newMemDest()
-	var log []string
-	src := &fakeSource{issues: 5}
-	e := New(testConfig(t), Opener{
-		Source: func(ctx context.Context, s *config.Source) (source.Source, error) { return src, nil },
-		Destination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) {
-			log = append(log, "open writer")
-			return &closeRecorder{memDest: d, name: "writer", log: &log}, nil
-		},
-		ReadDestination: func(ctx context.Context, c *config.Destination) (dest.Destination, error) {
-			log = append(log, "open reader")
-			return &closeRecorder{memDest: d, name: "reader", log: &log}, nil
-		},
-	})
-	p, err := e.Plan(ctx, PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
+	twoDests := func() *config.Config {
+		cfg := testConfig(t)
+		src := cfg.Sources["jira.acme"]
+		other := &config.Destination{Type: "duckdb", Name: "x"}
+		cfg.Destinations["duckdb.x"] = other
+		cfg.Syncs["beta"] = &config.Sync{Name: "beta", Source: src, Destination: other, Schedule: cfg.Syncs["acme"].Schedule}
+		return cfg
 	}
-	if _, err := e.StateList(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"open reader"}; !slices.Equal(log, want) {
-		t.Fatalf("after plan and state list: %q, want %q", log, want)
-	}
-	res, err := e.Apply(ctx, p, ApplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"open reader", "close reader", "open writer"}; !slices.Equal(log, want) {
-		t.Fatalf("after apply: %q, want %q", log, want)
-	}
-	if len(d.tables) == 0 {
-		t.Error("apply wrote nothing")
-	}
-	// With the writer open, reading goes through it.
-	if _, err := e.StateList(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"open reader", "close reader", "open writer", "close writer"}; !slices.Equal(log, want) {
-		t.Errorf("after close: %q, want %q", log, want)
+	for _, tt := range []struct {
+		name             string
+		toApply          bool
+		afterPlan, after []string
+	}{
+		{"plan reads", false,
+			[]string{"open reader w", "open reader x"},
+			[]string{"open reader w", "open reader x", "close reader w", "close reader x", "open writer w", "open writer x"}},
+		{"plan to apply", true,
+			[]string{"open writer w", "open writer x"},
+			[]string{"open writer w", "open writer x"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dests := map[string]*memDest{"w": newMemDest(), "x": newMemDest()}
+			var log []string
+			opener := func(kind string) func(ctx context.Context, c *config.Destination) (dest.Destination, error) {
+				return func(ctx context.Context, c *config.Destination) (dest.Destination, error) {
+					log = append(log, "open "+kind+" "+c.Name)
+					return &closeRecorder{memDest: dests[c.Name], name: kind + " " + c.Name, log: &log}, nil
+				}
+			}
+			e := New(twoDests(), Opener{
+				Source:          func(ctx context.Context, s *config.Source) (source.Source, error) { return &fakeSource{issues: 5}, nil },
+				Destination:     opener("writer"),
+				ReadDestination: opener("reader"),
+			})
+			p, err := e.Plan(ctx, PlanOptions{ToApply: tt.toApply})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.StateList(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(log, tt.afterPlan) {
+				t.Fatalf("after plan and state list: %q, want %q", log, tt.afterPlan)
+			}
+			res, err := e.Apply(ctx, p, ApplyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := res.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(log, tt.after) {
+				t.Fatalf("after apply: %q, want %q", log, tt.after)
+			}
+			for name, d := range dests {
+				if len(d.tables) == 0 {
+					t.Errorf("apply wrote nothing to %s", name)
+				}
+			}
+			// With the writers open, reading goes through them.
+			if _, err := e.StateList(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if want := append(slices.Clone(tt.after), "close writer w", "close writer x"); !slices.Equal(log, want) {
+				t.Errorf("after close: %q, want %q", log, want)
+			}
+		})
 	}
 }

@@ -36,7 +36,7 @@ func (pf *planFlags) register(fs *flag.FlagSet, verb string) {
 	fs.Var(&pf.targets, "target", "limit the "+verb+" to the sync `sync.NAME` (repeatable)")
 	fs.BoolVar(&pf.force, "force", false, verb+" every sync, whether its schedule makes it due or not")
 	fs.BoolVar(&pf.fullRefresh, "full-refresh", false, "ignore cursors: fetch every table in full")
-	fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, "wait up to `DURATION` (e.g. 10m) while another jsync apply holds a destination (default: fail at once)")
+	fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, "wait up to `DURATION` (e.g. 10m) while another jsync apply, or another process, holds a destination (default: fail at once)")
 }
 
 // failBusy prints err, and when a destination was locked or in use by
@@ -48,8 +48,16 @@ func (env *cliEnv) failBusy(err error, lockTimeout time.Duration) int {
 		return env.fail(err)
 	}
 	env.fail(err)
+	// Only the apply lock says an apply holds it: a DuckDB file can also
+	// be held by a reader (a dashboard, the DuckDB CLI) or another tool.
+	holder := "Another process"
+	if ie, ok := errors.AsType[*duckdb.InUseError](err); locked || (ok && ie.Holder != nil) {
+		holder = "Another jsync apply"
+	}
 	if lockTimeout > 0 {
-		fmt.Fprintf(env.stderr, "Another jsync apply still held this destination after -lock-timeout=%s. Wait for it, or raise -lock-timeout.\n", lockTimeout)
+		fmt.Fprintf(env.stderr, "%s still held this destination after -lock-timeout=%s. Wait for it, or raise -lock-timeout.\n", holder, lockTimeout)
+	} else if holder == "Another process" {
+		fmt.Fprintln(env.stderr, "Another process has this destination open. Wait for it to close the file, or pass -lock-timeout=10m to wait.")
 	} else {
 		fmt.Fprintln(env.stderr, "Another jsync apply is running against this destination. Wait for it, or pass -lock-timeout=10m to wait.")
 	}
@@ -228,7 +236,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		}
 	} else {
 		var err error
-		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh, Parallelism: *parallelism})
+		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh, Parallelism: *parallelism, ToApply: true})
 		if err != nil {
 			return env.failBusy(err, pf.lockTimeout)
 		}

@@ -130,11 +130,10 @@ func (env *cliEnv) opener(logger *slog.Logger, wait time.Duration) engine.Opener
 		Destination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 			return open(ctx, d, false)
 		},
-		// Planning reads a DuckDB file read-only: dashboards and the
-		// DuckDB CLI reading the file (read-only) can go on while the
-		// sites are asked what they hold, and a site that does not answer
-		// holds no write lock. A file that does not exist yet is created
-		// by the apply, as before.
+		// Planning without applying (plan, state, serve's planning) reads
+		// a DuckDB file read-only: dashboards and the DuckDB CLI reading
+		// the file (read-only) can go on while the sites are asked what
+		// they hold. A file that does not exist yet is opened to write.
 		ReadDestination: func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 			return open(ctx, d, d.Type == "duckdb" && fileExists(d.Path))
 		},

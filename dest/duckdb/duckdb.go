@@ -359,11 +359,11 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		return nil, fmt.Errorf("open database file %s: storage version %q is not one DuckDB v%s can write: use the version of a DuckDB release from v0.10.0 to that one", path, version, strings.TrimPrefix(bindings.LibraryVersion(), "v"))
 	}
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, openError(path, opts.ReadOnly, err)
 	}
 	db := sql.OpenDB(connector)
 	if err := db.PingContext(ctx); err != nil {
-		return nil, errors.Join(openError(path, err), db.Close())
+		return nil, errors.Join(openError(path, opts.ReadOnly, err), db.Close())
 	}
 	d := &Destination{db: db, path: path, schema: opts.Schema, readOnly: opts.ReadOnly,
 		autoMem: opts.MemoryLimit == "", memLimit: defaultMemoryBytes, userLimit: opts.MemoryLimit}
@@ -371,7 +371,7 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 	var format sql.NullString // the file's storage format, e.g. "v1.2.0+"
 	if err := db.QueryRowContext(ctx, `SELECT current_database(), tags['storage_version'] FROM duckdb_databases()
 		WHERE database_name = current_database()`).Scan(&d.catalog, &format); err != nil {
-		return nil, errors.Join(openError(path, err), db.Close())
+		return nil, errors.Join(openError(path, opts.ReadOnly, err), db.Close())
 	}
 	// DuckDB reports the format as "v1.2.0+".
 	if v := strings.TrimSuffix(format.String, "+"); validStorageVersion(v) && semver.Compare(v, zstdStrings) >= 0 {
@@ -392,7 +392,7 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 			return nil, errors.Join(fmt.Errorf("configure %s: allocator flush threshold: %w", path, err), db.Close())
 		}
 		if err := d.bootstrap(ctx); err != nil {
-			return nil, errors.Join(openError(path, err), db.Close())
+			return nil, errors.Join(openError(path, opts.ReadOnly, err), db.Close())
 		}
 		if err := d.dropLeftovers(ctx); err != nil {
 			return nil, errors.Join(fmt.Errorf("open database file %s: %w", path, err), db.Close())
@@ -412,7 +412,7 @@ func initConn(execer driver.ExecerContext) error {
 }
 
 // openError turns DuckDB's open failures into messages a user can act on.
-func openError(path string, err error) error {
+func openError(path string, readOnly bool, err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "Could not set lock on file") || strings.Contains(msg, "Conflicting lock"):
@@ -435,7 +435,11 @@ func openError(path string, err error) error {
 		strings.Contains(msg, "Not a directory"),
 		strings.Contains(msg, "No such file or directory"),
 		strings.Contains(msg, "Is a directory"):
-		return fmt.Errorf("cannot open database file %s for writing: %w", path, err)
+		how := "writing"
+		if readOnly {
+			how = "reading"
+		}
+		return fmt.Errorf("cannot open database file %s for %s: %w", path, how, err)
 	}
 	return fmt.Errorf("open database file %s: %w", path, err)
 }
