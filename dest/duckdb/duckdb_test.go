@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/dest/desttest"
 	"github.com/jsync-dev/jsync/dest/duckdb"
+	"github.com/jsync-dev/jsync/engine/schema"
 )
 
 func openIn(t *testing.T, dir string) dest.Destination {
@@ -36,9 +39,10 @@ func TestConformance(t *testing.T) {
 }
 
 // TestWriteSettings: a destination open for writing runs DuckDB with one
-// worker thread (its tables are written from parallel connections) and
-// hands freed allocator memory back at every block it allocates; a
-// read-only one keeps DuckDB's defaults.
+// worker thread (its tables are written from parallel connections); its
+// allocator keeps DuckDB's flush threshold until a write of some size
+// (flushAfter), and then hands freed memory back at every block it
+// allocates; a read-only one keeps DuckDB's defaults.
 func TestWriteSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.duckdb")
 	setting := func(d *duckdb.Destination, name string) string {
@@ -53,6 +57,16 @@ func TestWriteSettings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	tbl := &schema.Table{Name: "docs", Replication: schema.Incremental, Columns: []schema.Column{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true},
+		{Name: "title", Type: arrow.BinaryTypes.String},
+		{Name: "raw", Type: arrow.BinaryTypes.String, JSON: true},
+	}}
+	migrate(t, d, tbl)
+	defer duckdb.SetFlushAfter(duckdb.SetFlushAfter(100_000))
+	write(t, d, tbl, 0, 10) // a few KB
+	small := setting(d, "allocator_bulk_deallocation_flush_threshold")
+	write(t, d, tbl, 10, 2000) // past 100,000 bytes
 	writing := map[string]string{
 		"threads": setting(d, "threads"),
 		"flush":   setting(d, "allocator_bulk_deallocation_flush_threshold"),
@@ -76,8 +90,9 @@ func TestWriteSettings(t *testing.T) {
 	}{
 		{"threads while writing", writing["threads"], func(v string) bool { return v == "1" }, "1"},
 		{"threads read-only", reading["threads"], func(v string) bool { return runtime.NumCPU() == 1 || v != "1" }, "DuckDB's default"},
-		{"flush threshold while writing", writing["flush"], func(v string) bool { return v == "128.0 KiB" }, "128.0 KiB (below a 256 KiB block)"},
-		{"flush threshold read-only", reading["flush"], func(v string) bool { return v != writing["flush"] }, "DuckDB's default"},
+		{"flush threshold after a small write", small, func(v string) bool { return v == reading["flush"] }, "DuckDB's default " + reading["flush"]},
+		{"flush threshold after a large write", writing["flush"], func(v string) bool { return v == "128.0 KiB" }, "128.0 KiB (below a 256 KiB block)"},
+		{"flush threshold read-only", reading["flush"], func(v string) bool { return v != "128.0 KiB" }, "DuckDB's default"},
 	} {
 		if !c.ok(c.got) {
 			t.Errorf("%s = %q, want %s", c.what, c.got, c.want)

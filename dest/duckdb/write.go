@@ -172,6 +172,9 @@ func (d *Destination) appendBatch(ctx context.Context, conn *sql.Conn, w *pendin
 	if b.Record.NumRows() == 0 {
 		return stats, nil
 	}
+	if err := d.noteWritten(ctx, dest.RecordBytes(b.Record)); err != nil {
+		return stats, err
+	}
 	if w.whole(b.Record) {
 		if w.qualified != "" {
 			return stats, views.appendPending(ctx, conn, w, b.Record)
@@ -698,6 +701,9 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 			continue
 		}
 		err := dest.CheckRecord(t, b.Record)
+		if err == nil && b.Record.NumRows() > 0 {
+			err = d.noteWritten(ctx, dest.RecordBytes(b.Record))
+		}
 		if err == nil && b.Record.NumRows() > 0 {
 			err = views.appendPending(ctx, conn, w, b.Record)
 		}
