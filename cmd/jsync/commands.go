@@ -43,23 +43,25 @@ func (pf *planFlags) register(fs *flag.FlagSet, verb string) {
 // another process, how to wait for it.
 func (env *cliEnv) failBusy(err error, lockTimeout time.Duration) int {
 	_, locked := errors.AsType[*dest.ErrLocked](err)
-	_, inUse := errors.AsType[*duckdb.InUseError](err)
-	if !locked && !inUse {
+	inUse, busy := errors.AsType[*duckdb.InUseError](err)
+	if !locked && !busy {
 		return env.fail(err)
 	}
 	env.fail(err)
 	// Only the apply lock says an apply holds it: a DuckDB file can also
 	// be held by a reader (a dashboard, the DuckDB CLI) or another tool.
+	apply := locked || inUse.Holder != nil
 	holder := "Another process"
-	if ie, ok := errors.AsType[*duckdb.InUseError](err); locked || (ok && ie.Holder != nil) {
+	if apply {
 		holder = "Another jsync apply"
 	}
-	if lockTimeout > 0 {
+	switch {
+	case lockTimeout > 0:
 		fmt.Fprintf(env.stderr, "%s still held this destination after -lock-timeout=%s. Wait for it, or raise -lock-timeout.\n", holder, lockTimeout)
-	} else if holder == "Another process" {
-		fmt.Fprintln(env.stderr, "Another process has this destination open. Wait for it to close the file, or pass -lock-timeout=10m to wait.")
-	} else {
+	case apply:
 		fmt.Fprintln(env.stderr, "Another jsync apply is running against this destination. Wait for it, or pass -lock-timeout=10m to wait.")
+	default:
+		fmt.Fprintln(env.stderr, "Another process has this destination open. Wait for it to close the file, or pass -lock-timeout=10m to wait.")
 	}
 	return exitError
 }

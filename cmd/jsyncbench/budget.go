@@ -55,10 +55,10 @@ func newSchedule(o options) *schedule {
 // estimate is the expected wall time of a backfill of n issues from
 // scenario 1's throughput; 0 when unknown (the run goes ahead).
 func (b *bench) estimate(n int) time.Duration {
-	if b.backfillRate <= 0 {
+	if b.backfillIssues <= 0 {
 		return 0
 	}
-	return time.Duration(float64(n) / b.backfillRate * float64(time.Second))
+	return time.Duration(float64(n) / float64(b.backfillIssues) * float64(b.backfillWall))
 }
 
 // estimateKind is the expected wall time of the next run of k: the last

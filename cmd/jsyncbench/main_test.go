@@ -130,7 +130,7 @@ func TestAffordable(t *testing.T) {
 	if got := b.estimate(1000); got != 0 {
 		t.Errorf("estimate without a throughput = %v, want 0", got)
 	}
-	b.backfillRate = 250
+	b.backfillIssues, b.backfillWall = 250, time.Second
 	if got := b.estimate(1000); got != 4*time.Second {
 		t.Errorf("estimate(1000) at 250 issues/s = %v, want 4s", got)
 	}
@@ -146,8 +146,8 @@ func TestBudgetRanks(t *testing.T) {
 	// 40 s + 1,000 requests × 150 ms = 190 s; a scenario 5 run 400 s.
 	newBench := func(left time.Duration) *bench {
 		now := time.Now()
-		b := &bench{o: o, log: io.Discard, rep: &report{}, sched: newSchedule(o), backfillRate: 500,
-			backfillIssues: 50_000, backfillRequests: 2_500, now: func() time.Time { return now }}
+		b := &bench{o: o, log: io.Discard, rep: &report{}, sched: newSchedule(o),
+			backfillIssues: 50_000, backfillWall: 100 * time.Second, backfillRequests: 2_500, now: func() time.Time { return now }}
 		b.deadline = now.Add(left)
 		return b
 	}

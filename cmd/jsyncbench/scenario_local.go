@@ -93,7 +93,6 @@ func (b *bench) scenariosLocal(ctx context.Context) {
 	bad := back.failed()
 	if len(bad) == 0 {
 		b.backfillWall, b.backfillRSS = back.wall(), back.rss()
-		b.backfillRate = rate(shape.Issues, b.backfillWall)
 		b.backfillIssues, b.backfillRequests = shape.Issues, back.requests()
 	}
 	if o.Scenarios[1] {
@@ -367,8 +366,9 @@ func (b *bench) steadyRuns(ctx context.Context, sim *simProcess, mut mutation, b
 
 // mutateAndApply makes up to n incremental runs of the backfill directory,
 // each after posting mut, as far as the budget allows for the rank of each
-// run (at least one). It returns the runs and the issues each mutation changed; ok is false when
-// a mutation or an apply failed (recorded against name).
+// run (at least one). It returns the runs and the issues each mutation
+// changed; ok is false when a mutation or an apply failed (recorded
+// against name).
 func (b *bench) mutateAndApply(ctx context.Context, sim *simProcess, mut mutation, name string, n int, rankOf func(run int) rank) (rs runs, changed []int64, ok bool) {
 	for i := 1; i <= n; i++ {
 		if i > 1 && !b.affordable(fmt.Sprintf("%s, run %d", name, i), rankOf(i), rs[i-2].Wall) {

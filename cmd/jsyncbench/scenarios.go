@@ -25,10 +25,9 @@ type bench struct {
 	// Scenario 1's figures, which scenarios 4 and 5 compare against.
 	backfillWall time.Duration
 	backfillRSS  int64
-	backfillDir  string  // the last scenario-1 run's config dir (scenario 4 continues it)
-	backfillRate float64 // scenario 1's issues per second, to estimate later scenarios
-
-	// Scenario 1's issues and requests, to estimate the -parallelism=1 runs.
+	backfillDir  string // the last scenario-1 run's config dir (scenario 4 continues it)
+	// Scenario 1's issues and requests, to estimate the later scenarios'
+	// runs (0 until it succeeded).
 	backfillIssues, backfillRequests int64
 
 	sched *schedule // the later configurations' runs, for the budget

@@ -686,8 +686,6 @@ func (d *Destination) fitMemory(ctx context.Context, conn *sql.Conn, w *pending)
 	return done, nil
 }
 
-// widthsLocked is the width of each table being written. memMu must be
-// held.
 // noteWritten counts n bytes appended. Once they pass flushAfter, it sets
 // DuckDB's allocator to hand freed memory back at once
 // (allocatorFlushThreshold): a write that large can fill the buffer pool
@@ -702,6 +700,8 @@ func (d *Destination) noteWritten(ctx context.Context, n int64) error {
 	return nil
 }
 
+// widthsLocked is the width of each table being written. memMu must be
+// held.
 func (d *Destination) widthsLocked() []int {
 	widths := make([]int, 0, len(d.writing))
 	for _, n := range d.writing {

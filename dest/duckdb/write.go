@@ -702,10 +702,9 @@ func (d *Destination) replaceIn(ctx context.Context, conn *sql.Conn, ns dest.Nam
 		}
 		err := dest.CheckRecord(t, b.Record)
 		if err == nil && b.Record.NumRows() > 0 {
-			err = d.noteWritten(ctx, dest.RecordBytes(b.Record))
-		}
-		if err == nil && b.Record.NumRows() > 0 {
-			err = views.appendPending(ctx, conn, w, b.Record)
+			if err = d.noteWritten(ctx, dest.RecordBytes(b.Record)); err == nil {
+				err = views.appendPending(ctx, conn, w, b.Record)
+			}
 		}
 		b.Record.Release()
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
@@ -175,10 +176,7 @@ func asStrings(raw json.RawMessage) (any, bool, error) {
 			return nil, false, fmt.Errorf("item %d: %w", i, err)
 		}
 		if !ok && valid == nil {
-			valid = make([]bool, i, len(items))
-			for j := range valid {
-				valid[j] = true
-			}
+			valid = slices.Repeat([]bool{true}, i) // the items before the first null
 		}
 		if valid != nil {
 			valid = append(valid, ok)
