@@ -78,13 +78,20 @@ func snapshot(t *testing.T, d *Destination) string {
 // acme; the test's cleanup closes it.
 func openItems(t *testing.T) (*Destination, string, *schema.Table) {
 	t.Helper()
+	tbl := crashTable()
+	d, path := openTable(t, tbl)
+	return d, path, tbl
+}
+
+// openTable opens a new file with table tbl created in schema acme.
+func openTable(t *testing.T, tbl *schema.Table) (*Destination, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "jsync.duckdb")
 	d, err := Open(t.Context(), Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	tbl := crashTable()
 	changes, err := d.PlanMigrations(t.Context(), "acme", []*schema.Table{tbl})
 	if err == nil {
 		err = d.Migrate(t.Context(), "acme", changes, dest.MigrateOptions{})
@@ -92,7 +99,7 @@ func openItems(t *testing.T) (*Destination, string, *schema.Table) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d, path, tbl
+	return d, path
 }
 
 // TestCrashBeforeCommit fails every kind of write transaction at its last

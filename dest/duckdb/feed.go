@@ -5,9 +5,12 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -42,6 +45,7 @@ type feed struct {
 	name    string
 	schema  *arrow.Schema // of the records it carries
 	view    *arrow.Schema // schema and seqColumn
+	json    []int         // the indexes of schema's JSON columns
 	rdr     *feedReader
 	release func()               // the stream, once the view is dropped
 	stmts   map[string]*sql.Stmt // by SQL text, each prepared at its first run
@@ -50,7 +54,7 @@ type feed struct {
 // openFeed registers a feed on conn for records of schema s. It must run
 // outside any transaction, so that no rollback takes the view away.
 func openFeed(conn *sql.Conn, s *arrow.Schema) (*feed, error) {
-	f := &feed{schema: s, view: arrow.NewSchema(append(s.Fields(), arrow.Field{Name: seqColumn, Type: arrow.PrimitiveTypes.Int64}), nil)}
+	f := &feed{schema: s, view: viewSchema(s), json: jsonColumns(s)}
 	f.rdr = &feedReader{schema: f.view}
 	var err error
 	if f.name, f.release, err = registerView(conn, "_jsync_feed_", f.rdr); err != nil {
@@ -81,6 +85,9 @@ func (f *feed) run(ctx context.Context, conn *sql.Conn, query string, rec arrow.
 			return fmt.Errorf("prepare: %w", err)
 		}
 		f.stmts[query] = stmt
+	}
+	if err := validJSON(rec, f.json); err != nil {
+		return err
 	}
 	seqs := make([]int64, rec.NumRows())
 	for i := range seqs {
@@ -184,3 +191,61 @@ func (r *feedReader) RecordBatch() arrow.RecordBatch { return r.cur }
 
 // Record is RecordBatch; array.RecordReader still requires it.
 func (r *feedReader) Record() arrow.RecordBatch { return r.cur }
+
+// viewSchema is the schema of a feed's view for records of schema s: s's
+// fields, with JSON columns marked as Arrow's canonical JSON extension
+// type, and seqColumn.
+func viewSchema(s *arrow.Schema) *arrow.Schema {
+	fields := make([]arrow.Field, 0, s.NumFields()+1)
+	for _, f := range s.Fields() {
+		if isJSON(f) {
+			keys := append(slices.Clone(f.Metadata.Keys()), "ARROW:extension:name", "ARROW:extension:metadata")
+			vals := append(slices.Clone(f.Metadata.Values()), "arrow.json", "")
+			f.Metadata = arrow.NewMetadata(keys, vals)
+		}
+		fields = append(fields, f)
+	}
+	return arrow.NewSchema(append(fields, arrow.Field{Name: seqColumn, Type: arrow.PrimitiveTypes.Int64}), nil)
+}
+
+// isJSON reports whether f is a JSON column (schema.Column.JSON).
+func isJSON(f arrow.Field) bool {
+	v, ok := f.Metadata.GetValue("json")
+	return ok && v == "true"
+}
+
+// jsonColumns is the indexes of s's JSON columns.
+func jsonColumns(s *arrow.Schema) []int {
+	var cols []int
+	for i, f := range s.Fields() {
+		if isJSON(f) {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+// validJSON checks that every value of rec's columns cols is a JSON
+// document. DuckDB takes a column of Arrow's JSON extension type as JSON
+// without parsing it, so this check is the one that keeps a value that is
+// not JSON out of the table.
+func validJSON(rec arrow.RecordBatch, cols []int) error {
+	for _, c := range cols {
+		col, ok := rec.Column(c).(interface {
+			arrow.Array
+			Value(int) string
+		})
+		if !ok {
+			return fmt.Errorf("column %s: JSON in an Arrow %s column, want a string column", rec.ColumnName(c), rec.Column(c).DataType())
+		}
+		for i := range col.Len() {
+			if col.IsNull(i) {
+				continue
+			}
+			if v := col.Value(i); !json.Valid(unsafe.Slice(unsafe.StringData(v), len(v))) {
+				return fmt.Errorf("column %s, row %d: not a JSON document: %.80q", rec.ColumnName(c), i, v)
+			}
+		}
+	}
+	return nil
+}

@@ -3,12 +3,18 @@
 package duckdb
 
 import (
+	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/jsync-dev/jsync/dest"
+	"github.com/jsync-dev/jsync/engine/schema"
+	"github.com/jsync-dev/jsync/engine/state"
 )
 
 // TestFeedBindsOnce checks that a Write of many batches registers one
@@ -138,5 +144,112 @@ func TestFeedPreparesAgain(t *testing.T) {
 	}
 	if rows != 40 {
 		t.Errorf("%d pending rows, want 40", rows)
+	}
+}
+
+// TestFeedJSON checks that JSON columns reach DuckDB as Arrow's JSON
+// extension type: they are stored as DuckDB's JSON type with their text
+// unchanged, and a value that is not a JSON document fails its Write
+// (DuckDB does not parse such a column itself) and leaves the table and
+// the state as they were.
+func TestFeedJSON(t *testing.T) {
+	docs := &schema.Table{Name: "docs", Replication: schema.Incremental, Columns: []schema.Column{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, PrimaryKey: true},
+		{Name: "doc", Type: arrow.BinaryTypes.String, JSON: true},
+	}}
+	record := func(mem memory.Allocator, vals ...*string) arrow.RecordBatch {
+		b := array.NewRecordBuilder(mem, docs.ArrowSchema())
+		defer b.Release()
+		for i, v := range vals {
+			b.Field(0).(*array.Int64Builder).Append(int64(i + 1))
+			if v == nil {
+				b.Field(1).AppendNull()
+			} else {
+				b.Field(1).(*array.StringBuilder).Append(*v)
+			}
+		}
+		return b.NewRecordBatch()
+	}
+	ptr := func(s string) *string { return &s }
+	good := []*string{ptr(`{"a": [1, 2.5e3, "é\u00e9"], "b": {"c": null}}`), nil, ptr(`"text"`), ptr(`-0.5`), ptr(`[]`)}
+
+	tests := []struct {
+		name    string
+		vals    []*string
+		wantErr string // "" = the Write succeeds
+	}{
+		{"documents", good, ""},
+		{"truncated", append(good[:1:1], ptr(`{"a": [1, 2`)), `column doc, row 1: not a JSON document: "{\"a\": [1, 2"`},
+		{"bare word", []*string{ptr(`true`), ptr(`nope`)}, `column doc, row 1: not a JSON document`},
+		{"empty", []*string{ptr(``)}, `column doc, row 0: not a JSON document`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			ctx := t.Context()
+			d, _ := openTable(t, docs)
+			rec := record(mem, tt.vals...)
+			defer rec.Release()
+			rec.Retain() // the Write releases its batches
+			_, err := d.Write(ctx, "acme", docs, batches(dest.Batch{Record: rec, State: &state.TableState{Sync: "s", Table: "docs", Cursor: "c"}}))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Write: %v, want an error containing %q", err, tt.wantErr)
+				}
+				var n int
+				if err := d.DB().QueryRowContext(ctx, "SELECT count(*) FROM acme.docs").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				snap, err := d.State(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != 0 || snap.Get("s", "docs").Cursor != "" {
+					t.Errorf("after the failed Write: %d rows and cursor %q, want none", n, snap.Get("s", "docs").Cursor)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := d.DB().QueryContext(ctx, "SELECT id, doc::VARCHAR, typeof(doc), json_valid(doc) FROM acme.docs ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			n := 0
+			for rows.Next() {
+				var id int
+				var doc sql.NullString
+				var typ string
+				var valid sql.NullBool
+				if err := rows.Scan(&id, &doc, &typ, &valid); err != nil {
+					t.Fatal(err)
+				}
+				want := tt.vals[id-1]
+				if typ != "JSON" {
+					t.Errorf("id %d: typeof(doc) = %s, want JSON", id, typ)
+				}
+				if want == nil {
+					if doc.Valid {
+						t.Errorf("id %d: doc = %q, want NULL", id, doc.String)
+					}
+				} else if doc.String != *want || !valid.Bool {
+					t.Errorf("id %d: doc = %q (json_valid %v), want %q unchanged", id, doc.String, valid.Bool, *want)
+				}
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if n != len(tt.vals) {
+				t.Errorf("%d rows, want %d", n, len(tt.vals))
+			}
+			var a string
+			if err := d.DB().QueryRowContext(ctx, "SELECT doc->>'$.a[2]' FROM acme.docs WHERE id = 1").Scan(&a); err != nil || a != "éé" {
+				t.Errorf("doc->>'$.a[2]' = %q (%v), want éé", a, err)
+			}
+		})
 	}
 }
