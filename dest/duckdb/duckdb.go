@@ -200,33 +200,41 @@ const checkpointThreshold = "64MB"
 
 // allocatorFlushThreshold is DuckDB's
 // allocator_bulk_deallocation_flush_threshold once jsync has written more
-// than flushAfter in a process (noteWritten): below the size of a
-// block (256 KiB), so that every block DuckDB's buffer pool allocates first
-// hands the memory freed since back to the system.
+// than flushAfter in a process (noteWritten): a free of more than this at
+// once (blocks evicted or dropped together, the end of a checkpoint) hands
+// the memory freed so far back to the system.
 //
 // DuckDB allocates its blocks with its bundled jemalloc (Linux), which
-// keeps freed pages resident for 5 s before returning them. A large sync
-// churns through blocks faster than that: the pool is full, and blocks
-// are evicted to the temporary directory and allocated again all the
-// time. Measured with jemalloc's own statistics during 50,000- and
-// 200,000-issue syncs: 20-130 MB of freed pages resident beside the
-// 192 MB pool, against 5-55 MB with the flush. Peak RSS fell from 560-570
-// to 464-483 MB at 50,000 issues, from 624 to 547 MB at 200,000, and
-// from 478 to 391 MB at 20,000 issues with 150 ms of latency. It costs
-// system time, mostly the page faults of touching returned pages again:
-// 2-3 s more per 50,000 issues, where wall time stayed within the runs'
-// noise, and at 150 ms 15.1 s against 14.5 s (medians of 3 alternating
-// runs; see BENCHMARKS.md). Where DuckDB uses another allocator the
-// setting does nothing.
+// keeps freed pages resident for a while before returning them: 1 s of
+// "dirty" decay in DuckDB 1.5, then as long again as "muzzy" pages
+// (MADV_FREE), which still count as resident until the kernel is short of
+// memory. A large sync churns through blocks faster than that: the pool
+// is full, and blocks are evicted to the temporary directory and
+// allocated again all the time. Measured with jemalloc's own statistics
+// during 50,000- and 200,000-issue syncs: 20-130 MB of freed pages
+// resident beside the 192 MB pool without a flush.
 //
-// Until then DuckDB's own threshold applies: a small write does not fill
-// the pool, so there is no churn to bound, and the flush would only cost
-// page faults. Incremental runs of 500 changed issues on a 50,000-issue
-// file took 4.8-5.4 s against 6.4-7.9 s with the flush from the start,
-// at 300-360 MB peak RSS against 240-250 MB; 50,000-issue backfills
-// peaked at 512 and 514 MB against 514 MB (BENCHMARKS.md, twenty-second
-// round).
-const allocatorFlushThreshold = "128KiB"
+// So a writing process also skips the muzzy stage (skipMuzzyPages) and
+// lets jemalloc's background thread purge on the decay's schedule
+// (allocator_background_threads), off the threads that write. The flush
+// then only bounds bursts. Until 2026-12 the threshold was 128 KiB, below
+// a 256 KiB block, so that every block freed purged all freed memory: it
+// kept the peak lowest, but DuckDB makes one arena per two cores, and each
+// purge sent the whole arena's free pages back, to be faulted in and
+// zeroed again at once. On 2 cores, 50,000 issues without latency, the
+// builds alternating: 74.9 and 81.2 s at 495 and 492 MB peak RSS (2.0-2.1
+// million page faults) with 128 KiB, against 53.3 and 58.1 s at 537 and
+// 527 MB (1.0-1.1 million) now; 4 MiB alone 43.6-54.0 s at 577-601 MB,
+// and with the background thread but muzzy pages kept 52.8-56.1 s at
+// 567-582 MB (BENCHMARKS.md, twenty-third round). Where DuckDB uses
+// another allocator these settings do nothing.
+//
+// Until flushAfter, DuckDB's own threshold applies: a small write does not
+// fill the pool, so there is no churn to bound, and the flush would only
+// cost page faults. Incremental runs of 500 changed issues on a
+// 50,000-issue file took 4.8-5.4 s against 6.4-7.9 s with the flush from
+// the start (BENCHMARKS.md, twenty-second round).
+const allocatorFlushThreshold = "4MiB"
 
 // flushAfter is the bytes (as Arrow holds them) a process writes before
 // DuckDB's allocator flushes at allocatorFlushThreshold: a third of the
@@ -411,6 +419,13 @@ func open(ctx context.Context, opts Options) (*Destination, error) {
 		}
 		if _, err := db.ExecContext(ctx, "SET threads = "+strconv.Itoa(writeThreads)); err != nil {
 			return nil, errors.Join(fmt.Errorf("configure %s: threads: %w", path, err), db.Close())
+		}
+		// See allocatorFlushThreshold.
+		if _, err := skipMuzzyPages(); err != nil {
+			return nil, errors.Join(fmt.Errorf("configure %s: %w", path, err), db.Close())
+		}
+		if _, err := db.ExecContext(ctx, "SET allocator_background_threads = true"); err != nil {
+			return nil, errors.Join(fmt.Errorf("configure %s: allocator background threads: %w", path, err), db.Close())
 		}
 		if err := d.bootstrap(ctx); err != nil {
 			return nil, errors.Join(openError(path, opts.ReadOnly, err), db.Close())

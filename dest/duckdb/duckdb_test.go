@@ -41,8 +41,9 @@ func TestConformance(t *testing.T) {
 // TestWriteSettings: a destination open for writing runs DuckDB with one
 // worker thread (its tables are written from parallel connections); its
 // allocator keeps DuckDB's flush threshold until a write of some size
-// (flushAfter), and then hands freed memory back at every block it
-// allocates; a read-only one keeps DuckDB's defaults.
+// (flushAfter), and then hands freed memory back past 4 MiB freed at once,
+// purges with jemalloc's background thread and skips the muzzy stage; a
+// read-only one keeps DuckDB's defaults.
 func TestWriteSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.duckdb")
 	setting := func(d *duckdb.Destination, name string) string {
@@ -68,9 +69,11 @@ func TestWriteSettings(t *testing.T) {
 	small := setting(d, "allocator_bulk_deallocation_flush_threshold")
 	write(t, d, tbl, 10, 2000) // past 100,000 bytes
 	writing := map[string]string{
-		"threads": setting(d, "threads"),
-		"flush":   setting(d, "allocator_bulk_deallocation_flush_threshold"),
+		"threads":    setting(d, "threads"),
+		"flush":      setting(d, "allocator_bulk_deallocation_flush_threshold"),
+		"background": setting(d, "allocator_background_threads"),
 	}
+	dirty, muzzy, jemalloc := duckdb.AllocatorDecay()
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +94,19 @@ func TestWriteSettings(t *testing.T) {
 		{"threads while writing", writing["threads"], func(v string) bool { return v == "1" }, "1"},
 		{"threads read-only", reading["threads"], func(v string) bool { return runtime.NumCPU() == 1 || v != "1" }, "DuckDB's default"},
 		{"flush threshold after a small write", small, func(v string) bool { return v == reading["flush"] }, "DuckDB's default " + reading["flush"]},
-		{"flush threshold after a large write", writing["flush"], func(v string) bool { return v == "128.0 KiB" }, "128.0 KiB (below a 256 KiB block)"},
-		{"flush threshold read-only", reading["flush"], func(v string) bool { return v != "128.0 KiB" }, "DuckDB's default"},
+		{"flush threshold after a large write", writing["flush"], func(v string) bool { return v == "4.0 MiB" }, "4.0 MiB"},
+		{"flush threshold read-only", reading["flush"], func(v string) bool { return v != "4.0 MiB" }, "DuckDB's default"},
+		{"allocator background threads while writing", writing["background"], func(v string) bool { return v == "true" }, "true"},
 	} {
 		if !c.ok(c.got) {
 			t.Errorf("%s = %q, want %s", c.what, c.got, c.want)
 		}
+	}
+	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" && !jemalloc {
+		t.Error("DuckDB's jemalloc was not found: the allocator settings of skipMuzzyPages were not made")
+	}
+	if jemalloc && (muzzy != 0 || dirty <= 0) {
+		t.Errorf("jemalloc decay: dirty %v, muzzy %v; want DuckDB's dirty decay and no muzzy stage", dirty, muzzy)
 	}
 }
 

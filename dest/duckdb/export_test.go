@@ -9,3 +9,6 @@ func SetGateWAL(n int64) { gateWAL = n }
 // SetFlushAfter sets the bytes written after which DuckDB's allocator
 // flushes (noteWritten) and returns the previous value.
 func SetFlushAfter(n int64) int64 { old := flushAfter; flushAfter = n; return old }
+
+// AllocatorDecay is allocatorDecay, for the tests of package duckdb_test.
+var AllocatorDecay = allocatorDecay
