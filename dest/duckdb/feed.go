@@ -5,7 +5,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 )
 
 // feed is one Arrow view that a Write registers on its connection once,
@@ -226,10 +227,12 @@ func jsonColumns(s *arrow.Schema) []int {
 }
 
 // validJSON checks that every value of rec's columns cols is a JSON
-// document. DuckDB takes a column of Arrow's JSON extension type as JSON
-// without parsing it, so this check is the one that keeps a value that is
-// not JSON out of the table.
+// document, as encoding/json.Valid would. DuckDB takes a column of Arrow's
+// JSON extension type as JSON without parsing it, so this check is the
+// one that keeps a value that is not JSON out of the table
+// (jsonscan.Validator, about four times encoding/json's speed).
 func validJSON(rec arrow.RecordBatch, cols []int) error {
+	var v jsonscan.Validator
 	for _, c := range cols {
 		col, ok := rec.Column(c).(interface {
 			arrow.Array
@@ -242,8 +245,8 @@ func validJSON(rec arrow.RecordBatch, cols []int) error {
 			if col.IsNull(i) {
 				continue
 			}
-			if v := col.Value(i); !json.Valid(unsafe.Slice(unsafe.StringData(v), len(v))) {
-				return fmt.Errorf("column %s, row %d: not a JSON document: %.80q", rec.ColumnName(c), i, v)
+			if s := col.Value(i); !v.Valid(unsafe.Slice(unsafe.StringData(s), len(s))) {
+				return fmt.Errorf("column %s, row %d: not a JSON document: %.80q", rec.ColumnName(c), i, s)
 			}
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 	"github.com/jsync-dev/jsync/resources/jira/jirasim"
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // BenchmarkDecodePage validates, indexes and decodes one search/jql page of 100

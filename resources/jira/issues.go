@@ -19,11 +19,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/engine/state"
 	"github.com/jsync-dev/jsync/resources/jira/client"
 	"github.com/jsync-dev/jsync/resources/jira/jql"
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
 )
 
 // State keys of the issues table (state.TableState.Extra).

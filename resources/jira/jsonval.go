@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 )
 
 // obj is a JSON object decoded one level deep; values stay raw until read,

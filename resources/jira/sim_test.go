@@ -1129,6 +1129,10 @@ func TestSimIncrementalAfterQuietSpell(t *testing.T) {
 
 	// A full sync's checkpoints before its end carry no searched_at: a
 	// resumed full sync goes on from its own cursor. Its last one does.
+	// Sequential, with a checkpoint at every page: parallel slices
+	// checkpoint as they complete, which on a loaded machine may be only
+	// at the end.
+	f.src.cfg.Concurrency, f.src.checkpointPages = 1, 1
 	events := len(f.dest.events)
 	req := f.dest.request(disc.Tables, f.clock.Now())
 	req.Tables[TableIssues].Full = true

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 )
 
 // maxDepth bounds recursion on hostile, deeply nested input. Deeper content

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 )
 
 // value is a parsed JSON value. Strings and numbers keep their JSON text

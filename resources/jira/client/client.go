@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 )
 
 // Defaults for Options.

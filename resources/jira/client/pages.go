@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jsync-dev/jsync/resources/jira/jsonscan"
+	"github.com/jsync-dev/jsync/engine/jsonscan"
 )
 
 // PageFunc receives the raw items of one page, in server order. Returning an

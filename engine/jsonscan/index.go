@@ -47,6 +47,24 @@ func Index(b []byte) *Doc {
 	return d
 }
 
+// A Validator checks JSON values as Index does, without keeping an index:
+// it reuses its buffers, so checking many small values allocates nothing
+// once they have grown. The zero value is ready to use; it is not safe for
+// concurrent use.
+type Validator struct{ d Doc }
+
+// Valid reports whether b is exactly one JSON value, accepting what
+// encoding/json.Valid accepts.
+func (v *Validator) Valid(b []byte) bool {
+	if len(b) > maxIndexed {
+		return false
+	}
+	v.d = Doc{b: b, starts: v.d.starts[:0], ends: v.d.ends[:0]}
+	ok := v.d.validate()
+	v.d.b = nil
+	return ok
+}
+
 // MaxDepth is encoding/json's nesting limit: deeper documents are invalid.
 const MaxDepth = 10000
 
