@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/jsync-dev/jsync/engine/jsonscan"
+	"github.com/jsync-dev/jsync/engine/schema"
 )
 
 // feed is one Arrow view that a Write registers on its connection once,
@@ -47,6 +48,8 @@ type feed struct {
 	schema  *arrow.Schema // of the records it carries
 	view    *arrow.Schema // schema and seqColumn
 	json    []int         // the indexes of schema's JSON columns
+	valid   jsonscan.Validator
+	checked arrow.RecordBatch // the last record whose JSON values run checked
 	rdr     *feedReader
 	release func()               // the stream, once the view is dropped
 	stmts   map[string]*sql.Stmt // by SQL text, each prepared at its first run
@@ -87,8 +90,14 @@ func (f *feed) run(ctx context.Context, conn *sql.Conn, query string, rec arrow.
 		}
 		f.stmts[query] = stmt
 	}
-	if err := validJSON(rec, f.json); err != nil {
-		return err
+	// A Write runs two statements on each record (into the table and
+	// into its written keys): check it once. f.checked keeps the record's
+	// Go value alive, so no other record can take its address meanwhile.
+	if rec != f.checked {
+		if err := validJSON(&f.valid, rec, f.json); err != nil {
+			return err
+		}
+		f.checked = rec
 	}
 	seqs := make([]int64, rec.NumRows())
 	for i := range seqs {
@@ -199,7 +208,7 @@ func (r *feedReader) Record() arrow.RecordBatch { return r.cur }
 func viewSchema(s *arrow.Schema) *arrow.Schema {
 	fields := make([]arrow.Field, 0, s.NumFields()+1)
 	for _, f := range s.Fields() {
-		if isJSON(f) {
+		if schema.IsJSON(f) {
 			keys := append(slices.Clone(f.Metadata.Keys()), "ARROW:extension:name", "ARROW:extension:metadata")
 			vals := append(slices.Clone(f.Metadata.Values()), "arrow.json", "")
 			f.Metadata = arrow.NewMetadata(keys, vals)
@@ -209,17 +218,11 @@ func viewSchema(s *arrow.Schema) *arrow.Schema {
 	return arrow.NewSchema(append(fields, arrow.Field{Name: seqColumn, Type: arrow.PrimitiveTypes.Int64}), nil)
 }
 
-// isJSON reports whether f is a JSON column (schema.Column.JSON).
-func isJSON(f arrow.Field) bool {
-	v, ok := f.Metadata.GetValue("json")
-	return ok && v == "true"
-}
-
 // jsonColumns is the indexes of s's JSON columns.
 func jsonColumns(s *arrow.Schema) []int {
 	var cols []int
 	for i, f := range s.Fields() {
-		if isJSON(f) {
+		if schema.IsJSON(f) {
 			cols = append(cols, i)
 		}
 	}
@@ -231,13 +234,9 @@ func jsonColumns(s *arrow.Schema) []int {
 // JSON extension type as JSON without parsing it, so this check is the
 // one that keeps a value that is not JSON out of the table
 // (jsonscan.Validator, about four times encoding/json's speed).
-func validJSON(rec arrow.RecordBatch, cols []int) error {
-	var v jsonscan.Validator
+func validJSON(v *jsonscan.Validator, rec arrow.RecordBatch, cols []int) error {
 	for _, c := range cols {
-		col, ok := rec.Column(c).(interface {
-			arrow.Array
-			Value(int) string
-		})
+		col, ok := rec.Column(c).(array.StringLike)
 		if !ok {
 			return fmt.Errorf("column %s: JSON in an Arrow %s column, want a string column", rec.ColumnName(c), rec.Column(c).DataType())
 		}

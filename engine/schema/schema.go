@@ -124,7 +124,7 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 			keys, vals = append(keys, "primary_key"), append(vals, "true")
 		}
 		if c.JSON {
-			keys, vals = append(keys, "json"), append(vals, "true")
+			keys, vals = append(keys, metaJSON), append(vals, "true")
 		}
 		fields[i] = arrow.Field{
 			Name:     c.Name,
@@ -134,6 +134,16 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 		}
 	}
 	return arrow.NewSchema(fields, nil)
+}
+
+// metaJSON is the field metadata key that marks a JSON column (Column.JSON)
+// in ArrowSchema.
+const metaJSON = "json"
+
+// IsJSON reports whether f, a field of an ArrowSchema, is a JSON column.
+func IsJSON(f arrow.Field) bool {
+	v, ok := f.Metadata.GetValue(metaJSON)
+	return ok && v == "true"
 }
 
 // Project returns a copy of the table limited to the given columns. Primary
