@@ -283,22 +283,31 @@ func appendMembers(dst []member, b []byte) ([]member, error) {
 			return dst, err
 		}
 		dst = append(dst, member{key, b[i:vend:vend], escaped})
-		i = SkipSpace(b, vend)
-		if i >= len(b) {
-			return dst, syntaxErr("unterminated object")
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case '}':
-			if i != len(b)-1 {
-				return dst, syntaxErr("unexpected text after the object at offset %d", i+1)
-			}
-			return dst, nil
-		default:
-			return dst, syntaxErr("comma or } expected at offset %d, found %q", i, b[i])
+		var done bool
+		if i, done, err = afterElement(b, vend, '}', "object"); err != nil || done {
+			return dst, err
 		}
 	}
+}
+
+// afterElement reads what follows an element of the container (what) that
+// b holds and that closer ends: a comma, after which next is the index of
+// the next element, or closer, which must end b (done).
+func afterElement(b []byte, i int, closer byte, what string) (next int, done bool, err error) {
+	i = SkipSpace(b, i)
+	if i >= len(b) {
+		return 0, false, syntaxErr("unterminated %s", what)
+	}
+	switch b[i] {
+	case ',':
+		return SkipSpace(b, i+1), false, nil
+	case closer:
+		if i != len(b)-1 {
+			return 0, false, syntaxErr("unexpected text after the %s at offset %d", what, i+1)
+		}
+		return 0, true, nil
+	}
+	return 0, false, syntaxErr("comma or %c expected at offset %d, found %q", closer, i, b[i])
 }
 
 func keyString(q []byte, escaped bool) (string, error) {
@@ -332,20 +341,11 @@ func Array(raw []byte) ([]json.RawMessage, error) {
 			return nil, err
 		}
 		out = append(out, b[i:end:end])
-		i = SkipSpace(b, end)
-		if i >= len(b) {
-			return nil, syntaxErr("unterminated array")
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case ']':
-			if i != len(b)-1 {
-				return nil, syntaxErr("unexpected text after the array at offset %d", i+1)
-			}
+		var done bool
+		if i, done, err = afterElement(b, end, ']', "array"); err != nil {
+			return nil, err
+		} else if done {
 			return out, nil
-		default:
-			return nil, syntaxErr("comma or ] expected at offset %d, found %q", i, b[i])
 		}
 	}
 }
