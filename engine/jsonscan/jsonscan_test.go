@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -222,5 +223,31 @@ func TestRepair(t *testing.T) {
 	clean := []byte(`{"a":"\ud83d\ude00 ok"}`)
 	if got := Repair(clean); &got[0] != &clean[0] {
 		t.Error("clean text was copied")
+	}
+}
+
+// TestSeparatorErrors pins the messages for what follows an element.
+func TestSeparatorErrors(t *testing.T) {
+	tests := []struct {
+		in, want string
+		array    bool
+	}{
+		{`{"a":1`, "unterminated object", false},
+		{`{"a":1}x`, "unexpected text after the object at offset 7", false},
+		{`{"a":1]`, `comma or } expected at offset 6, found ']'`, false},
+		{`[1`, "unterminated array", true},
+		{`[1]x`, "unexpected text after the array at offset 3", true},
+		{`[1}`, `comma or ] expected at offset 2, found '}'`, true},
+	}
+	for _, tt := range tests {
+		var err error
+		if tt.array {
+			_, err = Array([]byte(tt.in))
+		} else {
+			_, err = Members([]byte(tt.in))
+		}
+		if err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+			t.Errorf("%q: %v, want an error ending %q", tt.in, err, tt.want)
+		}
 	}
 }
