@@ -318,6 +318,7 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// pinMallocThreshold keeps the C memory DuckDB frees from staying resident
-// for the rest of the run (see duckdb.PinMallocThreshold).
-func pinMallocThreshold() { duckdb.PinMallocThreshold() }
+// tuneMalloc sets glibc's allocator for DuckDB: freed memory neither stays
+// resident for the rest of the run nor is given back block by block (see
+// duckdb.TuneMalloc).
+func tuneMalloc() { duckdb.TuneMalloc() }

@@ -2,6 +2,6 @@
 
 package duckdb
 
-// PinMallocThreshold is a no-op: the glibc setting it makes (see the Linux
-// version) does not apply here.
-func PinMallocThreshold() bool { return false }
+// TuneMalloc is a no-op: the glibc settings it makes (see the Linux
+// version) do not apply here.
+func TuneMalloc() []string { return nil }
