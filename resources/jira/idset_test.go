@@ -82,3 +82,44 @@ func errMatches(t *testing.T, err error, want string) bool {
 	}
 	return want == ""
 }
+
+func TestIDBounds(t *testing.T) {
+	set := func(ids ...uint64) *idSet {
+		s := newIDSet()
+		for _, id := range ids {
+			s.add(int64(id))
+		}
+		return s
+	}
+	seq := func(from, n uint64) []uint64 {
+		out := make([]uint64, n)
+		for i := range out {
+			out[i] = from + uint64(i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		known *idSet
+		page  uint64
+		parts int
+		want  []int64
+	}{
+		{"none known", set(), 1000, 8, nil},
+		{"one page", set(seq(10000, 1000)...), 1000, 8, nil},
+		{"just over a page", set(seq(10000, 1001)...), 1000, 8, []int64{10500}},
+		{"four pages, two parts", set(seq(10000, 4000)...), 1000, 2, []int64{12000}},
+		{"four pages, eight parts", set(seq(10000, 4000)...), 1000, 8, []int64{11000, 12000, 13000}},
+		{"concurrency 1", set(seq(10000, 4000)...), 1000, 1, nil},
+		{"concurrency 0 counts as 1", set(seq(10000, 4000)...), 1000, 0, nil},
+		// Cut by count, not by id: the sparse ids above 1,000,000 get a
+		// range of their own.
+		{"skewed", set(append(seq(1, 2000), seq(1000000, 2000)...)...), 1000, 2, []int64{1000000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := idBounds(tc.known, tc.page, tc.parts); !slices.Equal(got, tc.want) {
+				t.Errorf("idBounds = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

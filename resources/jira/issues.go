@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -1889,8 +1890,10 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 	}
 	start := r.s.startDate(r.now)
 	listed := newIDSet()
-	var lastID int64
-	collect := func(items []json.RawMessage) error {
+	var mu sync.Mutex // collect runs for several id ranges at once
+	collect := func(items []json.RawMessage, lastID *int64) error {
+		mu.Lock()
+		defer mu.Unlock()
 		for _, it := range items {
 			rawID, u, err := decodeListed(it)
 			if err != nil {
@@ -1901,7 +1904,7 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 				return fmt.Errorf("issue id %s is not numeric", rawID)
 			}
 			listed.add(n)
-			lastID = max(lastID, n)
+			*lastID = max(*lastID, n)
 			if vanished.Contains(uint64(n)) {
 				// Hidden for a moment, or its collection's 404 was the
 				// server's: fetched again.
@@ -1917,9 +1920,10 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 		}
 		return nil
 	}
-	if err := r.listIssueIDs(ctx, keys, &lastID, collect); err != nil {
+	if err := r.listIssueIDRanges(ctx, keys, all, collect); err != nil {
 		return nil, false, fmt.Errorf("list issue ids: %w", err)
 	}
+	slices.SortFunc(missing, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b)) })
 	var gone []string
 	for pid, set := range known {
 		if !visible[pid] {
@@ -2029,26 +2033,107 @@ func (s *Source) scope() string {
 	return "projects=" + strings.Join(keys, ",") + ";start=" + start
 }
 
-// listIssueIDs pages the ids (and `updated`) of every issue of the
-// projects, ordered by id.
+// listIssueIDRanges lists the ids (and `updated`) of every issue of the
+// projects through listIssueIDs, in ranges of id read at once, one per
+// listIDsPage ids known (the ranges cut where the known ids reach each
+// share), and at most the run's concurrency. A page of a range follows the
+// one before it, so one range of a large site is a long chain of requests
+// at the end of a run: at 1,000,000 issues, 200 pages of 5,000 on Cloud.
+// The first range starts at 0 and the last has no end, so issues created
+// since the run read its pages are listed too. collect gets the range's
+// largest id read so far, and may run for several ranges at once.
+func (r *syncRun) listIssueIDRanges(ctx context.Context, keys []string, known *idSet, collect func(items []json.RawMessage, lastID *int64) error) error {
+	page := uint64(listIDsPageDC)
+	if r.d.cloud {
+		page = listIDsPageCloud
+	}
+	bounds := idBounds(known, page, r.concurrency())
+	if len(bounds) == 0 {
+		var last int64
+		return r.listIssueIDs(ctx, keys, 0, 0, &last, collect)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(bounds)+1)
+	var wg sync.WaitGroup
+	for i := range len(bounds) + 1 {
+		var lo, hi int64
+		if i > 0 {
+			lo = bounds[i-1]
+		}
+		if i < len(bounds) {
+			hi = bounds[i]
+		}
+		wg.Go(func() {
+			var last int64
+			if errs[i] = r.listIssueIDs(ctx, keys, lo, hi, &last, collect); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// The page sizes of the id listing: Cloud's largest for a search of ids,
+// and Data Center's default jira.search.views.default.max.
+const (
+	listIDsPageCloud = 5000
+	listIDsPageDC    = 1000
+)
+
+// idBounds cuts the ids of known into ranges of about page ids each, at
+// most parts of them, and returns where each range after the first
+// starts: nil for a single range.
+func idBounds(known *idSet, page uint64, parts int) []int64 {
+	n := known.GetCardinality()
+	k := min(uint64(max(parts, 1)), (n+page-1)/page)
+	var bounds []int64
+	for j := uint64(1); j < k; j++ {
+		v, err := known.Select(j * n / k)
+		if err != nil || v > math.MaxInt64 {
+			return nil // cannot happen: the rank is below the cardinality
+		}
+		if len(bounds) == 0 || int64(v) > bounds[len(bounds)-1] {
+			bounds = append(bounds, int64(v))
+		}
+	}
+	return bounds
+}
+
+// listIssueIDs pages the ids (and `updated`) of the issues of the
+// projects with ids from lo (0: from the first), up to but not including
+// hi (0: to the last), ordered by id.
 // On Data Center, whose offset paging stops at 10,000 results, the query
 // restarts after each window with `id > <last id read>` (*lastID is kept
 // up to date by collect).
-func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lastID *int64, collect client.PageFunc) error {
+func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64, lastID *int64, collect func(items []json.RawMessage, lastID *int64) error) error {
 	ctx = client.WithTable(ctx, TableIssues)
 	build := func(after int64) (string, error) {
 		b := jql.New().ProjectIn(keys...)
-		if after > 0 {
+		switch {
+		case after > 0:
 			b.Where("id > " + strconv.FormatInt(after, 10))
+		case lo > 0:
+			b.Where("id >= " + strconv.FormatInt(lo, 10))
+		}
+		if hi > 0 {
+			b.Where("id < " + strconv.FormatInt(hi, 10))
 		}
 		return b.OrderBy("id", jql.Asc).Build()
 	}
+	page := func(items []json.RawMessage) error { return collect(items, lastID) }
 	if r.d.cloud {
 		jqlText, err := build(0)
 		if err != nil {
 			return err
 		}
-		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id", "updated"}, "maxResults": 5000}, "issues", collect)
+		return r.s.cl.EachCursorPagePOST(ctx, r.d.api+"/search/jql", map[string]any{"jql": jqlText, "fields": []string{"id", "updated"}, "maxResults": listIDsPageCloud}, "issues", page)
 	}
 	// Data Center pages by offset: a page restarts the query after the
 	// largest id read, so that issues deleted meanwhile do not shift one
@@ -2059,9 +2144,9 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lastID *int64
 			return err
 		}
 		restart := *lastID
-		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id,updated"}, "maxResults": {"1000"}}, "issues",
+		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id,updated"}, "maxResults": {strconv.Itoa(listIDsPageDC)}}, "issues",
 			func(items []json.RawMessage) error {
-				if err := collect(items); err != nil {
+				if err := page(items); err != nil {
 					return err
 				}
 				if *lastID > restart {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1704,5 +1705,89 @@ func TestSimDataCenterUserRateLimit(t *testing.T) {
 	t.Logf("%d requests, %d refused", total, refused)
 	if refused > 1 {
 		t.Errorf("%d of %d requests refused with 429 under the user's stated limit, want at most 1", refused, total)
+	}
+}
+
+// listingJQL records the JQL of the delete sweep's id listing requests
+// (Data Center: GET search with fields=id,updated).
+type listingJQL struct {
+	next http.RoundTripper
+	mu   *sync.Mutex
+	jqls *[]string
+}
+
+func (l listingJQL) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/rest/api/2/search") && req.URL.Query().Get("fields") == "id,updated" {
+		l.mu.Lock()
+		*l.jqls = append(*l.jqls, req.URL.Query().Get("jql"))
+		l.mu.Unlock()
+	}
+	return l.next.RoundTrip(req)
+}
+
+// TestSimSweepListsInRanges: the delete sweep lists the ids in ranges read
+// at once, one per page of known ids and at most the concurrency, which
+// together cover every id: a first run marks nothing deleted, and a later
+// sweep marks exactly the issues deleted since, whichever range they fall
+// in.
+func TestSimSweepListsInRanges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorDataCenter, 5000, false)
+	f.src.cfg.Concurrency = 3
+	f.src.cfg.DeleteSweepInterval = time.Nanosecond // every run sweeps
+	var mu sync.Mutex
+	var jqls []string
+	f.setClient(func(o *client.Options) { o.Transport = listingJQL{next: o.Transport, mu: &mu, jqls: &jqls} })
+	f.sync()
+	f.checkCounts("after the first run")
+	// Over 2,000 issues in the fixture's year, pages of 1,000 and
+	// concurrency 3: three ranges, the first from 0 and the last without
+	// end. (Each page of a range restarts after the largest id read.)
+	// A range is known by its end: "" for the last.
+	ends := map[string]bool{}
+	starts := 0
+	for _, q := range jqls {
+		end := ""
+		if m := regexp.MustCompile(`\(id < (\d+)\)`).FindStringSubmatch(q); m != nil {
+			end = m[1]
+		}
+		ends[end] = true
+		if strings.Contains(q, "(id >= ") {
+			starts++
+		}
+	}
+	if len(ends) != 3 || !ends[""] || starts != 2 {
+		t.Fatalf("the sweep listed with %q, want three ranges", jqls)
+	}
+	for id, row := range f.dest.tables[TableIssues].rows {
+		if row[schema.ColDeletedAt] != "" {
+			t.Errorf("issue %s (%s) is marked deleted after the first run", row["key"], id)
+		}
+	}
+
+	f.clock.Advance(time.Minute)
+	res, err := f.sim.Mutate(jirasim.Mutation{DeleteIssues: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sync()
+	deleted := map[string]bool{}
+	for _, id := range res.DeletedIssueIDs {
+		deleted[id] = true
+	}
+	marked := 0
+	for id, row := range f.dest.tables[TableIssues].rows {
+		gone := row[schema.ColDeletedAt] != ""
+		if gone {
+			marked++
+		}
+		if gone != deleted[id] {
+			t.Errorf("issue %s (%s): marked deleted %v, deleted in Jira %v", row["key"], id, gone, deleted[id])
+		}
+	}
+	if marked == 0 {
+		t.Error("no issue was marked deleted")
 	}
 }
