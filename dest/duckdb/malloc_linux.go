@@ -27,17 +27,20 @@ import "os"
 //     none of it back); with the threshold fixed it stayed at 15 MB. A fixed
 //     threshold turns off that adjustment.
 //   - Fixed too low, it maps and unmaps every large block: each checkpoint
-//     of a text column builds an FSST encoder of several hundred KB, and
-//     each mapping is paid again in page faults. At 256 KB those were a
-//     third of a sync's page faults.
+//     of a text column builds an FSST encoder of several hundred KB and
+//     ZSTD contexts of a few MB, and each mapping is paid again in page
+//     faults. At 256 KB those were a third of a sync's page faults; at
+//     1 MB, the ZSTD contexts were still most of the final checkpoint of
+//     an incremental run.
 //   - A freed block at the top of an arena is given back to the system
 //     past the trim threshold (128 KB), so the same encoder faulted its
 //     pages in again at the next column.
 //
-// With 1 MB and 4 MB instead (and at most two arenas, so that the memory
+// With 4 MB for both instead (and at most two arenas, so that the memory
 // each keeps stays bounded whatever the number of threads calling into
-// DuckDB), a sync takes about half the page faults and 14-15% less time
-// at the same peak: see BENCHMARKS.md, twenty-fourth round.
+// DuckDB), a backfill takes about half the page faults and 14-15% less
+// time at about the same peak, and an incremental run's final checkpoint
+// takes half the time: see BENCHMARKS.md, twenty-fourth round.
 func TuneMalloc() []string {
 	var set []string
 	for _, s := range mallocSettings {
@@ -56,7 +59,7 @@ var mallocSettings = []struct {
 	param C.int
 	value int
 }{
-	{"MALLOC_MMAP_THRESHOLD_", C.M_MMAP_THRESHOLD, 1 << 20},
+	{"MALLOC_MMAP_THRESHOLD_", C.M_MMAP_THRESHOLD, 4 << 20},
 	{"MALLOC_TRIM_THRESHOLD_", C.M_TRIM_THRESHOLD, 4 << 20},
 	{"MALLOC_ARENA_MAX", C.M_ARENA_MAX, 2},
 }
