@@ -19,6 +19,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/jsync-dev/jsync/engine/jsonscan"
 	"github.com/jsync-dev/jsync/engine/source"
@@ -2048,14 +2049,7 @@ func (r *syncRun) listIssueIDRanges(ctx context.Context, keys []string, known *i
 		page = listIDsPageCloud
 	}
 	bounds := idBounds(known, page, r.concurrency())
-	if len(bounds) == 0 {
-		var last int64
-		return r.listIssueIDs(ctx, keys, 0, 0, &last, collect)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, len(bounds)+1)
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
 	for i := range len(bounds) + 1 {
 		var lo, hi int64
 		if i > 0 {
@@ -2064,20 +2058,9 @@ func (r *syncRun) listIssueIDRanges(ctx context.Context, keys []string, known *i
 		if i < len(bounds) {
 			hi = bounds[i]
 		}
-		wg.Go(func() {
-			var last int64
-			if errs[i] = r.listIssueIDs(ctx, keys, lo, hi, &last, collect); errs[i] != nil {
-				cancel()
-			}
-		})
+		g.Go(func() error { return r.listIssueIDs(ctx, keys, lo, hi, collect) })
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-	}
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // The page sizes of the id listing: Cloud's largest for a search of ids,
@@ -2110,10 +2093,11 @@ func idBounds(known *idSet, page uint64, parts int) []int64 {
 // projects with ids from lo (0: from the first), up to but not including
 // hi (0: to the last), ordered by id.
 // On Data Center, whose offset paging stops at 10,000 results, the query
-// restarts after each window with `id > <last id read>` (*lastID is kept
-// up to date by collect).
-func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64, lastID *int64, collect func(items []json.RawMessage, lastID *int64) error) error {
+// restarts after each window with `id > <last id read>` (collect keeps
+// the largest id read up to date).
+func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64, collect func(items []json.RawMessage, lastID *int64) error) error {
 	ctx = client.WithTable(ctx, TableIssues)
+	var lastID int64
 	build := func(after int64) (string, error) {
 		b := jql.New().ProjectIn(keys...)
 		switch {
@@ -2127,7 +2111,7 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64,
 		}
 		return b.OrderBy("id", jql.Asc).Build()
 	}
-	page := func(items []json.RawMessage) error { return collect(items, lastID) }
+	page := func(items []json.RawMessage) error { return collect(items, &lastID) }
 	if r.d.cloud {
 		jqlText, err := build(0)
 		if err != nil {
@@ -2143,19 +2127,19 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64,
 		if err != nil {
 			return err
 		}
-		restart := *lastID
+		restart := lastID
 		err = r.s.cl.EachPageOf(ctx, r.d.api+"/search", url.Values{"jql": {jqlText}, "fields": {"id,updated"}, "maxResults": {strconv.Itoa(listIDsPageDC)}}, "issues",
 			func(items []json.RawMessage) error {
 				if err := page(items); err != nil {
 					return err
 				}
-				if *lastID > restart {
+				if lastID > restart {
 					return client.ErrRestart
 				}
 				return nil
 			})
 		if errors.Is(err, client.ErrRestart) {
-			after = *lastID
+			after = lastID
 			continue
 		}
 		return err
