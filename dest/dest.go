@@ -24,6 +24,19 @@ type Batch struct {
 	Record arrow.RecordBatch
 	// State, if set, is committed in the same transaction as Record.
 	State *state.TableState
+	// Flushed, if set (Write only), asks the destination to commit what it
+	// has received, this batch included, before it takes the next batch,
+	// and then to send the commit's result on Flushed. Write answers every
+	// Flushed it receives exactly once, also when it fails or is cancelled;
+	// the caller answers those left in batches when Write returns.
+	Flushed chan<- error
+}
+
+// Answer sends a commit's result to b.Flushed, if b has one.
+func (b Batch) Answer(err error) {
+	if b.Flushed != nil {
+		b.Flushed <- err
+	}
 }
 
 // MigrateOptions controls Migrate.

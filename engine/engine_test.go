@@ -85,7 +85,9 @@ func (m *memDest) consume(ctx context.Context, ns string, t *schema.Table, batch
 		if b.Record != nil {
 			if t.Name == m.failOn {
 				b.Record.Release()
-				return st, errors.New("disk full")
+				err := errors.New("disk full")
+				b.Answer(err)
+				return st, err
 			}
 			ids := b.Record.Column(0).(*array.String)
 			m.mu.Lock()
@@ -115,6 +117,7 @@ func (m *memDest) consume(ctx context.Context, ns string, t *schema.Table, batch
 				m.commit(b.State)
 			}
 		}
+		b.Answer(nil) // each batch commits as it comes
 	}
 	if replace {
 		m.mu.Lock()

@@ -207,11 +207,17 @@ func (s *tableSink) run(ctx context.Context) {
 				r.stats, r.err = s.d.Write(wctx, s.ns, s.t, ch)
 			}
 			done <- r
-			// Drain whatever the writer did not consume so senders never block.
+			// Drain whatever the writer did not consume so senders never
+			// block, and answer the flushes among it.
+			err := r.err
+			if err == nil {
+				err = errSinkClosed
+			}
 			for b := range ch {
 				if b.Record != nil {
 					b.Record.Release()
 				}
+				b.Answer(err)
 			}
 		}()
 	}
@@ -308,10 +314,18 @@ func (s *tableSink) run(ctx context.Context) {
 			it.del.keys.Release()
 			s.addStats(dest.WriteStats{Deleted: n})
 		case it.flush != nil:
-			if !s.replace {
-				err = stop()
+			if s.replace || wch == nil {
+				// A Replace commits at its end; no writer, nothing to commit.
+				it.flush <- nil
+				break
 			}
-			it.flush <- err
+			// The writer commits what it has and answers, and goes on:
+			// ending it here would stop this table's stream until it had,
+			// which lasts as long as a checkpoint of the database when
+			// one runs.
+			if err = push(dest.Batch{Flushed: it.flush}); err != nil {
+				it.flush <- err
+			}
 		}
 		if err != nil {
 			s.fail(err)

@@ -136,6 +136,7 @@ func Run(t *testing.T, open Open, opts Options) {
 		{"AddColumn", testAddColumn},
 		{"Evolve", testEvolve},
 		{"StateAtomic", testStateAtomic},
+		{"Flushed", testFlushed},
 		{"Serial", testSerial},
 		{"Reopen", testReopen},
 		{"Lock", testLock},

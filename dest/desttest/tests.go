@@ -581,6 +581,64 @@ func testStateAtomic(h *harness) {
 	}
 }
 
+// testFlushed: a batch with Flushed commits what the Write received, the
+// batch included, and answers once, while the Write goes on; a failed
+// commit answers its error.
+func testFlushed(h *harness) {
+	tbl := projects()
+	h.migrate(tbl)
+	ch := make(chan dest.Batch)
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.d.Write(h.ctx, h.ns, tbl, ch)
+		done <- err
+	}()
+	flush := func(b dest.Batch) error {
+		h.t.Helper()
+		answer := make(chan error, 1)
+		b.Flushed = answer
+		ch <- b
+		select {
+		case err := <-answer:
+			return err
+		case err := <-done:
+			h.t.Fatalf("Write returned (%v) without answering Flushed", err)
+		case <-time.After(time.Minute):
+			h.t.Fatal("Flushed not answered in a minute")
+		}
+		return nil
+	}
+
+	ch <- h.batch(tbl, tableState("projects", "c1"), projectRows(1, "a")...)
+	if err := flush(dest.Batch{}); err != nil {
+		h.t.Fatalf("flush after batch 1: %v", err)
+	}
+	h.wantRows(tbl, projectRows(1, "a"))
+	if c := h.cursor("projects"); c != "c1" {
+		h.t.Errorf("cursor after the flush = %q, want c1", c)
+	}
+	// The Write goes on; a batch carrying Flushed is committed with it.
+	if err := flush(h.batch(tbl, tableState("projects", "c2"), projectRows(2, "b")...)); err != nil {
+		h.t.Fatalf("flush with batch 2: %v", err)
+	}
+	h.wantRows(tbl, projectRows(1, "a", 2, "b"))
+	if c := h.cursor("projects"); c != "c2" {
+		h.t.Errorf("cursor after the second flush = %q, want c2", c)
+	}
+	// A batch that fails answers its Flushed with the error.
+	if err := flush(dest.Batch{Record: h.nullKeyProject(), State: tableState("projects", "c3")}); err == nil {
+		h.t.Error("flush of a NULL-key batch answered nil")
+	}
+	if err := <-done; err == nil {
+		h.t.Error("Write with a NULL-key batch succeeded")
+	}
+	close(ch)
+	h.wantRows(tbl, projectRows(1, "a", 2, "b"))
+	if c := h.cursor("projects"); c != "c2" {
+		h.t.Errorf("cursor after the failed batch = %q, want c2", c)
+	}
+}
+
 func testSerial(h *harness) {
 	tbl := projects()
 	h.migrate(tbl)

@@ -2,8 +2,12 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
+
+	"github.com/jsync-dev/jsync/dest"
 )
 
 // DuckDB checkpoints (writes committed data into the database file and
@@ -33,13 +37,24 @@ import (
 // short and not gated; if one is open, DuckDB declines the CHECKPOINT, and
 // the next commit past gateWAL asks again. A Write's own statements outside
 // its transactions are gated (outsideCheckpoint).
+//
+// While a checkpoint is asked for and runs, the Writes go on receiving
+// their batches and hold them (up to holdBytes together), and write them
+// once it is done: otherwise the source, whose sends wait for the writers,
+// stops fetching for as long as the checkpoint lasts. The checkpoint runs
+// on a goroutine of its own, so that no Write is busy with it. At 20,000
+// issues with 150 ms of latency the fetch stood still for 1.5-1.8 s
+// during each checkpoint (BENCHMARKS.md, twenty-fifth round).
 type checkpointGate struct {
 	mu   sync.Mutex
 	cond *sync.Cond
 	open int // Write transactions open
 	// asked is closed while a checkpoint is asked for; a new channel
 	// replaces it once the checkpoint is done.
-	asked   chan struct{}
+	asked chan struct{}
+	// ran is closed once the asked-for checkpoint has run (or was not
+	// needed); a new channel replaces it with asked.
+	ran     chan struct{}
 	pending bool
 }
 
@@ -50,6 +65,18 @@ var gateWAL int64 = 256 << 20
 func (g *checkpointGate) init() {
 	g.cond = sync.NewCond(&g.mu)
 	g.asked = make(chan struct{})
+	g.ran = make(chan struct{})
+}
+
+// running returns the channel closed once the checkpoint asked for has
+// run, or nil when none is asked for.
+func (g *checkpointGate) running() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.pending {
+		return nil
+	}
+	return g.ran
 }
 
 // enter waits while a checkpoint is asked for, then counts a Write
@@ -84,31 +111,56 @@ func (d *Destination) exit(ctx context.Context) {
 	if !run {
 		return
 	}
+	// The checkpoint runs on its own, so that the Write that happened to
+	// be the last out holds its batches like the others (Destination.enter).
+	// Close waits for it.
+	d.checkpoints.Go(func() { d.checkpoint(ctx) })
+}
+
+// checkpoint runs the checkpoint asked for, then opens the gate again.
+func (d *Destination) checkpoint(ctx context.Context) {
+	g := &d.gate
 	// The commit that ended the last transaction may have checkpointed
 	// already (DuckDB does when no other transaction is open), leaving the
 	// WAL under gateWAL, and a cancelled sync needs none. DuckDB declines when a
 	// transaction the gate does not hold is open; the next commit past
 	// gateWAL asks again. A checkpoint that fails otherwise invalidates the
-	// database, and every later statement reports it.
+	// database, and every later statement reports it; one begun is not
+	// interrupted, even when the sync is cancelled meanwhile.
 	if ctx.Err() == nil && d.walSize() > gateWAL {
-		_, _ = d.db.ExecContext(ctx, "CHECKPOINT")
+		_, _ = d.db.ExecContext(context.WithoutCancel(ctx), "CHECKPOINT")
 	}
 	g.mu.Lock()
 	g.pending = false
-	g.asked = make(chan struct{})
+	close(g.ran)
+	g.asked, g.ran = make(chan struct{}), make(chan struct{})
 	g.cond.Broadcast()
 	g.mu.Unlock()
 }
 
 // outsideCheckpoint runs fn, statements of a Write outside its
 // transactions, while the gate runs no checkpoint: like a Write
-// transaction, it waits while one is asked for, and the gate's CHECKPOINT
-// waits for it. A catalog change (a view registered or dropped, a side
-// table created) beside the CHECKPOINT would make DuckDB decline it.
-func (d *Destination) outsideCheckpoint(ctx context.Context, fn func() error) error {
-	d.gate.enter()
+// transaction, it waits while one is asked for (holding the Write's
+// batches meanwhile), and the gate's CHECKPOINT waits for it. A catalog
+// change (a view registered or dropped, a side table created) beside the
+// CHECKPOINT would make DuckDB decline it.
+func (d *Destination) outsideCheckpoint(ctx context.Context, in *inbox, fn func() error) error {
+	if _, err := d.enter(ctx, in); err != nil {
+		return err
+	}
 	defer d.exit(ctx)
 	return fn()
+}
+
+// enter counts a Write transaction open (checkpointGate.enter) once no
+// checkpoint is asked for. While one is, the Write goes on receiving its
+// batches and holds them (inbox.hold), so that the source keeps fetching
+// while DuckDB checkpoints, as it would wait for the writers otherwise.
+func (d *Destination) enter(ctx context.Context, in *inbox) (asked <-chan struct{}, err error) {
+	if err := in.hold(ctx, d.gate.running(), &d.held); err != nil {
+		return nil, err
+	}
+	return d.gate.enter(), nil
 }
 
 // walSize is the size of the database's WAL file, 0 when there is none.
@@ -118,4 +170,105 @@ func (d *Destination) walSize() int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// holdBytes bounds the bytes of records (dest.RecordBytes) that Writes
+// hold, together, while the gate's checkpoint runs: past it they wait for
+// the checkpoint without receiving more. A variable for tests.
+var holdBytes int64 = 64 << 20
+
+// errWriteEnded answers the Flushed of batches a Write held when it
+// ended early; its error is the Write's.
+var errWriteEnded = errors.New("the table's write ended before committing")
+
+// errAsked is inbox.next's answer when a checkpoint is asked for.
+var errAsked = errors.New("checkpoint asked for")
+
+// inbox is where a Write takes its batches from: first those it held
+// while the gate's checkpoint ran, in order, then its channel's.
+type inbox struct {
+	ch     <-chan dest.Batch
+	closed bool // ch is closed; held may still have batches
+	held   []dest.Batch
+	bytes  int64 // of held, counted in the Destination's total too
+	total  *atomic.Int64
+}
+
+// next returns the next batch (ok false at the end of the stream), or
+// errAsked once asked is closed, or ctx's error.
+func (in *inbox) next(ctx context.Context, asked <-chan struct{}) (b dest.Batch, ok bool, err error) {
+	select {
+	case <-ctx.Done():
+		return b, false, ctx.Err()
+	case <-asked:
+		return b, false, errAsked
+	default:
+	}
+	if len(in.held) > 0 {
+		b, in.held[0] = in.held[0], dest.Batch{}
+		in.held = in.held[1:]
+		if n := dest.RecordBytes(b.Record); n > 0 {
+			in.bytes -= n
+			in.total.Add(-n)
+		}
+		return b, true, nil
+	}
+	if in.closed {
+		return b, false, nil
+	}
+	select {
+	case <-ctx.Done():
+		return b, false, ctx.Err()
+	case <-asked:
+		return b, false, errAsked
+	case b, ok = <-in.ch:
+		in.closed = !ok
+		return b, ok, nil
+	}
+}
+
+// hold receives batches into held until ran is closed (nil: no checkpoint
+// runs), while the Writes together hold less than holdBytes in total.
+func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.Int64) error {
+	if ran == nil {
+		return nil
+	}
+	in.total = total
+	for {
+		ch := in.ch
+		if in.closed || total.Load() >= holdBytes {
+			ch = nil // wait for the checkpoint only
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ran:
+			return nil
+		case b, ok := <-ch:
+			if !ok {
+				in.closed = true
+				continue
+			}
+			n := dest.RecordBytes(b.Record)
+			in.held = append(in.held, b)
+			in.bytes += n
+			total.Add(n)
+		}
+	}
+}
+
+// release releases the records still held, and answers their Flushed,
+// when the Write ends early.
+func (in *inbox) release() {
+	for _, b := range in.held {
+		if b.Record != nil {
+			b.Record.Release()
+		}
+		b.Answer(errWriteEnded)
+	}
+	in.held = nil
+	if in.total != nil {
+		in.total.Add(-in.bytes)
+	}
+	in.bytes = 0
 }

@@ -122,7 +122,7 @@ func TestOutsideCheckpointWaitsForGate(t *testing.T) {
 	returned := make(chan struct{})
 	go func() {
 		defer close(returned)
-		_ = d.outsideCheckpoint(t.Context(), func() error { ran <- d.walSize(); return nil })
+		_ = d.outsideCheckpoint(t.Context(), &inbox{}, func() error { ran <- d.walSize(); return nil })
 	}()
 	defer func() { <-returned }() // its exit reads gateWAL
 	select {
@@ -133,5 +133,76 @@ func TestOutsideCheckpointWaitsForGate(t *testing.T) {
 	d.exit(t.Context()) // the open transaction ends: the gate checkpoints
 	if wal := <-ran; wal != 0 {
 		t.Errorf("ran with %d bytes of WAL, want 0: not after the checkpoint", wal)
+	}
+}
+
+// TestWriteHoldsBatchesDuringCheckpoint: while the gate's checkpoint runs,
+// a Write keeps receiving its batches (so that the source keeps fetching),
+// up to holdBytes held across Writes, and writes them in order once the
+// checkpoint is done.
+func TestWriteHoldsBatchesDuringCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		limit   int64
+		blocked bool // the second batch waits for the checkpoint
+	}{
+		{"held", 64 << 20, false},
+		{"over holdBytes", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := holdBytes
+			holdBytes = tc.limit
+			t.Cleanup(func() { holdBytes = old })
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			d, _, items := openItems(t)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+
+			// A checkpoint is asked for and runs until d.checkpoint below.
+			d.gate.mu.Lock()
+			d.gate.pending = true
+			close(d.gate.asked)
+			d.gate.mu.Unlock()
+
+			ch := make(chan dest.Batch)
+			done := make(chan error, 1)
+			go func() {
+				_, err := d.Write(ctx, "acme", items, ch)
+				done <- err
+			}()
+			ch <- dest.Batch{Record: itemsRecord(mem, "a", 1, 2), State: st("first")}
+			second := dest.Batch{Record: itemsRecord(mem, "b", 2, 3), State: st("second")}
+			select {
+			case ch <- second:
+				if tc.blocked {
+					t.Fatalf("a second batch was received with %d bytes held, over holdBytes %d", d.held.Load(), holdBytes)
+				}
+				if d.held.Load() == 0 {
+					t.Error("no bytes counted as held")
+				}
+			case <-time.After(200 * time.Millisecond):
+				if !tc.blocked {
+					t.Fatal("the Write took no batch while the checkpoint ran")
+				}
+			}
+			if got := snapshot(t, d); got != `rows  | columns id,v,_jsync_deleted_at | serial 0 cursor ""` {
+				t.Errorf("written during the checkpoint: %s", got)
+			}
+			d.checkpoint(ctx) // the checkpoint ends
+			if tc.blocked {
+				ch <- second
+			}
+			close(ch)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := snapshot(t, d), `rows 1=a/-,2=b/-,3=b/- | columns id,v,_jsync_deleted_at | serial 1 cursor "second"`; got != want {
+				t.Errorf("after the checkpoint:\n got %s\nwant %s", got, want)
+			}
+			if n := d.held.Load(); n != 0 {
+				t.Errorf("%d bytes still counted as held", n)
+			}
+		})
 	}
 }

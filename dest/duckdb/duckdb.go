@@ -271,6 +271,10 @@ type Destination struct {
 	// gate lets DuckDB checkpoint while tables are written
 	// (checkpointGate).
 	gate checkpointGate
+	// checkpoints is the gate's checkpoint running, if any; held is the
+	// bytes of records Writes hold meanwhile (inbox.hold).
+	checkpoints sync.WaitGroup
+	held        atomic.Int64
 
 	// mergeMu lets one write transaction at a time run its merge and
 	// commit (see beginMerge).
@@ -532,6 +536,7 @@ func (d *Destination) qualifiedSchema(ns dest.Namespace) string {
 
 // Close closes the database. Uncommitted work is rolled back.
 func (d *Destination) Close() error {
+	d.checkpoints.Wait()
 	d.mu.Lock()
 	idle := d.idle
 	d.idle = nil

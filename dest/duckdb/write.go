@@ -54,8 +54,10 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	// Creating a side table and registering or dropping the feed's view
 	// change the catalog: they run outside the checkpoint gate's
 	// checkpoints, which DuckDB would decline beside them.
+	in := &inbox{ch: batches}
+	defer in.release()
 	var w *pending
-	if err := d.outsideCheckpoint(ctx, func() (err error) {
+	if err := d.outsideCheckpoint(ctx, in, func() (err error) {
 		w, err = d.openWrite(ctx, conn, ns, t)
 		return err
 	}); err != nil {
@@ -68,26 +70,23 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 	defer written()
-	if err := d.outsideCheckpoint(ctx, func() error { return d.attachFeed(conn, w, t) }); err != nil {
+	if err := d.outsideCheckpoint(ctx, in, func() error { return d.attachFeed(conn, w, t) }); err != nil {
 		return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 	}
 	defer func() {
-		err = joinCleanup(err, d.outsideCheckpoint(ctx, func() error { return w.detachFeed(ctx, conn) }))
+		err = joinCleanup(err, d.outsideCheckpoint(ctx, in, func() error { return w.detachFeed(ctx, conn) }))
 	}()
 	n := 0 // batches received
 	for {
-		var b dest.Batch
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, ctx.Err())
-		case b, ok = <-batches:
+		b, ok, err := in.next(ctx, nil)
+		if err != nil {
+			return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
 		}
 		if !ok {
 			return stats, nil
 		}
 		n++
-		s, more, err := d.writeGroup(ctx, conn, w, t, b, batches, &n)
+		s, more, err := d.writeGroup(ctx, conn, w, t, b, in, &n)
 		if err != nil {
 			return stats, fmt.Errorf("write %s.%s batch %d: %w", ns, t.Name, n, d.outOfMemory(err, w))
 		}
@@ -101,14 +100,30 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 // writeGroup commits one group of batches, starting with first, in one
 // transaction. It reports whether batches may hold more. n counts the
 // batches received.
-func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, first dest.Batch, batches <-chan dest.Batch, n *int) (stats dest.WriteStats, more bool, err error) {
+func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending, t *schema.Table, first dest.Batch, in *inbox, n *int) (stats dest.WriteStats, more bool, err error) {
 	var views viewSet
 	var last *state.TableState
 	var merging bool
-	asked := d.gate.enter()
+	var flushed []dest.Batch // batches whose Flushed waits for the commit
+	defer func() {
+		for _, b := range flushed {
+			b.Answer(err)
+		}
+	}()
+	asked, err := d.enter(ctx, in)
+	if err != nil {
+		if first.Record != nil {
+			first.Record.Release()
+		}
+		flushed = append(flushed, first)
+		return stats, false, err
+	}
 	err = d.txOn(ctx, conn, t.Name, func() error {
 		b := first
 		for {
+			if b.Flushed != nil {
+				flushed = append(flushed, b)
+			}
 			s, err := d.appendBatch(ctx, conn, w, t, b, &views)
 			if err != nil {
 				return err
@@ -117,21 +132,25 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 			if b.State != nil {
 				last = b.State
 			}
+			if b.Flushed != nil {
+				// Commit now; the Write goes on with the next group.
+				more = true
+				break
+			}
 			if w.rows >= mergeRows || w.bytes >= mergeBytes {
 				more = true
 				break
 			}
 			var ok bool
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-asked:
+			if b, ok, err = in.next(ctx, asked); err == errAsked {
 				// A checkpoint is asked for (checkpointGate): end the
 				// group here; the Write goes on with the next one.
 				more = true
-			case b, ok = <-batches:
+				break
+			} else if err != nil {
+				return err
 			}
-			if more || !ok {
+			if !ok {
 				break
 			}
 			*n++

@@ -83,14 +83,18 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 		if b.Record != nil {
 			if err := dest.CheckRecord(t, b.Record); err != nil {
 				b.Record.Release()
-				return stats, fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+				err = fmt.Errorf("write %s.%s: %w", ns, t.Name, err)
+				b.Answer(err)
+				return stats, err
 			}
 			pending = append(pending, b.Record)
 			rows += b.Record.NumRows()
 			bytes += dest.RecordBytes(b.Record)
 		}
-		if b.State != nil || rows >= d.groupRows || bytes >= d.groupBytes {
-			if err := flush(b.State); err != nil {
+		if b.State != nil || b.Flushed != nil || rows >= d.groupRows || bytes >= d.groupBytes {
+			err := flush(b.State)
+			b.Answer(err)
+			if err != nil {
 				return stats, err
 			}
 		}

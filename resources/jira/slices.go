@@ -159,10 +159,38 @@ func (q *sliceQueue) prefixLocked() int {
 // its cut), flush sends its rows, and checkpoint is called with the prefix
 // of done slices whenever it grows, one call at a time and in order. It
 // returns the slices' errors; a worker whose slice failed takes no more.
+//
+// The checkpoints run on a goroutine of their own, with the latest prefix
+// only: a checkpoint first waits for the destination to commit what was
+// sent (a barrier), which lasts as long as a checkpoint of the database
+// file when one runs, and the worker that finished a slice goes on
+// meanwhile with the next. A prefix not yet checkpointed when every slice
+// is done is dropped: the caller's final checkpoint covers the whole range.
 func (q *sliceQueue) run(ctx context.Context, n int, pages, flush func(*timeSlice) error, checkpoint func(prefix []*issueFetch) error) error {
 	var wg sync.WaitGroup
-	var mu sync.Mutex // guards errs; orders the checkpoints
+	var mu sync.Mutex // guards errs, latest and failed
 	var errs []error
+	var latest []*issueFetch // the prefix to checkpoint next
+	failed := false          // a checkpoint failed: no more are made
+	wake := make(chan struct{}, 1)
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		for range wake {
+			mu.Lock()
+			prefix := latest
+			latest = nil
+			mu.Unlock()
+			if prefix == nil {
+				continue
+			}
+			if err := checkpoint(prefix); err != nil {
+				mu.Lock()
+				errs, failed = append(errs, err), true
+				mu.Unlock()
+			}
+		}
+	}()
 	one := func(s *timeSlice) error {
 		err := pages(s)
 		q.mu.Lock()
@@ -175,9 +203,16 @@ func (q *sliceQueue) run(ctx context.Context, n int, pages, flush func(*timeSlic
 			return err
 		}
 		mu.Lock()
-		defer mu.Unlock()
-		if prefix, grew := q.finish(s); grew {
-			return checkpoint(prefix)
+		prefix, grew := q.finish(s)
+		if grew && !failed {
+			latest = prefix
+		} else if q.allDone() {
+			latest = nil
+		}
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default: // the saver is already woken
 		}
 		return nil
 	}
@@ -206,7 +241,16 @@ func (q *sliceQueue) run(ctx context.Context, n int, pages, flush func(*timeSlic
 		})
 	}
 	wg.Wait()
+	close(wake)
+	<-saved
 	return errors.Join(errs...)
+}
+
+// allDone reports whether every slice is done.
+func (q *sliceQueue) allDone() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.prefixLocked() == len(q.slices)
 }
 
 // fetchers returns every slice's fetcher, in time order.

@@ -2,6 +2,7 @@ package jira
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,6 +149,72 @@ func TestSliceQueueTakeAndPrefix(t *testing.T) {
 		if grew != st.wantGrew || len(prefix) != st.wantCount {
 			t.Errorf("finish %d: prefix of %d, grew %v; want %d, %v", st.finish, len(prefix), grew, st.wantCount, st.wantGrew)
 		}
+	}
+}
+
+// TestSliceQueueRunCheckpointsAside: a checkpoint that waits (for the
+// destination to commit, as during a checkpoint of the database) does not
+// hold the workers: they read the other slices meanwhile. Checkpoints come
+// in order with growing prefixes, the latest only, and a prefix not
+// checkpointed when the whole range is done is dropped; a failed
+// checkpoint is returned and ends the checkpoints.
+func TestSliceQueueRunCheckpointsAside(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
+			q := &sliceQueue{}
+			for range 5 {
+				q.slices = append(q.slices, &timeSlice{f: &issueFetch{}})
+			}
+			started, release := make(chan struct{}), make(chan struct{})
+			var mu sync.Mutex
+			read := 0
+			var prefixes []int
+			pages := func(s *timeSlice) error {
+				if s != q.slices[0] {
+					<-started // the first checkpoint is waiting
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				read++
+				if read == len(q.slices) {
+					close(release) // every slice read while the first checkpoint waited
+				}
+				return nil
+			}
+			flush := func(*timeSlice) error { return nil }
+			checkpoint := func(prefix []*issueFetch) error {
+				mu.Lock()
+				prefixes = append(prefixes, len(prefix))
+				first := len(prefixes) == 1
+				mu.Unlock()
+				if first {
+					close(started)
+					select {
+					case <-release:
+					case <-time.After(30 * time.Second):
+						return errors.New("the workers waited for the checkpoint")
+					}
+					if fail {
+						return errors.New("commit failed")
+					}
+				}
+				return nil
+			}
+			err := q.run(t.Context(), 1, pages, flush, checkpoint)
+			if fail {
+				if err == nil || err.Error() != "commit failed" {
+					t.Fatalf("run = %v, want the checkpoint's error", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			// One worker: slice 0 ends first and its checkpoint waits; the
+			// others are read meanwhile, and their prefixes (2 to 4) are
+			// dropped once the whole range is done.
+			if len(prefixes) != 1 || prefixes[0] != 1 {
+				t.Errorf("checkpointed prefixes %v, want [1]", prefixes)
+			}
+		})
 	}
 }
 
