@@ -229,7 +229,7 @@ func TestParallelism(t *testing.T) {
 	if o := (options{}); o.inFlight() != jira.CloudConcurrency || o.sliceWorkers() != jira.MaxSliceWorkers {
 		t.Errorf("defaults: %d in flight, %d slices; jsync has %d and %d", o.inFlight(), o.sliceWorkers(), jira.CloudConcurrency, jira.MaxSliceWorkers)
 	}
-	for _, tt := range []struct{ par, inFlight, slices int }{{0, 16, 8}, {1, 1, 1}, {4, 4, 4}, {12, 12, 8}, {32, 16, 8}} {
+	for _, tt := range []struct{ par, inFlight, slices int }{{0, 24, 8}, {1, 1, 1}, {4, 4, 4}, {12, 12, 8}, {32, 24, 8}} {
 		o := options{Parallelism: tt.par}
 		if o.inFlight() != tt.inFlight || o.sliceWorkers() != tt.slices {
 			t.Errorf("-parallelism=%d: %d in flight, %d slices; want %d, %d", tt.par, o.inFlight(), o.sliceWorkers(), tt.inFlight, tt.slices)
