@@ -145,9 +145,7 @@ func (d *Destination) checkpoint(ctx context.Context) {
 // change (a view registered or dropped, a side table created) beside the
 // CHECKPOINT would make DuckDB decline it.
 func (d *Destination) outsideCheckpoint(ctx context.Context, in *inbox, fn func() error) error {
-	if _, err := d.enter(ctx, in); err != nil {
-		return err
-	}
+	d.enter(ctx, in)
 	defer d.exit(ctx)
 	return fn()
 }
@@ -156,11 +154,11 @@ func (d *Destination) outsideCheckpoint(ctx context.Context, in *inbox, fn func(
 // checkpoint is asked for. While one is, the Write goes on receiving its
 // batches and holds them (inbox.hold), so that the source keeps fetching
 // while DuckDB checkpoints, as it would wait for the writers otherwise.
-func (d *Destination) enter(ctx context.Context, in *inbox) (asked <-chan struct{}, err error) {
-	if err := in.hold(ctx, d.gate.running(), &d.held); err != nil {
-		return nil, err
-	}
-	return d.gate.enter(), nil
+// Once ctx is done it stops holding and only waits, as the statements that
+// end a Write (dropping its feed's view) must still run.
+func (d *Destination) enter(ctx context.Context, in *inbox) (asked <-chan struct{}) {
+	in.hold(ctx, d.gate.running(), &d.held)
+	return d.gate.enter()
 }
 
 // walSize is the size of the database's WAL file, 0 when there is none.
@@ -230,10 +228,11 @@ func (in *inbox) next(ctx context.Context, asked <-chan struct{}) (b dest.Batch,
 }
 
 // hold receives batches into held until ran is closed (nil: no checkpoint
-// runs), while the Writes together hold less than holdBytes in total.
-func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.Int64) error {
+// runs) or ctx is done, while the Writes together hold less than holdBytes
+// in total.
+func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.Int64) {
 	if ran == nil {
-		return nil
+		return
 	}
 	in.total = total
 	for {
@@ -243,9 +242,9 @@ func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.In
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case <-ran:
-			return nil
+			return
 		case b, ok := <-ch:
 			if !ok {
 				in.closed = true

@@ -110,15 +110,10 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 			b.Answer(err)
 		}
 	}()
-	asked, err := d.enter(ctx, in)
-	if err != nil {
-		if first.Record != nil {
-			first.Record.Release()
-		}
-		flushed = append(flushed, first)
-		return stats, false, err
-	}
+	asked := d.enter(ctx, in)
+	began := false // the transaction began: first is appendBatch's
 	err = d.txOn(ctx, conn, t.Name, func() error {
+		began = true
 		b := first
 		for {
 			if b.Flushed != nil {
@@ -163,6 +158,12 @@ func (d *Destination) writeGroup(ctx context.Context, conn *sql.Conn, w *pending
 		stats = stats.Add(s)
 		return writeStates(ctx, conn, last)
 	})
+	if !began {
+		if first.Record != nil {
+			first.Record.Release()
+		}
+		flushed = append(flushed, first)
+	}
 	// Give the merge turn back, then drop the group's views, before exit,
 	// which may run the gate's checkpoint.
 	d.endMerge(&merging)
