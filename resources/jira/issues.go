@@ -777,9 +777,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	// A sync that reads every issue for its children needs no worklog
 	// feeds: the issues bring every worklog, and the sweep and the
 	// re-read issues mark the deleted ones.
+	// Their state is checkpointed at the end, once the rows before it are
+	// committed: waiting for that here would hold the sweep back.
+	var worklogState *state.TableState
 	if r.wanted(TableWorklogs) != nil && !childOnly {
-		if err := r.worklogFeeds(ctx, fetchers[0], first, known); err != nil {
+		if next, err := r.worklogFeeds(ctx, fetchers[0], first, known); err != nil {
 			errs = append(errs, &source.TableError{Table: TableWorklogs, Err: err})
+		} else {
+			worklogState = &next
 		}
 	}
 	extra := known.extra(st.Extra)
@@ -831,6 +836,14 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			cst.Extra = knownIDs{}.extra(cst.Extra)
 		}
 		if err := r.checkpoint(ctx, c, cst); err != nil {
+			return err
+		}
+	}
+	if worklogState != nil {
+		if err := r.barrier(ctx); err != nil {
+			return fmt.Errorf("wait for worklog rows: %w", err)
+		}
+		if err := r.checkpoint(ctx, TableWorklogs, *worklogState); err != nil {
 			return err
 		}
 	}
@@ -1560,10 +1573,11 @@ func (f *issueFetch) issueChangelog(ctx context.Context, id string) ([]json.RawM
 
 // worklogFeeds reads worklog/updated (changed worklogs, hydrated through
 // worklog/list in batches of 1000) and worklog/deleted (Sink.Delete) from
-// the worklogs cursors, then checkpoints the worklogs table. On a first
-// sync the issue pages already carried every worklog, so the cursors just
-// start at the run.
-func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, known knownIDs) error {
+// the worklogs cursors, sends what they bring, and returns the worklogs
+// state to checkpoint once the rows sent are committed. On a first sync
+// the issue pages already carried every worklog, so the cursors just start
+// at the run.
+func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, known knownIDs) (state.TableState, error) {
 	ctx = client.WithTable(ctx, TableWorklogs)
 	tr := r.req.Tables[TableWorklogs]
 	st := tr.State
@@ -1573,7 +1587,7 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, k
 	if !first && !tr.Full && st.Cursor != "" {
 		n, err := strconv.ParseInt(st.Cursor, 10, 64)
 		if err != nil {
-			return fmt.Errorf("worklogs cursor %q: %w", st.Cursor, err)
+			return st, fmt.Errorf("worklogs cursor %q: %w", st.Cursor, err)
 		}
 		updatedSince = n
 		if d, err := strconv.ParseInt(st.Extra[extraDeletedSince], 10, 64); err == nil {
@@ -1602,7 +1616,7 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, k
 			next, err = updatedSince, nil
 		}
 		if err != nil {
-			return fmt.Errorf("worklog/updated: %w", err)
+			return st, fmt.Errorf("worklog/updated: %w", err)
 		}
 		for start := 0; start < len(ids); start += 1000 {
 			chunk := ids[start:min(start+1000, len(ids))]
@@ -1624,7 +1638,7 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, k
 				}
 				return f.e.err
 			}); err != nil {
-				return fmt.Errorf("worklog/list: %w", err)
+				return st, fmt.Errorf("worklog/list: %w", err)
 			}
 		}
 		updatedSince = next
@@ -1645,27 +1659,24 @@ func (r *syncRun) worklogFeeds(ctx context.Context, f *issueFetch, first bool, k
 			nextDel, err = deletedSince, nil
 		}
 		if err != nil {
-			return fmt.Errorf("worklog/deleted: %w", err)
+			return st, fmt.Errorf("worklog/deleted: %w", err)
 		}
 		if err := f.flush(ctx); err != nil {
-			return err
+			return st, err
 		}
 		if err := r.deleteKeys(ctx, TableWorklogs, deleted); err != nil {
-			return err
+			return st, err
 		}
 		deletedSince = nextDel
 	}
 	if err := f.flush(ctx); err != nil {
-		return err
+		return st, err
 	}
 	next := st
 	next.Cursor = strconv.FormatInt(updatedSince, 10)
 	next.Extra = map[string]string{extraDeletedSince: strconv.FormatInt(deletedSince, 10)}
 	next.LastSuccess = r.now
-	if err := r.barrier(ctx); err != nil {
-		return fmt.Errorf("wait for worklog rows: %w", err)
-	}
-	return r.checkpoint(ctx, TableWorklogs, next)
+	return next, nil
 }
 
 // deleteKeys marks rows of a table with a single-column string key deleted.
