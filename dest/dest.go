@@ -158,8 +158,11 @@ type StagingDirer interface {
 }
 
 // RecordBytes is the size of rec's buffers (shared buffers counted once per
-// use), for destinations that bound what they gather.
+// use), for destinations that bound what they gather; 0 for nil.
 func RecordBytes(rec arrow.RecordBatch) int64 {
+	if rec == nil {
+		return 0
+	}
 	var n int64
 	var walk func(d arrow.ArrayData)
 	walk = func(d arrow.ArrayData) {

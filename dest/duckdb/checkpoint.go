@@ -47,15 +47,11 @@ import (
 // during each checkpoint (BENCHMARKS.md, twenty-fifth round).
 type checkpointGate struct {
 	mu   sync.Mutex
-	cond *sync.Cond
 	open int // Write transactions open
-	// asked is closed while a checkpoint is asked for; a new channel
-	// replaces it once the checkpoint is done.
-	asked chan struct{}
-	// ran is closed once the asked-for checkpoint has run (or was not
-	// needed); a new channel replaces it with asked.
-	ran     chan struct{}
-	pending bool
+	// asked is closed while a checkpoint is asked for; ran is closed once
+	// it has run (or was not needed). New channels replace both then.
+	asked, ran chan struct{}
+	pending    bool
 }
 
 // gateWAL is the WAL size past which a Write's commit asks for a
@@ -63,9 +59,7 @@ type checkpointGate struct {
 var gateWAL int64 = 256 << 20
 
 func (g *checkpointGate) init() {
-	g.cond = sync.NewCond(&g.mu)
-	g.asked = make(chan struct{})
-	g.ran = make(chan struct{})
+	g.asked, g.ran = make(chan struct{}), make(chan struct{})
 }
 
 // running returns the channel closed once the checkpoint asked for has
@@ -85,13 +79,18 @@ func (g *checkpointGate) running() <-chan struct{} {
 // batch, at once when waiting, or on its own ctx) and the checkpoint ran. It returns the channel that is closed when a
 // checkpoint is asked for: the transaction then ends its group.
 func (g *checkpointGate) enter() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for g.pending {
-		g.cond.Wait()
+	for {
+		g.mu.Lock()
+		if !g.pending {
+			g.open++
+			asked := g.asked
+			g.mu.Unlock()
+			return asked
+		}
+		ran := g.ran
+		g.mu.Unlock()
+		<-ran
 	}
-	g.open++
-	return g.asked
 }
 
 // exit ends a Write transaction that enter counted, once it has committed
@@ -133,8 +132,7 @@ func (d *Destination) checkpoint(ctx context.Context) {
 	g.mu.Lock()
 	g.pending = false
 	close(g.ran)
-	g.asked, g.ran = make(chan struct{}), make(chan struct{})
-	g.cond.Broadcast()
+	g.init()
 	g.mu.Unlock()
 }
 
@@ -157,7 +155,7 @@ func (d *Destination) outsideCheckpoint(ctx context.Context, in *inbox, fn func(
 // Once ctx is done it stops holding and only waits, as the statements that
 // end a Write (dropping its feed's view) must still run.
 func (d *Destination) enter(ctx context.Context, in *inbox) (asked <-chan struct{}) {
-	in.hold(ctx, d.gate.running(), &d.held)
+	in.hold(ctx, d.gate.running())
 	return d.gate.enter()
 }
 
@@ -190,8 +188,7 @@ type inbox struct {
 	ch     <-chan dest.Batch
 	closed bool // ch is closed; held may still have batches
 	held   []dest.Batch
-	bytes  int64 // of held, counted in the Destination's total too
-	total  *atomic.Int64
+	total  *atomic.Int64 // the bytes every Write holds (Destination.held)
 }
 
 // next returns the next batch (ok false at the end of the stream), or
@@ -207,10 +204,7 @@ func (in *inbox) next(ctx context.Context, asked <-chan struct{}) (b dest.Batch,
 	if len(in.held) > 0 {
 		b, in.held[0] = in.held[0], dest.Batch{}
 		in.held = in.held[1:]
-		if n := dest.RecordBytes(b.Record); n > 0 {
-			in.bytes -= n
-			in.total.Add(-n)
-		}
+		in.total.Add(-dest.RecordBytes(b.Record))
 		return b, true, nil
 	}
 	if in.closed {
@@ -230,14 +224,13 @@ func (in *inbox) next(ctx context.Context, asked <-chan struct{}) (b dest.Batch,
 // hold receives batches into held until ran is closed (nil: no checkpoint
 // runs) or ctx is done, while the Writes together hold less than holdBytes
 // in total.
-func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.Int64) {
+func (in *inbox) hold(ctx context.Context, ran <-chan struct{}) {
 	if ran == nil {
 		return
 	}
-	in.total = total
 	for {
 		ch := in.ch
-		if in.closed || total.Load() >= holdBytes {
+		if in.closed || in.total.Load() >= holdBytes {
 			ch = nil // wait for the checkpoint only
 		}
 		select {
@@ -250,10 +243,8 @@ func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.In
 				in.closed = true
 				continue
 			}
-			n := dest.RecordBytes(b.Record)
 			in.held = append(in.held, b)
-			in.bytes += n
-			total.Add(n)
+			in.total.Add(dest.RecordBytes(b.Record))
 		}
 	}
 }
@@ -262,14 +253,11 @@ func (in *inbox) hold(ctx context.Context, ran <-chan struct{}, total *atomic.In
 // when the Write ends early.
 func (in *inbox) release() {
 	for _, b := range in.held {
+		in.total.Add(-dest.RecordBytes(b.Record))
 		if b.Record != nil {
 			b.Record.Release()
 		}
 		b.Answer(errWriteEnded)
 	}
 	in.held = nil
-	if in.total != nil {
-		in.total.Add(-in.bytes)
-	}
-	in.bytes = 0
 }

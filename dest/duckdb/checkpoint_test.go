@@ -122,7 +122,7 @@ func TestOutsideCheckpointWaitsForGate(t *testing.T) {
 	returned := make(chan struct{})
 	go func() {
 		defer close(returned)
-		_ = d.outsideCheckpoint(t.Context(), &inbox{}, func() error { ran <- d.walSize(); return nil })
+		_ = d.outsideCheckpoint(t.Context(), &inbox{total: &d.held}, func() error { ran <- d.walSize(); return nil })
 	}()
 	defer func() { <-returned }() // its exit reads gateWAL
 	select {

@@ -54,7 +54,7 @@ func (d *Destination) Write(ctx context.Context, ns dest.Namespace, t *schema.Ta
 	// Creating a side table and registering or dropping the feed's view
 	// change the catalog: they run outside the checkpoint gate's
 	// checkpoints, which DuckDB would decline beside them.
-	in := &inbox{ch: batches}
+	in := &inbox{ch: batches, total: &d.held}
 	defer in.release()
 	var w *pending
 	if err := d.outsideCheckpoint(ctx, in, func() (err error) {
