@@ -777,8 +777,8 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	// A sync that reads every issue for its children needs no worklog
 	// feeds: the issues bring every worklog, and the sweep and the
 	// re-read issues mark the deleted ones.
-	// Their state is checkpointed at the end, once the rows before it are
-	// committed: waiting for that here would hold the sweep back.
+	// The feeds' state is checkpointed after the final save, which waits
+	// for the rows sent: waiting for them here would hold the sweep back.
 	var worklogState *state.TableState
 	if r.wanted(TableWorklogs) != nil && !childOnly {
 		if next, err := r.worklogFeeds(ctx, fetchers[0], first, known); err != nil {
@@ -823,6 +823,13 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 	if err := save(ctx, maxUpdated, extra, fetchers); err != nil {
 		return err
 	}
+	if worklogState != nil {
+		// save waited for every row sent so far (the issues are written
+		// when the worklog feeds run), the feeds' rows included.
+		if err := r.checkpoint(ctx, TableWorklogs, *worklogState); err != nil {
+			return err
+		}
+	}
 	for _, c := range r.stateChildren(childOnly) {
 		cst := r.req.Tables[c].State
 		cst.LastSuccess = r.now
@@ -836,14 +843,6 @@ func (r *syncRun) syncIssues(ctx context.Context) error {
 			cst.Extra = knownIDs{}.extra(cst.Extra)
 		}
 		if err := r.checkpoint(ctx, c, cst); err != nil {
-			return err
-		}
-	}
-	if worklogState != nil {
-		if err := r.barrier(ctx); err != nil {
-			return fmt.Errorf("wait for worklog rows: %w", err)
-		}
-		if err := r.checkpoint(ctx, TableWorklogs, *worklogState); err != nil {
 			return err
 		}
 	}
@@ -1903,20 +1902,20 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 	start := r.s.startDate(r.now)
 	listed := newIDSet()
 	var mu sync.Mutex // collect runs for several id ranges at once
-	collect := func(items []json.RawMessage, lastID *int64) error {
+	collect := func(items []json.RawMessage) (lastID int64, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, it := range items {
 			rawID, u, err := decodeListed(it)
 			if err != nil {
-				return err
+				return lastID, err
 			}
 			n, ok, err := asInt(rawID)
 			if err != nil || !ok || n < 0 {
-				return fmt.Errorf("issue id %s is not numeric", rawID)
+				return lastID, fmt.Errorf("issue id %s is not numeric", rawID)
 			}
 			listed.add(n)
-			*lastID = max(*lastID, n)
+			lastID = max(lastID, n)
 			if vanished.Contains(uint64(n)) {
 				// Hidden for a moment, or its collection's 404 was the
 				// server's: fetched again.
@@ -1930,7 +1929,7 @@ func (r *syncRun) sweepDeleted(ctx context.Context, known knownIDs, deleted *idS
 				missing = append(missing, strconv.FormatInt(n, 10))
 			}
 		}
-		return nil
+		return lastID, nil
 	}
 	if err := r.listIssueIDRanges(ctx, keys, all, collect); err != nil {
 		return nil, false, fmt.Errorf("list issue ids: %w", err)
@@ -2052,9 +2051,9 @@ func (s *Source) scope() string {
 // one before it, so one range of a large site is a long chain of requests
 // at the end of a run: at 1,000,000 issues, 200 pages of 5,000 on Cloud.
 // The first range starts at 0 and the last has no end, so issues created
-// since the run read its pages are listed too. collect gets the range's
-// largest id read so far, and may run for several ranges at once.
-func (r *syncRun) listIssueIDRanges(ctx context.Context, keys []string, known *idSet, collect func(items []json.RawMessage, lastID *int64) error) error {
+// since the run read its pages are listed too. collect returns the largest
+// id of its items, and may run for several ranges at once.
+func (r *syncRun) listIssueIDRanges(ctx context.Context, keys []string, known *idSet, collect func(items []json.RawMessage) (lastID int64, err error)) error {
 	page := uint64(listIDsPageDC)
 	if r.d.cloud {
 		page = listIDsPageCloud
@@ -2104,9 +2103,9 @@ func idBounds(known *idSet, page uint64, parts int) []int64 {
 // projects with ids from lo (0: from the first), up to but not including
 // hi (0: to the last), ordered by id.
 // On Data Center, whose offset paging stops at 10,000 results, the query
-// restarts after each window with `id > <last id read>` (collect keeps
-// the largest id read up to date).
-func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64, collect func(items []json.RawMessage, lastID *int64) error) error {
+// restarts after each window with `id > <last id read>` (collect returns
+// the largest id of a page).
+func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64, collect func(items []json.RawMessage) (lastID int64, err error)) error {
 	ctx = client.WithTable(ctx, TableIssues)
 	var lastID int64
 	build := func(after int64) (string, error) {
@@ -2122,7 +2121,11 @@ func (r *syncRun) listIssueIDs(ctx context.Context, keys []string, lo, hi int64,
 		}
 		return b.OrderBy("id", jql.Asc).Build()
 	}
-	page := func(items []json.RawMessage) error { return collect(items, &lastID) }
+	page := func(items []json.RawMessage) error {
+		n, err := collect(items)
+		lastID = max(lastID, n)
+		return err
+	}
 	if r.d.cloud {
 		jqlText, err := build(0)
 		if err != nil {

@@ -1748,9 +1748,10 @@ func TestSimSweepListsInRanges(t *testing.T) {
 	// A range is known by its end: "" for the last.
 	ends := map[string]bool{}
 	starts := 0
+	endRe := regexp.MustCompile(`\(id < (\d+)\)`)
 	for _, q := range jqls {
 		end := ""
-		if m := regexp.MustCompile(`\(id < (\d+)\)`).FindStringSubmatch(q); m != nil {
+		if m := endRe.FindStringSubmatch(q); m != nil {
 			end = m[1]
 		}
 		ends[end] = true

@@ -130,21 +130,25 @@ func (q *sliceQueue) splitLocked() (*timeSlice, bool) {
 }
 
 // finish marks s done and returns the fetchers of the slices now done from
-// the start of the range (the prefix), and whether the prefix grew and is
-// not the whole range (the final checkpoint covers that).
-func (q *sliceQueue) finish(s *timeSlice) (prefix []*issueFetch, grew bool) {
+// the start of the range (the prefix), whether the prefix grew and is not
+// the whole range (the final checkpoint covers that), and whether every
+// slice is done.
+func (q *sliceQueue) finish(s *timeSlice) (prefix []*issueFetch, grew, all bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	before := q.prefixLocked()
 	s.done = true
 	n := q.prefixLocked()
-	if n == before || n == len(q.slices) {
-		return nil, false
+	if n == len(q.slices) {
+		return nil, false, true
+	}
+	if n == before {
+		return nil, false, false
 	}
 	for _, p := range q.slices[:n] {
 		prefix = append(prefix, p.f)
 	}
-	return prefix, true
+	return prefix, true, false
 }
 
 func (q *sliceQueue) prefixLocked() int {
@@ -203,10 +207,10 @@ func (q *sliceQueue) run(ctx context.Context, n int, pages, flush func(*timeSlic
 			return err
 		}
 		mu.Lock()
-		prefix, grew := q.finish(s)
+		prefix, grew, all := q.finish(s)
 		if grew && !failed {
 			latest = prefix
-		} else if q.allDone() {
+		} else if all {
 			latest = nil
 		}
 		mu.Unlock()
@@ -244,13 +248,6 @@ func (q *sliceQueue) run(ctx context.Context, n int, pages, flush func(*timeSlic
 	close(wake)
 	<-saved
 	return errors.Join(errs...)
-}
-
-// allDone reports whether every slice is done.
-func (q *sliceQueue) allDone() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.prefixLocked() == len(q.slices)
 }
 
 // fetchers returns every slice's fetcher, in time order.

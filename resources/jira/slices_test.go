@@ -139,15 +139,19 @@ func TestSliceQueueTakeAndPrefix(t *testing.T) {
 		finish    int
 		wantGrew  bool
 		wantCount int
+		wantAll   bool
 	}{
 		{finish: 1}, // not from the start
 		{finish: 0, wantGrew: true, wantCount: 2}, // 0 and 1
-		{finish: 2}, // the whole range: the final checkpoint's
+		{finish: 2, wantAll: true},                // the whole range: the final checkpoint's
 	}
 	for _, st := range steps {
-		prefix, grew := q.finish(q.slices[st.finish])
+		prefix, grew, all := q.finish(q.slices[st.finish])
 		if grew != st.wantGrew || len(prefix) != st.wantCount {
 			t.Errorf("finish %d: prefix of %d, grew %v; want %d, %v", st.finish, len(prefix), grew, st.wantCount, st.wantGrew)
+		}
+		if all != st.wantAll {
+			t.Errorf("finish %d: all done %v, want %v", st.finish, all, st.wantAll)
 		}
 	}
 }
