@@ -98,14 +98,27 @@ func parseDuration(s string) (time.Duration, error) {
 // trigger that fires every period (a CI cron), late by a varying few
 // minutes or early by the length of a run, runs it every time; counting
 // the interval from the last run instead would skip every other trigger.
+// A duration under a day that does not divide it starts again at each
+// UTC midnight, as cron's steps do: "7h" at 00:00, 07:00, 14:00 and
+// 21:00, the last period 3 hours long. Longer ones count from 0001-01-01
+// UTC, a Monday: "7d" starts each Monday at 00:00 UTC.
 // A cron expression is due at its first time after the last run started.
 func (s Schedule) Next(last time.Time) time.Time {
+	const day = 24 * time.Hour
 	if last.IsZero() {
 		return time.Time{}
 	}
 	switch {
-	case s.Every > 0:
+	case s.Every >= day:
 		return last.UTC().Truncate(s.Every).Add(s.Every)
+	case s.Every > 0:
+		// time.Time's Truncate counts from 0001-01-01 UTC, a midnight.
+		start := last.UTC().Truncate(day)
+		next, end := start.Add(last.Sub(start).Truncate(s.Every)+s.Every), start.Add(day)
+		if next.After(end) {
+			return end
+		}
+		return next
 	case s.Cron != "":
 		sched := s.cron
 		if sched == nil {

@@ -70,6 +70,8 @@ func TestScheduleDue(t *testing.T) {
 	hourly, _ := ParseSchedule("1h")
 	halfHourly, _ := ParseSchedule("30m")
 	daily, _ := ParseSchedule("1d")
+	sevenHours, _ := ParseSchedule("7h")
+	weekly, _ := ParseSchedule("7d")
 	cronTop, _ := ParseSchedule("0 * * * *")
 	lazyCron := Schedule{Cron: "30 2 * * *"} // built without ParseSchedule, e.g. from a plan file
 	tests := []struct {
@@ -87,6 +89,12 @@ func TestScheduleDue(t *testing.T) {
 		{name: "same period", s: hourly, last: "2026-11-29T10:08:00Z", now: "2026-11-29T10:59:00Z", due: false, next: "2026-11-29T11:00:00Z"},
 		{name: "half hours", s: halfHourly, last: "2026-11-29T10:29:59Z", now: "2026-11-29T10:30:00Z", due: true, next: "2026-11-29T10:30:00Z"},
 		{name: "days at UTC midnight", s: daily, last: "2026-11-29T23:10:00+01:00", now: "2026-11-29T23:59:00Z", due: false, next: "2026-11-30T00:00:00Z"},
+		// Under a day and not dividing it: periods start again at midnight.
+		{name: "7h from midnight", s: sevenHours, last: "2026-11-29T00:00:00Z", now: "2026-11-29T06:59:59Z", due: false, next: "2026-11-29T07:00:00Z"},
+		{name: "7h mid-day", s: sevenHours, last: "2026-11-29T15:20:00Z", now: "2026-11-29T21:00:00Z", due: true, next: "2026-11-29T21:00:00Z"},
+		{name: "7h last period of the day is short", s: sevenHours, last: "2026-11-29T21:30:00Z", now: "2026-11-29T23:59:00Z", due: false, next: "2026-11-30T00:00:00Z"},
+		{name: "7h in another zone", s: sevenHours, last: "2026-11-30T00:30:00+01:00", now: "2026-11-30T00:00:00Z", due: true, next: "2026-11-30T00:00:00Z"},
+		{name: "weeks start on Monday", s: weekly, last: "2026-11-25T12:00:00Z", now: "2026-11-29T23:59:59Z", due: false, next: "2026-11-30T00:00:00Z"},
 		{name: "cron not yet", s: cronTop, last: "2026-11-29T10:05:00Z", now: "2026-11-29T10:59:00Z", due: false, next: "2026-11-29T11:00:00Z"},
 		{name: "cron due", s: cronTop, last: "2026-11-29T10:05:00Z", now: "2026-11-29T11:00:00Z", due: true, next: "2026-11-29T11:00:00Z"},
 		{name: "cron in other zone", s: cronTop, last: "2026-11-29T11:05:00+01:00", now: "2026-11-29T10:30:00Z", due: false, next: "2026-11-29T11:00:00Z"},
