@@ -262,7 +262,9 @@ func (e *Engine) Syncs(targets []string) ([]string, error) {
 }
 
 // Plan computes the plan. It changes nothing: it only reads destination
-// state and calls the sources' discovery endpoints.
+// state and calls the sources' discovery endpoints. A sync that cannot be
+// planned is reported in the error, with the syncs that depend on it; the
+// plan returned beside the error holds every other sync.
 func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error) {
 	names, err := e.Syncs(opts.Targets)
 	if err != nil {
@@ -276,15 +278,44 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 		Force: opts.Force, Targets: opts.Targets,
 	}
 	var errs []error
+	failed := map[string]bool{}
 	for _, name := range names {
 		sp, err := e.planSync(ctx, name, now, opts, p.Serials)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("plan sync.%s: %w", name, err))
+			failed[name] = true
 			continue
 		}
 		p.Syncs = append(p.Syncs, sp)
 	}
+	// A sync that depends on one that could not be planned is left out
+	// too: apply runs a sync after those it depends on, and not when one
+	// of them fails.
+	for changed := len(failed) > 0; changed; {
+		changed = false
+		kept := p.Syncs[:0]
+		for _, sp := range p.Syncs {
+			if dep := e.failedDependency(sp.Name, failed); dep != "" {
+				errs = append(errs, fmt.Errorf("plan sync.%s: not planned: it depends on sync.%s, which could not be planned", sp.Name, dep))
+				failed[sp.Name], changed = true, true
+				continue
+			}
+			kept = append(kept, sp)
+		}
+		p.Syncs = kept
+	}
 	return p, errors.Join(errs...)
+}
+
+// failedDependency returns the first sync that name depends on in failed,
+// or "".
+func (e *Engine) failedDependency(name string, failed map[string]bool) string {
+	for _, dep := range e.cfg.Syncs[name].DependsOn {
+		if failed[dep] {
+			return dep
+		}
+	}
+	return ""
 }
 
 func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts PlanOptions, serials map[string]int64) (*plan.Sync, error) {

@@ -228,6 +228,10 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	defer eng.Close()
 
 	var p *plan.Plan
+	// planErr: the syncs that could not be planned. The others are
+	// applied, as serve does: a site that is down must not hold back the
+	// syncs of other sites.
+	var planErr error
 	if fs.NArg() == 1 {
 		if pf.force || len(pf.targets) > 0 || pf.fullRefresh {
 			return env.errorf("-force, -target and -full-refresh belong to `jsync plan` when applying a saved plan")
@@ -240,7 +244,12 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		var err error
 		p, err = eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh, Parallelism: *parallelism, ToApply: true})
 		if err != nil {
-			return env.failBusy(err, pf.lockTimeout)
+			if p == nil || !p.HasWork() {
+				return env.failBusy(err, pf.lockTimeout)
+			}
+			env.failBusy(err, pf.lockTimeout)
+			fmt.Fprintln(env.stderr, "The syncs above could not be planned; the others are applied, and apply exits with 1.")
+			planErr = err
 		}
 		renderPlan(env.stdout, p)
 		if !p.HasWork() {
@@ -270,7 +279,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	res, err := eng.Apply(ctx, p, opts)
 	view.Close()
 	if err != nil {
-		return env.failBusy(err, pf.lockTimeout)
+		return env.failBusy(errors.Join(planErr, err), pf.lockTimeout)
 	}
 	interrupted := ctx.Err() != nil
 	renderSummary(env.stdout, res, time.Since(start), interrupted)
@@ -278,20 +287,20 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	if interrupted {
 		// The tables the signal stopped are no failure of theirs: only
 		// other causes are errors.
-		var others []error
+		others := []error{planErr}
 		for _, t := range res.Tables {
 			if t.Err != nil && !stoppedBySignal(t.Err) {
 				others = append(others, fmt.Errorf("sync.%s.%s: %w", t.Sync, t.Table, t.Err))
 			}
 		}
-		if len(others) > 0 {
+		if err := errors.Join(others...); err != nil {
 			fmt.Fprintln(env.stderr)
-			env.fail(errors.Join(others...))
+			env.fail(err)
 		}
 		fmt.Fprintln(env.stderr, "Interrupted: committed batches are kept; the next apply continues from there.")
 		return exitInterrupted
 	}
-	if err != nil {
+	if err = errors.Join(planErr, err); err != nil {
 		fmt.Fprintln(env.stderr)
 		return env.fail(err)
 	}
