@@ -109,6 +109,13 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 	defer eng.Close()
 	p, err := eng.Plan(ctx, engine.PlanOptions{Targets: pf.targets, Force: pf.force, FullRefresh: pf.fullRefresh})
 	if err != nil {
+		// What apply would still do: the syncs that could be planned.
+		// Nothing is saved, and -json prints nothing, from a plan that
+		// misses syncs.
+		if p != nil && len(p.Syncs) > 0 && !*asJSON {
+			renderPlan(env.stdout, p)
+			fmt.Fprintln(env.stdout)
+		}
 		return env.failBusy(err, pf.lockTimeout)
 	}
 	if *asJSON {
