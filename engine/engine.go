@@ -21,6 +21,7 @@ import (
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/plan"
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/source"
@@ -277,41 +278,53 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 		ConfigDigest: e.cfg.Digest, Serials: map[string]int64{},
 		Force: opts.Force, Targets: opts.Targets,
 	}
-	var errs []error
-	failed := map[string]bool{}
+	// Syncs are planned with those they depend on first, so that one whose
+	// dependency could not be planned is left out before its source is
+	// asked anything: apply runs a sync after those it depends on, and not
+	// when one of them fails. Plan and errors keep the order of names.
+	g := dag.New()
 	for _, name := range names {
-		sp, err := e.planSync(ctx, name, now, opts, p.Serials)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("plan sync.%s: %w", name, err))
-			failed[name] = true
+		g.Add(name)
+		for _, dep := range e.cfg.Syncs[name].DependsOn {
+			if slices.Contains(names, dep) {
+				g.Connect(name, dep)
+			}
+		}
+	}
+	order, err := g.TopoOrder()
+	if err != nil {
+		return nil, err // config.Load refuses cycles
+	}
+	planned := map[string]*plan.Sync{}
+	failed := map[string]error{}
+	for _, name := range order {
+		if dep := e.failedDependency(name, failed); dep != "" {
+			failed[name] = fmt.Errorf("plan sync.%s: not planned: it depends on sync.%s, which could not be planned", name, dep)
 			continue
 		}
-		p.Syncs = append(p.Syncs, sp)
-	}
-	// A sync that depends on one that could not be planned is left out
-	// too: apply runs a sync after those it depends on, and not when one
-	// of them fails.
-	for changed := len(failed) > 0; changed; {
-		changed = false
-		kept := p.Syncs[:0]
-		for _, sp := range p.Syncs {
-			if dep := e.failedDependency(sp.Name, failed); dep != "" {
-				errs = append(errs, fmt.Errorf("plan sync.%s: not planned: it depends on sync.%s, which could not be planned", sp.Name, dep))
-				failed[sp.Name], changed = true, true
-				continue
-			}
-			kept = append(kept, sp)
+		sp, err := e.planSync(ctx, name, now, opts, p.Serials)
+		if err != nil {
+			failed[name] = fmt.Errorf("plan sync.%s: %w", name, err)
+			continue
 		}
-		p.Syncs = kept
+		planned[name] = sp
+	}
+	var errs []error
+	for _, name := range names {
+		if sp := planned[name]; sp != nil {
+			p.Syncs = append(p.Syncs, sp)
+		} else {
+			errs = append(errs, failed[name])
+		}
 	}
 	return p, errors.Join(errs...)
 }
 
 // failedDependency returns the first sync that name depends on in failed,
 // or "".
-func (e *Engine) failedDependency(name string, failed map[string]bool) string {
+func (e *Engine) failedDependency(name string, failed map[string]error) string {
 	for _, dep := range e.cfg.Syncs[name].DependsOn {
-		if failed[dep] {
+		if failed[dep] != nil {
 			return dep
 		}
 	}
