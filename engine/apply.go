@@ -557,7 +557,6 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 		sel := r.tables[n]
 		pt := r.mode[n]
 		s := newTableSink(r.d, r.sp.Namespace, sel.t, sel.write)
-		s.mem = e.Allocator
 		s.stage = e.stagerFor(r, n)
 		go s.run(wctx)
 		sinks[n] = s

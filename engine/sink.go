@@ -47,11 +47,8 @@ type tableSink struct {
 	// spool file instead of writing them (load = "after_fetch"); load
 	// writes them once the fetch is done. A full-table sink never stages:
 	// its Replace holds no memory while it waits.
-	stage *stager
-	spool *spool.Writer
-	// mem holds the records the sink joins (coalescer); Go's allocator
-	// when nil.
-	mem     memory.Allocator
+	stage   *stager
+	spool   *spool.Writer
 	loaded  bool        // load wrote the whole spool
 	loading atomic.Bool // load is writing the spool (progress)
 	written atomic.Int64
@@ -266,21 +263,9 @@ func (s *tableSink) run(ctx context.Context) {
 			return r.err
 		}
 	}
-	// Records are gathered (coalescer) and pushed once large enough, or
-	// before anything else the stream carries, so that order holds.
-	gather := newCoalescer(s.mem, coalesceBytes)
-	defer gather.release()
-	pushGathered := func() error {
-		rec, err := gather.take()
-		if err != nil || rec == nil {
-			return err
-		}
-		return push(dest.Batch{Record: rec})
-	}
 	for it := range s.items {
 		if s.Err() != nil {
 			release(it)
-			gather.release()
 			if it.flush != nil {
 				it.flush <- s.Err()
 			}
@@ -292,34 +277,14 @@ func (s *tableSink) run(ctx context.Context) {
 			}
 			continue
 		}
-		if it.rec != nil && !s.write {
-			it.rec.Release()
-			continue
-		}
 		var err error
-		if it.rec != nil {
-			var ready []arrow.RecordBatch
-			if ready, err = gather.add(it.rec); err == nil {
-				for i, rec := range ready {
-					if err = push(dest.Batch{Record: rec}); err != nil {
-						releaseAll(ready[i+1:])
-						break
-					}
-				}
-			}
-		} else if s.write {
-			err = pushGathered()
-		}
 		switch {
-		case err != nil:
-			// A record is the coalescer's already (add released it).
-			if it.del != nil {
-				it.del.keys.Release()
-			}
-			if it.flush != nil {
-				it.flush <- err
-			}
 		case it.rec != nil:
+			if !s.write {
+				it.rec.Release()
+				continue
+			}
+			err = push(dest.Batch{Record: it.rec})
 		case it.st != nil:
 			s.mu.Lock()
 			st := *it.st
@@ -367,11 +332,6 @@ func (s *tableSink) run(ctx context.Context) {
 		}
 	}
 	if s.write {
-		if s.Err() == nil {
-			if err := pushGathered(); err != nil {
-				s.fail(err)
-			}
-		}
 		if s.replace && wch == nil && s.Err() == nil && !s.aborted.Load() {
 			// A full table with no rows at all still replaces: it is empty now.
 			start()
@@ -439,7 +399,6 @@ func (s *tableSink) load(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, r.Close()) }()
 	ls := newTableSink(s.d, s.ns, s.t, true)
-	ls.mem = s.mem
 	go ls.run(ctx)
 	s.loading.Store(true)
 	defer s.loading.Store(false)

@@ -17,13 +17,10 @@ const DefaultBatchRows = 2000
 // batchBytes bounds the string bytes of one record batch: issue rows carry
 // their raw fields JSON (tens of KB for some), so a row count alone would
 // let every concurrent fetcher hold tens of MB per table. Each backfill
-// slice builds its own batch of every table, so the batches being built
-// are slices × tables × this. The engine's sinks join consecutive batches
-// into larger ones for the destination, which pays per batch. Measured at
-// 200,000 issues (8 slices): 128 KiB against 1 MiB, Go's median live
-// heap 80 MB against 108 MB and peak RSS 549 MB against 641 MB
-// (BENCHMARKS.md, twenty-seventh round).
-const batchBytes = 128 << 10
+// slice builds its own batch of every table, so this bounds the batches
+// being built to a few MB per slice. Measured at 50,000 issues against
+// 4 MB: Go's live heap 85-100 MB against 100-130 MB mid-run.
+const batchBytes = 1 << 20
 
 // rowWriter appends rows to a reused RecordBuilder for one (possibly
 // projected) table. Values for columns the table does not have are ignored,
