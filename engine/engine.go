@@ -278,10 +278,11 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 		ConfigDigest: e.cfg.Digest, Serials: map[string]int64{},
 		Force: opts.Force, Targets: opts.Targets,
 	}
-	// Syncs are planned with those they depend on first, so that one whose
-	// dependency could not be planned is left out before its source is
-	// asked anything: apply runs a sync after those it depends on, and not
-	// when one of them fails. Plan and errors keep the order of names.
+	// Syncs are planned with those they depend on first (dag.Walk, one at
+	// a time: they share p.Serials), so that one whose dependency could
+	// not be planned is left out before its source is asked anything:
+	// apply runs a sync after those it depends on, and not when one of
+	// them fails. Plan and errors keep the order of names.
 	g := dag.New()
 	for _, name := range names {
 		g.Add(name)
@@ -291,40 +292,34 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, error)
 			}
 		}
 	}
-	order, err := g.TopoOrder()
+	planned := map[string]*plan.Sync{}
+	results, err := g.Walk(ctx, 1, func(ctx context.Context, name string) error {
+		sp, err := e.planSync(ctx, name, now, opts, p.Serials)
+		planned[name] = sp
+		return err
+	})
 	if err != nil {
 		return nil, err // config.Load refuses cycles
 	}
-	planned := map[string]*plan.Sync{}
-	failed := map[string]error{}
-	for _, name := range order {
-		if dep := e.failedDependency(name, failed); dep != "" {
-			failed[name] = fmt.Errorf("plan sync.%s: not planned: it depends on sync.%s, which could not be planned", name, dep)
-			continue
-		}
-		sp, err := e.planSync(ctx, name, now, opts, p.Serials)
-		if err != nil {
-			failed[name] = fmt.Errorf("plan sync.%s: %w", name, err)
-			continue
-		}
-		planned[name] = sp
-	}
 	var errs []error
 	for _, name := range names {
-		if sp := planned[name]; sp != nil {
-			p.Syncs = append(p.Syncs, sp)
-		} else {
-			errs = append(errs, failed[name])
+		switch err := results[name]; {
+		case err == nil:
+			p.Syncs = append(p.Syncs, planned[name])
+		case errors.Is(err, dag.ErrUpstreamFailed):
+			errs = append(errs, fmt.Errorf("plan sync.%s: not planned: it depends on sync.%s, which could not be planned", name, failedDependency(g, results, name)))
+		default:
+			errs = append(errs, fmt.Errorf("plan sync.%s: %w", name, err))
 		}
 	}
 	return p, errors.Join(errs...)
 }
 
-// failedDependency returns the first sync that name depends on in failed,
-// or "".
-func (e *Engine) failedDependency(name string, failed map[string]error) string {
-	for _, dep := range e.cfg.Syncs[name].DependsOn {
-		if failed[dep] != nil {
+// failedDependency returns the first direct dependency of v that failed
+// in a walk's results.
+func failedDependency(g *dag.Graph, results map[string]error, v string) string {
+	for _, dep := range g.DependsOn(v) {
+		if results[dep] != nil {
 			return dep
 		}
 	}
