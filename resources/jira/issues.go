@@ -1142,22 +1142,25 @@ func (f *issueFetch) hydrate(ctx context.Context, ids []string, every int, check
 	fetch := func(ctx context.Context, i int) (hydrated, error) {
 		c := chunks[i]
 		ids := ids[c.lo:c.hi]
+		var items []json.RawMessage
 		if r.d.cloud && !noBulk.Load() {
-			var resp struct {
-				Issues []json.RawMessage `json:"issues"`
-			}
-			body := map[string]any{"issueIdsOrKeys": ids, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
-			err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp)
-			if err == nil {
-				return hydrated{resp.Issues, c.hi}, nil
-			}
-			if !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
+			got, rest, err := f.bulkFetch(ctx, ids)
+			if err != nil && !isStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed) {
 				return hydrated{}, fmt.Errorf("issue bulkfetch: %w", err)
 			}
-			noBulk.Store(true)
+			if err != nil {
+				noBulk.Store(true)
+			}
+			items, ids = got, rest
 		}
-		items, err := f.searchIDs(ctx, ids)
-		return hydrated{items, c.hi}, err
+		if len(ids) > 0 {
+			found, err := f.searchIDs(ctx, ids)
+			if err != nil {
+				return hydrated{}, err
+			}
+			items = append(items, found...)
+		}
+		return hydrated{items, c.hi}, nil
 	}
 	use := func(h hydrated) error {
 		if err := f.handle(ctx, h.items); err != nil {
@@ -1176,6 +1179,59 @@ func (f *issueFetch) hydrate(ctx context.Context, ids []string, every int, check
 	ahead := min(hydrateAhead, r.concurrency())
 	f.depth = ahead
 	return fetchOrdered(ctx, len(chunks), ahead, fetch, use)
+}
+
+// issueErrorRetries is how many times bulkFetch asks issue/bulkfetch again
+// for the issues an answer listed in issueErrors, after the client's
+// backoff, before it leaves them to a search by id.
+const issueErrorRetries = 2
+
+// bulkFetch reads the issues of ids (at most 100) with POST
+// issue/bulkfetch. Jira answers 200 with the issues it "can't return …
+// due to a retriable error or payload constraint" in issueErrors instead
+// of issues; bulkFetch asks for those again, up to issueErrorRetries
+// times, and returns the ones still refused in rest, for the caller to
+// search by id: an issue listed as changed is never dropped because Jira
+// could not return it once. On an error, items and rest are what was read
+// and what was not.
+func (f *issueFetch) bulkFetch(ctx context.Context, ids []string) (items []json.RawMessage, rest []string, err error) {
+	r := f.r
+	rest = ids
+	for attempt := 0; ; attempt++ {
+		var resp struct {
+			Issues      []json.RawMessage `json:"issues"`
+			IssueErrors []struct {
+				ID           json.RawMessage `json:"id"`
+				ErrorMessage string          `json:"errorMessage"`
+			} `json:"issueErrors"`
+		}
+		body := map[string]any{"issueIdsOrKeys": rest, "fields": []string{"*all"}, "expand": []string{"changelog", "transitions"}}
+		if err := r.s.cl.PostJSON(ctx, r.d.api+"/issue/bulkfetch", nil, body, &resp); err != nil {
+			return items, rest, err
+		}
+		items = append(items, resp.Issues...)
+		if len(resp.IssueErrors) == 0 {
+			return items, nil, nil
+		}
+		rest = make([]string, 0, len(resp.IssueErrors))
+		for _, e := range resp.IssueErrors {
+			id, ok, err := asString(e.ID)
+			if !ok || err != nil || id == "" {
+				// Which issue failed is unknown: stop here rather than
+				// let the cursor pass it.
+				return items, rest, fmt.Errorf("an issue in issueErrors has no usable id (%s): %s", truncate(string(e.ID)), e.ErrorMessage)
+			}
+			rest = append(rest, id)
+		}
+		if attempt == issueErrorRetries {
+			r.s.log.Warn("jira: issue/bulkfetch could not return some changed issues after retries; searching them by id",
+				"issues", len(rest), "first", rest[0], "message", resp.IssueErrors[0].ErrorMessage)
+			return items, rest, nil
+		}
+		if err := r.s.cl.Pause(ctx, attempt); err != nil {
+			return items, rest, err
+		}
+	}
 }
 
 // searchIDs reads the issues of ids (at most 100, one page) with a search

@@ -971,6 +971,88 @@ func TestSimIncrementalWithoutBulkfetch(t *testing.T) {
 	}
 }
 
+// TestSimIncrementalIssueErrors: issue/bulkfetch answers 200 but lists
+// some of the changed issues in issueErrors (Jira "can't return" them
+// this time). They are asked for again, and those refused every time are
+// searched by id: no changed issue stays stale, with every error rate up
+// to bulkfetch refusing every issue.
+func TestSimIncrementalIssueErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, tc := range []struct {
+		name string
+		rate float64
+	}{
+		{"some refused", 0.3},
+		{"all refused", 1}, // every issue is left to a search by id
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSimFixtureWith(t, jirasim.Options{Issues: 400, Flavor: jirasim.FlavorCloud, IssueErrors: tc.rate}, false)
+			f.setClient(func(o *client.Options) {
+				o.BaseBackoff, o.MaxBackoff = time.Millisecond, 5*time.Millisecond // the retries do not sleep
+			})
+			f.sync()
+			res, err := f.sim.Mutate(jirasim.Mutation{Update: 250})
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := int64(len(slices.Compact(slices.Sorted(slices.Values(res.Updated)))))
+			f.clock.Advance(20 * time.Minute) // past the cursor's overlap: only this run can read the changes
+			s0, b0 := f.okRequests("/search/jql"), f.okRequests("/issue/bulkfetch")
+			f.sync()
+			if stale := f.checkUpdated(res); stale > 0 {
+				t.Errorf("%d of %d changed issues stale after the run", stale, changed)
+			}
+			f.checkCounts("after the changes")
+			searches, fetches := f.okRequests("/search/jql")-s0, f.okRequests("/issue/bulkfetch")-b0
+			chunks := (changed + 99) / 100
+			// Every chunk is asked again for what it was refused.
+			if fetches <= chunks || fetches > chunks*(1+issueErrorRetries) {
+				t.Errorf("%d issue/bulkfetch requests for %d chunks; want more than %d, at most %d", fetches, chunks, chunks, chunks*(1+issueErrorRetries))
+			}
+			// The change list and the sweep page, plus a search by id for
+			// each chunk when bulkfetch refuses every issue.
+			if tc.rate == 1 && searches != 2+chunks {
+				t.Errorf("%d search requests, want %d", searches, 2+chunks)
+			}
+		})
+	}
+}
+
+// TestSimManyUsers: every user reaches the users table on a site with far
+// more users than one user search returns on Jira 10 Data Center (100,
+// whatever the paging): the search is split by prefix there. Cloud pages
+// users/search.
+func TestSimManyUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	for _, tc := range []struct {
+		flavor   string
+		users    int
+		searches func(n int64) bool // user/search requests
+	}{
+		{jirasim.FlavorDataCenter, 40, func(n int64) bool { return n == 2 }}, // one query: its page and the empty one after it
+		{jirasim.FlavorDataCenter, 1500, func(n int64) bool { return n > 2 }},
+		{jirasim.FlavorCloud, 1500, func(n int64) bool { return n == 0 }},
+	} {
+		t.Run(fmt.Sprintf("%s_%d", tc.flavor, tc.users), func(t *testing.T) {
+			f := newSimFixtureWith(t, jirasim.Options{Issues: 30, Flavor: tc.flavor, Users: tc.users}, false)
+			f.sync()
+			f.checkCounts("sync")
+			if got := int64(len(f.dest.tables[TableUsers].rows)); got != int64(tc.users) {
+				t.Errorf("%d users written, want %d", got, tc.users)
+			}
+			n := f.okRequests("/user/search")
+			if !tc.searches(n) {
+				t.Errorf("%d user/search requests", n)
+			}
+			t.Logf("%d user/search requests", n)
+		})
+	}
+}
+
 // TestSimIncrementalCheckpointsByID: the changed issues fetched by id are
 // committed hydrateEvery at a time, each checkpoint's cursor just before
 // the issues still to fetch (checkCursorDiscipline); a run stopped after

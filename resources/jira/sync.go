@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/jsync-dev/jsync/engine/source"
 	"github.com/jsync-dev/jsync/engine/state"
@@ -256,19 +258,97 @@ func (r *syncRun) fetchFields(_ context.Context, e *env, out *tableOut) error {
 }
 
 // fetchUsers lists every user: users/search on Cloud (inactive and app
-// users included), user/search on Data Center.
+// users included), user/search on Data Center (fetchUsersDC).
 func (r *syncRun) fetchUsers(ctx context.Context, e *env, out *tableOut) error {
-	path, q := r.d.api+"/users/search", url.Values{"maxResults": {"1000"}}
 	if !r.d.cloud {
-		path = r.d.api + "/user/search"
-		q = url.Values{"username": {"."}, "includeInactive": {"true"}, "includeActive": {"true"}, "maxResults": {"1000"}}
+		return r.fetchUsersDC(ctx, e, out)
 	}
-	return r.s.cl.EachArrayPage(ctx, path, q, func(items []json.RawMessage) error {
+	return r.s.cl.EachArrayPage(ctx, r.d.api+"/users/search", url.Values{"maxResults": {"1000"}}, func(items []json.RawMessage) error {
 		for _, it := range items {
 			e.decodeUser(out, it)
 		}
 		return e.err
 	})
+}
+
+// userSearchCap is the most users Jira 10 Data Center's user/search
+// returns for one query, whatever startAt and maxResults ask: "The
+// combination of maxResults and startAt is limited to the first 100
+// results" (JRASERVER-78660).
+const userSearchCap = 100
+
+// userPrefixChars extend a user/search prefix that reached the cap. The
+// search matches the start of the username, the display name or the
+// e-mail address, case-insensitively.
+const userPrefixChars = "abcdefghijklmnopqrstuvwxyz0123456789._-@'"
+
+// maxUserPrefix bounds the prefixes fetchUsersDC tries: a prefix this
+// long that still reaches the cap is an error, not a silent cut.
+const maxUserPrefix = 16
+
+// fetchUsersDC lists every user of a Data Center site with user/search.
+// username "." matches every user, but Jira 10 returns at most the first
+// userSearchCap of any query, and paging does not reach past them; so a
+// query that returns exactly that many is split by prefix (a, b, …, and
+// each prefix that reaches the cap again by its next character), as
+// Atlassian's own workaround does, and the users found are merged by key.
+// Sites with fewer users, and Jira 9, which pages past 100, need the one
+// query.
+func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error {
+	path := r.d.api + "/user/search"
+	var mu sync.Mutex // guards seen, e and out
+	seen := map[string]bool{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.concurrency())
+	var search func(prefix string) error
+	search = func(prefix string) error {
+		q := url.Values{"username": {prefix}, "includeInactive": {"true"}, "includeActive": {"true"}, "maxResults": {"1000"}}
+		n := 0
+		err := r.s.cl.EachArrayPage(ctx, path, q, func(items []json.RawMessage) error {
+			n += len(items)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, it := range items {
+				var u struct {
+					Key  string `json:"key"`
+					Name string `json:"name"`
+				}
+				if json.Unmarshal(it, &u) == nil && cmp.Or(u.Key, u.Name) != "" {
+					if seen[cmp.Or(u.Key, u.Name)] {
+						continue
+					}
+					seen[cmp.Or(u.Key, u.Name)] = true
+				}
+				e.decodeUser(out, it)
+			}
+			return e.err
+		})
+		if err != nil || n != userSearchCap {
+			return err
+		}
+		base := prefix
+		if prefix == "." {
+			base = ""
+		}
+		if len(base) >= maxUserPrefix {
+			return fmt.Errorf("list users: user/search returns at most %d users for a query, and %d match %q: the users table would be incomplete", userSearchCap, n, base)
+		}
+		for _, c := range userPrefixChars {
+			if base == "" && c == '.' {
+				continue // "." matches every user
+			}
+			next := base + string(c)
+			// A query waits for a slot only when it is not holding one.
+			if !g.TryGo(func() error { return search(next) }) {
+				if err := search(next); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	err := search(".")
+	return cmp.Or(g.Wait(), err) // the queries started must end before the table does
 }
 
 // visibleProjects lists the projects the user can browse, limited to the

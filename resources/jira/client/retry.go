@@ -120,6 +120,14 @@ func parseResetTime(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// Pause waits as the client would before retry number attempt+1 of a
+// request (its backoff, with jitter), or until ctx ends. It is for an
+// answer that succeeded but asks, in its content, to try part of it again:
+// issue/bulkfetch's issueErrors.
+func (c *Client) Pause(ctx context.Context, attempt int) error {
+	return sleepCtx(ctx, c.backoff(attempt))
+}
+
 func defaultJitter() float64 { return 0.7 + 0.6*rand.Float64() }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

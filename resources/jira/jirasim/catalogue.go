@@ -214,7 +214,10 @@ type catalogue struct {
 	fields     []fieldDef // system then custom
 }
 
-func newCatalogue(seed int64, flavor string, now time.Time, adminEmail string) *catalogue {
+// newCatalogue makes the site's catalogue. Users beyond numUsers (up to
+// users) are active people with their own random stream, so that the rest
+// of the dataset does not depend on how many there are.
+func newCatalogue(seed int64, flavor string, now time.Time, adminEmail string, users int) *catalogue {
 	r := newRnd(seed, tagCatalogue)
 	c := &catalogue{flavor: flavor}
 	tzs := []string{"Europe/Berlin", "America/Los_Angeles", "Australia/Sydney", "UTC", "Asia/Tokyo"}
@@ -245,6 +248,15 @@ func newCatalogue(seed int64, flavor string, now time.Time, adminEmail string) *
 			u.Active = false
 			u.DisplayName = "Former user " + fn
 		}
+		c.users = append(c.users, u)
+	}
+	xr := newRnd(seed, tagCatalogue, 1)
+	for i := numUsers; i < users; i++ {
+		fn, ln := firstNames[xr.intn(len(firstNames))], lastNames[xr.intn(len(lastNames))]
+		u := user{DisplayName: fn + " " + ln, Active: true, AccountType: "atlassian", TimeZone: tzs[xr.intn(len(tzs))],
+			Name: fmt.Sprintf("%s.%s%d", lower(fn), lower(ln), i), Key: fmt.Sprintf("JIRAUSER%d", 10100+i),
+			AccountID: fmt.Sprintf("5b10a2844c2016571%07x", i)}
+		u.Email = u.Name + "@example.com"
 		c.users = append(c.users, u)
 	}
 	c.categories = []category{

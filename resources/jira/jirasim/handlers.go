@@ -195,7 +195,7 @@ func (s *Server) handleServerInfo(w http.ResponseWriter, r *http.Request, v *vie
 		"serverTime": fmtTime(now.UnixMilli(), s.loc), "scmInfo": "1f51473f5c7b75c1a69a0090f4832cdc5053702a",
 		"serverTitle": "Jira (jirasim)", "defaultLocale": map[string]any{"locale": "en_US"}, "serverTimeZone": s.opts.TZ}
 	if s.opts.Flavor == FlavorDataCenter {
-		m["version"], m["versionNumbers"], m["deploymentType"], m["buildNumber"] = "9.12.15", []int{9, 12, 15}, "Server", 9120015
+		m["version"], m["versionNumbers"], m["deploymentType"], m["buildNumber"] = "10.3.12", []int{10, 3, 12}, "Server", 10030012
 	} else {
 		m["version"], m["versionNumbers"], m["deploymentType"], m["buildNumber"] = "1001.0.0-SNAPSHOT", []int{1001, 0, 0}, "Cloud", 100300
 	}

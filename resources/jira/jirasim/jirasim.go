@@ -46,6 +46,11 @@ const (
 type Options struct {
 	Addr   string // listen address; "" = 127.0.0.1:0
 	Issues int    // number of issues; 0 = 1000
+	// Users is the number of users, at least (and by default) the 40 that
+	// issues refer to; the others are active people only the user
+	// endpoints list, as on a site where most users never touch the
+	// synced projects.
+	Users  int
 	Seed   int64
 	Flavor string // "cloud" (default) | "datacenter"
 	Email  string // Cloud basic auth user; "" = DefaultEmail
@@ -62,6 +67,12 @@ type Options struct {
 	Latency time.Duration
 	Rate    float64 // GET (and POST) requests per second per endpoint; 0 = 100; < 0 = unlimited
 	Faults  float64 // probability of an injected fault per request
+	// IssueErrors is the probability that POST issue/bulkfetch reports a
+	// requested, visible issue in issueErrors instead of returning it:
+	// Jira Cloud's answer "when Jira can't return an issue enumerated in
+	// a request due to a retriable error or payload constraint" (200, the
+	// other issues returned). Each request draws again.
+	IssueErrors float64
 	// MaxConcurrent, when positive, answers a Jira request that arrives
 	// while that many are being served with 429 and RateLimit-Reason
 	// jira-max-concurrent-threads-across-all-instances-per-tenant-per-user,
@@ -117,7 +128,8 @@ type Server struct {
 	stats   statsRecorder
 	limiter *limiter
 	reqNo   atomic.Uint64
-	serving atomic.Int64 // Jira requests being served (Options.MaxConcurrent)
+	bulkNo  atomic.Uint64 // issue/bulkfetch requests, for IssueErrors
+	serving atomic.Int64  // Jira requests being served (Options.MaxConcurrent)
 	wg      sync.WaitGroup
 }
 
@@ -157,6 +169,9 @@ func Start(opts Options) (*Server, error) {
 	if opts.Faults < 0 || opts.Faults > 1 {
 		return nil, fmt.Errorf("start simulator: faults must be a probability in [0,1], got %v", opts.Faults)
 	}
+	if opts.IssueErrors < 0 || opts.IssueErrors > 1 {
+		return nil, fmt.Errorf("start simulator: issue errors must be a probability in [0,1], got %v", opts.IssueErrors)
+	}
 	if opts.Caps.Comments <= 0 {
 		opts.Caps.Comments = 20
 	}
@@ -181,7 +196,7 @@ func Start(opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	anchor := s.now().Truncate(time.Minute)
-	cat := newCatalogue(opts.Seed, opts.Flavor, anchor, opts.Email)
+	cat := newCatalogue(opts.Seed, opts.Flavor, anchor, opts.Email, opts.Users)
 	s.data = newDataset(opts.Seed, opts.Issues, cat, anchor)
 	s.limiter = newLimiter(opts.Rate)
 	s.stats.counts = map[string]map[int]int64{}

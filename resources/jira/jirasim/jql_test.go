@@ -12,7 +12,7 @@ import (
 func testDataset(t *testing.T, n int) (*dataset, time.Time) {
 	t.Helper()
 	now := time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
-	cat := newCatalogue(1, FlavorCloud, now, DefaultEmail)
+	cat := newCatalogue(1, FlavorCloud, now, DefaultEmail, 0)
 	return newDataset(1, n, cat, now), now
 }
 

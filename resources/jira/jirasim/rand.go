@@ -5,6 +5,8 @@ package jirasim
 // so per-issue content can be produced lazily and identically on every call.
 
 // Domain tags keep the random streams of different entity kinds apart.
+// Their values seed the streams: add new tags at the end, or every
+// dataset changes.
 const (
 	tagCatalogue uint64 = iota + 1
 	tagIssue
@@ -17,6 +19,7 @@ const (
 	tagMutation
 	tagFault
 	tagCounts
+	tagIssueError
 )
 
 func mix64(x uint64) uint64 {

@@ -489,6 +489,8 @@ func (s *Server) handleWorklogList(w http.ResponseWriter, r *http.Request, v *vi
 
 // handleBulkFetchIssues is POST issue/bulkfetch: up to 100 ids or keys, the
 // visible ones returned in ascending id order, unknown ones simply absent.
+// With Options.IssueErrors, some visible ones are listed in issueErrors
+// instead, as Jira does for an issue it could not return this time.
 func (s *Server) handleBulkFetchIssues(w http.ResponseWriter, r *http.Request, v *view) {
 	var req struct {
 		IssueIDsOrKeys []string `json:"issueIdsOrKeys"`
@@ -517,12 +519,22 @@ func (s *Server) handleBulkFetchIssues(w http.ResponseWriter, r *http.Request, v
 	o := issueOpts{fields: parseFieldSel(req.Fields, "*navigable"), expand: without(expand, "names", "schema"),
 		capComments: s.opts.Caps.Comments, capHistories: s.opts.Caps.Histories, capWorklogs: s.opts.Caps.Worklogs}
 	issues := make([]any, 0, len(ids))
+	issueErrors := []any{}
+	var rr rnd
+	if s.opts.IssueErrors > 0 {
+		rr = newRnd(s.opts.Seed, tagIssueError, s.bulkNo.Add(1))
+	}
 	for _, i := range ids {
+		if s.opts.IssueErrors > 0 && rr.chance(s.opts.IssueErrors) {
+			issueErrors = append(issueErrors, map[string]any{"id": strconv.FormatInt(v.d.issueID(i), 10),
+				"errorMessage": "The issue could not be retrieved. Try again later."})
+			continue
+		}
 		m := v.issue(i, o)
 		m["expand"] = ""
 		issues = append(issues, m)
 	}
-	resp := map[string]any{"expand": "schema,names", "issues": issues, "issueErrors": []any{}}
+	resp := map[string]any{"expand": "schema,names", "issues": issues, "issueErrors": issueErrors}
 	v.addNamesSchema(resp, o.fields, expand)
 	v.writeJSON(w, http.StatusOK, resp)
 }
