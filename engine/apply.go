@@ -614,7 +614,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 	}
 	loadErr := e.loadStaged(ctx, wctx, r, group, sinks)
 	reqs := r.src.Requests()
-	failed := map[string]bool{}
+	failed := map[string]error{} // a table's error, for its children
 	var finals []*state.TableState
 	results := map[string]*TableResult{}
 	for _, n := range group {
@@ -628,11 +628,17 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 			err = unattributed
 		}
 		t := r.tables[n].t
-		if err == nil && (failed[t.Parent]) {
-			err = fmt.Errorf("%w (%s)", dag.ErrUpstreamFailed, t.Parent)
+		if perr := failed[t.Parent]; err == nil && perr != nil {
+			if errors.Is(perr, context.Canceled) {
+				// Stopped with its parent (an interrupt), not failed:
+				// recorded as cancelled, as the parent is.
+				err = fmt.Errorf("stopped with %s: %w", t.Parent, context.Canceled)
+			} else {
+				err = fmt.Errorf("%w (%s)", dag.ErrUpstreamFailed, t.Parent)
+			}
 		}
 		if err != nil {
-			failed[n] = true
+			failed[n] = err
 		}
 		tr := &TableResult{
 			Sync: r.sp.Name, Table: n, Written: s.write, Rows: s.rows.Load(),

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jsync-dev/jsync/dest"
 	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/plan"
 	"github.com/jsync-dev/jsync/engine/schema"
 	"github.com/jsync-dev/jsync/engine/source"
@@ -614,6 +615,50 @@ func TestFailedTableKeepsCursorOthersCommit(t *testing.T) {
 	}
 	if !d.snap.Get("acme", SyncStateTable).LastSuccess.IsZero() {
 		t.Fatal("a sync with a failed table must stay due")
+	}
+}
+
+// TestChildRunStatusFollowsParent: a child table whose parent failed is
+// recorded as failed (a dependency failed); one whose parent was stopped by
+// the apply's cancellation is recorded as cancelled, as the parent is, so
+// that alerts on failed runs do not fire for an interrupted apply.
+func TestChildRunStatusFollowsParent(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		err               error
+		issues, comments  string
+		commentsErrIsDeps bool
+	}{
+		{"failed", errors.New("HTTP 500 from /rest/api/3/search/jql"), "failed", "failed", true},
+		{"interrupted", fmt.Errorf("search issues: %w", context.Canceled), "cancelled", "cancelled", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+			d, src := newMemDest(), &fakeSource{issues: 3, failWith: tc.err}
+			e := newTestEngine(t, testConfig(t), src, d, &now)
+			p, err := e.Plan(ctx, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			status := map[string]state.Run{}
+			for _, r := range d.runs {
+				status[r.Table] = r
+			}
+			if got := status["issues"].Status; got != tc.issues {
+				t.Errorf("issues: status %q, want %q", got, tc.issues)
+			}
+			c := status["comments"]
+			if c.Status != tc.comments {
+				t.Errorf("comments: status %q (%s), want %q", c.Status, c.Error, tc.comments)
+			}
+			if deps := strings.Contains(c.Error, dag.ErrUpstreamFailed.Error()); deps != tc.commentsErrIsDeps {
+				t.Errorf("comments: error %q; names a failed dependency: %v, want %v", c.Error, deps, tc.commentsErrIsDeps)
+			}
+		})
 	}
 }
 
