@@ -38,6 +38,7 @@ type worklogItem struct {
 	Created, Updated, Started int64
 	Seconds                   int
 	Text                      string
+	Restricted                bool // role visibility
 }
 
 type overlay struct {
@@ -206,6 +207,10 @@ func (d *dataset) worklogs(i int32) []worklogItem {
 		w.Started = w.Created - int64(r.intn(8*3600))*1000
 		w.Seconds = 900 * r.between(1, 32)
 		w.Text = r.sentence(3 + r.intn(6))
+		// Drawn from a stream of its own, so that the other values stay
+		// those of datasets made before worklogs had visibility.
+		vr := newRnd(d.seed, tagWorklog, uint64(i), uint64(j), 1)
+		w.Restricted = vr.chance(0.05)
 		out = append(out, w)
 	}
 	if o != nil {
@@ -213,6 +218,24 @@ func (d *dataset) worklogs(i int32) []worklogItem {
 			if !o.deletedWorklogs[w.ID] {
 				out = append(out, w)
 			}
+		}
+	}
+	return out
+}
+
+// visibleWorklogs are issue i's worklogs the user may read: as for
+// comments, those restricted to the Developers role are hidden from the
+// restricted user, in every endpoint, feed and total ("only worklogs
+// visible to the user are returned").
+func (d *dataset) visibleWorklogs(i int32, restricted viewer) []worklogItem {
+	ws := d.worklogs(i)
+	if restricted == asAdmin {
+		return ws
+	}
+	out := ws[:0:0]
+	for _, w := range ws {
+		if !w.Restricted {
+			out = append(out, w)
 		}
 	}
 	return out

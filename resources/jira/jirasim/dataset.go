@@ -70,10 +70,11 @@ type dataset struct {
 }
 
 type worklogRef struct {
-	ID      int64
-	Time    int64 // updated or deleted, epoch ms
-	Issue   int32
-	Deleted bool
+	ID         int64
+	Time       int64 // updated or deleted, epoch ms
+	Issue      int32
+	Deleted    bool
+	Restricted bool // a live worklog only the Developers role may read
 }
 
 // childCounts draws the per-issue collection sizes. Shape (per issue):
@@ -292,7 +293,7 @@ func (d *dataset) worklogIndex() []worklogRef {
 			continue
 		}
 		for _, w := range d.worklogs(int32(i)) {
-			out = append(out, worklogRef{ID: w.ID, Time: w.Updated, Issue: int32(i)})
+			out = append(out, worklogRef{ID: w.ID, Time: w.Updated, Issue: int32(i), Restricted: w.Restricted})
 		}
 	}
 	sort.Slice(out, func(a, b int) bool {

@@ -634,7 +634,7 @@ func (s *Server) handleIssueWorklogs(w http.ResponseWriter, r *http.Request, v *
 	after, _ := strconv.ParseInt(q.Get("startedAfter"), 10, 64)
 	before, _ := strconv.ParseInt(q.Get("startedBefore"), 10, 64)
 	var ws []worklogItem
-	for _, wl := range v.d.worklogs(i) {
+	for _, wl := range v.d.visibleWorklogs(i, v.restricted) {
 		if (after > 0 && wl.Started < after) || (before > 0 && wl.Started >= before) {
 			continue
 		}

@@ -367,7 +367,7 @@ func (v *view) fieldValue(i int32, rec *issueRec, fi int, f fieldDef, o issueOpt
 		return map[string]any{"comments": out, "self": v.api() + "/issue/" + strconv.FormatInt(d.issueID(i), 10) + "/comment",
 			"maxResults": keep, "total": len(cs), "startAt": 0}, true
 	case "worklog":
-		ws := d.worklogs(i)
+		ws := d.visibleWorklogs(i, v.restricted)
 		keep := min(len(ws), o.capWorklogs)
 		out := make([]any, 0, keep)
 		for _, w := range ws[:keep] {

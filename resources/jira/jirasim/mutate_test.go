@@ -267,3 +267,101 @@ func TestRoleRestrictedComments(t *testing.T) {
 	}
 	t.Fatal("no visible issue with a role-restricted comment")
 }
+
+// TestRoleRestrictedWorklogs: worklogs restricted to a project role are
+// hidden from a user without the role, as comments are: in the worklog
+// endpoint, the embedded collection and their totals, and in the
+// worklog/updated feed and worklog/list.
+func TestRoleRestrictedWorklogs(t *testing.T) {
+	s, clk := startSim(t, Options{Issues: 300, Seed: 5})
+	admin := client(t, s)
+	rest := client(t, s)
+	rest.auth = s.RestrictedAuthHeader()
+	d := s.data
+	found := false
+	for i := range d.recs {
+		ii := int32(i)
+		ws := d.worklogs(ii)
+		if !d.visibleIssue(ii, asRestricted) || len(ws) > 20 {
+			continue
+		}
+		hidden := len(ws) - len(d.visibleWorklogs(ii, asRestricted))
+		if hidden == 0 {
+			continue
+		}
+		found = true
+		id := strconv.FormatInt(d.issueID(ii), 10)
+		var a, r obj
+		admin.get("/rest/api/3/issue/"+id+"/worklog", &a)
+		rest.get("/rest/api/3/issue/"+id+"/worklog", &r)
+		if num(a["total"])-num(r["total"]) != hidden || len(arr(a["worklogs"]))-len(arr(r["worklogs"])) != hidden {
+			t.Fatalf("issue %s: admin sees %v worklogs, restricted %v, want %d fewer", id, a["total"], r["total"], hidden)
+		}
+		restricted := 0
+		for _, w := range arr(a["worklogs"]) {
+			if _, ok := w.(obj)["visibility"]; ok {
+				restricted++
+			}
+		}
+		if restricted != hidden {
+			t.Fatalf("issue %s: admin sees %d worklogs with visibility, want %d", id, restricted, hidden)
+		}
+		for _, w := range arr(r["worklogs"]) {
+			if _, ok := w.(obj)["visibility"]; ok {
+				t.Fatalf("issue %s: restricted user sees a role-restricted worklog", id)
+			}
+		}
+		var is obj
+		rest.get("/rest/api/3/issue/"+id+"?fields=worklog", &is)
+		if wl := is["fields"].(obj)["worklog"].(obj); num(wl["total"]) != num(r["total"]) {
+			t.Fatalf("issue %s: embedded total %v, endpoint %v", id, wl["total"], r["total"])
+		}
+		break
+	}
+	if !found {
+		t.Fatal("no visible issue with a role-restricted worklog")
+	}
+	// The feed and worklog/list: the restricted user's ids are the
+	// admin's minus the restricted worklogs of the projects it sees.
+	clk.Advance(2 * time.Minute) // the feed leaves out the last minute
+	feed := func(c *apiClient) map[int]bool {
+		ids := map[int]bool{}
+		for since := 0; ; {
+			var p obj
+			c.get("/rest/api/3/worklog/updated?since="+strconv.Itoa(since), &p)
+			for _, v := range arr(p["values"]) {
+				ids[num(v.(obj)["worklogId"])] = true
+			}
+			if p["lastPage"] == true {
+				return ids
+			}
+			since = num(p["until"])
+		}
+	}
+	all, seen := feed(admin), feed(rest)
+	want := 0
+	for i := range d.recs {
+		if d.visibleIssue(int32(i), asRestricted) {
+			want += len(d.visibleWorklogs(int32(i), asRestricted))
+		}
+	}
+	if len(seen) != want || len(seen) >= len(all) {
+		t.Fatalf("worklog/updated: restricted user sees %d worklogs (admin %d), want %d", len(seen), len(all), want)
+	}
+	hiddenID := 0
+	for id := range all {
+		i, ok := d.findWorklog(int64(id))
+		if ok && d.visibleIssue(i, asRestricted) && !seen[id] {
+			hiddenID = id
+			break
+		}
+	}
+	if hiddenID == 0 {
+		t.Fatal("no worklog of a visible issue is hidden from the feed")
+	}
+	var listed []any
+	rest.json("POST", "/rest/api/3/worklog/list", obj{"ids": []int{hiddenID}}, 200, &listed)
+	if len(listed) != 0 {
+		t.Fatalf("worklog/list gave the restricted user worklog %v", hiddenID)
+	}
+}

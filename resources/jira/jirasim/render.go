@@ -309,7 +309,7 @@ func (v *view) comment(i int32, c commentItem) map[string]any {
 
 func (v *view) worklog(w worklogItem) map[string]any {
 	id := strconv.FormatInt(v.d.issueID(w.Issue), 10)
-	return map[string]any{
+	m := map[string]any{
 		"self":   v.api() + "/issue/" + id + "/worklog/" + strconv.FormatInt(w.ID, 10),
 		"id":     strconv.FormatInt(w.ID, 10),
 		"author": v.userEmbed(w.Author), "updateAuthor": v.userEmbed(w.UpdateAuthor),
@@ -317,6 +317,10 @@ func (v *view) worklog(w worklogItem) map[string]any {
 		"created": fmtTime(w.Created, v.s.loc), "updated": fmtTime(w.Updated, v.s.loc), "started": fmtTime(w.Started, v.s.loc),
 		"timeSpent": formatDuration(w.Seconds), "timeSpentSeconds": w.Seconds, "issueId": id,
 	}
+	if w.Restricted {
+		m["visibility"] = map[string]any{"type": "role", "value": "Developers", "identifier": "Developers"}
+	}
+	return m
 }
 
 // history renders a changelog history of issue i. On Cloud, a

@@ -431,7 +431,7 @@ func (s *Server) handleWorklogChanges(deleted bool) func(w http.ResponseWriter, 
 			if ref.Time > cutoff {
 				break
 			}
-			if !v.d.visibleProject(int(v.d.recs[ref.Issue].proj), v.restricted) {
+			if !v.d.visibleProject(int(v.d.recs[ref.Issue].proj), v.restricted) || (ref.Restricted && v.restricted != asAdmin) {
 				continue
 			}
 			if len(vals) == worklogFeedPage {
@@ -475,7 +475,7 @@ func (s *Server) handleWorklogList(w http.ResponseWriter, r *http.Request, v *vi
 		}
 		ws, ok := byIssue[i]
 		if !ok {
-			ws = v.d.worklogs(i)
+			ws = v.d.visibleWorklogs(i, v.restricted)
 			byIssue[i] = ws
 		}
 		for _, wl := range ws {

@@ -94,7 +94,9 @@ func (s *Server) expected(restricted viewer, since time.Time) Expected {
 			for _, h := range o.histories {
 				items += int64(len(h.Items))
 			}
-			worklogs += int64(len(d.worklogs(ii)))
+			worklogs += int64(len(d.visibleWorklogs(ii, restricted)))
+		} else if restricted != asAdmin {
+			worklogs += int64(len(d.visibleWorklogs(ii, restricted)))
 		} else {
 			worklogs += int64(rec.nWorklogs)
 		}
