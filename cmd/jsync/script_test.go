@@ -44,8 +44,8 @@ func TestMain(m *testing.M) {
 
 // TestScript runs testdata/script/*.txtar. Custom commands:
 //
-//	sim start [-flavor cloud|datacenter] [-issues N] [-seed S] [-caps c=20,h=40,w=20] [-tz ZONE] [-faults P]
-//	    starts a simulated Jira site in-process over HTTPS; sets $SIM_URL,
+//	sim start [-flavor cloud|datacenter] [-issues N] [-seed S] [-caps c=20,h=40,w=20] [-tz ZONE] [-faults P] [-http]
+//	    starts a simulated Jira site in-process over HTTPS (-http: plain HTTP); sets $SIM_URL,
 //	    $SIM_EMAIL, $SIM_TOKEN, $SIM_PAT and writes its CA to $WORK/sim-ca.pem.
 //	sim mutate JSON          POST /_sim/mutate
 //	sim advance DURATION     moves the simulator's clock forward (e.g. past Jira's
@@ -98,6 +98,10 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 		opts := jirasim.Options{Issues: 60, Seed: 1, Flavor: "cloud", Rate: -1,
 			Email: "ci@example.com", Token: "tok-SECRET-1234567890", PAT: "pat-SECRET-0987654321"}
 		for i := 1; i < len(args); i++ {
+			if args[i] == "-http" {
+				opts.HTTP = true
+				continue
+			}
 			if i+1 >= len(args) {
 				ts.Fatalf("sim start: %s needs a value", args[i])
 			}

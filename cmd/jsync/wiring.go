@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,8 +228,15 @@ func openSource(ctx context.Context, s *config.Source, logger *slog.Logger) (sou
 		return jira.New(cfg)
 	}
 	if s.BaseURL != "" {
-		// A simulator started separately (cmd/jirasim), possibly over plain
-		// HTTP: the only case where http:// is accepted.
+		// A simulator started separately (cmd/jirasim) on this machine,
+		// possibly over plain HTTP: the only case where http:// is
+		// accepted. The configuration refuses any other host; this check
+		// keeps a source built some other way from sending credentials in
+		// clear text to a real site.
+		u, err := url.Parse(s.BaseURL)
+		if err != nil || !config.LoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("source %s: a simulator block needs a base_url on this machine (localhost, 127.0.0.0/8 or ::1); remove the simulator block to sync a real site", s.Addr())
+		}
 		cfg.AllowHTTP = true
 		return jira.New(cfg)
 	}

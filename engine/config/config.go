@@ -104,7 +104,10 @@ type Source struct {
 	// uses one year before the first sync).
 	StartDate time.Time
 	Projects  []string
-	// Simulator is set when the source is the built-in simulated site.
+	// Simulator is set when the source is a simulated site: the built-in
+	// one, which jsync starts itself, when BaseURL is empty, else a
+	// jirasim started separately on this machine (BaseURL's host is a
+	// loopback address, see LoopbackHost).
 	Simulator *Simulator
 	// RateLimit is the maximum requests per second; 0 means the client's default.
 	RateLimit float64

@@ -148,6 +148,7 @@ func TestErrorFixturesCoverage(t *testing.T) {
 		"Cycle in sync dependencies", "Cycle in local values", "Table written by two syncs",
 		"Duplicate source", "Duplicate destination", "Duplicate sync", "Duplicate variable", "Duplicate local value",
 		"Missing credentials", "Conflicting credentials", "Unsupported credentials for the simulator", "Missing base_url",
+		"Simulator with a remote base_url", "Simulator setting without effect", "Unsupported argument for the simulator",
 		"Missing environment variable",
 		"Insecure base_url", "Invalid base_url",
 		"Invalid schedule", "Invalid start_date", "Invalid load", "Unreadable ca_file", "Invalid ca_file", "Reserved source name", "Reserved schema name", "Partition of a table not written", "Partition column not selected",

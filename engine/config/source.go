@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -110,13 +111,14 @@ func (l *loader) decodeJiraSource(b *hcl.Block, s *Source) {
 	attrs := content.Attributes
 	l.reportMisplaced(attrs, "source")
 
+	var simAttrs hcl.Attributes
 	for i, sb := range content.Blocks {
 		if i > 0 {
 			l.diags = append(l.diags, errorf(sb.DefRange.Ptr(), "Duplicate simulator block",
 				"A source can have only one simulator block; the first is at %s.", content.Blocks[0].DefRange))
 			continue
 		}
-		s.Simulator = l.decodeSimulator(sb)
+		s.Simulator, simAttrs = l.decodeSimulator(sb)
 	}
 
 	strField := func(name string, dst *string) {
@@ -199,7 +201,61 @@ func (l *loader) decodeJiraSource(b *hcl.Block, s *Source) {
 	}
 
 	l.checkBaseURL(b, attrs, s)
+	l.checkSimulatorArgs(attrs, simAttrs, s)
 	l.checkCredentials(b, attrs, s)
+}
+
+// startsSimulator reports whether jsync starts the source's simulated site
+// itself, in-process: a simulator block and no base_url (or one in error,
+// reported already). With a base_url, the simulator block means a jirasim
+// started separately on this machine.
+func startsSimulator(s *Source) bool {
+	return s.Simulator != nil && s.BaseURL == ""
+}
+
+// localSimulator reports whether the source is a jirasim started
+// separately on this machine: a simulator block and a loopback base_url.
+func localSimulator(s *Source) bool {
+	if s.Simulator == nil || s.BaseURL == "" {
+		return false
+	}
+	u, err := url.Parse(s.BaseURL)
+	return err == nil && LoopbackHost(u.Hostname())
+}
+
+// LoopbackHost reports whether host (a URL's Hostname()) names this
+// machine: localhost, 127.0.0.0/8 or ::1. A source with a simulator block
+// and a base_url may only connect there, to a jirasim started separately:
+// anything else may be a real site, which must not get credentials over
+// http:// nor be mistaken for a simulator.
+func LoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkSimulatorArgs reports what a simulator block cannot go with: the
+// simulator's own settings when jsync does not start it (base_url set:
+// they configure nothing), and cloud_id, which routes requests to
+// Atlassian's gateway instead of the simulated site.
+func (l *loader) checkSimulatorArgs(attrs, simAttrs hcl.Attributes, s *Source) {
+	if s.Simulator == nil {
+		return
+	}
+	if a := attrs["cloud_id"]; a != nil {
+		l.diags = append(l.diags, errorf(a.NameRange.Ptr(), "Unsupported argument for the simulator",
+			"cloud_id sends every request to a Jira Cloud site through Atlassian's gateway (api.atlassian.com), not to the simulator. Remove cloud_id, or remove the simulator block to sync a real site."))
+	}
+	if attrs["base_url"] == nil {
+		return
+	}
+	for _, name := range sortedKeys(simAttrs) {
+		a := simAttrs[name]
+		l.diags = append(l.diags, errorf(a.NameRange.Ptr(), "Simulator setting without effect",
+			"%s configures the simulated site that jsync starts itself, when the source has no base_url. With base_url set, jsync connects to a jirasim started separately (set it with jirasim's flags) and starts none. Remove %s, or remove base_url to have jsync start the simulator.", name, name))
+	}
 }
 
 func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
@@ -212,7 +268,17 @@ func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
 		return
 	}
 	if s.BaseURL == "" {
-		return // evaluation failed (reported) or empty; an empty value is caught below
+		// Evaluation failed (reported), or the value is empty: without
+		// this check an empty base_url would pass and fail at the first
+		// request, or, with a simulator block, start the built-in site.
+		if l.evaluatedEmpty(a) {
+			fix := "Set it to the site's address, such as \"https://acme.atlassian.net\" (check the variable or environment variable it comes from)."
+			if s.Simulator != nil {
+				fix = "Remove base_url to have jsync start the built-in simulator, or set it to the address of a jirasim started on this machine, such as \"http://127.0.0.1:8080\"."
+			}
+			l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Invalid base_url", "base_url is empty. %s", fix))
+		}
+		return
 	}
 	// Before parsing, which may fail on them: a diagnostic's snippet shows
 	// the text as written.
@@ -231,9 +297,23 @@ func (l *loader) checkBaseURL(b *hcl.Block, attrs hcl.Attributes, s *Source) {
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Credentials in base_url",
 			"base_url must not contain credentials. Use email + api_token, personal_access_token, or username + password instead."))
 	}
-	if u.Scheme == "http" && s.Simulator == nil {
+	if s.Simulator != nil {
+		// A jirasim started separately. Only on this machine: a simulator
+		// block must not turn off HTTPS (and the simulator's leniency)
+		// for a real site.
+		if !LoopbackHost(u.Hostname()) {
+			fix := "To sync a real Jira site, remove the simulator block"
+			if u.Scheme == "http" {
+				fix += " and use an https:// URL"
+			}
+			l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Simulator with a remote base_url",
+				"A simulator block is only for jsync's built-in simulated site (no base_url) or a jirasim started on this machine, so base_url must be on localhost, 127.0.0.0/8 or ::1, and this one is not. %s. To use the built-in simulator, remove base_url.", fix))
+		}
+		return
+	}
+	if u.Scheme == "http" {
 		l.diags = append(l.diags, errorf(a.Expr.Range().Ptr(), "Insecure base_url",
-			"HTTPS is required: Jira credentials would travel unencrypted over http://. Use an https:// URL. Only the built-in simulator (a source with a simulator block) may use http://."))
+			"HTTPS is required: Jira credentials would travel unencrypted over http://. Use an https:// URL. Only a jirasim on this machine (a source with a simulator block and a localhost base_url) may use http://."))
 	}
 }
 
@@ -301,9 +381,15 @@ func (l *loader) checkCredentials(b *hcl.Block, attrs hcl.Attributes, s *Source)
 		}
 	}
 	if len(used) == 0 {
-		if s.Simulator == nil {
+		// Only the site jsync starts itself has an account of its own; a
+		// jirasim started separately takes the credentials it was given.
+		if !startsSimulator(s) {
+			help := credentialHelp
+			if localSimulator(s) {
+				help = "A jirasim started separately takes the credentials of its -email and -token (Cloud) or -pat (Data Center) flags; set the same here. " + credentialHelp
+			}
 			l.diags = append(l.diags, errorf(b.DefRange.Ptr(), "Missing credentials",
-				"The source %s has no credentials. %s", s.Addr(), credentialHelp))
+				"The source %s has no credentials. %s", s.Addr(), help))
 		}
 		return
 	}
@@ -325,7 +411,7 @@ func (l *loader) checkCredentials(b *hcl.Block, attrs hcl.Attributes, s *Source)
 		return
 	}
 	m := credentialModes[used[0]]
-	if sim := s.Simulator; sim != nil && s.BaseURL == "" {
+	if sim := s.Simulator; startsSimulator(s) {
 		// The built-in site accepts the credentials of its flavor, which
 		// then replace its own.
 		want := "cloud"
@@ -378,7 +464,9 @@ func (l *loader) evaluatedEmpty(a *hcl.Attribute) bool {
 	return v.Type() == cty.String && v.AsString() == ""
 }
 
-func (l *loader) decodeSimulator(b *hcl.Block) *Simulator {
+// decodeSimulator decodes a simulator block, and returns its attributes
+// too, for the checks that depend on the rest of the source.
+func (l *loader) decodeSimulator(b *hcl.Block) (*Simulator, hcl.Attributes) {
 	sim := &Simulator{}
 	content, diags := b.Body.Content(simulatorSchema)
 	l.diags = append(l.diags, diags...)
@@ -435,7 +523,7 @@ func (l *loader) decodeSimulator(b *hcl.Block) *Simulator {
 			}
 		}
 	}
-	return sim
+	return sim, attrs
 }
 
 // parseStartDate accepts YYYY-MM-DD (midnight UTC) or RFC 3339.

@@ -8,7 +8,7 @@ simulator {  # ERROR: 5:1 Misplaced simulator block
 
 source "jira" "acme" {
   base_ur   = "https://acme.atlassian.net"  # ERROR: 10:3 Unsupported argument
-  base_url  = "https://acme.atlassian.net"
+  base_url  = "https://acme.atlassian.net"  # ERROR: 11:15 Simulator with a remote base_url
   email     = "a@acme.example"
   api_token = "literal-token-xyz"
   tables    = ["issues"]  # ERROR: 14:3 Misplaced argument

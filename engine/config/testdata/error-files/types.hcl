@@ -6,48 +6,52 @@ source "jira" "acme" {
   projects    = "ENG"  # ERROR: 6:17 Incorrect attribute value type
   concurrency = "four"  # ERROR: 7:17 Incorrect attribute value type
   rate_limit  = 0  # ERROR: 8:17 Invalid rate_limit
-  simulator {
-    issues = 1.5  # ERROR: 10:14 Incorrect attribute value type
-    caps   = { comments = -1, commments = 2 }  # ERROR: 11:27 Invalid simulator cap  # ERROR: 11:31 Unsupported simulator cap
-    flavor = "clowd"  # ERROR: 12:14 Invalid simulator flavor
-    tz     = "Mars/Olympus"  # ERROR: 13:14 Invalid time zone
-  }
-  simulator {}  # ERROR: 15:3 Duplicate simulator block
 }
 
 destination "duckdb" "w" {
   path   = "w.duckdb"
-  schema = "not valid"  # ERROR: 20:12 Invalid schema name
+  schema = "not valid"  # ERROR: 13:12 Invalid schema name
 }
 
 destination "parquet" "p" {
   path        = 42
-  compression = "zip"  # ERROR: 25:17 Unsupported compression
+  compression = "zip"  # ERROR: 18:17 Unsupported compression
 }
 
 sync "acme" {
   source      = source.jira.acme
   destination = destination.duckdb.w
-  tables      = "issues"  # ERROR: 31:17 Incorrect attribute value type
-  columns     = ["id"]  # ERROR: 32:17 Incorrect attribute value type
+  tables      = "issues"  # ERROR: 24:17 Incorrect attribute value type
+  columns     = ["id"]  # ERROR: 25:17 Incorrect attribute value type
 }
 
 destination "duckdb" "small" {
   path         = "small.duckdb"
-  memory_limit = "lots"  # ERROR: 37:18 Invalid memory limit
+  memory_limit = "lots"  # ERROR: 30:18 Invalid memory limit
 }
 
 destination "duckdb" "old" {
   path            = "old.duckdb"
-  storage_version = "1.2"  # ERROR: 42:21 Invalid storage version
+  storage_version = "1.2"  # ERROR: 35:21 Invalid storage version
 }
 
 destination "parquet" "q" {
   path            = "q"
-  storage_version = "v1.2.0"  # ERROR: 47:3 Unsupported argument
+  storage_version = "v1.2.0"  # ERROR: 40:3 Unsupported argument
 }
 
 destination "duckdb" "ancient" {
   path            = "ancient.duckdb"
-  storage_version = "v0.9.2"  # ERROR: 52:21 Invalid storage version
+  storage_version = "v0.9.2"  # ERROR: 45:21 Invalid storage version
+}
+
+# The built-in simulator's settings.
+source "jira" "sim" {
+  simulator {
+    issues = 1.5  # ERROR: 51:14 Incorrect attribute value type
+    caps   = { comments = -1, commments = 2 }  # ERROR: 52:27 Invalid simulator cap  # ERROR: 52:31 Unsupported simulator cap
+    flavor = "clowd"  # ERROR: 53:14 Invalid simulator flavor
+    tz     = "Mars/Olympus"  # ERROR: 54:14 Invalid time zone
+  }
+  simulator {}  # ERROR: 56:3 Duplicate simulator block
 }
