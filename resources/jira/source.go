@@ -164,6 +164,9 @@ func (s *Source) clientOptions() client.Options {
 		RateLimit:  cfg.RateLimit,
 		Transport:  countingTransport{next: s.httpTransport, s: s},
 		Logger:     cfg.Logger,
+
+		SourceName:       cfg.Name,
+		ConfiguredCAFile: cfg.CAFile,
 	}
 }
 

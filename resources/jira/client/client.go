@@ -10,6 +10,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -102,6 +103,11 @@ type Options struct {
 	// Logger receives debug lines per request and warnings per retry. Nil
 	// discards.
 	Logger *slog.Logger
+	// SourceName and ConfiguredCAFile only word the advice given with
+	// connection errors: the source's name in the configuration
+	// (source "jira" "NAME") and its ca_file, which a custom Transport
+	// may trust already (CAFile names it otherwise).
+	SourceName, ConfiguredCAFile string
 
 	// BaseBackoff is the first retry delay (doubled per retry, jittered by
 	// U(0.7,1.3)); MaxBackoff caps it. Retry-After and X-RateLimit-Reset
@@ -517,7 +523,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 				return nil, c.ctxErr(method, path, ctx.Err(), lastErr)
 			}
 			if !retryableTransport(err) {
-				return nil, fmt.Errorf("jira: %s %s: %s", method, path, redact(err.Error(), c.secrets))
+				msg := redact(err.Error(), c.secrets)
+				if advice := transportAdvice(err, c.opts.SourceName, cmp.Or(c.opts.CAFile, c.opts.ConfiguredCAFile)); advice != "" {
+					msg += " — " + advice
+				}
+				return nil, fmt.Errorf("jira: %s %s: %s", method, path, msg)
 			}
 			lastErr = fmt.Errorf("jira: %s %s: %s", method, path, redact(err.Error(), c.secrets))
 			if !c.answered.Load() && errors.Is(err, syscall.ECONNREFUSED) && attempt+1 >= refusedFirstAttempts {

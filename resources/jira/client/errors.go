@@ -2,9 +2,13 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -72,6 +76,49 @@ func (e *HTTPError) Advice() string {
 	}
 	if e.Status >= 500 {
 		return "Jira server error; retry later"
+	}
+	return ""
+}
+
+// transportAdvice is the user-facing hint for a request that got no answer
+// because of a failure retrying does not mend: the site's certificate,
+// plain HTTP where TLS was expected, or a host name that does not exist.
+// source is the source's name and caFile its ca_file ("" if none), to
+// name what to change; "" when there is no advice for err.
+func transportAdvice(err error, source, caFile string) string {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		record    tls.RecordHeaderError
+		dnsErr    *net.DNSError
+	)
+	block := "the source block"
+	if source != "" {
+		block = fmt.Sprintf("source \"jira\" %q", source)
+	}
+	switch {
+	case errors.As(err, &unknownCA):
+		if caFile != "" {
+			return fmt.Sprintf("the site's certificate is signed neither by a certificate authority in ca_file (%s) nor by one this system trusts: ca_file must hold the CA that issued the site's certificate (the root of its chain, in PEM), or fix the system trust store", caFile)
+		}
+		return fmt.Sprintf("the site's certificate is not signed by a trusted authority (a private CA, or a proxy that intercepts TLS?): set ca_file = \"path/to/ca.pem\" in %s to that CA's certificate (PEM), or add the CA to the system trust store", block)
+	case errors.As(err, &hostname):
+		return "the site's certificate is not valid for base_url's host name: use the host name the certificate names in base_url, or have the site's certificate reissued for this name"
+	case errors.As(err, &invalid):
+		switch invalid.Reason {
+		case x509.Expired:
+			return "the site's certificate (or one of its chain) has expired or is not valid yet: the site's administrator must renew it; if it looks current, check this machine's clock"
+		case x509.NotAuthorizedToSign, x509.CANotAuthorizedForThisName, x509.CANotAuthorizedForExtKeyUsage, x509.IncompatibleUsage:
+			return "the site's certificate chain is not valid for a TLS server (an issuer not allowed to sign it, or a certificate not meant for servers): the site's administrator must fix the certificate"
+		}
+		return "the site's certificate was refused: the site's administrator must fix it"
+	case errors.Is(err, http.ErrSchemeMismatch):
+		return "the server at base_url's address answered in plain HTTP, not HTTPS: check base_url's port (a Jira site is reached over https://, usually on port 443)"
+	case errors.As(err, &record):
+		return "the server at base_url's address does not speak TLS: check base_url's host and port"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "base_url's host name does not exist: check base_url for a typo, and the DNS (or VPN) this machine uses"
 	}
 	return ""
 }

@@ -31,8 +31,8 @@ func retryableStatus(method string, status int) bool {
 }
 
 // retryableTransport: connection resets, EOFs, timeouts and truncated bodies
-// are retried; certificate problems, unknown host names, a refused redirect
-// and oversized bodies are not.
+// are retried; certificate problems, plain HTTP where TLS was expected,
+// unknown host names, a refused redirect and oversized bodies are not.
 func retryableTransport(err error) bool {
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -48,7 +48,8 @@ func retryableTransport(err error) bool {
 	}
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid),
-		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &tooLarge), errors.Is(err, errRedirect):
+		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.Is(err, http.ErrSchemeMismatch),
+		errors.As(err, &tooLarge), errors.Is(err, errRedirect):
 		return false
 	}
 	return true
