@@ -209,7 +209,7 @@ type countingTransport struct {
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	table := client.TableFrom(req.Context())
 	if table == "" {
-		table = "_discover"
+		table = client.DiscoverTable
 	}
 	c.s.reqMu.Lock()
 	c.s.reqs[table]++
@@ -313,7 +313,8 @@ func (s *Source) limitInFlight(n int) (done func()) {
 }
 
 // Requests reports the HTTP requests sent so far (retries included), by the
-// table they were made for; discovery requests count under "_discover".
+// table they were made for; discovery requests (and any made for no table)
+// count under client.DiscoverTable.
 func (s *Source) Requests() map[string]int64 {
 	s.reqMu.Lock()
 	defer s.reqMu.Unlock()
@@ -392,7 +393,7 @@ func (s *Source) discoveryParallelism(ctx context.Context) int {
 }
 
 func (s *Source) discover(ctx context.Context, pinned map[string]string) (*discovery, error) {
-	ctx = client.WithTable(ctx, "_discover")
+	ctx = client.WithTable(ctx, client.DiscoverTable)
 	// serverInfo, myself and the field catalogue do not depend on each
 	// other: one round trip. The catalogue is read from /rest/api/2/field,
 	// which Cloud serves as well as Data Center (its answer is the same
@@ -572,7 +573,7 @@ func upperAll(keys []string) []string {
 func (s *Source) invisibleProjects(ctx context.Context, d *discovery) ([]string, error) {
 	r := &syncRun{s: &Source{cfg: s.cfg, cl: s.cl, log: s.log}, d: d}
 	r.s.cfg.Projects = nil
-	all, err := r.visibleProjects(client.WithTable(ctx, "_discover"))
+	all, err := r.visibleProjects(client.WithTable(ctx, client.DiscoverTable))
 	if err != nil {
 		return nil, err
 	}

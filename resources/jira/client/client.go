@@ -396,10 +396,7 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	t := ""
-	if e.Table != "" {
-		t = " (table " + e.Table + ")"
-	}
+	t := tableNote(e.Table)
 	hint := ""
 	if strings.HasPrefix(strings.TrimSpace(e.Snippet), "<") {
 		hint = " — got HTML or XML instead of JSON: is base_url the Jira REST root, and is a login (SSO) or proxy page in the way?"
@@ -553,7 +550,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		if herr, ok := lastErr.(*HTTPError); ok {
 			reason = herr.Reason
 		}
-		c.log.Warn("jira request failed; retrying", "method", method, "endpoint", path, "table", table,
+		c.log.Warn("jira request failed; retrying", "method", method, "endpoint", path, tableAttr(table),
 			"attempt", n, "wait", wait, "rate_limit_reason", reason, "error", lastErr.Error())
 		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return nil, c.ctxErr(method, path, err, lastErr)

@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -33,9 +34,7 @@ type HTTPError struct {
 func (e *HTTPError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "jira: %s %s: HTTP %d %s", e.Method, e.Endpoint, e.Status, http.StatusText(e.Status))
-	if e.Table != "" {
-		fmt.Fprintf(&b, " (table %s)", e.Table)
-	}
+	b.WriteString(tableNote(e.Table))
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
@@ -54,7 +53,7 @@ func (e *HTTPError) Advice() string {
 	case http.StatusUnauthorized:
 		return "authentication failed: check the email and API token, or the PAT (Data Center); a scoped API token needs cloud_id"
 	case http.StatusForbidden:
-		if e.Table == "" {
+		if e.Table == "" || e.Table == DiscoverTable {
 			return fmt.Sprintf("permission denied: the user needs the %q permission to read this data", Permission(e.Endpoint))
 		}
 		return fmt.Sprintf("permission denied: the user needs the %q permission to read table %s; grant it, or leave %q out of the sync's tables",
@@ -238,6 +237,34 @@ func redact(s string, secrets []string) string {
 }
 
 type tableKey struct{}
+
+// DiscoverTable labels the requests made while connecting to a site
+// (server info, the user, the field catalogue, the visible projects),
+// which no table owns: WithTable(ctx, DiscoverTable) counts them apart in
+// the request statistics. User-facing text never shows the label: errors
+// and log lines say "while connecting to the site" instead.
+const DiscoverTable = "_discover"
+
+// tableNote is what an error adds after the status to say what the request
+// was for: " (table T)", " (while connecting to the site)", or "".
+func tableNote(table string) string {
+	switch table {
+	case "":
+		return ""
+	case DiscoverTable:
+		return " (while connecting to the site)"
+	}
+	return " (table " + table + ")"
+}
+
+// tableAttr is the log attribute that says what a request was for: the
+// table, or, for discovery, that it was made while connecting.
+func tableAttr(table string) slog.Attr {
+	if table == DiscoverTable {
+		return slog.String("while", "connecting to the site")
+	}
+	return slog.String("table", table)
+}
 
 // WithTable records the table being synced in ctx; errors from requests made
 // with that ctx name it (HTTPError.Table) and log lines carry it.

@@ -1,9 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -158,5 +160,60 @@ func TestHTMLInsteadOfJSON(t *testing.T) {
 	var derr *DecodeError
 	if !errors.As(err, &derr) || !strings.Contains(err.Error(), "SSO") || !strings.Contains(err.Error(), "table projects") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestDiscoveryLabel checks that the label that counts discovery requests
+// (DiscoverTable) never shows in errors or log lines, which say the
+// request was made while connecting to the site, and that a table's own
+// requests still name the table.
+func TestDiscoveryLabel(t *testing.T) {
+	html := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><body>Log in with SSO</body></html>"))
+	}
+	tests := []struct {
+		name    string
+		table   string
+		steps   []step
+		want    []string // in the error
+		wantLog string   // in the log, "" for no log line
+	}{
+		{name: "401 while connecting", table: DiscoverTable, steps: []step{status(401)},
+			want: []string{"HTTP 401 Unauthorized (while connecting to the site)", "authentication failed"}},
+		{name: "403 while connecting", table: DiscoverTable, steps: []step{status(403)},
+			want: []string{"HTTP 403 Forbidden (while connecting to the site)", "permission to read this data"}},
+		{name: "HTML while connecting", table: DiscoverTable, steps: []step{html},
+			want: []string{"(while connecting to the site): decode response", "SSO"}},
+		{name: "retried while connecting", table: DiscoverTable, steps: []step{status(503), status(404)},
+			want: []string{"HTTP 404 Not Found (while connecting to the site)"}, wantLog: `while="connecting to the site"`},
+		{name: "403 of a table", table: "users", steps: []step{status(403)},
+			want: []string{"HTTP 403 Forbidden (table users)", `leave "users" out of the sync's tables`}},
+		{name: "retried for a table", table: "issues", steps: []step{status(503), status(404)},
+			want: []string{"HTTP 404 Not Found (table issues)"}, wantLog: "table=issues"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := script(tt.steps...)
+			var logBuf bytes.Buffer
+			c, _, _ := newTLSServer(t, h, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil)) })
+			err := c.GetJSON(WithTable(context.Background(), tt.table), "/rest/api/2/serverInfo", nil, new(map[string]any))
+			if err == nil {
+				t.Fatal("request succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if tt.wantLog != "" && !strings.Contains(logBuf.String(), tt.wantLog) {
+				t.Errorf("log lacks %q:\n%s", tt.wantLog, logBuf.String())
+			}
+			for _, out := range []string{err.Error(), logBuf.String()} {
+				if strings.Contains(out, DiscoverTable) {
+					t.Errorf("%q shows in %q", DiscoverTable, out)
+				}
+			}
+		})
 	}
 }
