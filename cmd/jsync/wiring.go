@@ -153,6 +153,11 @@ func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration) (o engine
 	standIn := func(open func(context.Context, *config.Destination) (dest.Destination, error)) func(context.Context, *config.Destination) (dest.Destination, error) {
 		return func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 			if _, err := os.Stat(d.Path); !errors.Is(err, fs.ErrNotExist) {
+				if err == nil {
+					if err := writableFile(d.Path); err != nil {
+						return nil, err
+					}
+				}
 				return open(ctx, d)
 			}
 			if err := creatable(d.Path); err != nil {
@@ -181,13 +186,16 @@ func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration) (o engine
 }
 
 // creatable reports why path could not be created: the nearest existing
-// directory above it must be a directory.
+// directory above it must be a directory this process may write in.
 func creatable(path string) error {
 	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
 		fi, err := os.Stat(dir)
 		if err == nil {
 			if !fi.IsDir() {
 				return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+			}
+			if !writable(dir) {
+				return fmt.Errorf("cannot create %s: this user may not write in %s (permissions, or a read-only file system): apply would fail; choose a path in a writable directory, or fix its permissions", path, dir)
 			}
 			return nil
 		}
@@ -198,6 +206,22 @@ func creatable(path string) error {
 			return nil
 		}
 	}
+}
+
+// writableFile reports why apply could not write the existing path: a
+// DuckDB file and its directory, where DuckDB keeps its write-ahead log
+// beside it, or a Parquet lake's directory.
+func writableFile(path string) error {
+	check := []string{path, filepath.Dir(path)}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		check = check[:1] // a Parquet lake: files are written inside it
+	}
+	for _, p := range check {
+		if !writable(p) {
+			return fmt.Errorf("cannot write %s: this user may not write %s (permissions, or a read-only file system): apply would fail; fix the permissions or choose another path", path, p)
+		}
+	}
+	return nil
 }
 
 // simulatorCredentials are the built-in simulated site's account. They are
