@@ -236,8 +236,13 @@ func (s *Server) handleApproximateCount(w http.ResponseWriter, r *http.Request, 
 	v.writeJSON(w, http.StatusOK, map[string]any{"count": len(ids)})
 }
 
+// dcResultWindow is Data Center 10's search window: startAt + maxResults
+// may not pass it, whatever the query.
+const dcResultWindow = 10000
+
 // handleLegacySearch is Data Center's /search: startAt/maxResults/total,
-// maxResults capped at 1000, default fields *navigable.
+// maxResults capped at 1000, default fields *navigable, no result past
+// dcResultWindow.
 func (s *Server) handleLegacySearch(w http.ResponseWriter, r *http.Request, v *view) {
 	var jql string
 	var start, size int
@@ -276,6 +281,11 @@ func (s *Server) handleLegacySearch(w http.ResponseWriter, r *http.Request, v *v
 			return
 		}
 		start, size = max(start, 0), min(max(size, 0), 1000)
+	}
+	if start+size > dcResultWindow {
+		// Jira 10 with OpenSearch or Lucene (jira-api.md §3.2).
+		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("Search limit exceeded. The requested results (startAt %d + maxResults %d) exceeded the search platform limit of %s. Refine the query or page with a sliding filter instead.", start, size, "10,000"))
+		return
 	}
 	ids, err := s.runJQL(jql, v.restricted, false)
 	if err != nil {
