@@ -480,6 +480,11 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			// A table read only for its children keeps no cursor: one
 			// left from when it was written is behind what changed since.
 			pt.Mode = plan.ModeFull
+		case parent != nil && parent.Mode == plan.ModeFull:
+			// A child with a cursor of its own (the worklogs' feed) is
+			// still fetched with its parent: a full fetch of the parent
+			// (state rm, a new parent table) brings all of its rows.
+			pt.Mode = plan.ModeFull
 		case st.write && refill[st.t.Name] != nil:
 			// Its rows come from its parent's too (a child with a cursor
 			// of its own), which must then be read in full as well.

@@ -662,6 +662,52 @@ func TestChildRunStatusFollowsParent(t *testing.T) {
 	}
 }
 
+// TestChildWithCursorFollowsFullParent: a child table with a cursor of its
+// own (as worklogs have their feed's) is planned full, not incremental
+// since its cursor, when its parent is fetched in full: it is fetched with
+// the parent, which then brings all of its rows.
+func TestChildWithCursorFollowsFullParent(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 3}
+	e := newTestEngine(t, testConfig(t), src, d, &now)
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	comments := d.snap.Get("acme", "comments")
+	comments.Sync, comments.Table, comments.Cursor = "acme", "comments", "1796324090579"
+	d.commit(&comments)
+	mode := func(when string) map[string]string {
+		t.Helper()
+		p, err := e.Plan(ctx, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes := map[string]string{}
+		for _, pt := range p.Syncs[0].Tables {
+			modes[pt.Name] = pt.Mode
+			if pt.Name == "comments" && pt.Mode == plan.ModeIncremental && pt.Since != comments.Cursor {
+				t.Errorf("%s: comments incremental since %q, want its own cursor", when, pt.Since)
+			}
+		}
+		return modes
+	}
+	now = now.Add(2 * time.Hour)
+	if m := mode("after a run"); m["issues"] != plan.ModeIncremental || m["comments"] != plan.ModeIncremental {
+		t.Fatalf("after a run: issues %s, comments %s; want both incremental", m["issues"], m["comments"])
+	}
+	if _, err := e.StateRemove(ctx, "sync.acme.issues"); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode("after state rm"); m["issues"] != plan.ModeFull || m["comments"] != plan.ModeFull {
+		t.Fatalf("after state rm of issues: issues %s, comments %s; want both full", m["issues"], m["comments"])
+	}
+}
+
 func TestChildSelectionReadsParentWithoutWriting(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
