@@ -84,6 +84,16 @@ func tableList(ns string, tables []string) string {
 func (l *loader) checkPartitions() {
 	for _, key := range sortedKeys(l.cfg.Destinations) {
 		d := l.cfg.Destinations[key]
+		used := false
+		for _, s := range l.cfg.Syncs {
+			used = used || s.Destination == d
+		}
+		if !used {
+			// No sync writes here (one commented out, say): its
+			// partitions describe tables to come, and nothing checks
+			// them against until a sync does.
+			continue
+		}
 		for _, table := range sortedKeys(d.PartitionBy) {
 			rs, ok := d.PartitionRanges[table]
 			if !ok {
