@@ -40,30 +40,35 @@ type ApplyOptions struct {
 	ProgressEvery time.Duration
 }
 
-// ProgressEvent reports a table's progress.
+// ProgressEvent reports a table's progress. Namespace is the schema (or
+// directory) the table is written to, as the plan names it
+// (Namespace.Table); Sync is the sync that runs it.
 type ProgressEvent struct {
-	Sync, Table string
-	Rows        int64
-	Estimate    int64
-	Done        bool
-	Err         error
+	Sync, Namespace, Table string
+	Rows                   int64
+	Estimate               int64
+	Done                   bool
+	Err                    error
 	// Loading is set while the rows a sync staged (load = "after_fetch")
 	// are written after the fetch; Written counts those written so far.
 	Loading bool
 	Written int64
 }
 
-// TableResult is the outcome of one table.
+// TableResult is the outcome of one table. Namespace is the schema (or
+// directory) the table is written to, as the plan names it; it is empty in
+// the rows that are no table of the destination ("(prepare)", the sync's
+// own state).
 type TableResult struct {
-	Sync, Table string
-	Written     bool
-	Rows        int64
-	Inserted    int64
-	Updated     int64
-	Deleted     int64
-	Requests    int64
-	Duration    time.Duration
-	Err         error
+	Sync, Namespace, Table string
+	Written                bool
+	Rows                   int64
+	Inserted               int64
+	Updated                int64
+	Deleted                int64
+	Requests               int64
+	Duration               time.Duration
+	Err                    error
 }
 
 // Result is the outcome of an apply.
@@ -225,7 +230,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		for _, name := range append(tableNames(sp.Tables), RejectsTable) {
 			tr := r.results[name]
 			if tr == nil {
-				tr = &TableResult{Sync: sp.Name, Table: name, Written: r.mode[name].Write}
+				tr = &TableResult{Sync: sp.Name, Namespace: sp.Namespace, Table: name, Written: r.mode[name].Write}
 			}
 			if verr := results["sync."+sp.Name+"."+name]; verr != nil && tr.Err == nil {
 				tr.Err = verr
@@ -641,7 +646,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 			failed[n] = err
 		}
 		tr := &TableResult{
-			Sync: r.sp.Name, Table: n, Written: s.write, Rows: s.rows.Load(),
+			Sync: r.sp.Name, Namespace: r.sp.Namespace, Table: n, Written: s.write, Rows: s.rows.Load(),
 			Inserted: s.stats.Inserted, Updated: s.stats.Updated, Deleted: s.stats.Deleted,
 			Requests: reqs[n] - r.startReq[n], Duration: e.Now().Sub(start), Err: err,
 		}
@@ -691,7 +696,7 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 			}
 		}
 		if e.Progress != nil {
-			e.Progress(ProgressEvent{Sync: r.sp.Name, Table: n, Rows: tr.Rows, Done: true, Err: tr.Err, Estimate: r.estimate(n)})
+			e.Progress(ProgressEvent{Sync: r.sp.Name, Namespace: r.sp.Namespace, Table: n, Rows: tr.Rows, Done: true, Err: tr.Err, Estimate: r.estimate(n)})
 		}
 	}
 	e.unregisterSinks(r, group)
@@ -760,9 +765,9 @@ func flattenJoin(err error) []error {
 // progress tracking
 
 type liveSink struct {
-	sync, table string
-	s           *tableSink
-	est         int64
+	sync, ns, table string
+	s               *tableSink
+	est             int64
 }
 
 func (e *Engine) registerSinks(r *syncRun, sinks map[string]*tableSink) {
@@ -773,7 +778,7 @@ func (e *Engine) registerSinks(r *syncRun, sinks map[string]*tableSink) {
 	}
 	for n, s := range sinks {
 		if s.write {
-			e.live[r.sp.Name+"."+n] = liveSink{sync: r.sp.Name, table: n, s: s, est: r.estimate(n)}
+			e.live[r.sp.Name+"."+n] = liveSink{sync: r.sp.Name, ns: r.sp.Namespace, table: n, s: s, est: r.estimate(n)}
 		}
 	}
 }
@@ -805,7 +810,7 @@ func (e *Engine) startProgress(runs map[string]*syncRun, every time.Duration) fu
 				var evs []ProgressEvent
 				for _, k := range sortedKeys(e.live) {
 					l := e.live[k]
-					evs = append(evs, ProgressEvent{Sync: l.sync, Table: l.table, Rows: l.s.rows.Load(), Estimate: l.est,
+					evs = append(evs, ProgressEvent{Sync: l.sync, Namespace: l.ns, Table: l.table, Rows: l.s.rows.Load(), Estimate: l.est,
 						Loading: l.s.loading.Load(), Written: l.s.written.Load()})
 				}
 				e.liveMu.Unlock()

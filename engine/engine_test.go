@@ -1182,3 +1182,64 @@ func TestPlanReadsApplyWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestResultsNameTheNamespace: a sync named unlike its source writes to
+// the source's namespace; its table results and progress events carry that
+// namespace (what the plan shows and the destination holds), beside the
+// sync's name.
+func TestResultsNameTheNamespace(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 2}
+	cfg := testConfig(t, "comments", "projects")
+	sc := cfg.Syncs["acme"]
+	delete(cfg.Syncs, "acme")
+	sc.Name = "main"
+	cfg.Syncs["main"] = sc
+	e := newTestEngine(t, cfg, src, d, &now)
+	var mu sync.Mutex
+	var done []ProgressEvent
+	e.Progress = func(ev ProgressEvent) {
+		if ev.Done {
+			mu.Lock()
+			done = append(done, ev)
+			mu.Unlock()
+		}
+	}
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := p.Syncs[0].Namespace; ns != "acme" {
+		t.Fatalf("plan namespace %q, want acme", ns)
+	}
+	res, err := e.Apply(ctx, p, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.tables["acme.comments"]) != 4 || len(d.tables["acme.projects"]) != 2 {
+		t.Fatalf("tables written: %v", d.tables)
+	}
+	var names []string
+	for _, tr := range res.Tables {
+		if tr.Sync != "main" || tr.Namespace != "acme" {
+			t.Errorf("result %s: sync %q, namespace %q; want main, acme", tr.Table, tr.Sync, tr.Namespace)
+		}
+		names = append(names, tr.Table)
+	}
+	slices.Sort(names)
+	if want := []string{"comments", "issues", "projects"}; !slices.Equal(names, want) {
+		t.Errorf("results %v, want %v", names, want)
+	}
+	if len(done) != 3 {
+		t.Errorf("%d done events, want 3: %+v", len(done), done)
+	}
+	for _, ev := range done {
+		if ev.Sync != "main" || ev.Namespace != "acme" {
+			t.Errorf("progress of %s: sync %q, namespace %q; want main, acme", ev.Table, ev.Sync, ev.Namespace)
+		}
+	}
+}

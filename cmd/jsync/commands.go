@@ -274,7 +274,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 			}
 		}
 	}
-	view := newProgressView(env)
+	view := newProgressView(env, p)
 	eng.Progress = view.Event
 	start := time.Now()
 	opts := engine.ApplyOptions{Parallelism: *parallelism, LockTimeout: pf.lockTimeout, AllowIncompatible: *allowIncompatible}

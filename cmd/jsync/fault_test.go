@@ -212,7 +212,7 @@ func TestFaultsSimulator(t *testing.T) {
 // syncedTables reads apply's summary: the tables whose status is ok.
 func syncedTables(stdout string) map[string]bool {
 	ok := map[string]bool{}
-	re := regexp.MustCompile(`(?m)^acme\.(\S+)\s.*\sok$`)
+	re := regexp.MustCompile(`(?m)^\s*acme\.(\S+)\s.*\sok$`)
 	for _, m := range re.FindAllStringSubmatch(stdout, -1) {
 		ok[m[1]] = true
 	}

@@ -227,7 +227,6 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	for {
 		eng := engine.New(cfg, env.opener(logger, 0))
 		eng.Log = logger
-		eng.Progress = (&lineView{w: env.stderr}).Event
 		p, err := eng.Plan(ctx, engine.PlanOptions{Parallelism: *parallelism})
 		next := time.Now().Add(*poll)
 		if err != nil {
@@ -248,6 +247,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 				}
 			}
 			if p.HasWork() {
+				eng.Progress = (&lineView{w: env.stderr, multi: dueSyncs(p) > 1}).Event
 				start := time.Now()
 				res, err := eng.Apply(ctx, p, engine.ApplyOptions{Parallelism: *parallelism})
 				if err != nil {

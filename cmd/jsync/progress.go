@@ -9,6 +9,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/plan"
 )
 
 // progressView shows apply's progress: a bar per table on a terminal, and
@@ -18,17 +19,45 @@ type progressView interface {
 	Close()
 }
 
-func newProgressView(env *cliEnv) progressView {
+// newProgressView returns the view of an apply of p. When p runs more than
+// one sync, each table's name says which sync it belongs to: two syncs can
+// read the same table.
+func newProgressView(env *cliEnv, p *plan.Plan) progressView {
+	multi := dueSyncs(p) > 1
 	if env.isTTY {
-		return newBarView(env.stderr)
+		return newBarView(env.stderr, multi)
 	}
-	return &lineView{w: env.stderr}
+	return &lineView{w: env.stderr, multi: multi}
 }
 
-type lineView struct{ w io.Writer }
+// dueSyncs counts the syncs p runs.
+func dueSyncs(p *plan.Plan) int {
+	n := 0
+	for _, sp := range p.Syncs {
+		if sp.Due {
+			n++
+		}
+	}
+	return n
+}
+
+// progressName names a table in progress as the plan does
+// (namespace.table), followed by its sync when the apply runs several.
+func progressName(ev engine.ProgressEvent, multi bool) string {
+	name := tableName(ev.Namespace, ev.Table)
+	if multi {
+		name += " (sync." + ev.Sync + ")"
+	}
+	return name
+}
+
+type lineView struct {
+	w     io.Writer
+	multi bool // the apply runs more than one sync
+}
 
 func (l *lineView) Event(ev engine.ProgressEvent) {
-	name := ev.Sync + "." + ev.Table
+	name := progressName(ev, l.multi)
 	switch {
 	case ev.Done && ev.Err != nil:
 		fmt.Fprintf(l.w, "%s: failed after %s rows\n", name, thousands(ev.Rows))
@@ -46,20 +75,22 @@ func (l *lineView) Event(ev engine.ProgressEvent) {
 func (l *lineView) Close() {}
 
 type barView struct {
-	mu   sync.Mutex
-	p    *mpb.Progress
-	bars map[string]*mpb.Bar
+	mu    sync.Mutex
+	p     *mpb.Progress
+	bars  map[string]*mpb.Bar // by sync and table
+	multi bool
 }
 
-func newBarView(w io.Writer) *barView {
-	return &barView{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[string]*mpb.Bar{}}
+func newBarView(w io.Writer, multi bool) *barView {
+	return &barView{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[string]*mpb.Bar{}, multi: multi}
 }
 
 func (b *barView) Event(ev engine.ProgressEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	name := ev.Sync + "." + ev.Table
-	bar, ok := b.bars[name]
+	key := ev.Sync + "." + ev.Table
+	name := progressName(ev, b.multi)
+	bar, ok := b.bars[key]
 	if !ok {
 		total := ev.Estimate
 		if total <= 0 {
@@ -69,7 +100,7 @@ func (b *barView) Event(ev engine.ProgressEvent) {
 			mpb.PrependDecorators(decor.Name(name, decor.WC{W: 32, C: decor.DindentRight})),
 			mpb.AppendDecorators(decor.CurrentNoUnit("%d rows"), decor.OnComplete(decor.Name(""), " ✓")),
 		)
-		b.bars[name] = bar
+		b.bars[key] = bar
 	}
 	switch {
 	case ev.Loading && !ev.Done:

@@ -9,7 +9,9 @@ import (
 )
 
 // TestLineView: the plain progress lines of CI logs, for each state of a
-// table.
+// table. A table is named as the plan names it, namespace.table (the
+// source's name, not the sync's), and with its sync when the apply runs
+// more than one.
 func TestLineView(t *testing.T) {
 	cases := []struct {
 		name string
@@ -27,11 +29,19 @@ func TestLineView(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var b strings.Builder
-			c.ev.Sync, c.ev.Table = "acme", "issues"
+			c.ev.Sync, c.ev.Namespace, c.ev.Table = "main", "acme", "issues"
 			(&lineView{w: &b}).Event(c.ev)
 			if b.String() != c.want {
 				t.Errorf("got %q, want %q", b.String(), c.want)
 			}
 		})
 	}
+	t.Run("several syncs", func(t *testing.T) {
+		var b strings.Builder
+		ev := engine.ProgressEvent{Sync: "main", Namespace: "acme", Table: "issues", Rows: 7}
+		(&lineView{w: &b, multi: true}).Event(ev)
+		if want := "acme.issues (sync.main): 7 rows\n"; b.String() != want {
+			t.Errorf("got %q, want %q", b.String(), want)
+		}
+	})
 }

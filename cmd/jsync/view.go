@@ -130,16 +130,22 @@ func writePlanJSON(w io.Writer, p *plan.Plan) error {
 	return enc.Encode(out)
 }
 
-// renderSummary prints the per-table outcome of an apply.
-// renderSummary prints the tables of an apply. interrupted: the apply was
-// stopped by a signal, so a table that ended for that reason (or because
-// its parent did) is "stopped", not failed.
+// renderSummary prints the tables of an apply, under their syncs as the
+// plan lists them, each named as the plan and the destination name it
+// (namespace.table). interrupted: the apply was stopped by a signal, so a
+// table that ended for that reason (or because its parent did) is
+// "stopped", not failed.
 func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrupted bool) {
 	if len(res.Tables) > 0 {
 		fmt.Fprintf(w, "\n%-40s %10s %10s %10s %9s %9s  %s\n", "TABLE", "INSERTED", "UPDATED", "DELETED", "REQUESTS", "TIME", "STATUS")
 	}
 	var ok, failed, stopped int
+	sync := ""
 	for _, t := range res.Tables {
+		if t.Sync != sync {
+			sync = t.Sync
+			fmt.Fprintf(w, "sync.%s:\n", sync)
+		}
 		status := "ok"
 		switch {
 		case t.Err != nil && interrupted && stoppedBySignal(t.Err):
@@ -152,7 +158,7 @@ func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrup
 		if !t.Written && t.Err == nil {
 			status = "read only (parent of selected tables)"
 		}
-		fmt.Fprintf(w, "%-40s %10s %10s %10s %9s %9s  %s\n", t.Sync+"."+t.Table,
+		fmt.Fprintf(w, "  %-38s %10s %10s %10s %9s %9s  %s\n", tableName(t.Namespace, t.Table),
 			thousands(t.Inserted), thousands(t.Updated), thousands(t.Deleted), thousands(t.Requests),
 			t.Duration.Round(100*time.Millisecond), status)
 	}
@@ -167,6 +173,16 @@ func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrup
 		return
 	}
 	fmt.Fprintf(w, "\nApply complete in %s: %d tables synced, %d failed.\n", took.Round(100*time.Millisecond), ok, failed)
+}
+
+// tableName names a table as the plan and the destination do:
+// namespace.table. A row that is no table of the destination (a sync's
+// preparation, its own state) has no namespace and keeps its bare name.
+func tableName(ns, table string) string {
+	if ns == "" {
+		return table
+	}
+	return ns + "." + table
 }
 
 // stoppedBySignal reports whether a table's error is the apply's
