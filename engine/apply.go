@@ -45,10 +45,16 @@ type ApplyOptions struct {
 // (Namespace.Table); Sync is the sync that runs it.
 type ProgressEvent struct {
 	Sync, Namespace, Table string
-	Rows                   int64
-	Estimate               int64
-	Done                   bool
-	Err                    error
+	// Rows counts the rows fetched (received from the source) so far: a
+	// row received twice counts twice, though the destination stores it
+	// once by key (TableResult's Inserted and Updated).
+	Rows     int64
+	Estimate int64
+	Done     bool
+	Err      error
+	// ReadOnly: the table is only read, for its children; its rows are
+	// not written (and a source need not send them, so Rows may be 0).
+	ReadOnly bool
 	// Loading is set while the rows a sync staged (load = "after_fetch")
 	// are written after the fetch; Written counts those written so far.
 	Loading bool
@@ -62,13 +68,19 @@ type ProgressEvent struct {
 type TableResult struct {
 	Sync, Namespace, Table string
 	Written                bool
-	Rows                   int64
-	Inserted               int64
-	Updated                int64
-	Deleted                int64
-	Requests               int64
-	Duration               time.Duration
-	Err                    error
+	// Rows counts the rows fetched; Inserted, Updated and Deleted the
+	// changes to the rows stored, as the destination counts them: one per
+	// key in each commit (a row fetched twice in one commit, such as an
+	// issue link read from both its issues, is stored and counted once;
+	// fetched again in a later commit of the run, it counts as updated
+	// again).
+	Rows     int64
+	Inserted int64
+	Updated  int64
+	Deleted  int64
+	Requests int64
+	Duration time.Duration
+	Err      error
 }
 
 // Result is the outcome of an apply.
@@ -696,7 +708,8 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 			}
 		}
 		if e.Progress != nil {
-			e.Progress(ProgressEvent{Sync: r.sp.Name, Namespace: r.sp.Namespace, Table: n, Rows: tr.Rows, Done: true, Err: tr.Err, Estimate: r.estimate(n)})
+			e.Progress(ProgressEvent{Sync: r.sp.Name, Namespace: r.sp.Namespace, Table: n, Rows: tr.Rows, Done: true, Err: tr.Err, Estimate: r.estimate(n),
+				ReadOnly: !tr.Written})
 		}
 	}
 	e.unregisterSinks(r, group)

@@ -1186,7 +1186,7 @@ func TestPlanReadsApplyWrites(t *testing.T) {
 // TestResultsNameTheNamespace: a sync named unlike its source writes to
 // the source's namespace; its table results and progress events carry that
 // namespace (what the plan shows and the destination holds), beside the
-// sync's name.
+// sync's name, and a table only read for its children is marked so.
 func TestResultsNameTheNamespace(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
@@ -1240,6 +1240,10 @@ func TestResultsNameTheNamespace(t *testing.T) {
 	for _, ev := range done {
 		if ev.Sync != "main" || ev.Namespace != "acme" {
 			t.Errorf("progress of %s: sync %q, namespace %q; want main, acme", ev.Table, ev.Sync, ev.Namespace)
+		}
+		// issues is only read, for comments.
+		if ev.ReadOnly != (ev.Table == "issues") {
+			t.Errorf("progress of %s: ReadOnly %v", ev.Table, ev.ReadOnly)
 		}
 	}
 }

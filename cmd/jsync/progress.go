@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -59,16 +60,20 @@ type lineView struct {
 func (l *lineView) Event(ev engine.ProgressEvent) {
 	name := progressName(ev, l.multi)
 	switch {
+	case ev.Done && ev.ReadOnly && ev.Err != nil:
+		fmt.Fprintf(l.w, "%s: failed (read only, parent of selected tables)\n", name)
+	case ev.Done && ev.ReadOnly:
+		fmt.Fprintf(l.w, "%s: done (read only, parent of selected tables; not written)\n", name)
 	case ev.Done && ev.Err != nil:
-		fmt.Fprintf(l.w, "%s: failed after %s rows\n", name, thousands(ev.Rows))
+		fmt.Fprintf(l.w, "%s: failed after %s rows fetched\n", name, thousands(ev.Rows))
 	case ev.Done:
-		fmt.Fprintf(l.w, "%s: done, %s rows\n", name, thousands(ev.Rows))
+		fmt.Fprintf(l.w, "%s: done, %s rows fetched\n", name, thousands(ev.Rows))
 	case ev.Loading:
 		fmt.Fprintf(l.w, "%s: fetched %s rows, writing them: %s written\n", name, thousands(ev.Rows), thousands(ev.Written))
 	case ev.Estimate > 0:
-		fmt.Fprintf(l.w, "%s: %s rows (~%d%%)\n", name, thousands(ev.Rows), min(99, ev.Rows*100/ev.Estimate))
+		fmt.Fprintf(l.w, "%s: %s rows fetched (~%d%%)\n", name, thousands(ev.Rows), min(99, ev.Rows*100/ev.Estimate))
 	default:
-		fmt.Fprintf(l.w, "%s: %s rows\n", name, thousands(ev.Rows))
+		fmt.Fprintf(l.w, "%s: %s rows fetched\n", name, thousands(ev.Rows))
 	}
 }
 
@@ -77,12 +82,19 @@ func (l *lineView) Close() {}
 type barView struct {
 	mu    sync.Mutex
 	p     *mpb.Progress
-	bars  map[string]*mpb.Bar // by sync and table
+	bars  map[string]*tableBar // by sync and table
 	multi bool
 }
 
+// tableBar is a table's bar; what says what its count is: the rows
+// fetched, then, for a sync that loads after the fetch, those written.
+type tableBar struct {
+	*mpb.Bar
+	what atomic.Value // string
+}
+
 func newBarView(w io.Writer, multi bool) *barView {
-	return &barView{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[string]*mpb.Bar{}, multi: multi}
+	return &barView{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[string]*tableBar{}, multi: multi}
 }
 
 func (b *barView) Event(ev engine.ProgressEvent) {
@@ -96,20 +108,35 @@ func (b *barView) Event(ev engine.ProgressEvent) {
 		if total <= 0 {
 			total = 0
 		}
-		bar = b.p.AddBar(total,
+		bar = &tableBar{}
+		bar.what.Store("fetched")
+		bar.Bar = b.p.AddBar(total,
 			mpb.PrependDecorators(decor.Name(name, decor.WC{W: 32, C: decor.DindentRight})),
-			mpb.AppendDecorators(decor.CurrentNoUnit("%d rows"), decor.OnComplete(decor.Name(""), " ✓")),
+			mpb.AppendDecorators(decor.Any(func(st decor.Statistics) string {
+				what := bar.what.Load().(string)
+				if what == "read only" {
+					return "read only, not written"
+				}
+				return fmt.Sprintf("%d rows %s", st.Current, what)
+			}), decor.OnComplete(decor.Name(""), " ✓")),
 		)
 		b.bars[key] = bar
+	}
+	if ev.ReadOnly {
+		bar.what.Store("read only")
 	}
 	switch {
 	case ev.Loading && !ev.Done:
 		// Fetched: the bar now counts the staged rows written.
+		bar.what.Store("written")
 		bar.SetTotal(ev.Rows, false)
 		bar.SetCurrent(min(ev.Written, ev.Rows))
 		return
 	case ev.Estimate > 0 && ev.Rows > ev.Estimate:
 		bar.SetTotal(ev.Rows, false)
+	}
+	if ev.Done && ev.Err == nil && !ev.ReadOnly {
+		bar.what.Store("fetched")
 	}
 	bar.SetCurrent(ev.Rows)
 	if ev.Done {

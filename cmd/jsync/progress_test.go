@@ -9,7 +9,7 @@ import (
 )
 
 // TestLineView: the plain progress lines of CI logs, for each state of a
-// table. A table is named as the plan names it, namespace.table (the
+// table, saying what its rows are (fetched). A table is named as the plan names it, namespace.table (the
 // source's name, not the sync's), and with its sync when the apply runs
 // more than one.
 func TestLineView(t *testing.T) {
@@ -18,13 +18,15 @@ func TestLineView(t *testing.T) {
 		ev   engine.ProgressEvent
 		want string
 	}{
-		{"fetching, no estimate", engine.ProgressEvent{Rows: 1200}, "acme.issues: 1,200 rows\n"},
-		{"fetching, estimate", engine.ProgressEvent{Rows: 500, Estimate: 2000}, "acme.issues: 500 rows (~25%)\n"},
-		{"past the estimate", engine.ProgressEvent{Rows: 2100, Estimate: 2000}, "acme.issues: 2,100 rows (~99%)\n"},
+		{"fetching, no estimate", engine.ProgressEvent{Rows: 1200}, "acme.issues: 1,200 rows fetched\n"},
+		{"fetching, estimate", engine.ProgressEvent{Rows: 500, Estimate: 2000}, "acme.issues: 500 rows fetched (~25%)\n"},
+		{"past the estimate", engine.ProgressEvent{Rows: 2100, Estimate: 2000}, "acme.issues: 2,100 rows fetched (~99%)\n"},
 		{"writing what was staged", engine.ProgressEvent{Rows: 200000, Estimate: 200000, Loading: true, Written: 40000},
 			"acme.issues: fetched 200,000 rows, writing them: 40,000 written\n"},
-		{"done", engine.ProgressEvent{Rows: 200000, Done: true, Loading: true, Written: 200000}, "acme.issues: done, 200,000 rows\n"},
-		{"failed", engine.ProgressEvent{Rows: 30, Done: true, Err: errors.New("HTTP 500")}, "acme.issues: failed after 30 rows\n"},
+		{"done", engine.ProgressEvent{Rows: 200000, Done: true, Loading: true, Written: 200000}, "acme.issues: done, 200,000 rows fetched\n"},
+		{"failed", engine.ProgressEvent{Rows: 30, Done: true, Err: errors.New("HTTP 500")}, "acme.issues: failed after 30 rows fetched\n"},
+		{"read only", engine.ProgressEvent{Done: true, ReadOnly: true}, "acme.issues: done (read only, parent of selected tables; not written)\n"},
+		{"read only, failed", engine.ProgressEvent{Done: true, ReadOnly: true, Err: errors.New("HTTP 500")}, "acme.issues: failed (read only, parent of selected tables)\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -40,7 +42,7 @@ func TestLineView(t *testing.T) {
 		var b strings.Builder
 		ev := engine.ProgressEvent{Sync: "main", Namespace: "acme", Table: "issues", Rows: 7}
 		(&lineView{w: &b, multi: true}).Event(ev)
-		if want := "acme.issues (sync.main): 7 rows\n"; b.String() != want {
+		if want := "acme.issues (sync.main): 7 rows fetched\n"; b.String() != want {
 			t.Errorf("got %q, want %q", b.String(), want)
 		}
 	})

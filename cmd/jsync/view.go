@@ -132,14 +132,20 @@ func writePlanJSON(w io.Writer, p *plan.Plan) error {
 
 // renderSummary prints the tables of an apply, under their syncs as the
 // plan lists them, each named as the plan and the destination name it
-// (namespace.table). interrupted: the apply was stopped by a signal, so a
-// table that ended for that reason (or because its parent did) is
-// "stopped", not failed.
+// (namespace.table). FETCHED is the rows received from the source;
+// INSERTED, UPDATED and DELETED the changes to the rows stored, one per
+// key in each commit (a row fetched again in a later commit of the run
+// counts again in UPDATED). The counts at the end are of the tables the plan syncs: a table
+// only read for its children is listed but not counted. interrupted: the
+// apply was stopped by a signal, so a table that ended for that reason (or
+// because its parent did) is "stopped", not failed.
 func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrupted bool) {
 	if len(res.Tables) > 0 {
-		fmt.Fprintf(w, "\n%-40s %10s %10s %10s %9s %9s  %s\n", "TABLE", "INSERTED", "UPDATED", "DELETED", "REQUESTS", "TIME", "STATUS")
+		fmt.Fprintf(w, "\n%-40s %10s %10s %10s %10s %9s %9s  %s\n", "TABLE", "FETCHED", "INSERTED", "UPDATED", "DELETED", "REQUESTS", "TIME", "STATUS")
 	}
 	var ok, failed, stopped int
+	var others []string // failed steps that are no table: a sync's preparation, its state
+	deduplicated := false
 	sync := ""
 	for _, t := range res.Tables {
 		if t.Sync != sync {
@@ -149,30 +155,54 @@ func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrup
 		status := "ok"
 		switch {
 		case t.Err != nil && interrupted && stoppedBySignal(t.Err):
-			status, stopped = "stopped (interrupted; committed rows kept)", stopped+1
+			status = "stopped (interrupted; committed rows kept)"
 		case t.Err != nil:
-			status, failed = "FAILED", failed+1
-		default:
+			status = "FAILED"
+		}
+		counts := []string{thousands(t.Rows), thousands(t.Inserted), thousands(t.Updated), thousands(t.Deleted)}
+		switch {
+		case t.Namespace == "":
+			if t.Err != nil {
+				others = append(others, "sync."+t.Sync+" "+t.Table)
+			}
+			counts = []string{"-", "-", "-", "-"}
+		case !t.Written:
+			// Read for its children: nothing is written, and a source
+			// need not pass its rows on.
+			if t.Err == nil {
+				status = "read only (parent of selected tables)"
+			}
+			counts = []string{"-", "-", "-", "-"}
+		case status == "ok":
 			ok++
+			deduplicated = deduplicated || t.Rows > t.Inserted+t.Updated
+		case status == "FAILED":
+			failed++
+		default:
+			stopped++
 		}
-		if !t.Written && t.Err == nil {
-			status = "read only (parent of selected tables)"
-		}
-		fmt.Fprintf(w, "  %-38s %10s %10s %10s %9s %9s  %s\n", tableName(t.Namespace, t.Table),
-			thousands(t.Inserted), thousands(t.Updated), thousands(t.Deleted), thousands(t.Requests),
+		fmt.Fprintf(w, "  %-38s %10s %10s %10s %10s %9s %9s  %s\n", tableName(t.Namespace, t.Table),
+			counts[0], counts[1], counts[2], counts[3], thousands(t.Requests),
 			t.Duration.Round(100*time.Millisecond), status)
 	}
 	for _, sp := range res.Skipped {
 		fmt.Fprintf(w, "- skipped sync.%s: %s\n", sp.Name, sp.Reason)
 	}
+	if deduplicated {
+		fmt.Fprintln(w, "\nFETCHED counts the rows received from the source; INSERTED and UPDATED the rows written, one per key in\neach commit: a row received more than once (an issue link, read from both its issues) is stored once.")
+	}
 	if res.Rejects > 0 {
 		fmt.Fprintf(w, "\n%d rows could not be typed and were kept in _jsync_rejects with their raw payload.\n", res.Rejects)
 	}
+	also := ""
+	if len(others) > 0 {
+		also = "; also failed: " + strings.Join(others, ", ")
+	}
 	if interrupted {
-		fmt.Fprintf(w, "\nApply interrupted after %s: %d tables synced, %d stopped, %d failed.\n", took.Round(100*time.Millisecond), ok, stopped, failed)
+		fmt.Fprintf(w, "\nApply interrupted after %s: %d tables synced, %d stopped, %d failed%s.\n", took.Round(100*time.Millisecond), ok, stopped, failed, also)
 		return
 	}
-	fmt.Fprintf(w, "\nApply complete in %s: %d tables synced, %d failed.\n", took.Round(100*time.Millisecond), ok, failed)
+	fmt.Fprintf(w, "\nApply complete in %s: %d tables synced, %d failed%s.\n", took.Round(100*time.Millisecond), ok, failed, also)
 }
 
 // tableName names a table as the plan and the destination do:
