@@ -360,7 +360,7 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 	}
 	switch {
 	case opts.Force:
-		sp.Due, sp.Reason = true, "forced (-force)"
+		sp.Due, sp.Reason = true, "forced by -force"
 	case last.IsZero():
 		sp.Due, sp.Reason = true, "never run"
 		if _, reset := snap.Tables[name+"."+SyncStateTable]; reset {

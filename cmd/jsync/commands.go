@@ -323,8 +323,8 @@ func runValidate(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitError
 	}
-	fmt.Fprintf(env.stdout, "Success! The configuration is valid: %d sources, %d destinations, %d syncs.\n",
-		len(cfg.Sources), len(cfg.Destinations), len(cfg.Syncs))
+	fmt.Fprintf(env.stdout, "Success! The configuration is valid: %s, %s, %s.\n",
+		plural(len(cfg.Sources), "source"), plural(len(cfg.Destinations), "destination"), plural(len(cfg.Syncs), "sync"))
 	return exitOK
 }
 

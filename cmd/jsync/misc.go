@@ -15,6 +15,7 @@ import (
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/config"
 	"github.com/jsync-dev/jsync/engine/dag"
+	"github.com/jsync-dev/jsync/engine/plan"
 	"github.com/jsync-dev/jsync/resources/jira"
 )
 
@@ -199,7 +200,11 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 			fmt.Fprintf(env.stdout, "Reset the last run of %s: the next apply runs it whatever its schedule.\n", strings.TrimSuffix(rest[0], "."+engine.SyncStateTable))
 			return exitOK
 		}
-		fmt.Fprintf(env.stdout, "Reset %d table states under %s: the next apply fetches them in full.\n", n, rest[0])
+		them := "them"
+		if n == 1 {
+			them = "it"
+		}
+		fmt.Fprintf(env.stdout, "Reset %s under %s: the next apply fetches %s in full.\n", plural(n, "table state"), rest[0], them)
 		return exitOK
 	}
 	return env.errorf("unknown state subcommand %q; use list, show or rm", sub)
@@ -223,7 +228,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	fmt.Fprintf(env.stdout, "jsync serve: %d syncs; Ctrl-C to stop.\n", len(cfg.Syncs))
+	fmt.Fprintf(env.stdout, "jsync serve: %s; Ctrl-C to stop.\n", plural(len(cfg.Syncs), "sync"))
 	for {
 		eng := engine.New(cfg, env.opener(logger, 0))
 		eng.Log = logger
@@ -263,6 +268,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 			}
 		}
 		eng.Close()
+		if *once && ctx.Err() == nil && p != nil && !p.HasWork() {
+			fmt.Fprintln(env.stdout, noSyncDue(p, err != nil))
+		}
 		if *once || ctx.Err() != nil {
 			return exitOK
 		}
@@ -277,6 +285,26 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// noSyncDue says that p runs no sync, and which is due next and when.
+// planFailed: some syncs could not be planned (their errors are logged),
+// so only the others are known not to be due.
+func noSyncDue(p *plan.Plan, planFailed bool) string {
+	s := "No sync is due"
+	if planFailed {
+		s = "No sync that could be planned is due"
+	}
+	var next *plan.Sync
+	for _, sp := range p.Syncs {
+		if !sp.Due && !sp.NextDue.IsZero() && (next == nil || sp.NextDue.Before(next.NextDue)) {
+			next = sp
+		}
+	}
+	if next == nil {
+		return s + "."
+	}
+	return fmt.Sprintf("%s; the next is sync.%s, due at %s (schedule %s).", s, next.Name, next.NextDue.UTC().Format(time.RFC3339), next.Schedule)
 }
 
 // serveNextDue is when sync name, starting now, is next due.
@@ -334,7 +362,7 @@ func runQuery(ctx context.Context, env *cliEnv, args []string) int {
 		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+q).Scan(&n); err != nil {
 			return env.fail(err)
 		}
-		fmt.Fprintf(env.stdout, "\n== %s.%s (%s rows)\n", t[0], t[1], thousands(n))
+		fmt.Fprintf(env.stdout, "\n== %s.%s (%s)\n", t[0], t[1], plural(n, "row"))
 		cols, err := readableColumns(ctx, db, t[0], t[1])
 		if err != nil {
 			return env.fail(err)

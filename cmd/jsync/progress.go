@@ -65,15 +65,15 @@ func (l *lineView) Event(ev engine.ProgressEvent) {
 	case ev.Done && ev.ReadOnly:
 		fmt.Fprintf(l.w, "%s: done (read only, parent of selected tables; not written)\n", name)
 	case ev.Done && ev.Err != nil:
-		fmt.Fprintf(l.w, "%s: failed after %s rows fetched\n", name, thousands(ev.Rows))
+		fmt.Fprintf(l.w, "%s: failed after %s fetched\n", name, plural(ev.Rows, "row"))
 	case ev.Done:
-		fmt.Fprintf(l.w, "%s: done, %s rows fetched\n", name, thousands(ev.Rows))
+		fmt.Fprintf(l.w, "%s: done, %s fetched\n", name, plural(ev.Rows, "row"))
 	case ev.Loading:
-		fmt.Fprintf(l.w, "%s: fetched %s rows, writing them: %s written\n", name, thousands(ev.Rows), thousands(ev.Written))
+		fmt.Fprintf(l.w, "%s: fetched %s, writing them: %s written\n", name, plural(ev.Rows, "row"), thousands(ev.Written))
 	case ev.Estimate > 0:
-		fmt.Fprintf(l.w, "%s: %s rows fetched (~%d%%)\n", name, thousands(ev.Rows), min(99, ev.Rows*100/ev.Estimate))
+		fmt.Fprintf(l.w, "%s: %s fetched (~%d%%)\n", name, plural(ev.Rows, "row"), min(99, ev.Rows*100/ev.Estimate))
 	default:
-		fmt.Fprintf(l.w, "%s: %s rows fetched\n", name, thousands(ev.Rows))
+		fmt.Fprintf(l.w, "%s: %s fetched\n", name, plural(ev.Rows, "row"))
 	}
 }
 
@@ -117,7 +117,7 @@ func (b *barView) Event(ev engine.ProgressEvent) {
 				if what == "read only" {
 					return "read only, not written"
 				}
-				return fmt.Sprintf("%d rows %s", st.Current, what)
+				return plural(st.Current, "row") + " " + what
 			}), decor.OnComplete(decor.Name(""), " ✓")),
 		)
 		b.bars[key] = bar

@@ -19,6 +19,7 @@ func TestLineView(t *testing.T) {
 		want string
 	}{
 		{"fetching, no estimate", engine.ProgressEvent{Rows: 1200}, "acme.issues: 1,200 rows fetched\n"},
+		{"one row", engine.ProgressEvent{Rows: 1, Done: true}, "acme.issues: done, 1 row fetched\n"},
 		{"fetching, estimate", engine.ProgressEvent{Rows: 500, Estimate: 2000}, "acme.issues: 500 rows fetched (~25%)\n"},
 		{"past the estimate", engine.ProgressEvent{Rows: 2100, Estimate: 2000}, "acme.issues: 2,100 rows fetched (~99%)\n"},
 		{"writing what was staged", engine.ProgressEvent{Rows: 200000, Estimate: 200000, Loading: true, Written: 40000},

@@ -46,7 +46,7 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			tbl := sp.Namespace + "." + c.Table
 			switch c.Action {
 			case plan.ActCreate:
-				fmt.Fprintf(w, "  + create table %s (%d columns)\n", tbl, c.Columns)
+				fmt.Fprintf(w, "  + create table %s (%s)\n", tbl, plural(c.Columns, "column"))
 			case plan.ActAlter:
 				if c.OldType != "" {
 					fmt.Fprintf(w, "  ~ alter table %s: widen column %s %s → %s\n", tbl, c.Column, c.OldType, c.Type)
@@ -63,7 +63,7 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			tbl := sp.Namespace + "." + t.Name
 			est := ""
 			if t.Estimate >= 0 {
-				est = fmt.Sprintf(" (~%s rows)", thousands(t.Estimate))
+				est = fmt.Sprintf(" (~%s)", plural(t.Estimate, "row"))
 			}
 			how := "full"
 			if t.Mode == "incremental" {
@@ -94,12 +94,12 @@ func planSummary(p *plan.Plan) string {
 	if !p.HasWork() {
 		return "No changes. Every sync is up to date with its schedule (use -force to sync anyway)."
 	}
-	s := fmt.Sprintf("Plan: %d to create, %d to alter, %d tables to sync", c.Create, c.Alter, c.Sync)
+	s := fmt.Sprintf("Plan: %d to create, %d to alter, %s to sync", c.Create, c.Alter, plural(c.Sync, "table"))
 	if c.Incompatible > 0 {
-		s += fmt.Sprintf(", %d incompatible changes", c.Incompatible)
+		s += ", " + plural(c.Incompatible, "incompatible change")
 	}
 	if c.Skip > 0 {
-		s += fmt.Sprintf(", %d syncs not due", c.Skip)
+		s += ", " + plural(c.Skip, "sync") + " not due"
 	}
 	return s + "."
 }
@@ -135,8 +135,9 @@ func writePlanJSON(w io.Writer, p *plan.Plan) error {
 // (namespace.table). FETCHED is the rows received from the source;
 // INSERTED, UPDATED and DELETED the changes to the rows stored, one per
 // key in each commit (a row fetched again in a later commit of the run
-// counts again in UPDATED). The counts at the end are of the tables the plan syncs: a table
-// only read for its children is listed but not counted. interrupted: the
+// counts again in UPDATED). The counts at the end are of the tables the
+// plan syncs: a table only read for its children is listed but not
+// counted. interrupted: the
 // apply was stopped by a signal, so a table that ended for that reason (or
 // because its parent did) is "stopped", not failed.
 func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrupted bool) {
@@ -192,17 +193,21 @@ func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrup
 		fmt.Fprintln(w, "\nFETCHED counts the rows received from the source; INSERTED and UPDATED the rows written, one per key in\neach commit: a row received more than once (an issue link, read from both its issues) is stored once.")
 	}
 	if res.Rejects > 0 {
-		fmt.Fprintf(w, "\n%d rows could not be typed and were kept in _jsync_rejects with their raw payload.\n", res.Rejects)
+		were := "were"
+		if res.Rejects == 1 {
+			were = "was"
+		}
+		fmt.Fprintf(w, "\n%s could not be typed and %s kept in _jsync_rejects with the raw payload.\n", plural(res.Rejects, "row"), were)
 	}
 	also := ""
 	if len(others) > 0 {
 		also = "; also failed: " + strings.Join(others, ", ")
 	}
 	if interrupted {
-		fmt.Fprintf(w, "\nApply interrupted after %s: %d tables synced, %d stopped, %d failed%s.\n", took.Round(100*time.Millisecond), ok, stopped, failed, also)
+		fmt.Fprintf(w, "\nApply interrupted after %s: %s synced, %d stopped, %d failed%s.\n", took.Round(100*time.Millisecond), plural(ok, "table"), stopped, failed, also)
 		return
 	}
-	fmt.Fprintf(w, "\nApply complete in %s: %d tables synced, %d failed%s.\n", took.Round(100*time.Millisecond), ok, failed, also)
+	fmt.Fprintf(w, "\nApply complete in %s: %s synced, %d failed%s.\n", took.Round(100*time.Millisecond), plural(ok, "table"), failed, also)
 }
 
 // tableName names a table as the plan and the destination do:
@@ -220,6 +225,17 @@ func tableName(ns, table string) string {
 // when the apply was interrupted).
 func stoppedBySignal(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, dag.ErrUpstreamFailed)
+}
+
+// plural is n with its noun, singular for 1 and plural (an s added) for any
+// other count: "1 table", "2 tables", "1,234 rows". Every noun it gets
+// takes an s.
+func plural[N ~int | ~int64](n N, noun string) string {
+	s := thousands(int64(n)) + " " + noun
+	if n != 1 {
+		s += "s"
+	}
+	return s
 }
 
 func thousands(n int64) string {

@@ -11,7 +11,58 @@ import (
 
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/dag"
+	"github.com/jsync-dev/jsync/engine/plan"
 )
+
+func TestPlural(t *testing.T) {
+	for _, tt := range []struct {
+		got, want string
+	}{
+		{plural(0, "table"), "0 tables"},
+		{plural(1, "table"), "1 table"},
+		{plural(2, "sync"), "2 syncs"},
+		{plural(int64(1), "row"), "1 row"},
+		{plural(int64(1234), "row"), "1,234 rows"},
+		{plural(1, "table state"), "1 table state"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// TestPlanSummary: the plan's last line counts in words that agree with
+// the counts.
+func TestPlanSummary(t *testing.T) {
+	p := &plan.Plan{Syncs: []*plan.Sync{
+		{Name: "a", Due: true, Tables: []*plan.Table{{Name: "issues", Write: true}, {Name: "users", Write: false}},
+			Changes: []*plan.Change{{Action: plan.ActCreate, Table: "issues"}, {Action: plan.ActIncompatible, Table: "issues"}}},
+		{Name: "b", Due: false},
+	}}
+	if got, want := planSummary(p), "Plan: 1 to create, 0 to alter, 1 table to sync, 1 incompatible change, 1 sync not due."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	p.Syncs[0].Tables[1].Write = true
+	p.Syncs = append(p.Syncs, &plan.Sync{Name: "c", Due: false})
+	if got, want := planSummary(p), "Plan: 1 to create, 0 to alter, 2 tables to sync, 1 incompatible change, 2 syncs not due."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestNoSyncDue: what serve -once prints when it runs nothing.
+func TestNoSyncDue(t *testing.T) {
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	p := &plan.Plan{Syncs: []*plan.Sync{
+		{Name: "late", NextDue: at("2026-12-01T11:00:00Z"), Schedule: "1h"},
+		{Name: "soon", NextDue: at("2026-12-01T10:30:00Z"), Schedule: "30m"},
+	}}
+	if got, want := noSyncDue(p, false), "No sync is due; the next is sync.soon, due at 2026-12-01T10:30:00Z (schedule 30m)."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := noSyncDue(&plan.Plan{}, true), "No sync that could be planned is due."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
 
 func TestCursorText(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -76,7 +127,7 @@ func TestRenderSummary(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^  acme\.issues +- +- +- +- +0 +0s  FAILED$`,
 		`(?m)^  _sync +- +- +- +- +0 +0s  FAILED$`,
-		`(?m)^Apply complete in 1s: 1 tables synced, 1 failed; also failed: sync\.b _sync\.$`,
+		`(?m)^Apply complete in 1s: 1 table synced, 1 failed; also failed: sync\.b _sync\.$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("summary does not match %s:\n%s", want, out)
@@ -90,7 +141,7 @@ func TestRenderSummary(t *testing.T) {
 	}}
 	b.Reset()
 	renderSummary(&b, res, time.Second, true)
-	if want := "Apply interrupted after 1s: 1 tables synced, 1 stopped, 0 failed."; !strings.Contains(b.String(), want) {
+	if want := "Apply interrupted after 1s: 1 table synced, 1 stopped, 0 failed."; !strings.Contains(b.String(), want) {
 		t.Errorf("want %q in:\n%s", want, b.String())
 	}
 }

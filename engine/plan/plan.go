@@ -77,7 +77,7 @@ type Sync struct {
 	Destination string `json:"destination"` // destination.duckdb.warehouse
 	Namespace   string `json:"namespace"`
 	Due         bool   `json:"due"`
-	// Reason explains Due: "never run", "last run 2026-11-28T10:00:00Z, schedule 1h", "forced".
+	// Reason explains Due: "never run", "last run 2026-11-28T10:00:00Z, schedule 1h", "forced by -force".
 	Reason   string    `json:"reason"`
 	NextDue  time.Time `json:"next_due,omitzero"`
 	Schedule string    `json:"schedule"`
