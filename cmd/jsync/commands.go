@@ -329,8 +329,12 @@ func runValidate(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runVersion(ctx context.Context, env *cliEnv, args []string) int {
-	if len(args) > 0 {
-		return env.errorf("version takes no arguments, got %q", args[0])
+	fs := newFlagSet(env, "version", "version")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return env.errorf("version takes no arguments, got %q", fs.Arg(0))
 	}
 	fmt.Fprintf(env.stdout, "jsync %s (%s, %s/%s)\n", engine.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK

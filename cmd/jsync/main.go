@@ -61,6 +61,8 @@ var commands = []command{
 	{"serve", "Run forever, applying each sync when its schedule makes it due", runServe},
 	{"query", "Run SQL against a DuckDB file (or show a few rows of each table)", runQuery},
 	{"version", "Print the jsync version", runVersion},
+	// help is run by realMain, which knows the commands.
+	{"help", "Show this help, or a command's options: help <command>", nil},
 }
 
 // cliEnv is what every command gets: streams, the working directory and a
@@ -82,7 +84,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run `jsync <command> -h` for a command's options.")
+	fmt.Fprintln(w, "Run `jsync help <command>` or `jsync <command> -h` for a command's options.")
 }
 
 func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -97,6 +99,14 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case strings.HasPrefix(a, "-chdir="), strings.HasPrefix(a, "--chdir="):
 			env.dir = a[strings.Index(a, "=")+1:]
 			args = args[1:]
+		case a == "-chdir", a == "--chdir":
+			// As a command's options take it: -chdir DIR.
+			if len(args) < 2 {
+				fmt.Fprintf(env.stderr, "Error: %s needs a directory: jsync -chdir=DIR <command>\n", a)
+				return exitError
+			}
+			env.dir = args[1]
+			args = args[2:]
 		case a == "-h", a == "-help", a == "--help":
 			usage(env.stdout)
 			return exitOK
@@ -143,6 +153,19 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case <-time.After(time.Hour):
 		}
 	}()
+	if args[0] == "help" {
+		// jsync help: the usage, as jsync -h prints it; jsync help CMD:
+		// the command's, as jsync CMD -h prints it.
+		switch rest := args[1:]; {
+		case len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help":
+			usage(env.stdout)
+			return exitOK
+		case len(rest) > 1:
+			return env.errorf("help takes one command, got %d arguments; e.g. jsync help apply", len(rest))
+		default:
+			args = []string{rest[0], "-h"}
+		}
+	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			return env.runCommand(ctx, c, args[1:])

@@ -134,17 +134,32 @@ func runTables(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runState(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlagSet(env, "state", "state list | state show sync.NAME.TABLE | state rm sync.NAME[.TABLE]")
+	fs := newFlagSet(env, "state", "state [options] list | state [options] show sync.NAME.TABLE | state [options] rm sync.NAME[.TABLE]\n\nOptions go before or after the subcommand: state list -config=FILE.")
 	var cf configFlags
 	cf.register(fs)
-	if code, done := parseFlags(fs, args); done {
+	pos, code, done := parseInterspersed(fs, args)
+	if done {
 		return code
 	}
-	if fs.NArg() == 0 {
+	if len(pos) == 0 {
 		fs.Usage()
 		return exitError
 	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
+	sub, rest := pos[0], pos[1:]
+	switch {
+	case sub != "list" && sub != "show" && sub != "rm":
+		hint := suggestion(sub, []string{"list", "rm", "show"})
+		if hint == "" {
+			hint = "; use list, show or rm"
+		}
+		return env.errorf("unknown state subcommand %q%s", sub, hint)
+	case sub == "list" && len(rest) > 0:
+		hint := ""
+		if strings.HasPrefix(rest[0], "sync.") {
+			hint = "; to see one table's state: jsync state show " + rest[0]
+		}
+		return env.errorf("state list takes no arguments, got %q%s", rest[0], hint)
+	}
 	cfg, ok := env.loadConfig(&cf)
 	if !ok {
 		return exitError
@@ -207,7 +222,7 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "Reset %s under %s: the next apply fetches %s in full.\n", plural(n, "table state"), rest[0], them)
 		return exitOK
 	}
-	return env.errorf("unknown state subcommand %q; use list, show or rm", sub)
+	return env.errorf("unknown state subcommand %q; use list, show or rm", sub) // checked above
 }
 
 func runServe(ctx context.Context, env *cliEnv, args []string) int {

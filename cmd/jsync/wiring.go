@@ -326,8 +326,13 @@ func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: jsync %s\n\nOptions:\n", usage)
-		fs.PrintDefaults()
+		fmt.Fprintf(env.stderr, "Usage: jsync %s\n", usage)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintf(env.stderr, "\nOptions:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -343,6 +348,27 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 		return exitError, true
 	}
 	return 0, false
+}
+
+// parseInterspersed parses a command's options wherever they stand among
+// its arguments (`state list -config=x.hcl` as `state -config=x.hcl list`)
+// and returns the arguments; after "--" every argument is one. done
+// reports that the command ends with code, as parseFlags does.
+func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, code int, done bool) {
+	for {
+		if code, done := parseFlags(fs, args); done {
+			return nil, code, true
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), 0, false
+		}
+		if len(rest) == 0 {
+			return positional, 0, false
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func fileExists(p string) bool {
