@@ -304,7 +304,7 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 			fmt.Fprintln(env.stderr)
 			env.fail(err)
 		}
-		fmt.Fprintln(env.stderr, "Interrupted: committed batches are kept; the next apply continues from there.")
+		fmt.Fprintln(env.stderr, "Interrupted: the rows and checkpoints committed are kept; the next apply goes on from each table's last checkpoint (jsync plan shows where; a backfill stopped before its first checkpoint starts over).")
 		return exitInterrupted
 	}
 	if err = errors.Join(planErr, err); err != nil {

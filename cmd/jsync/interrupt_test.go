@@ -114,7 +114,8 @@ sync "acme" {
 		strings.Contains(summary, "FAILED") {
 		t.Errorf("summary of the interrupted apply:\n%s", summary)
 	}
-	if !strings.Contains(out, "Interrupted: committed batches are kept") || strings.Contains(out, "context canceled") {
+	if !strings.Contains(out, "Interrupted: the rows and checkpoints committed are kept") || strings.Contains(out, "context canceled") ||
+		strings.Contains(out, "failed after") {
 		t.Errorf("stderr of the interrupted apply:\n%s", out)
 	}
 

@@ -64,6 +64,8 @@ func (l *lineView) Event(ev engine.ProgressEvent) {
 		fmt.Fprintf(l.w, "%s: failed (read only, parent of selected tables)\n", name)
 	case ev.Done && ev.ReadOnly:
 		fmt.Fprintf(l.w, "%s: done (read only, parent of selected tables; not written)\n", name)
+	case ev.Done && ev.Err != nil && stoppedBySignal(ev.Err):
+		fmt.Fprintf(l.w, "%s: stopped after %s fetched (interrupted)\n", name, plural(ev.Rows, "row"))
 	case ev.Done && ev.Err != nil:
 		fmt.Fprintf(l.w, "%s: failed after %s fetched\n", name, plural(ev.Rows, "row"))
 	case ev.Done:

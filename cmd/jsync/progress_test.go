@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -26,6 +28,7 @@ func TestLineView(t *testing.T) {
 			"acme.issues: fetched 200,000 rows, writing them: 40,000 written\n"},
 		{"done", engine.ProgressEvent{Rows: 200000, Done: true, Loading: true, Written: 200000}, "acme.issues: done, 200,000 rows fetched\n"},
 		{"failed", engine.ProgressEvent{Rows: 30, Done: true, Err: errors.New("HTTP 500")}, "acme.issues: failed after 30 rows fetched\n"},
+		{"interrupted", engine.ProgressEvent{Rows: 30, Done: true, Err: fmt.Errorf("search issues: %w", context.Canceled)}, "acme.issues: stopped after 30 rows fetched (interrupted)\n"},
 		{"read only", engine.ProgressEvent{Done: true, ReadOnly: true}, "acme.issues: done (read only, parent of selected tables; not written)\n"},
 		{"read only, failed", engine.ProgressEvent{Done: true, ReadOnly: true, Err: errors.New("HTTP 500")}, "acme.issues: failed (read only, parent of selected tables)\n"},
 	}
