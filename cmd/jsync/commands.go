@@ -193,11 +193,13 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	allowIncompatible := fs.Bool("allow-incompatible", false, "allow incompatible column type changes (the column is recreated)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	memprofile := fs.String("memprofile", "", "write a heap profile to `FILE` at the end")
-	if code, done := parseFlags(fs, args); done {
+	// Options may follow the plan file too (apply p.plan -auto-approve).
+	files, code, done := parseInterspersed(fs, args)
+	if done {
 		return code
 	}
-	if fs.NArg() > 1 {
-		return env.errorf("apply takes at most one plan file, got %d arguments", fs.NArg())
+	if len(files) > 1 {
+		return env.errorf("apply takes at most one plan file, got %d arguments: %s", len(files), strings.Join(files, " "))
 	}
 	if env.badParallelism(fs, *parallelism) {
 		return exitError
@@ -239,12 +241,12 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 	// applied, as serve does: a site that is down must not hold back the
 	// syncs of other sites.
 	var planErr error
-	if fs.NArg() == 1 {
+	if len(files) == 1 {
 		if pf.force || len(pf.targets) > 0 || pf.fullRefresh {
 			return env.errorf("-force, -target and -full-refresh belong to `jsync plan` when applying a saved plan")
 		}
 		var err error
-		if p, err = plan.ReadFile(env.path(fs.Arg(0))); err != nil {
+		if p, err = plan.ReadFile(env.path(files[0])); err != nil {
 			return env.fail(err)
 		}
 	} else {

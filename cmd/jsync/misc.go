@@ -341,17 +341,24 @@ func runQuery(ctx context.Context, env *cliEnv, args []string) int {
 		fs.Usage()
 		return exitError
 	}
-	path := env.path(fs.Arg(0))
+	file := fs.Arg(0)
+	// Options may follow the file too (query DB -rows=5); the SQL, once
+	// it begins, is all the rest (query DB select -1).
+	if code, done := parseFlags(fs, fs.Args()[1:]); done {
+		return code
+	}
+	sqlText := strings.Join(fs.Args(), " ")
+	path := env.path(file)
 	if !fileExists(path) {
-		return env.errorf("%s does not exist; run `jsync apply` first", fs.Arg(0))
+		return env.errorf("%s does not exist; run `jsync apply` first", file)
 	}
 	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
 	if err != nil {
-		return env.fail(fmt.Errorf("open %s: %w", fs.Arg(0), err))
+		return env.fail(fmt.Errorf("open %s: %w", file, err))
 	}
 	defer db.Close()
-	if fs.NArg() > 1 {
-		if err := printQuery(ctx, env, db, strings.Join(fs.Args()[1:], " ")); err != nil {
+	if sqlText != "" {
+		if err := printQuery(ctx, env, db, sqlText); err != nil {
 			return env.fail(err)
 		}
 		return exitOK
