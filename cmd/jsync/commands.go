@@ -102,7 +102,7 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) int {
 		return exitError
 	}
 	logger := newLogger(env.stderr)
-	opener, cleanup := env.planOpener(logger, pf.lockTimeout)
+	opener, cleanup := env.planOpener(logger, pf.lockTimeout, true)
 	defer cleanup()
 	eng := engine.New(cfg, opener)
 	eng.Log = logger

@@ -119,6 +119,13 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(args) == 0 {
+		for _, c := range commands {
+			if c.name == env.dir {
+				// jsync -chdir validate: the command was taken for the directory.
+				fmt.Fprintf(env.stderr, "Error: -chdir took %q as its directory and no command is left: give the directory first, jsync -chdir=DIR %s\n", env.dir, env.dir)
+				return exitError
+			}
+		}
 		usage(env.stderr)
 		return exitError
 	}
@@ -148,7 +155,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cancel()
 		select {
 		case <-sigs:
-			fmt.Fprintln(env.stderr, "Aborted. Committed batches are kept; the next apply continues from the last committed cursor.")
+			fmt.Fprintln(env.stderr, "Aborted. The rows and checkpoints committed are kept; the next apply goes on from each table's last checkpoint.")
 			os.Exit(exitInterrupted)
 		case <-time.After(time.Hour):
 		}

@@ -166,7 +166,7 @@ func runState(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	logger := newLogger(env.stderr)
 	// A destination that does not exist has no state: nothing is created.
-	opener, cleanup := env.planOpener(logger, 0)
+	opener, cleanup := env.planOpener(logger, 0, false)
 	defer cleanup()
 	eng := engine.New(cfg, opener)
 	defer eng.Close()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/plan"
 )
 
@@ -60,12 +63,20 @@ type lineView struct {
 func (l *lineView) Event(ev engine.ProgressEvent) {
 	name := progressName(ev, l.multi)
 	switch {
+	case ev.Done && errors.Is(ev.Err, context.Canceled):
+		// The apply's cancellation (an interrupt), which a table stopped
+		// with its parent carries too.
+		if ev.ReadOnly {
+			fmt.Fprintf(l.w, "%s: stopped (interrupted; read only, parent of selected tables)\n", name)
+		} else {
+			fmt.Fprintf(l.w, "%s: stopped after %s fetched (interrupted)\n", name, plural(ev.Rows, "row"))
+		}
 	case ev.Done && ev.ReadOnly && ev.Err != nil:
 		fmt.Fprintf(l.w, "%s: failed (read only, parent of selected tables)\n", name)
 	case ev.Done && ev.ReadOnly:
 		fmt.Fprintf(l.w, "%s: done (read only, parent of selected tables; not written)\n", name)
-	case ev.Done && ev.Err != nil && stoppedBySignal(ev.Err):
-		fmt.Fprintf(l.w, "%s: stopped after %s fetched (interrupted)\n", name, plural(ev.Rows, "row"))
+	case ev.Done && errors.Is(ev.Err, dag.ErrUpstreamFailed):
+		fmt.Fprintf(l.w, "%s: skipped after %s fetched: a table it depends on failed\n", name, plural(ev.Rows, "row"))
 	case ev.Done && ev.Err != nil:
 		fmt.Fprintf(l.w, "%s: failed after %s fetched\n", name, plural(ev.Rows, "row"))
 	case ev.Done:

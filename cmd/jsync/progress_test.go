@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jsync-dev/jsync/engine"
+	"github.com/jsync-dev/jsync/engine/dag"
 )
 
 // TestLineView: the plain progress lines of CI logs, for each state of a
@@ -29,6 +30,8 @@ func TestLineView(t *testing.T) {
 		{"done", engine.ProgressEvent{Rows: 200000, Done: true, Loading: true, Written: 200000}, "acme.issues: done, 200,000 rows fetched\n"},
 		{"failed", engine.ProgressEvent{Rows: 30, Done: true, Err: errors.New("HTTP 500")}, "acme.issues: failed after 30 rows fetched\n"},
 		{"interrupted", engine.ProgressEvent{Rows: 30, Done: true, Err: fmt.Errorf("search issues: %w", context.Canceled)}, "acme.issues: stopped after 30 rows fetched (interrupted)\n"},
+		{"read only, interrupted", engine.ProgressEvent{Done: true, ReadOnly: true, Err: context.Canceled}, "acme.issues: stopped (interrupted; read only, parent of selected tables)\n"},
+		{"parent failed", engine.ProgressEvent{Rows: 3, Done: true, Err: fmt.Errorf("%w (issues)", dag.ErrUpstreamFailed)}, "acme.issues: skipped after 3 rows fetched: a table it depends on failed\n"},
 		{"read only", engine.ProgressEvent{Done: true, ReadOnly: true}, "acme.issues: done (read only, parent of selected tables; not written)\n"},
 		{"read only, failed", engine.ProgressEvent{Done: true, ReadOnly: true, Err: errors.New("HTTP 500")}, "acme.issues: failed (read only, parent of selected tables)\n"},
 	}

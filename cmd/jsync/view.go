@@ -163,7 +163,7 @@ func renderSummary(w io.Writer, res *engine.Result, took time.Duration, interrup
 		counts := []string{thousands(t.Rows), thousands(t.Inserted), thousands(t.Updated), thousands(t.Deleted)}
 		switch {
 		case t.Namespace == "":
-			if t.Err != nil {
+			if status == "FAILED" {
 				others = append(others, "sync."+t.Sync+" "+t.Table)
 			}
 			counts = []string{"-", "-", "-", "-"}

@@ -146,21 +146,24 @@ func (env *cliEnv) opener(logger *slog.Logger, wait time.Duration) engine.Opener
 // is planned against an empty stand-in in a temporary directory, so that
 // nothing is created where the configuration points. cleanup, called after
 // the engine is closed, removes the stand-ins.
-func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration) (o engine.Opener, cleanup func()) {
+//
+// checkWritable (plan) also refuses a destination this user could not
+// write, as apply would fail on it; state list and show only read.
+func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration, checkWritable bool) (o engine.Opener, cleanup func()) {
 	o = env.opener(logger, wait)
 	var mu sync.Mutex
 	var standIns []string
 	standIn := func(open func(context.Context, *config.Destination) (dest.Destination, error)) func(context.Context, *config.Destination) (dest.Destination, error) {
 		return func(ctx context.Context, d *config.Destination) (dest.Destination, error) {
 			if _, err := os.Stat(d.Path); !errors.Is(err, fs.ErrNotExist) {
-				if err == nil {
+				if err == nil && checkWritable {
 					if err := writableFile(d.Path); err != nil {
 						return nil, err
 					}
 				}
 				return open(ctx, d)
 			}
-			if err := creatable(d.Path); err != nil {
+			if err := creatable(d.Path, checkWritable); err != nil {
 				return nil, err
 			}
 			dir, err := os.MkdirTemp("", "jsync-plan-")
@@ -186,15 +189,16 @@ func (env *cliEnv) planOpener(logger *slog.Logger, wait time.Duration) (o engine
 }
 
 // creatable reports why path could not be created: the nearest existing
-// directory above it must be a directory this process may write in.
-func creatable(path string) error {
+// directory above it must be a directory, and one this process may write
+// in when checkWritable.
+func creatable(path string, checkWritable bool) error {
 	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
 		fi, err := os.Stat(dir)
 		if err == nil {
 			if !fi.IsDir() {
 				return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
 			}
-			if !writable(dir) {
+			if checkWritable && !writable(dir) {
 				return fmt.Errorf("cannot create %s: this user may not write in %s (permissions, or a read-only file system): apply would fail; choose a path in a writable directory, or fix its permissions", path, dir)
 			}
 			return nil

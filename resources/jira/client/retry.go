@@ -126,7 +126,7 @@ func parseResetTime(v string) (time.Time, bool) {
 // answer that succeeded but asks, in its content, to try part of it again:
 // issue/bulkfetch's issueErrors.
 func (c *Client) Pause(ctx context.Context, attempt int) error {
-	return sleepCtx(ctx, c.backoff(attempt))
+	return c.opts.Sleep(ctx, c.backoff(attempt))
 }
 
 func defaultJitter() float64 { return 0.7 + 0.6*rand.Float64() }
