@@ -480,11 +480,6 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 			// A table read only for its children keeps no cursor: one
 			// left from when it was written is behind what changed since.
 			pt.Mode = plan.ModeFull
-		case parent != nil && parent.Mode == plan.ModeFull:
-			// A child with a cursor of its own (the worklogs' feed) is
-			// still fetched with its parent: a full fetch of the parent
-			// (state rm, a new parent table) brings all of its rows.
-			pt.Mode = plan.ModeFull
 		case st.write && refill[st.t.Name] != nil:
 			// Its rows come from its parent's too (a child with a cursor
 			// of its own), which must then be read in full as well.
@@ -496,23 +491,38 @@ func (e *Engine) planSync(ctx context.Context, name string, now time.Time, opts 
 		default:
 			pt.Mode, pt.Since = plan.ModeIncremental, ts.Cursor
 		}
+		planned[pt.Name] = pt
+		sp.Tables = append(sp.Tables, pt)
+	}
+	// A child is fetched with its parent: when the parent is fetched in
+	// full, so is the child, whether it has a cursor of its own (the
+	// worklogs' feed) or was planned before a later sibling made the
+	// parent full (a new or refilled child table). Parents come before
+	// their children, so one pass in order also reaches grandchildren.
+	for _, pt := range sp.Tables {
+		if parent := planned[pt.Parent]; parent != nil && pt.Replication != schema.FullTable.String() &&
+			parent.Mode == plan.ModeFull && pt.Mode != plan.ModeFull {
+			pt.Mode, pt.Since = plan.ModeFull, ""
+		}
+	}
+	// Estimates and notes once every mode is settled.
+	for _, pt := range sp.Tables {
+		ts := snap.Get(name, pt.Name)
 		if pt.Mode == plan.ModeFull {
 			ts.Cursor = ""
 		}
-		if n, err := src.Estimate(ctx, st.t.Name, ts); err == nil {
+		if n, err := src.Estimate(ctx, pt.Name, ts); err == nil {
 			pt.Estimate = n
 		} else {
-			e.Log.Warn("estimate failed", "table", st.t.Name, "err", err)
+			e.Log.Warn("estimate failed", "table", pt.Name, "err", err)
 		}
 		if n, ok := src.(source.Noter); ok && pt.Mode == plan.ModeIncremental && pt.Write {
-			pt.Notes = append(pt.Notes, n.PlanNotes(st.t.Name, ts)...)
+			pt.Notes = append(pt.Notes, n.PlanNotes(pt.Name, ts)...)
 		}
 		if cols := added[pt.Name]; len(cols) > 0 && pt.Mode == plan.ModeIncremental {
 			pt.Notes = append(pt.Notes, fmt.Sprintf("+ new custom field column %s: filled as issues change; "+
 				"jsync apply -full-refresh -force -target=sync.%s fills it for every row now", strings.Join(cols, ", "), name))
 		}
-		planned[pt.Name] = pt
-		sp.Tables = append(sp.Tables, pt)
 	}
 	return sp, nil
 }

@@ -708,6 +708,54 @@ func TestChildWithCursorFollowsFullParent(t *testing.T) {
 	}
 }
 
+// siblingSource is fakeSource with a second child of issues, "links",
+// after "comments" in table order.
+type siblingSource struct{ fakeSource }
+
+func (s *siblingSource) Tables() []*schema.Table {
+	return append(s.fakeSource.Tables(), tbl("links", schema.Incremental, "issues"))
+}
+func (s *siblingSource) Discover(ctx context.Context, pinned map[string]map[string]string) (*source.Discovery, error) {
+	return &source.Discovery{Tables: s.Tables(), Info: map[string]string{"deployment": "Fake"}}, nil
+}
+
+// TestChildFollowsParentMadeFullLater: a child table added to the
+// selection makes its parent fetch in full; a sibling planned before it
+// (comments, with a cursor of its own) is then fetched in full as well, and
+// the plan says so.
+func TestChildFollowsParentMadeFullLater(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &siblingSource{fakeSource{issues: 3}}
+	e := newTestEngine(t, testConfig(t, "issues", "comments"), src, d, &now)
+	p, err := e.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	comments := d.snap.Get("acme", "comments")
+	comments.Sync, comments.Table, comments.Cursor = "acme", "comments", "1796324090579"
+	d.commit(&comments)
+	now = now.Add(2 * time.Hour)
+	e2 := newTestEngine(t, testConfig(t, "issues", "comments", "links"), src, d, &now)
+	p, err = e2.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, pt := range p.Syncs[0].Tables {
+		order = append(order, pt.Name)
+		if pt.Name != "projects" && (pt.Mode != plan.ModeFull || pt.Since != "") {
+			t.Errorf("%s: %s since %q, want full: links is new, so issues and every table fetched with them are read in full", pt.Name, pt.Mode, pt.Since)
+		}
+	}
+	if !slices.Equal(order, []string{"issues", "comments", "links"}) {
+		t.Fatalf("tables planned in the order %v: the test needs comments before links", order)
+	}
+}
+
 func TestChildSelectionReadsParentWithoutWriting(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
