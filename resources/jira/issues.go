@@ -1288,7 +1288,8 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 	// restarts after every page from the largest `updated` read so far;
 	// issues re-read at that boundary are skipped (skipIssue). If a whole
 	// page shares one millisecond the restart could not advance, so paging
-	// goes on by offset instead.
+	// goes on by offset, only until a page reads past that millisecond:
+	// then it restarts from there again, so that offsets stay small.
 	lo, restarting := since, true
 	for {
 		jqlText, err := r.s.issuesJQL(keys, lo, until)
@@ -1300,14 +1301,14 @@ func (f *issueFetch) pages(ctx context.Context, keys []string, since, until time
 			if err := handle(items); err != nil {
 				return err
 			}
-			if restarting {
+			if restarting || f.maxSeen.Truncate(time.Millisecond).After(lo) {
 				return client.ErrRestart
 			}
 			return nil
 		})
 		if errors.Is(err, client.ErrRestart) {
 			if next := f.maxSeen.Truncate(time.Millisecond); next.After(lo) {
-				lo = next
+				lo, restarting = next, true
 			} else {
 				restarting = false
 			}

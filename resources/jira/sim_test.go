@@ -685,6 +685,65 @@ func TestSimDataCenterSearchWindow(t *testing.T) {
 	f.checkCounts("windowed DC sync after deletes")
 }
 
+// startAtRecorder records the largest startAt of Data Center searches.
+type startAtRecorder struct {
+	next http.RoundTripper
+	max  atomic.Int64
+}
+
+func (s *startAtRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/rest/api/2/search") {
+		if n, err := strconv.ParseInt(req.URL.Query().Get("startAt"), 10, 64); err == nil && n > s.max.Load() {
+			s.max.Store(n)
+		}
+	}
+	return s.next.RoundTrip(req)
+}
+
+// TestSimDataCenterTiedPage: when more issues than a page share one
+// `updated` millisecond, a Data Center search cannot restart past them and
+// pages by offset, but only until a page reads past that millisecond:
+// then it restarts from there, so that offsets stay far from Jira 10's
+// 10,000-result window however many issues follow.
+func TestSimDataCenterTiedPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulator sync")
+	}
+	f := newSimFixture(t, jirasim.FlavorDataCenter, 6000, false)
+	f.src.cfg.Concurrency = 1
+	f.sync()
+	f.clock.Advance(time.Minute)
+	// About 2,000 issues updated in one millisecond, 1,600 of them still
+	// there after the later changes: more than a page of 1,000.
+	tied, err := f.sim.Mutate(jirasim.Mutation{Update: 2500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := []jirasim.MutationResult{tied}
+	for range 30 {
+		f.clock.Advance(time.Second)
+		res, err := f.sim.Mutate(jirasim.Mutation{Update: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		later = append(later, res)
+	}
+	f.clock.Advance(3 * time.Minute)
+	rec := &startAtRecorder{next: f.src.httpTransport}
+	f.setClient(func(o *client.Options) { o.Transport = rec })
+	f.sync()
+	f.checkCounts("after a tied page")
+	if stale := f.checkUpdated(later...); stale > 0 {
+		t.Errorf("%d changed issues stale", stale)
+	}
+	// The tie's first page, then pages by offset until one reads past it
+	// (startAt 1000); without the restart, offsets went on to 2000 and
+	// beyond, to the end.
+	if got := rec.max.Load(); got != 1000 {
+		t.Errorf("largest startAt %d, want 1000: one page by offset past the tie, then a restart", got)
+	}
+}
+
 // TestSimFaults: injected 5xx, resets and truncated bodies are retried by
 // the client; the result is still complete.
 func TestSimFaults(t *testing.T) {
