@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
@@ -277,7 +282,8 @@ func (r *syncRun) fetchUsers(ctx context.Context, e *env, out *tableOut) error {
 // results" (JRASERVER-78660).
 const userSearchCap = 100
 
-// userPrefixChars extend a user/search prefix that reached the cap. The
+// userPrefixChars extend a user/search prefix that reached the cap, with
+// the characters that follow the prefix in the users it returned. The
 // search matches the start of the username, the display name or the
 // e-mail address, case-insensitively.
 const userPrefixChars = "abcdefghijklmnopqrstuvwxyz0123456789._-@'"
@@ -289,66 +295,115 @@ const maxUserPrefix = 16
 // fetchUsersDC lists every user of a Data Center site with user/search.
 // username "." matches every user, but Jira 10 returns at most the first
 // userSearchCap of any query, and paging does not reach past them; so a
-// query that returns exactly that many is split by prefix (a, b, …, and
-// each prefix that reaches the cap again by its next character), as
-// Atlassian's own workaround does, and the users found are merged by key.
-// Sites with fewer users, and Jira 9, which pages past 100, need the one
-// query.
+// query that returns exactly that many is split by prefix, as Atlassian's
+// own workaround does: the prefix extended by each of userPrefixChars and
+// of the characters that follow it in the users returned, each such
+// query split again while it reaches the cap, and the user whose username
+// is the prefix itself looked up (GET user), as no longer prefix matches
+// it alone. The users found are merged by key. Sites with fewer users,
+// and Jira 9, which pages past 100, need the one query. A user whose
+// username, display name and e-mail all start with a character no
+// returned user shows after a capped prefix (beyond the Latin letters
+// tried at the top) can still be missed.
 func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error {
-	path := r.d.api + "/user/search"
 	var mu sync.Mutex // guards seen, e and out
 	seen := map[string]bool{}
+	add := func(items []json.RawMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, it := range items {
+			var u struct{ Key, Name string }
+			if json.Unmarshal(it, &u) == nil {
+				if id := cmp.Or(u.Key, u.Name); id != "" {
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+				}
+			}
+			e.decodeUser(out, it)
+		}
+		return e.err
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.concurrency())
+	splits := atomic.Int64{}
 	var search func(prefix string) error
 	search = func(prefix string) error {
 		q := url.Values{"username": {prefix}, "includeInactive": {"true"}, "includeActive": {"true"}, "maxResults": {"1000"}}
-		n := 0
-		err := r.s.cl.EachArrayPage(ctx, path, q, func(items []json.RawMessage) error {
-			n += len(items)
-			mu.Lock()
-			defer mu.Unlock()
-			for _, it := range items {
-				var u struct {
-					Key  string `json:"key"`
-					Name string `json:"name"`
-				}
-				if json.Unmarshal(it, &u) == nil && cmp.Or(u.Key, u.Name) != "" {
-					if seen[cmp.Or(u.Key, u.Name)] {
-						continue
-					}
-					seen[cmp.Or(u.Key, u.Name)] = true
-				}
-				e.decodeUser(out, it)
-			}
-			return e.err
+		var returned []json.RawMessage
+		err := r.s.cl.EachArrayPage(ctx, r.d.api+"/user/search", q, func(items []json.RawMessage) error {
+			returned = append(returned, items...)
+			return add(items)
 		})
-		if err != nil || n != userSearchCap {
+		if err != nil || len(returned) != userSearchCap {
 			return err
 		}
 		base := prefix
 		if prefix == "." {
 			base = ""
 		}
-		if len(base) >= maxUserPrefix {
-			return fmt.Errorf("list users: user/search returns at most %d users for a query, and %d match %q: the users table would be incomplete", userSearchCap, n, base)
+		if utf8.RuneCountInString(base) >= maxUserPrefix {
+			return fmt.Errorf("list users: user/search returns at most %d users for a query, and %d match %q: the users table would be incomplete", userSearchCap, len(returned), base)
 		}
-		for _, c := range userPrefixChars {
-			if base == "" && c == '.' {
-				continue // "." matches every user
+		splits.Add(1)
+		if base != "" {
+			// The user named base exactly, which "base"+c no longer matches.
+			var u json.RawMessage
+			switch err := r.s.cl.GetJSON(ctx, r.d.api+"/user", url.Values{"username": {base}}, &u); {
+			case err == nil:
+				if err := add([]json.RawMessage{u}); err != nil {
+					return err
+				}
+			case !isStatus(err, http.StatusNotFound):
+				return fmt.Errorf("look up user %q: %w", base, err)
 			}
-			next := base + string(c)
+		}
+		next := map[string]bool{}
+		for _, c := range userPrefixChars {
+			next[base+string(c)] = true
+		}
+		if base == "" {
+			// Names that start outside ASCII: the Latin letters of
+			// Latin-1 and Latin Extended-A (é, ø, ł, ü, …), which a
+			// sample of 100 users may not show.
+			for c := rune(0xdf); c <= 0x17f; c++ {
+				if unicode.IsLower(c) {
+					next[string(c)] = true
+				}
+			}
+		}
+		for _, it := range returned {
+			var u struct{ Name, DisplayName, EmailAddress string }
+			if json.Unmarshal(it, &u) != nil {
+				continue
+			}
+			for _, f := range []string{u.Name, u.DisplayName, u.EmailAddress} {
+				if rest, ok := strings.CutPrefix(strings.ToLower(f), base); ok && rest != "" {
+					c, _ := utf8.DecodeRuneInString(rest)
+					next[base+string(c)] = true
+				}
+			}
+		}
+		delete(next, ".") // "." matches every user
+		for _, p := range slices.Sorted(maps.Keys(next)) {
 			// A query waits for a slot only when it is not holding one.
-			if !g.TryGo(func() error { return search(next) }) {
-				if err := search(next); err != nil {
+			if !g.TryGo(func() error { return search(p) }) {
+				if err := search(p); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	}
-	err := search(".")
-	return cmp.Or(g.Wait(), err) // the queries started must end before the table does
+	g.Go(func() error { return search(".") })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if n := splits.Load(); n > 0 {
+		r.s.log.Info("jira: user/search returns at most 100 users a query; the users were listed by prefix", "capped_queries", n, "users", len(seen))
+	}
+	return nil
 }
 
 // visibleProjects lists the projects the user can browse, limited to the

@@ -242,7 +242,7 @@ func rolesTable() *schema.Table {
 }
 
 func usersTable() *schema.Table {
-	return table(TableUsers, "Users, including inactive and app users (Cloud: users/search; Data Center: user/search, which on Jira 10 returns at most 100 users for a query, so jsync splits the search by prefix of the username, display name and e-mail until every query returns fewer). "+
+	return table(TableUsers, "Users, including inactive and app users (Cloud: users/search; Data Center: user/search, which on Jira 10 returns at most 100 users for a query, so jsync splits the search by prefix of the username, display name and e-mail until every query returns fewer; a user whose names all start with a character outside ASCII letters, digits and the Latin letters of Latin-1 and Latin Extended-A, which no returned user shows, can be missed there). "+
 		"The primary key account_id holds the accountId on Cloud and the user key on Data Center, which has no accountId; "+
 		"every *_account_id column of the other tables uses the same convention, so joins work on both deployments.",
 		schema.FullTable, "", false,

@@ -2,6 +2,8 @@ package jirasim
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -251,10 +253,12 @@ func newCatalogue(seed int64, flavor string, now time.Time, adminEmail string, u
 		c.users = append(c.users, u)
 	}
 	xr := newRnd(seed, tagCatalogue, 1)
+	// Some of them with names that start outside ASCII, as on real sites.
+	extraFirst := append(slices.Clip(firstNames), "Élodie", "Øyvind", "Łukasz", "Ümit")
 	for i := numUsers; i < users; i++ {
-		fn, ln := firstNames[xr.intn(len(firstNames))], lastNames[xr.intn(len(lastNames))]
+		fn, ln := extraFirst[xr.intn(len(extraFirst))], lastNames[xr.intn(len(lastNames))]
 		u := user{DisplayName: fn + " " + ln, Active: true, AccountType: "atlassian", TimeZone: tzs[xr.intn(len(tzs))],
-			Name: fmt.Sprintf("%s.%s%d", lower(fn), lower(ln), i), Key: fmt.Sprintf("JIRAUSER%d", 10100+i),
+			Name: fmt.Sprintf("%s.%s%d", strings.ToLower(fn), strings.ToLower(ln), i), Key: fmt.Sprintf("JIRAUSER%d", 10100+i),
 			AccountID: fmt.Sprintf("5b10a2844c2016571%07x", i)}
 		u.Email = u.Name + "@example.com"
 		c.users = append(c.users, u)

@@ -1,6 +1,8 @@
 package jirasim
 
 import (
+	"cmp"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -64,6 +66,7 @@ func (s *Server) routes() {
 		api("GET", "users", s.handleUsersSearch)
 	}
 	api("GET", "user/search", s.handleUserSearch)
+	api("GET", "user", s.handleUser)
 	api("GET", "group/member", s.handleGroupMember)
 
 	if cloud {
@@ -487,6 +490,29 @@ func (s *Server) handleUsersSearch(w http.ResponseWriter, r *http.Request, v *vi
 	v.writeJSON(w, http.StatusOK, out)
 }
 
+// handleUser is GET user: one user by accountId on Cloud, by username or
+// key on Data Center; 404 when there is none.
+func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	for k, u := range v.d.cat.users {
+		if (!v.dc() && q.Get("accountId") != "" && u.AccountID == q.Get("accountId")) ||
+			(v.dc() && ((q.Get("username") != "" && strings.EqualFold(u.Name, q.Get("username"))) || (q.Get("key") != "" && u.Key == q.Get("key")))) {
+			v.writeJSON(w, http.StatusOK, v.user(k))
+			return
+		}
+	}
+	switch {
+	case v.dc() && q.Get("username") == "" && q.Get("key") == "":
+		writeErrors(w, http.StatusBadRequest, "Either the 'username' or the 'key' query parameters need to be provided")
+	case !v.dc() && q.Get("accountId") == "":
+		writeErrors(w, http.StatusBadRequest, "The accountId query parameter needs to be provided")
+	case v.dc():
+		writeErrors(w, http.StatusNotFound, fmt.Sprintf("The user named '%s' does not exist", cmp.Or(q.Get("username"), q.Get("key"))))
+	default:
+		writeErrors(w, http.StatusNotFound, "Specified user does not exist or you do not have required permissions")
+	}
+}
+
 // handleUserSearch is user/search: on Cloud "query" (prefix of display name
 // or email) or accountId is required and only active users match; on Data
 // Center "username" ("." matches everyone), includeInactive, and the
@@ -504,14 +530,14 @@ func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request, v *vie
 			writeErrors(w, http.StatusBadRequest, "The username query parameter was not provided")
 			return
 		}
-		needle := lower(strings.Join(name, ""))
+		needle := strings.ToLower(strings.Join(name, ""))
 		incInactive := q.Get("includeInactive") == "true"
 		incActive := q.Get("includeActive") != "false"
 		for k, u := range v.d.cat.users {
 			if (u.Active && !incActive) || (!u.Active && !incInactive) {
 				continue
 			}
-			if needle == "." || needle == "" || strings.HasPrefix(lower(u.Name), needle) || strings.HasPrefix(lower(u.DisplayName), needle) || strings.HasPrefix(lower(u.Email), needle) {
+			if needle == "." || needle == "" || strings.HasPrefix(strings.ToLower(u.Name), needle) || strings.HasPrefix(strings.ToLower(u.DisplayName), needle) || strings.HasPrefix(strings.ToLower(u.Email), needle) {
 				match = append(match, k)
 			}
 		}

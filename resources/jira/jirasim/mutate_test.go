@@ -365,3 +365,39 @@ func TestRoleRestrictedWorklogs(t *testing.T) {
 		t.Fatalf("worklog/list gave the restricted user worklog %v", hiddenID)
 	}
 }
+
+// TestGetUser: GET user finds one user by accountId (Cloud) or by
+// username or key (Data Center), case-insensitively by username, and
+// answers 404 for none and 400 without a parameter.
+func TestGetUser(t *testing.T) {
+	cloud, _ := startSim(t, Options{Issues: 10})
+	dc, _ := startSim(t, Options{Issues: 10, Flavor: FlavorDataCenter})
+	u := cloud.data.cat.users[5]
+	d := dc.data.cat.users[5]
+	for _, tc := range []struct {
+		name  string
+		s     *Server
+		path  string
+		want  int
+		shown string // the user's displayName when found
+	}{
+		{"cloud by accountId", cloud, "/rest/api/3/user?accountId=" + u.AccountID, 200, u.DisplayName},
+		{"cloud unknown", cloud, "/rest/api/3/user?accountId=nope", 404, ""},
+		{"cloud without accountId", cloud, "/rest/api/3/user", 400, ""},
+		{"dc by username", dc, "/rest/api/2/user?username=" + strings.ToUpper(d.Name), 200, d.DisplayName},
+		{"dc by key", dc, "/rest/api/2/user?key=" + d.Key, 200, d.DisplayName},
+		{"dc unknown", dc, "/rest/api/2/user?username=nobody", 404, ""},
+		{"dc without a parameter", dc, "/rest/api/2/user", 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out obj
+			client(t, tc.s).json("GET", tc.path, nil, tc.want, &out)
+			if tc.want == 200 && out["displayName"] != tc.shown {
+				t.Fatalf("got %v, want %s", out["displayName"], tc.shown)
+			}
+			if tc.want != 200 && len(arr(out["errorMessages"])) == 0 {
+				t.Fatalf("no errorMessages: %v", out)
+			}
+		})
+	}
+}
