@@ -662,15 +662,12 @@ func TestChildRunStatusFollowsParent(t *testing.T) {
 	}
 }
 
-// TestChildWithCursorFollowsFullParent: a child table with a cursor of its
-// own (as worklogs have their feed's) is planned full, not incremental
-// since its cursor, when its parent is fetched in full: it is fetched with
-// the parent, which then brings all of its rows.
-func TestChildWithCursorFollowsFullParent(t *testing.T) {
+// applyWithChildCursor plans and applies e, then gives the child table
+// comments a cursor of its own (as worklogs have their feed's) and
+// returns its state.
+func applyWithChildCursor(t *testing.T, e *Engine, d *memDest) state.TableState {
+	t.Helper()
 	ctx := context.Background()
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	d, src := newMemDest(), &fakeSource{issues: 3}
-	e := newTestEngine(t, testConfig(t), src, d, &now)
 	p, err := e.Plan(ctx, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -681,6 +678,19 @@ func TestChildWithCursorFollowsFullParent(t *testing.T) {
 	comments := d.snap.Get("acme", "comments")
 	comments.Sync, comments.Table, comments.Cursor = "acme", "comments", "1796324090579"
 	d.commit(&comments)
+	return comments
+}
+
+// TestChildWithCursorFollowsFullParent: a child table with a cursor of its
+// own (as worklogs have their feed's) is planned full, not incremental
+// since its cursor, when its parent is fetched in full: it is fetched with
+// the parent, which then brings all of its rows.
+func TestChildWithCursorFollowsFullParent(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	d, src := newMemDest(), &fakeSource{issues: 3}
+	e := newTestEngine(t, testConfig(t), src, d, &now)
+	comments := applyWithChildCursor(t, e, d)
 	mode := func(when string) map[string]string {
 		t.Helper()
 		p, err := e.Plan(ctx, PlanOptions{})
@@ -727,20 +737,10 @@ func TestChildFollowsParentMadeFullLater(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	d, src := newMemDest(), &siblingSource{fakeSource{issues: 3}}
-	e := newTestEngine(t, testConfig(t, "issues", "comments"), src, d, &now)
-	p, err := e.Plan(ctx, PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	comments := d.snap.Get("acme", "comments")
-	comments.Sync, comments.Table, comments.Cursor = "acme", "comments", "1796324090579"
-	d.commit(&comments)
+	applyWithChildCursor(t, newTestEngine(t, testConfig(t, "issues", "comments"), src, d, &now), d)
 	now = now.Add(2 * time.Hour)
 	e2 := newTestEngine(t, testConfig(t, "issues", "comments", "links"), src, d, &now)
-	p, err = e2.Plan(ctx, PlanOptions{})
+	p, err := e2.Plan(ctx, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
