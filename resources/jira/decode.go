@@ -28,10 +28,6 @@ type tableOut struct {
 	// ends, a sprint listed by two boards).
 	batchKeys map[string]struct{}
 	runKeys   map[string]struct{}
-	// shared, when set, does what runKeys does across every fetcher of
-	// the run (time slices read at once), for links and sprint
-	// memberships, whose two copies are often read by different slices.
-	shared *keySet
 }
 
 // rememberedKeys bounds the keys a run remembers to skip rows it already
@@ -44,9 +40,6 @@ const rememberedKeys = 100_000
 // admit decides whether a row with key may be appended, flushing the
 // pending batch when it already holds the key.
 func (t *tableOut) admit(ctx context.Context, key string) (bool, error) {
-	if t.shared != nil && !t.shared.add(key) {
-		return false, nil
-	}
 	if t.runKeys != nil {
 		if _, dup := t.runKeys[key]; dup {
 			return false, nil

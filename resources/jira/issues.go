@@ -360,17 +360,11 @@ func (r *syncRun) newIssueFetch(ctx context.Context, first bool, seen map[string
 		return false
 	}
 	mk := func(name string) *tableOut {
-		// Links and sprint membership read twice are the same row, so the
-		// run's fetchers share the keys written (the first copy wins); for
-		// the rest a later read is newer. Worklog ids written in an
-		// incremental run are remembered, so worklog/updated does not
-		// fetch them again.
-		sameCopies := name == TableIssueLinks || name == TableSprintIssues
-		out := r.newOut(name, !sameCopies && name == TableWorklogs && !first)
+		// Links and sprint membership read twice are the same row; for the
+		// rest a later read is newer. Worklog ids written in an incremental
+		// run are remembered, so worklog/updated does not fetch them again.
+		out := r.newOut(name, name == TableIssueLinks || name == TableSprintIssues || (name == TableWorklogs && !first))
 		if out != nil {
-			if sameCopies {
-				out.shared = r.writtenKeys(name)
-			}
 			f.all = append(f.all, out)
 		}
 		return out
@@ -479,12 +473,17 @@ func (f *issueFetch) release() {
 }
 
 // finished lets go what a completed time slice no longer needs, so that
-// the memory of a backfill does not grow with the slices done: the issues
-// it read before its last `updated` minus the overlap (the overlap set
-// keeps only issues within the overlap of the cursor, which is at or past
-// that). The keys of links and sprint memberships are the run's
-// (syncRun.written), bounded by rememberedKeys.
+// the memory of a backfill does not grow with the slices done: the keys
+// of links and sprint memberships it wrote (no more rows come), and the
+// issues it read before its last `updated` minus the overlap (the overlap
+// set keeps only issues within the overlap of the cursor, which is at or
+// past that).
 func (f *issueFetch) finished(overlap time.Duration) {
+	for _, o := range []*tableOut{f.outs.links, f.outs.sprintIssues} {
+		if o != nil {
+			o.runKeys = nil
+		}
+	}
 	// A fresh map, since a Go map keeps its buckets after its entries
 	// are deleted; so do the batch key sets after a flush.
 	from := f.maxUpdated.Add(-overlap)

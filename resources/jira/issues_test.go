@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"testing"
@@ -137,41 +136,19 @@ func mustDuration(t *testing.T, s string) time.Duration {
 	return d
 }
 
-// TestSharedKeysFirstCopyWins: the fetchers of a run (time slices) share
-// the keys of links and sprint memberships: the copy a second fetcher
-// reads is not written again, whichever fetcher read the first.
-func TestSharedKeysFirstCopyWins(t *testing.T) {
-	r := &syncRun{}
-	a, b := &tableOut{shared: r.writtenKeys(TableIssueLinks)}, &tableOut{shared: r.writtenKeys(TableIssueLinks)}
-	other := &tableOut{shared: r.writtenKeys(TableSprintIssues)}
-	ctx := context.Background()
-	for _, tc := range []struct {
-		out  *tableOut
-		key  string
-		want bool
-	}{
-		{a, "10001", true},
-		{b, "10001", false}, // the same link, read from its other issue in another slice
-		{b, "10002", true},
-		{a, "10002", false},
-		{other, "10001", true}, // another table's keys are its own
-	} {
-		if got, err := tc.out.admit(ctx, tc.key); err != nil || got != tc.want {
-			t.Errorf("admit %s: %v, %v; want %v", tc.key, got, err, tc.want)
-		}
-	}
-}
-
 // TestFinishedSlice: a finished slice keeps only the reads the overlap set
-// can still use (updated within the overlap of its last `updated`).
+// can still use (updated within the overlap of its last `updated`), and
+// stops remembering link and sprint keys.
 func TestFinishedSlice(t *testing.T) {
 	ms := func(n int64) time.Time { return time.UnixMilli(n).UTC() }
+	links := &tableOut{runKeys: map[string]struct{}{"a": {}}}
+	sprints := &tableOut{runKeys: map[string]struct{}{"b": {}}}
 	worklogs := &tableOut{runKeys: map[string]struct{}{"c": {}}}
 	f := &issueFetch{
 		maxUpdated: ms(10_000),
 		read:       map[string]time.Time{"old": ms(1_000), "edge": ms(7_000), "new": ms(9_500)},
-		outs:       issueOuts{worklogs: worklogs},
-		all:        []*tableOut{worklogs},
+		outs:       issueOuts{links: links, sprintIssues: sprints, worklogs: worklogs},
+		all:        []*tableOut{links, sprints, worklogs},
 	}
 	worklogs.batchKeys = map[string]struct{}{}
 	f.finished(3 * time.Second)
@@ -180,6 +157,9 @@ func TestFinishedSlice(t *testing.T) {
 	}
 	if _, ok := f.read["old"]; ok || len(f.read) != 2 {
 		t.Errorf("reads after finished = %v, want edge and new", f.read)
+	}
+	if links.runKeys != nil || sprints.runKeys != nil {
+		t.Errorf("link/sprint keys kept: %v %v", links.runKeys, sprints.runKeys)
 	}
 	if len(worklogs.runKeys) != 1 {
 		t.Errorf("worklog keys = %v, want kept (worklog/updated uses them)", worklogs.runKeys)

@@ -55,48 +55,6 @@ type syncRun struct {
 	// search page: deleted or hidden meanwhile (see noteVanished).
 	vanishedMu sync.Mutex
 	vanished   []string
-
-	// written are the keys of the rows every fetcher of the run writes
-	// the same whichever copy it reads (an issue link read from both of
-	// its issues, perhaps in two time slices): see tableOut.shared.
-	writtenMu sync.Mutex
-	written   map[string]*keySet
-}
-
-// keySet is a set of keys that the fetchers of a run share, bounded by
-// rememberedKeys. It is safe for concurrent use.
-type keySet struct {
-	mu sync.Mutex
-	m  map[string]struct{}
-}
-
-// add adds key and reports whether it was new.
-func (k *keySet) add(key string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, dup := k.m[key]; dup {
-		return false
-	}
-	if len(k.m) >= rememberedKeys {
-		clear(k.m)
-	}
-	k.m[key] = struct{}{}
-	return true
-}
-
-// writtenKeys returns the run's shared key set of table.
-func (r *syncRun) writtenKeys(table string) *keySet {
-	r.writtenMu.Lock()
-	defer r.writtenMu.Unlock()
-	if r.written == nil {
-		r.written = map[string]*keySet{}
-	}
-	k := r.written[table]
-	if k == nil {
-		k = &keySet{m: map[string]struct{}{}}
-		r.written[table] = k
-	}
-	return k
 }
 
 // projectRef is a visible project.
