@@ -248,7 +248,7 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 				tr.Err = verr
 			}
 			if prep := results["sync."+sp.Name]; prep != nil && tr.Err == nil {
-				tr.Err = fmt.Errorf("%w (sync.%s)", dag.ErrUpstreamFailed, sp.Name)
+				tr.Err = dag.Upstream("sync."+sp.Name, prep)
 			}
 			if tr.Err != nil {
 				allOK = false
@@ -646,13 +646,9 @@ func (e *Engine) runGroup(ctx context.Context, r *syncRun, group []string, opts 
 		}
 		t := r.tables[n].t
 		if perr := failed[t.Parent]; err == nil && perr != nil {
-			if errors.Is(perr, context.Canceled) {
-				// Stopped with its parent (an interrupt), not failed:
-				// recorded as cancelled, as the parent is.
-				err = fmt.Errorf("stopped with %s: %w", t.Parent, context.Canceled)
-			} else {
-				err = fmt.Errorf("%w (%s)", dag.ErrUpstreamFailed, t.Parent)
-			}
+			// Stopped with its parent by an interrupt, the child is
+			// recorded as cancelled, as the parent is.
+			err = dag.Upstream(t.Parent, perr)
 		}
 		if err != nil {
 			failed[n] = err

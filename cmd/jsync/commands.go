@@ -17,6 +17,7 @@ import (
 	"github.com/jsync-dev/jsync/dest/duckdb"
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/config"
+	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/plan"
 )
 
@@ -298,7 +299,8 @@ func runApply(ctx context.Context, env *cliEnv, args []string) int {
 		// other causes are errors.
 		others := []error{planErr}
 		for _, t := range res.Tables {
-			if t.Err != nil && !stoppedBySignal(t.Err) {
+			// A table skipped for a failed parent is no cause of its own.
+			if t.Err != nil && !stoppedBySignal(t.Err) && !errors.Is(t.Err, dag.ErrUpstreamFailed) {
 				others = append(others, fmt.Errorf("sync.%s.%s: %w", t.Sync, t.Table, t.Err))
 			}
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -63,7 +62,7 @@ type lineView struct {
 func (l *lineView) Event(ev engine.ProgressEvent) {
 	name := progressName(ev, l.multi)
 	switch {
-	case ev.Done && errors.Is(ev.Err, context.Canceled):
+	case ev.Done && stoppedBySignal(ev.Err):
 		// The apply's cancellation (an interrupt), which a table stopped
 		// with its parent carries too.
 		if ev.ReadOnly {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jsync-dev/jsync/engine"
 	"github.com/jsync-dev/jsync/engine/config"
-	"github.com/jsync-dev/jsync/engine/dag"
 	"github.com/jsync-dev/jsync/engine/plan"
 )
 
@@ -43,7 +42,7 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			fmt.Fprintf(w, "  warning: %s\n", warn)
 		}
 		for _, c := range sp.Changes {
-			tbl := sp.Namespace + "." + c.Table
+			tbl := tableName(sp.Namespace, c.Table)
 			switch c.Action {
 			case plan.ActCreate:
 				fmt.Fprintf(w, "  + create table %s (%s)\n", tbl, plural(c.Columns, "column"))
@@ -60,7 +59,7 @@ func renderPlan(w io.Writer, p *plan.Plan) {
 			}
 		}
 		for _, t := range sp.Tables {
-			tbl := sp.Namespace + "." + t.Name
+			tbl := tableName(sp.Namespace, t.Name)
 			est := ""
 			if t.Estimate >= 0 {
 				est = fmt.Sprintf(" (~%s)", plural(t.Estimate, "row"))
@@ -221,10 +220,10 @@ func tableName(ns, table string) string {
 }
 
 // stoppedBySignal reports whether a table's error is the apply's
-// cancellation, or its parent's failure (which the cancellation caused
-// when the apply was interrupted).
+// cancellation, which a table stopped with its parent or its sync's
+// preparation carries too (dag.Upstream).
 func stoppedBySignal(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, dag.ErrUpstreamFailed)
+	return errors.Is(err, context.Canceled)
 }
 
 // plural is n with its noun, singular for 1 and plural (an s added) for any

@@ -133,6 +133,16 @@ func (g *Graph) TopoOrder() ([]string, error) {
 // dependency failed.
 var ErrUpstreamFailed = errors.New("skipped: a dependency failed")
 
+// Upstream is the error of what is skipped because dep ended with err: a
+// cancellation of dep (an interrupt) carries over, so that what it stopped
+// reads as stopped too, not failed; any other error is ErrUpstreamFailed.
+func Upstream(dep string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stopped with %s: %w", dep, context.Canceled)
+	}
+	return fmt.Errorf("%w (%s)", ErrUpstreamFailed, dep)
+}
+
 // WorkerPanic is what Walk panics with when fn panicked for a vertex: the
 // panic is raised again in Walk's goroutine, where the caller can recover
 // it, instead of ending the process from a worker goroutine.
@@ -185,7 +195,7 @@ func (g *Graph) Walk(ctx context.Context, parallelism int, fn WalkFunc) (map[str
 			var upstream error
 			for _, d := range g.DependsOn(v) {
 				if results[d] != nil {
-					upstream = fmt.Errorf("%w (%s)", ErrUpstreamFailed, d)
+					upstream = Upstream(d, results[d])
 					break
 				}
 			}

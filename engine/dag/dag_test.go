@@ -3,6 +3,7 @@ package dag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -144,5 +145,39 @@ func TestWalkPanicReachesCaller(t *testing.T) {
 	wp, ok := got.(*WorkerPanic)
 	if !ok || wp.Vertex != "a" || len(wp.Stack) == 0 {
 		t.Fatalf("recovered %#v, want a *WorkerPanic for vertex a with its stack", got)
+	}
+}
+
+// TestUpstreamCarriesCancellation: a vertex skipped because its
+// dependency was cancelled is cancelled too (it reads as stopped, not
+// failed); skipped for any other error, it is ErrUpstreamFailed.
+func TestUpstreamCarriesCancellation(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		depErr              error
+		cancelled, upstream bool
+	}{
+		{"cancelled", fmt.Errorf("search: %w", context.Canceled), true, false},
+		{"failed", errors.New("HTTP 500"), false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := New()
+			g.Connect("child", "parent")
+			res, err := g.Walk(context.Background(), 1, func(ctx context.Context, v string) error {
+				if v == "parent" {
+					return tc.depErr
+				}
+				t.Errorf("%s ran although its dependency ended with %v", v, tc.depErr)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := res["child"]
+			if errors.Is(got, context.Canceled) != tc.cancelled || errors.Is(got, ErrUpstreamFailed) != tc.upstream {
+				t.Fatalf("child: %v; cancelled %v, upstream failed %v; want %v, %v", got,
+					errors.Is(got, context.Canceled), errors.Is(got, ErrUpstreamFailed), tc.cancelled, tc.upstream)
+			}
+		})
 	}
 }

@@ -308,12 +308,17 @@ const maxUserPrefix = 16
 func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error {
 	var mu sync.Mutex // guards seen, e and out
 	seen := map[string]bool{}
-	add := func(items []json.RawMessage) error {
+	// names are the fields a prefix matches, lowercased, and the key.
+	type names struct{ Key, Name, DisplayName, EmailAddress string }
+	// add writes the users not written yet and returns the names of all.
+	add := func(items []json.RawMessage) ([]names, error) {
 		mu.Lock()
 		defer mu.Unlock()
+		all := make([]names, 0, len(items))
 		for _, it := range items {
-			var u struct{ Key, Name string }
+			var u names
 			if json.Unmarshal(it, &u) == nil {
+				all = append(all, names{u.Key, strings.ToLower(u.Name), strings.ToLower(u.DisplayName), strings.ToLower(u.EmailAddress)})
 				if id := cmp.Or(u.Key, u.Name); id != "" {
 					if seen[id] {
 						continue
@@ -323,7 +328,7 @@ func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error
 			}
 			e.decodeUser(out, it)
 		}
-		return e.err
+		return all, e.err
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.concurrency())
@@ -331,12 +336,15 @@ func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error
 	var search func(prefix string) error
 	search = func(prefix string) error {
 		q := url.Values{"username": {prefix}, "includeInactive": {"true"}, "includeActive": {"true"}, "maxResults": {"1000"}}
-		var returned []json.RawMessage
+		n := 0
+		var returned []names
 		err := r.s.cl.EachArrayPage(ctx, r.d.api+"/user/search", q, func(items []json.RawMessage) error {
-			returned = append(returned, items...)
-			return add(items)
+			n += len(items)
+			got, err := add(items)
+			returned = append(returned, got...)
+			return err
 		})
-		if err != nil || len(returned) != userSearchCap {
+		if err != nil || n != userSearchCap {
 			return err
 		}
 		base := prefix
@@ -344,7 +352,7 @@ func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error
 			base = ""
 		}
 		if utf8.RuneCountInString(base) >= maxUserPrefix {
-			return fmt.Errorf("list users: user/search returns at most %d users for a query, and %d match %q: the users table would be incomplete", userSearchCap, len(returned), base)
+			return fmt.Errorf("list users: user/search returns at most %d users for a query, and %d match %q: the users table would be incomplete", userSearchCap, n, base)
 		}
 		splits.Add(1)
 		if base != "" {
@@ -352,7 +360,7 @@ func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error
 			var u json.RawMessage
 			switch err := r.s.cl.GetJSON(ctx, r.d.api+"/user", url.Values{"username": {base}}, &u); {
 			case err == nil:
-				if err := add([]json.RawMessage{u}); err != nil {
+				if _, err := add([]json.RawMessage{u}); err != nil {
 					return err
 				}
 			case !isStatus(err, http.StatusNotFound):
@@ -373,13 +381,9 @@ func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error
 				}
 			}
 		}
-		for _, it := range returned {
-			var u struct{ Name, DisplayName, EmailAddress string }
-			if json.Unmarshal(it, &u) != nil {
-				continue
-			}
+		for _, u := range returned {
 			for _, f := range []string{u.Name, u.DisplayName, u.EmailAddress} {
-				if rest, ok := strings.CutPrefix(strings.ToLower(f), base); ok && rest != "" {
+				if rest, ok := strings.CutPrefix(f, base); ok && rest != "" {
 					c, _ := utf8.DecodeRuneInString(rest)
 					next[base+string(c)] = true
 				}
@@ -401,7 +405,7 @@ func (r *syncRun) fetchUsersDC(ctx context.Context, e *env, out *tableOut) error
 		return err
 	}
 	if n := splits.Load(); n > 0 {
-		r.s.log.Info("jira: user/search returns at most 100 users a query; the users were listed by prefix", "capped_queries", n, "users", len(seen))
+		r.s.log.Info(fmt.Sprintf("jira: user/search returns at most %d users a query; the users were listed by prefix", userSearchCap), "capped_queries", n, "users", len(seen))
 	}
 	return nil
 }
