@@ -8,8 +8,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -245,6 +247,11 @@ type pending struct {
 	direct    int64    // rows appended to the table itself since the last settle
 	seq       int64    // sequence of the last appended chunk
 	feed      *feed    // the running Write's feed, on its connection
+	// extras are the table's columns, quoted, that the definition being
+	// written no longer has (schema.ExtraColumn: a custom field deleted
+	// in Jira, a narrower columns selection). They are kept: a row
+	// written again keeps their stored values (keepExtras).
+	extras []string
 
 	// The feed's statements: the batch into the table, its key columns
 	// into the written-keys table, the batch with its sequence into the
@@ -362,12 +369,14 @@ func (d *Destination) openWrite(ctx context.Context, conn *sql.Conn, ns dest.Nam
 	d.mu.Unlock()
 	if w != nil {
 		w.seq = 0
+		w.setExtras(t)
 		return w, nil
 	}
 	w, err := d.newPending(ctx, conn, ns, t)
 	if err != nil {
 		return nil, err
 	}
+	w.setExtras(t)
 	switch {
 	case w.tgt.def.constrained:
 		if err := d.createPending(ctx, conn, ns, w); err != nil {
@@ -447,11 +456,24 @@ func (d *Destination) dropLeftovers(ctx context.Context) error {
 	return nil
 }
 
-// whole reports whether rec carries every column of the table, so that its
-// rows can replace the stored ones outright.
+// setExtras records the table's columns that t, the definition a Write
+// writes, does not have.
+func (w *pending) setExtras(t *schema.Table) {
+	w.extras = w.extras[:0]
+	for _, c := range w.tgt.def.cols {
+		if t.Column(c.name) == nil {
+			w.extras = append(w.extras, quoteIdent(c.name))
+		}
+	}
+}
+
+// whole reports whether rec carries every column of the table but the
+// extra ones, so that its rows can replace the stored ones outright (the
+// extra columns keep their stored values: keepExtras). A record that
+// lacks some other column is merged column by column (upsertPartial).
 func (w *pending) whole(rec arrow.RecordBatch) bool {
 	for _, c := range w.tgt.def.cols {
-		if len(rec.Schema().FieldIndices(c.name)) == 0 {
+		if len(rec.Schema().FieldIndices(c.name)) == 0 && !slices.Contains(w.extras, quoteIdent(c.name)) {
 			return false
 		}
 	}
@@ -584,6 +606,9 @@ func (d *Destination) settle(ctx context.Context, conn *sql.Conn, w *pending) (d
 		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT DISTINCT "+keyList+" FROM "+w.keys+")").Scan(&distinct); err != nil {
 			return stats, fmt.Errorf("settle keys of %s: count keys: %w", w.tgt.qualified, err)
 		}
+		if err := w.keepExtras(ctx, conn); err != nil {
+			return stats, err
+		}
 		res, err := conn.ExecContext(ctx, "DELETE FROM "+w.tgt.qualified+" WHERE rowid IN (SELECT id FROM (SELECT t.rowid AS id, row_number() OVER (PARTITION BY "+
 			keyList+" ORDER BY t.rowid DESC) AS n FROM "+w.tgt.qualified+" AS t SEMI JOIN "+w.keys+" USING ("+keyList+")) WHERE n > 1)")
 		if err != nil {
@@ -605,6 +630,37 @@ func (d *Destination) settle(ctx context.Context, conn *sql.Conn, w *pending) (d
 	return stats, nil
 }
 
+// keepExtras, in settle, gives every row of a key appended since the last
+// settle that was stored before the stored row's values of the extra
+// columns, which the appended rows lack (NULL): a row written again keeps
+// what the columns no longer written hold, as a row not written again
+// does. The stored row is the key's oldest (lowest rowid); the update is
+// in place, so the rowids, which settle orders by, stay. Keys appended
+// only in this group get their oldest appended row's values: NULL.
+func (w *pending) keepExtras(ctx context.Context, conn *sql.Conn) error {
+	if len(w.extras) == 0 {
+		return nil
+	}
+	keyList := strings.Join(w.key, ", ")
+	sel := make([]string, len(w.extras))
+	set := make([]string, len(w.extras))
+	for i, x := range w.extras {
+		sel[i] = "first(s." + x + " ORDER BY s.rowid) AS " + x
+		set[i] = x + " = o." + x
+	}
+	conds := make([]string, len(w.key))
+	for i, k := range w.key {
+		conds[i] = w.tgt.qualified + "." + k + " = o." + k
+	}
+	q := "UPDATE " + w.tgt.qualified + " SET " + strings.Join(set, ", ") +
+		" FROM (SELECT " + keyList + ", " + strings.Join(sel, ", ") + " FROM " + w.tgt.qualified + " AS s SEMI JOIN " + w.keys + " USING (" + keyList + ")" +
+		" GROUP BY " + keyList + " HAVING count(*) > 1) AS o WHERE " + strings.Join(conds, " AND ")
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("settle keys of %s: keep the values of columns no longer written: %w", w.tgt.qualified, err)
+	}
+	return nil
+}
+
 // mergeIn moves the pending rows into the table, in the caller's
 // transaction: rows whose key is pending are deleted, then the newest
 // pending row of each key is inserted, and the pending table is emptied.
@@ -620,6 +676,21 @@ func (d *Destination) mergeIn(ctx context.Context, conn *sql.Conn, w *pending) (
 		if _, err := conn.ExecContext(ctx, "DELETE FROM "+w.qualified+" WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY "+
 			keyList+" ORDER BY "+quoteIdent(seqColumn)+" DESC) AS n FROM "+w.qualified+") WHERE n > 1)"); err != nil {
 			return stats, fmt.Errorf("merge pending rows into %s: drop superseded rows: %w", w.tgt.qualified, err)
+		}
+		if len(w.extras) > 0 {
+			// Pending rows of stored keys take the stored values of the
+			// extra columns (see keepExtras).
+			set := make([]string, len(w.extras))
+			for i, x := range w.extras {
+				set[i] = x + " = t." + x
+			}
+			conds := make([]string, len(w.key))
+			for i, k := range w.key {
+				conds[i] = "p." + k + " = t." + k
+			}
+			if _, err := conn.ExecContext(ctx, "UPDATE "+w.qualified+" AS p SET "+strings.Join(set, ", ")+" FROM "+w.tgt.qualified+" AS t WHERE "+strings.Join(conds, " AND ")); err != nil {
+				return stats, fmt.Errorf("merge pending rows into %s: keep the values of columns no longer written: %w", w.tgt.qualified, err)
+			}
 		}
 		conds := make([]string, len(w.key))
 		for i, k := range w.key {
@@ -949,6 +1020,7 @@ type target struct {
 // merged by successive statements, so the last occurrence wins. It returns
 // the counts.
 func (v *viewSet) upsertPartial(ctx context.Context, conn *sql.Conn, tgt target, rec arrow.RecordBatch) (dest.WriteStats, error) {
+	partialUpserts.Add(1)
 	var stats dest.WriteStats
 	pk := tgt.def.pk
 	chunks := splitDuplicateKeys(rec, pk)
@@ -1016,6 +1088,10 @@ func (v *viewSet) upsertPartial(ctx context.Context, conn *sql.Conn, tgt target,
 	}
 	return stats, nil
 }
+
+// partialUpserts counts the calls of upsertPartial, the slow path, for
+// the tests: a record that lacks only extra columns must not take it.
+var partialUpserts atomic.Int64
 
 // splitDuplicateKeys cuts rec into consecutive slices in none of which a
 // primary key repeats. Usually that is rec itself (retained). The caller
