@@ -150,6 +150,10 @@ func partitionDir(col string, arr arrow.Array, i int) string {
 	return col + "=" + escapePartitionValue(v)
 }
 
+// maxDirName is the longest file or directory name, in bytes, that common
+// file systems allow (NAME_MAX on Linux, and ext4, XFS, APFS and NTFS).
+const maxDirName = 255
+
 func escapePartitionValue(v string) string {
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {

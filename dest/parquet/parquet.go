@@ -97,6 +97,11 @@ type Destination struct {
 
 	unlock func() error // set between Lock and unlock
 
+	// unfinished is set while the last commit's renames and removals are
+	// not all done (rollForward failed after the commit point): the next
+	// commit finishes them first, since its manifest no longer lists them.
+	unfinished bool
+
 	// Test hooks. beforeCommit runs after the data files are durable and
 	// before the manifest swap; an error aborts the commit (a crash before
 	// the commit point). afterManifest runs right after the swap; an error
@@ -308,6 +313,31 @@ func (d *Destination) Lock(ctx context.Context, info dest.LockInfo, timeout time
 	return unlock, nil
 }
 
+// makeDirs creates the directories the renames move files into, where
+// missing, with durable directory entries.
+func (d *Destination) makeDirs(renames []rename) error {
+	made := map[string]bool{}
+	for _, r := range renames {
+		dir := filepath.Dir(relPath(d.root, r.To))
+		if made[dir] {
+			continue
+		}
+		made[dir] = true
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create directory for %s: %w", r.To, err)
+		}
+		for p := dir; p != d.root && strings.HasPrefix(p, d.root); p = filepath.Dir(p) {
+			if err := syncDir(filepath.Dir(p)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // rollForward finishes the renames and, if removals, the removals of the
 // last commit. It is idempotent: a rename whose source is gone was already
 // done.
@@ -458,10 +488,23 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.unfinished {
+		// The manifest about to replace the last one would no longer list
+		// its renames: finish them, or commit nothing.
+		if err := d.rollForward(d.man, true); err != nil {
+			return fmt.Errorf("finish commit %d first: %w", d.man.Version, err)
+		}
+		d.unfinished = false
+	}
 	// The new files' directory entries must be durable before the manifest
-	// that refers to them.
+	// that refers to them, and their directories must exist: a directory
+	// that cannot be made (a name too long, no permission) fails the commit
+	// here, before its commit point, not the renames after it.
 	if len(req.renames) > 0 {
 		if err := syncDir(d.tmpDir()); err != nil {
+			return err
+		}
+		if err := d.makeDirs(req.renames); err != nil {
 			return err
 		}
 	}
@@ -518,6 +561,7 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 	}
 	d.man = m
 	req.committed = true
+	d.unfinished = len(m.Pending) > 0 || len(m.Remove) > 0
 	d.keysMu.Lock()
 	for _, id := range dropped {
 		delete(d.keys, id) // with every column set cached for the file
@@ -530,8 +574,9 @@ func (d *Destination) commit(ctx context.Context, req *commitReq) error {
 		}
 	}
 	if err := d.rollForward(m, true); err != nil {
-		return fmt.Errorf("after commit %d (the next open finishes it): %w", m.Version, err)
+		return fmt.Errorf("after commit %d (the next commit or open finishes it): %w", m.Version, err)
 	}
+	d.unfinished = false
 	if len(req.states) > 0 {
 		if err := d.writeStateMirror(m); err != nil {
 			return err

@@ -251,6 +251,11 @@ func (d *Destination) keyRows(ctx context.Context, e *tableEntry, recs []arrow.R
 			ref := rowRef{rec: ri, row: i}
 			if part != nil {
 				ref.slot.partition = partitionDir(e.PartitionBy, part, i)
+				if len(ref.slot.partition) > maxDirName {
+					k.release()
+					return nil, fmt.Errorf("partition_by %s: a value is %d bytes as a directory name (%s…), over the %d that file systems allow (each byte outside A-Z, a-z, 0-9, '-', '_' and '.' takes 3): partition %s by a column with shorter values, such as an id",
+						e.PartitionBy, len(ref.slot.partition), ref.slot.partition[:60], maxDirName, e.Name)
+				}
 			}
 			if kr == nil {
 				order = append(order, ref)
