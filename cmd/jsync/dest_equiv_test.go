@@ -99,7 +99,7 @@ sync "to_parquet" {
 				}
 				sel := strings.Join(casted, ", ")
 				duck := fmt.Sprintf(`SELECT %s FROM duck.site."%s"`, sel, tbl.Name)
-				pq := fmt.Sprintf(`SELECT %s FROM read_parquet('%s/site/%s/**/*.parquet', hive_partitioning = true, union_by_name = true)`,
+				pq := fmt.Sprintf(`SELECT %s FROM read_parquet('%s/site/%s/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
 					sel, filepath.Join(dir, "lake"), tbl.Name)
 				var onlyDuck, onlyParquet, total int64
 				if err := db.QueryRow(fmt.Sprintf(`SELECT count(*) FROM (%s EXCEPT ALL %s)`, duck, pq)).Scan(&onlyDuck); err != nil {

@@ -137,7 +137,9 @@ func testReplace(h *harness) {
 	h.wantRows(tbl, projectRows(1, "a", 2, "b", 3, "c"))
 
 	// Stale rows go, rows in several batches all land, the last state wins.
-	_, err := h.replace(tbl,
+	// The counts are by key: 2 was stored (updated, although written
+	// twice), 4 and 5 are new, 1 and 3 are gone.
+	stats, err := h.replace(tbl,
 		h.batch(tbl, tableState("projects", "r2a"), projectRows(2, "b2")...),
 		h.batch(tbl, nil, projectRows(4, "d", 2, "b3")...),
 		h.batch(tbl, tableState("projects", "r2"), projectRows(5, "e")...))
@@ -145,15 +147,22 @@ func testReplace(h *harness) {
 		h.t.Fatalf("Replace: %v", err)
 	}
 	h.wantRows(tbl, projectRows(2, "b3", 4, "d", 5, "e"))
+	if want := (dest.WriteStats{Inserted: 2, Updated: 1, Deleted: 2}); stats != want {
+		h.t.Errorf("Replace stats = %+v, want %+v", stats, want)
+	}
 	if c := h.cursor("projects"); c != "r2" {
 		h.t.Errorf("cursor after replace = %q, want r2", c)
 	}
 
 	// No rows at all empties the table.
-	if _, err := h.replace(tbl, dest.Batch{State: tableState("projects", "r3")}); err != nil {
+	stats, err = h.replace(tbl, dest.Batch{State: tableState("projects", "r3")})
+	if err != nil {
 		h.t.Fatalf("Replace with no rows: %v", err)
 	}
 	h.wantRows(tbl, nil)
+	if want := (dest.WriteStats{Deleted: 3}); stats != want {
+		h.t.Errorf("empty Replace stats = %+v, want %+v", stats, want)
+	}
 	if c := h.cursor("projects"); c != "r3" {
 		h.t.Errorf("cursor after empty replace = %q, want r3", c)
 	}

@@ -59,5 +59,5 @@ func relation(t *testing.T, d dest.Destination, ns dest.Namespace, table string)
 			started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', inserted: 'BIGINT', updated: 'BIGINT',
 			deleted: 'BIGINT', requests: 'BIGINT'})`, filepath.Join(root, "_jsync", "runs.jsonl"))
 	}
-	return db, fmt.Sprintf("read_parquet('%s', hive_partitioning = true)", filepath.Join(root, ns, table, "**", "*.parquet"))
+	return db, fmt.Sprintf("read_parquet('%s', hive_partitioning = true, hive_types_autocast = false)", filepath.Join(root, ns, table, "**", "*.parquet"))
 }

@@ -123,7 +123,7 @@ func duck(t *testing.T, root, table, query string) [][]string {
 	}
 	defer db.Close()
 	glob := filepath.Join(root, testNS, table, "**", "*.parquet")
-	q := strings.ReplaceAll(query, "{T}", fmt.Sprintf("read_parquet('%s', hive_partitioning=true)", glob))
+	q := strings.ReplaceAll(query, "{T}", fmt.Sprintf("read_parquet('%s', hive_partitioning = true, hive_types_autocast = false)", glob))
 	rows, err := db.Query(q)
 	if err != nil {
 		t.Fatalf("duckdb %s: %v", q, err)

@@ -100,8 +100,8 @@ func TestReplaceRemovesStaleRows(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Replace: %v", err)
 			}
-			if stats.Inserted != 2 {
-				t.Errorf("Replace inserted = %d, want 2", stats.Inserted)
+			if want := (dest.WriteStats{Inserted: 1, Updated: 1, Deleted: 2}); stats != want {
+				t.Errorf("Replace stats = %+v, want %+v (2 kept, 5 new, 1 and 3 gone)", stats, want)
 			}
 			rows := duck(t, d.root, "issues", "SELECT id, summary FROM {T} ORDER BY id")
 			if want := [][]string{{"2", "two v2"}, {"5", "five v2"}}; !reflect.DeepEqual(rows, want) {

@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -120,6 +121,7 @@ type nopCloser struct{ io.Writer }
 // newSlotWriter starts file seq of slot s: a new file, or the new content
 // of an existing one (same seq, so the same path).
 func (d *Destination) newSlotWriter(e *tableEntry, s slot, seq int64) (*slotWriter, error) {
+	slotWriters.Add(1)
 	final := e.filePath(s, seq)
 	id := newID()
 	rel := path.Join("_jsync", "tmp", id+".parquet")
@@ -143,6 +145,9 @@ func (d *Destination) newSlotWriter(e *tableEntry, s slot, seq int64) (*slotWrit
 	}
 	return sw, nil
 }
+
+// slotWriters counts the files begun, for the tests.
+var slotWriters atomic.Int64
 
 // write appends rec, which must have the entry's schema.
 func (w *slotWriter) write(rec arrow.RecordBatch) error {
@@ -260,45 +265,59 @@ func (d *Destination) fileKeys(ctx context.Context, e *tableEntry, f fileEntry, 
 	if ok {
 		return ks, nil
 	}
-	rdr, err := file.OpenParquetFile(relPath(d.root, f.Path), false)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", f.Path, err)
-	}
-	defer rdr.Close()
-	idx := make([]int, 0, len(cols))
-	for _, c := range cols {
-		i := rdr.MetaData().Schema.ColumnIndexByName(c)
-		if i < 0 {
-			return nil, fmt.Errorf("read keys of %s: no column %s", f.Path, c)
-		}
-		idx = append(idx, i)
-	}
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, d.mem)
-	if err != nil {
-		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
-	}
-	rr, err := fr.GetRecordReader(ctx, idx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
-	}
-	defer rr.Release()
 	ks = make(keySet, 0, f.Rows)
-	for rr.Next() {
-		rec := rr.RecordBatch()
+	err := d.readColumns(ctx, f, cols, func(rec arrow.RecordBatch) error {
 		k, err := newKeyer(rec, cols)
 		if err != nil {
-			return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
+			return err
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			ks = append(ks, hashKey(k.key(i)))
 		}
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read keys of %s: %w", f.Path, err)
 	}
 	ks = newKeySet(ks)
 	d.cacheKeys(f.ID, set, ks)
 	return ks, nil
+}
+
+// readColumns reads only the top-level columns cols of a file, as stored
+// (not conformed to the table's schema), and passes each batch to fn.
+func (d *Destination) readColumns(ctx context.Context, f fileEntry, cols []string, fn func(arrow.RecordBatch) error) (err error) {
+	rdr, err := file.OpenParquetFile(relPath(d.root, f.Path), false)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", f.Path, err)
+	}
+	defer func() { err = errors.Join(err, rdr.Close()) }()
+	idx := make([]int, 0, len(cols))
+	for _, c := range cols {
+		i := rdr.MetaData().Schema.ColumnIndexByName(c)
+		if i < 0 {
+			return fmt.Errorf("no column %s", c)
+		}
+		idx = append(idx, i)
+	}
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, d.mem)
+	if err != nil {
+		return err
+	}
+	rr, err := fr.GetRecordReader(ctx, idx, nil)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := fn(rr.RecordBatch()); err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 // keySetName names a column set in the key cache.

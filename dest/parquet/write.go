@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -740,11 +741,30 @@ func (d *Destination) Replace(ctx context.Context, ns dest.Namespace, t *schema.
 		live[fe.Path] = true
 		stats.Inserted += fe.Rows
 	}
+	// As DuckDB counts: rows whose key was stored are updated, the other
+	// new rows inserted, and the stored rows whose key is gone deleted.
+	var oldKeys []keySet
 	for _, f := range e.Files {
 		if !live[f.Path] {
 			req.remove = append(req.remove, f.Path)
 		}
+		stats.Deleted += f.Rows
+		if f.Rows > 0 && len(last) > 0 {
+			ks, err := d.fileKeys(ctx, e, f, e.PrimaryKey)
+			if err != nil {
+				return dest.WriteStats{}, fmt.Errorf("replace %s.%s: %w", ns, t.Name, err)
+			}
+			oldKeys = append(oldKeys, ks)
+		}
 	}
+	for key := range last {
+		h := hashKey([]byte(key))
+		if slices.ContainsFunc(oldKeys, func(ks keySet) bool { return ks.has(h) }) {
+			stats.Updated++
+		}
+	}
+	stats.Inserted -= stats.Updated
+	stats.Deleted -= stats.Updated
 	if err := d.settleEmpty(next, &req); err != nil {
 		return stats, err
 	}
@@ -784,6 +804,9 @@ func (d *Destination) dedupe(ctx context.Context, e *tableEntry, fe fileEntry, r
 	}
 	return w.finish()
 }
+
+// errStopRead ends a read early.
+var errStopRead = errors.New("stop reading")
 
 // MarkDeleted sets ColDeletedAt=at on the rows keys selects that are not
 // marked yet, rewriting only the files that hold them, and commits st with
@@ -857,6 +880,52 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 		}
 	}
 
+	// hit reports whether row i, whose match columns are key, is marked:
+	// not marked yet (the first deletion time wins), and, with
+	// m.SyncedBefore, not written by the current run.
+	hit := func(key []byte, del arrow.Array, synced *array.Timestamp, i int) bool {
+		return del.IsNull(i) && want[string(key)] && (synced == nil || !synced.IsNull(i) && synced.Value(i) < before)
+	}
+	// anyHit reads only the columns hit needs: most calls (the stale
+	// children of re-read issues) mark nothing in most files they might,
+	// and a file is rewritten only for a row to mark. ok is false when the
+	// stored columns do not have the table's types (a file from before a
+	// migration): the rewrite then decides.
+	anyHit := func(f fileEntry) (found, ok bool, err error) {
+		read := append(slices.Clone(cols), schema.ColDeletedAt)
+		if syncIdx >= 0 {
+			read = append(read, schema.ColSyncedAt)
+		}
+		ok = true
+		err = d.readColumns(ctx, f, read, func(rec arrow.RecordBatch) error {
+			rk, err := newKeyer(rec, cols)
+			if err != nil {
+				return err
+			}
+			del := rec.Column(len(cols))
+			var synced *array.Timestamp
+			if syncIdx >= 0 {
+				col := rec.Column(len(cols) + 1)
+				if !arrow.TypeEqual(col.DataType(), e.schema.Field(syncIdx).Type) {
+					ok = false
+					return errStopRead
+				}
+				synced = col.(*array.Timestamp)
+			}
+			for i := 0; i < int(rec.NumRows()); i++ {
+				if hit(rk.key(i), del, synced, i) {
+					found = true
+					return errStopRead
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, errStopRead) {
+			err = nil
+		}
+		return found, ok, err
+	}
+
 	req := commitReq{}
 	if st != nil {
 		req.states = []*state.TableState{st}
@@ -872,6 +941,11 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 			return 0, err
 		}
 		if !ks.hasAny(hashes) {
+			continue
+		}
+		if found, ok, err := anyHit(f); err != nil {
+			return 0, fmt.Errorf("mark deleted in %s.%s: read %s: %w", ns, t.Name, f.Path, err)
+		} else if ok && !found {
 			continue
 		}
 		w, err := d.newSlotWriter(e, slotOf(f), f.Seq)
@@ -897,19 +971,11 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 				synced, _ = rec.Column(syncIdx).(*array.Timestamp)
 			}
 			for i := 0; i < int(rec.NumRows()); i++ {
-				var hit bool
-				if byKey {
-					hit = del.IsNull(i) && want[string(rk.key(i))]
-				} else {
-					key := rk.key(i)
+				key := rk.key(i)
+				if !byKey {
 					colHashes = append(colHashes, hashKey(key))
-					hit = del.IsNull(i) && want[string(key)]
 				}
-				if hit && synced != nil && (synced.IsNull(i) || synced.Value(i) >= before) {
-					hit = false // written by the current run
-				}
-				// An earlier mark is kept: the first deletion time wins.
-				if hit {
+				if hit(key, del, synced, i) {
 					if match == nil {
 						match = make([]bool, rec.NumRows())
 					}
