@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -96,11 +97,41 @@ func (e *tableEntry) bucket(k *keyer, i int, h uint64) int {
 			}
 			return int(b)
 		}
+		if v, ok := decimalText(k.cols[0], i); ok {
+			return int(v / e.BucketWidth)
+		}
+		if e.Buckets > 1 {
+			// A text key that is not a number (a table with such keys
+			// has both): hash buckets below the ranges, which start at 0.
+			return -1 - int(h%uint64(e.Buckets))
+		}
 	}
 	if e.Buckets <= 1 {
 		return 0
 	}
 	return int(h % uint64(e.Buckets))
+}
+
+// decimalText returns element i of a string array as a non-negative
+// integer, when it is one in decimal (Jira's ids are such strings).
+func decimalText(a arrow.Array, i int) (int64, bool) {
+	if a.IsNull(i) {
+		return 0, false
+	}
+	var s string
+	switch a := a.(type) {
+	case *array.String:
+		s = a.Value(i)
+	case *array.LargeString:
+		s = a.Value(i)
+	default:
+		return 0, false
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false // strconv also takes a sign
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	return v, err == nil
 }
 
 // intValue returns element i of an integer array as int64.

@@ -61,7 +61,9 @@ type tableEntry struct {
 	// (1: one file per partition).
 	Buckets int `json:"buckets"`
 	// BucketWidth, when set, replaces hash buckets by key ranges: a row of
-	// a table with a single integer key k goes to bucket floor(k/width).
+	// a table with a single integer key k, or a text key of decimal digits
+	// k, goes to bucket floor(k/width). A text key that is not such a
+	// number goes to one of Buckets hash buckets, numbered from -1 down.
 	BucketWidth int64 `json:"bucket_width,omitempty"`
 	// NextSeq numbers the table's next new file.
 	NextSeq int64       `json:"next_seq"`

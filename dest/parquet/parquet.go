@@ -38,8 +38,9 @@ type Options struct {
 	// "lz4" or "none".
 	Compression string
 	// BucketWidth is the key range per file of an unpartitioned incremental
-	// table with a single integer key. Zero means DefaultBucketWidth; -1
-	// uses hash buckets instead. It is fixed when the table is created.
+	// table with a single integer key, or text key of decimal numbers.
+	// Zero means DefaultBucketWidth; -1 uses hash buckets instead. It is
+	// fixed when the table is created.
 	BucketWidth int64
 	// Buckets is the number of primary-key hash buckets (files) of an
 	// unpartitioned incremental table with any other key. Zero means

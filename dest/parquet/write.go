@@ -136,17 +136,23 @@ func (d *Destination) newEntry(ns string, t *schema.Table) (*tableEntry, error) 
 	}
 	// Unpartitioned incremental tables are split into buckets so that an
 	// upsert rewrites only the files its keys fall into. A single integer
-	// key (Jira's ids) gets key ranges: ids grow over time and recent issues
-	// change most, so a run touches few ranges. Other keys get hash buckets.
-	// Partitioned tables keep one file per partition: ids are spread over
-	// partitions, and ranges would make many tiny files.
+	// key gets key ranges: ids grow over time and recent issues change
+	// most, so a run touches few ranges. So does a single text key whose
+	// values are decimal numbers, as Jira's ids are (issues.id,
+	// issue_comments.id, ...): its other values go to hash buckets (see
+	// bucket). Other keys get hash buckets. Partitioned tables keep one
+	// file per partition: ids are spread over partitions, and ranges would
+	// make many tiny files.
 	if e.PartitionBy == "" && t.Replication == schema.Incremental && len(e.PrimaryKey) > 0 {
-		if pk := t.Column(e.PrimaryKey[0]); len(e.PrimaryKey) == 1 && isRangeKey(pk.Type) && d.opts.BucketWidth >= 0 {
+		pk := t.Column(e.PrimaryKey[0])
+		ranged := len(e.PrimaryKey) == 1 && (isRangeKey(pk.Type) || isTextKey(pk.Type)) && d.opts.BucketWidth >= 0
+		if ranged {
 			e.BucketWidth = d.opts.BucketWidth
 			if e.BucketWidth == 0 {
 				e.BucketWidth = DefaultBucketWidth
 			}
-		} else {
+		}
+		if !ranged || isTextKey(pk.Type) {
 			e.Buckets = d.opts.Buckets
 			if e.Buckets == 0 {
 				e.Buckets = DefaultBuckets
@@ -165,6 +171,10 @@ func isRangeKey(t arrow.DataType) bool {
 		return true
 	}
 	return false
+}
+
+func isTextKey(t arrow.DataType) bool {
+	return t.ID() == arrow.STRING || t.ID() == arrow.LARGE_STRING
 }
 
 // placeholder adds an empty file to a table that has none, so that
