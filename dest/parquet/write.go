@@ -912,10 +912,11 @@ func (d *Destination) MarkDeleted(ctx context.Context, ns dest.Namespace, t *sch
 			if err != nil {
 				return err
 			}
-			del := rec.Column(len(cols))
+			// By name: the reader may order the columns as the file does.
+			del := rec.Column(rec.Schema().FieldIndices(schema.ColDeletedAt)[0])
 			var synced *array.Timestamp
 			if syncIdx >= 0 {
-				col := rec.Column(len(cols) + 1)
+				col := rec.Column(rec.Schema().FieldIndices(schema.ColSyncedAt)[0])
 				if !arrow.TypeEqual(col.DataType(), e.schema.Field(syncIdx).Type) {
 					ok = false
 					return errStopRead
